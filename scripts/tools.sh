@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the servers Herald's dev and test stacks run, once, into a cache outside the
+# clone (HERALD_TOOLS_DIR, default ~/.cache/herald/bin), so later runs and CI reuse them:
+#   temporal         the Temporal CLI (dev server + Web UI), v1.5.1: later tags carry
+#                    `replace` directives and cannot be `go install`ed
+#   herald-ferretdb  FerretDB v1.24.2 embedded in tools/ferretdb (rebuilt when its source changes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOOLS_DIR=${HERALD_TOOLS_DIR:-$HOME/.cache/herald/bin}
+TEMPORAL_CLI_VERSION=v1.5.1
+mkdir -p "$TOOLS_DIR"
+
+command -v go >/dev/null || { echo "tools: Go is required to build the Temporal CLI and FerretDB (https://go.dev/dl/)" >&2; exit 1; }
+
+# `go install` builds report version 0.0.0-DEV, so a stamp file records what was built.
+if [[ ! -x "$TOOLS_DIR/temporal" || "$(cat "$TOOLS_DIR/temporal.stamp" 2>/dev/null)" != "$TEMPORAL_CLI_VERSION" ]]; then
+  echo "tools: building the Temporal CLI $TEMPORAL_CLI_VERSION (first time only, a few minutes)..."
+  GOBIN="$TOOLS_DIR" go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  echo "$TEMPORAL_CLI_VERSION" > "$TOOLS_DIR/temporal.stamp"
+fi
+
+stamp=$(cat tools/ferretdb/go.mod tools/ferretdb/go.sum tools/ferretdb/main.go | sha256sum | cut -c1-16)
+if [[ ! -x "$TOOLS_DIR/herald-ferretdb" || "$(cat "$TOOLS_DIR/herald-ferretdb.stamp" 2>/dev/null)" != "$stamp" ]]; then
+  echo "tools: building FerretDB (first time only, a few minutes)..."
+  (cd tools/ferretdb && go build -o "$TOOLS_DIR/herald-ferretdb" .)
+  echo "$stamp" > "$TOOLS_DIR/herald-ferretdb.stamp"
+fi

@@ -1,0 +1,55 @@
+import { once } from 'node:events';
+import { createApp } from './api/app';
+import { loadConfig } from './config';
+import { createLogger } from './logger';
+import { apiMetrics, createRegistry } from './metrics';
+import { connectStore, ensureIndexes } from './store';
+import { createTemporalClient } from './temporal/client';
+import { Connection } from '@temporalio/client';
+
+/** `npm run api`: one API process against the configured Temporal and store. */
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger('herald-api', config.logLevel);
+  if (!config.adminKey) {
+    logger.fatal('HERALD_ADMIN_KEY is not set and $HERALD_DATA_DIR/admin-key does not exist');
+    process.exit(1);
+  }
+  const store = await connectStore(config.mongoUrl);
+  await ensureIndexes(store);
+  const temporal = createTemporalClient(config.temporalAddress, config.temporalNamespace);
+  const registry = createRegistry('api');
+  const app = createApp({
+    temporal,
+    connection: temporal.connection as Connection,
+    store,
+    taskQueue: config.taskQueue,
+    metrics: apiMetrics(registry),
+    registry,
+    logger,
+    adminKey: config.adminKey,
+    allowPrivateTargets: config.allowPrivateTargets,
+  });
+  const server = app.listen(config.port, config.host);
+  await once(server, 'listening');
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  logger.info({ url: `http://${config.host}:${config.port}`, allowPrivateTargets: config.allowPrivateTargets }, 'Herald API listening');
+
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then close clients and exit 0.
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    server.closeIdleConnections();
+    await once(server, 'close');
+    await Promise.allSettled([temporal.connection.close(), store.client.close()]);
+    process.exit(0);
+  };
+  process.once('SIGTERM', (s) => void shutdown(s));
+  process.once('SIGINT', (s) => void shutdown(s));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

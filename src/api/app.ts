@@ -1,0 +1,70 @@
+import express from 'express';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logger';
+import { authenticate } from './auth';
+import type { IngestDeps } from './ingest';
+import { openApiDocument } from './openapi';
+import { problemBody, problemHandler, sendProblem } from './problem';
+import { eventsRouter } from './routes/events';
+import { subscriptionsRouter } from './routes/subscriptions';
+
+export interface AppDeps extends IngestDeps {
+  adminKey: string;
+  allowPrivateTargets: boolean;
+  registry: Registry;
+  logger: Logger;
+}
+
+export const BODY_LIMIT = '256kb';
+
+/**
+ * The HTTP API. It validates and starts workflows; everything durable happens in Temporal
+ * and in the workflows' activities.
+ */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      deps.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
+    });
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const [temporal, store] = await Promise.all([
+      deps.connection
+        .withDeadline(Date.now() + 2000, () => deps.connection.healthService.check({}))
+        .then(() => true, () => false),
+      deps.store.db.command({ ping: 1 }).then(() => true, () => false),
+    ]);
+    res.status(temporal && store ? 200 : 503).json({ temporal, store });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  const openapi = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  app.use('/v1', authenticate(deps.adminKey));
+  // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
+  app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  app.use('/v1/events', eventsRouter(deps));
+  app.use('/v1/subscriptions', subscriptionsRouter(deps));
+
+  app.use((req, res) => {
+    sendProblem(res, problemBody(404, 'Not found', `No route for ${req.method} ${req.path}`));
+  });
+  app.use(problemHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import {
+  acceptedEventSchema,
+  attemptViewSchema,
+  eventInputSchema,
+  eventListQuerySchema,
+  eventSchema,
+  eventViewSchema,
+  listQuerySchema,
+  problemSchema,
+  subscriptionCreateSchema,
+  subscriptionPatchSchema,
+  subscriptionSchema,
+} from '../domain/schemas';
+import { VERSION } from '../version';
+
+/** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
+
+const components = {
+  EventInput: eventInputSchema,
+  Event: eventSchema,
+  AcceptedEvent: acceptedEventSchema,
+  EventView: eventViewSchema,
+  Attempt: attemptViewSchema,
+  SubscriptionCreate: subscriptionCreateSchema,
+  SubscriptionPatch: subscriptionPatchSchema,
+  Subscription: subscriptionSchema,
+  Problem: problemSchema,
+};
+
+const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const problems = {
+  '400': { description: 'Invalid request', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '401': { description: 'Missing or unknown API key', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '403': { description: 'The key lacks the scope', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '404': { description: 'Not found in this tenant', content: { 'application/problem+json': { schema: ref('Problem') } } },
+};
+const list = (item: keyof typeof components) => ({
+  type: 'object',
+  properties: { data: { type: 'array', items: ref(item) }, nextCursor: { type: ['string', 'null'] } },
+  required: ['data', 'nextCursor'],
+});
+
+function queryParameters(schema: z.ZodObject) {
+  const js = z.toJSONSchema(schema, { io: 'input' }) as { properties: Record<string, object> };
+  return Object.entries(js.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
+}
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+export function openApiDocument() {
+  const schemas = Object.fromEntries(
+    Object.entries(components).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })]),
+  );
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Herald', version: VERSION, description: 'Durable notification and webhook delivery on Temporal.' },
+    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/events': {
+        post: {
+          summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
+          requestBody: json({ oneOf: [ref('EventInput'), { type: 'object', properties: { events: { type: 'array', items: ref('EventInput'), minItems: 1, maxItems: 500 } }, required: ['events'] }] }),
+          responses: {
+            '202': { description: 'Accepted: the workflow has started', ...json({ oneOf: [ref('AcceptedEvent'), { type: 'object', properties: { results: { type: 'array', items: ref('AcceptedEvent') } } }] }) },
+            '413': { description: 'Body over 256 KiB' },
+            '503': { description: 'Temporal unavailable; retry after Retry-After' },
+            ...problems,
+          },
+        },
+        get: { summary: 'List events, newest first', parameters: queryParameters(eventListQuerySchema), responses: { '200': { description: 'A page', ...json(list('Event')) }, ...problems } },
+      },
+      '/v1/events/{id}': { get: { summary: 'An event with its deliveries', parameters: [idParam], responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems } } },
+      '/v1/events/{id}/attempts': { get: { summary: 'Every delivery attempt of an event', parameters: [idParam], responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems } } },
+      '/v1/subscriptions': {
+        post: { summary: 'Create a subscription; the answer holds its secret', requestBody: json(ref('SubscriptionCreate')), responses: { '201': { description: 'Created', ...json(ref('Subscription')) }, ...problems } },
+        get: { summary: 'List subscriptions', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('Subscription')) }, ...problems } },
+      },
+      '/v1/subscriptions/{id}': {
+        get: { summary: 'A subscription', parameters: [idParam], responses: { '200': { description: 'The subscription', ...json(ref('Subscription')) }, ...problems } },
+        patch: { summary: 'Change a subscription', parameters: [idParam], requestBody: json(ref('SubscriptionPatch')), responses: { '200': { description: 'Updated', ...json(ref('Subscription')) }, ...problems } },
+        delete: { summary: 'Delete a subscription', parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...problems } },
+      },
+      '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },
+      '/readyz': { get: { summary: 'Temporal and the store are reachable', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Metrics' } } } },
+    },
+  };
+}

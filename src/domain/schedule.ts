@@ -1,0 +1,63 @@
+/**
+ * Retry timing of deliveries: the schedule of delays between attempts, its jitter,
+ * and how a receiver's Retry-After stretches it. Pure: no clock, no I/O.
+ */
+
+/** Delays before each retry; with the immediate first attempt, 8 attempts in all. */
+export const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'] as const;
+
+export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
+const JITTER = 0.1;
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+
+/** Parses "250ms", "5s", "5m", "2h", "1d" into milliseconds; throws on anything else. */
+export function parseDuration(text: string): number {
+  const match = DURATION_PATTERN.exec(text.trim());
+  if (!match) throw new Error(`invalid duration "${text}": use a number followed by ms, s, m, h or d`);
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]]);
+}
+
+export interface RetryPolicy {
+  /** Delays before each retry, in milliseconds. */
+  scheduleMs: number[];
+  /** Total attempts allowed, the first included. */
+  maxAttempts: number;
+}
+
+export function retryPolicyOf(retry?: { schedule?: string[]; maxAttempts?: number }): RetryPolicy {
+  const scheduleMs = (retry?.schedule ?? [...DEFAULT_RETRY_SCHEDULE]).map(parseDuration);
+  const full = scheduleMs.length + 1;
+  const maxAttempts = retry?.maxAttempts ? Math.min(retry.maxAttempts, full) : full;
+  return { scheduleMs, maxAttempts };
+}
+
+/**
+ * Delay before the attempt after `attempt` (1-based), or null when none is left.
+ * `random` is injected so tests can pin the jitter.
+ */
+export function nextDelayMs(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number | null {
+  if (attempt >= policy.maxAttempts) return null;
+  const base = policy.scheduleMs[attempt - 1];
+  const factor = 1 - JITTER + 2 * JITTER * random();
+  return Math.round(base * factor);
+}
+
+/**
+ * Retry-After as seconds or an HTTP date, in milliseconds from `now`, capped at 24 h.
+ * Unparseable or negative values are ignored (null), as RFC 9110 allows.
+ */
+export function parseRetryAfter(value: string | undefined, now: number): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
+  else {
+    const at = Date.parse(trimmed);
+    if (Number.isNaN(at)) return null;
+    ms = at - now;
+  }
+  if (ms < 0) return null;
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}

@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { DURATION_PATTERN } from './schedule';
+import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
+
+/**
+ * The one definition of Herald's public shapes: input validation at the edge, the
+ * TypeScript types (z.infer) and the OpenAPI document all come from these schemas.
+ */
+
+export const EVENT_TYPE_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
+const shortText = z.string().min(1).max(256);
+
+export const eventTypeSchema = z
+  .string()
+  .max(256)
+  .regex(EVENT_TYPE_PATTERN, 'must be dot-separated segments of a-z, 0-9, _ and -, e.g. "package.promoted"');
+
+export const eventInputSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
+    .optional(),
+  type: eventTypeSchema,
+  data: z.record(z.string(), z.unknown()),
+  subject: z.strictObject({ type: shortText, id: shortText }).optional(),
+  actor: shortText.optional(),
+  source: shortText.optional(),
+  parentId: shortText.optional(),
+  correlationId: shortText.optional(),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type EventInput = z.infer<typeof eventInputSchema>;
+
+export const MAX_BATCH = 500;
+export const eventBatchSchema = z.strictObject({ events: z.array(z.unknown()).min(1).max(MAX_BATCH) });
+
+/** An event as stored and delivered: id and occurredAt always present. */
+export const eventSchema = eventInputSchema.extend({
+  id: z.string(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  receivedAt: z.iso.datetime({ offset: true }),
+});
+export type HeraldEvent = z.infer<typeof eventSchema>;
+
+export const acceptedEventSchema = z.object({
+  id: z.string(),
+  workflowId: z.string(),
+  duplicate: z.boolean(),
+  error: z.string().optional(),
+});
+
+const eventTypePatternSchema = z
+  .string()
+  .max(256)
+  .refine((p) => p === '*' || EVENT_TYPE_PATTERN.test(p.endsWith('.*') ? p.slice(0, -2) : p), {
+    message: 'must be "*", an event type like "a.b", or a prefix pattern like "a.*"',
+  });
+
+/** Header names Herald sets itself; a subscription may not override them. */
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding']);
+const headersSchema = z
+  .record(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be a valid HTTP header name')
+      .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()) && !n.toLowerCase().startsWith('webhook-'), {
+        message: 'is set by Herald and cannot be overridden',
+      }),
+    z.string().max(1024).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters'),
+  )
+  .refine((h) => Object.keys(h).length <= 20, { message: 'at most 20 headers' });
+
+export const secretSchema = z
+  .string()
+  .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be "whsec_" followed by base64')
+  .refine((s) => {
+    const bytes = Buffer.from(s.slice(6), 'base64').length;
+    return bytes >= 24 && bytes <= 64;
+  }, 'the base64 part must decode to 24-64 bytes');
+
+const urlSchema = z
+  .string()
+  .max(2048)
+  .refine((u) => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), {
+    message: 'must be an absolute http or https URL',
+  });
+
+export const retrySchema = z.strictObject({
+  schedule: z
+    .array(z.string().regex(DURATION_PATTERN, 'must be a duration like "5s", "5m", "2h"'))
+    .max(20)
+    .optional(),
+  maxAttempts: z.number().int().min(1).max(50).optional(),
+});
+
+const subscriptionFields = {
+  name: z.string().min(1).max(200).optional(),
+  eventTypes: z.array(eventTypePatternSchema).min(1).max(100),
+  url: urlSchema.optional(),
+  to: z.array(z.email()).min(1).max(50).optional(),
+  headers: headersSchema.optional(),
+  retry: retrySchema.optional(),
+  timeoutMs: z.number().int().min(100).max(60_000).optional(),
+  rateLimitPerSecond: z.number().int().min(1).max(10_000).optional(),
+  active: z.boolean().optional(),
+};
+
+export const subscriptionCreateSchema = z
+  .strictObject({
+    ...subscriptionFields,
+    channel: z.enum(['webhook', 'email']),
+    secret: secretSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.channel === 'webhook' && !s.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required for channel "webhook"' });
+    if (s.channel === 'email' && !s.to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'is required for channel "email"' });
+  });
+export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
+
+export const subscriptionPatchSchema = z.strictObject({
+  ...subscriptionFields,
+  eventTypes: subscriptionFields.eventTypes.optional(),
+});
+export type SubscriptionPatch = z.infer<typeof subscriptionPatchSchema>;
+
+export const subscriptionSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  eventTypes: z.array(z.string()),
+  channel: z.enum(['webhook', 'email']),
+  url: z.string().optional(),
+  to: z.array(z.string()).optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  retry: retrySchema.optional(),
+  timeoutMs: z.number(),
+  rateLimitPerSecond: z.number().optional(),
+  active: z.boolean(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  disabledAt: z.string().optional(),
+  disabledReason: z.string().optional(),
+  secret: z.string().optional().describe('shown only on create and rotate'),
+});
+
+const limitSchema = z.coerce.number().int().min(1).max(200).default(50);
+const timeSchema = z.iso.datetime({ offset: true });
+
+export const listQuerySchema = z.strictObject({ limit: limitSchema, cursor: z.string().max(512).optional() });
+
+export const eventListQuerySchema = z.strictObject({
+  type: z
+    .string()
+    .max(256)
+    .refine((t) => EVENT_TYPE_PATTERN.test(t.endsWith('.*') ? t.slice(0, -2) : t), 'must be an event type or "prefix.*"')
+    .optional(),
+  subjectType: shortText.optional(),
+  subjectId: shortText.optional(),
+  actor: shortText.optional(),
+  correlationId: shortText.optional(),
+  status: z.enum(EVENT_STATUSES).optional(),
+  since: timeSchema.optional(),
+  until: timeSchema.optional(),
+  limit: limitSchema,
+  cursor: z.string().max(512).optional(),
+});
+export type EventListQuery = z.infer<typeof eventListQuerySchema>;
+
+export const deliveryViewSchema = z.object({
+  subscriptionId: z.string(),
+  channel: z.enum(['webhook', 'email']),
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number(),
+  lastAttemptAt: z.string().nullable(),
+  lastResponseStatus: z.number().nullable(),
+  nextAttemptAt: z.string().nullable(),
+  error: z.string().nullable(),
+});
+export type DeliveryView = z.infer<typeof deliveryViewSchema>;
+
+export const eventViewSchema = z.object({
+  event: eventSchema,
+  status: z.enum(EVENT_STATUSES),
+  deliveries: z.array(deliveryViewSchema),
+});
+export type EventView = z.infer<typeof eventViewSchema>;
+
+export const attemptViewSchema = z.object({
+  subscriptionId: z.string(),
+  attempt: z.number(),
+  startedAt: z.string(),
+  durationMs: z.number(),
+  request: z.object({ url: z.string(), headers: z.record(z.string(), z.string()) }),
+  response: z.object({ status: z.number(), body: z.string() }).nullable(),
+  error: z.string().nullable(),
+});
+export type AttemptView = z.infer<typeof attemptViewSchema>;
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number(),
+  detail: z.string().optional(),
+  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+});

@@ -1,0 +1,98 @@
+import type { Filter } from 'mongodb';
+import type { EventListQuery, HeraldEvent } from '../domain/schemas';
+import type { EventStatus } from '../domain/status';
+import { decodeCursor, encodeCursor, isDuplicateKeyError, type EventDoc, type Store } from './index';
+
+export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
+
+/**
+ * Records an event in the audit exactly once. Answers `recorded` for the run that wrote
+ * it (also when that run's activity is retried) and `duplicate` for any other run.
+ */
+export async function recordEvent(store: Store, doc: EventDoc): Promise<'recorded' | 'duplicate'> {
+  try {
+    await store.events.insertOne(doc);
+    return 'recorded';
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    const existing = await store.events.findOne({ _id: doc._id }, { projection: { runId: 1 } });
+    return existing?.runId === doc.runId ? 'recorded' : 'duplicate';
+  }
+}
+
+export async function setEventStatus(store: Store, tenant: string, id: string, status: EventStatus): Promise<void> {
+  await store.events.updateOne({ _id: eventKey(tenant, id) }, { $set: { status } });
+}
+
+export function findEvent(store: Store, tenant: string, id: string): Promise<EventDoc | null> {
+  return store.events.findOne({ _id: eventKey(tenant, id) });
+}
+
+/** Which of these ids the tenant has already used (the audit outlives Temporal's retention). */
+export async function existingEventIds(store: Store, tenant: string, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const docs = await store.events
+    .find({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } }, { projection: { id: 1, workflowId: 1 } })
+    .toArray();
+  return new Map(docs.map((d) => [d.id, d.workflowId]));
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Newest first by occurredAt, ties broken by id, so a cursor never skips or repeats. */
+export async function listEvents(
+  store: Store,
+  tenant: string,
+  q: EventListQuery,
+): Promise<{ data: EventDoc[]; nextCursor: string | null }> {
+  const and: Filter<EventDoc>[] = [{ tenant }];
+  if (q.type?.endsWith('.*')) {
+    const prefix = q.type.slice(0, -2);
+    and.push({ $or: [{ type: prefix }, { type: { $regex: `^${escapeRegex(prefix)}\\.` } }] });
+  } else if (q.type) and.push({ type: q.type });
+  if (q.subjectType) and.push({ 'subject.type': q.subjectType });
+  if (q.subjectId) and.push({ 'subject.id': q.subjectId });
+  if (q.actor) and.push({ actor: q.actor });
+  if (q.correlationId) and.push({ correlationId: q.correlationId });
+  if (q.status) and.push({ status: q.status });
+  if (q.since) and.push({ occurredAt: { $gte: new Date(q.since) } });
+  if (q.until) and.push({ occurredAt: { $lte: new Date(q.until) } });
+  if (q.cursor) {
+    const key = decodeCursor(q.cursor);
+    if (!key) throw new InvalidCursorError();
+    const [time, id] = key;
+    and.push({ $or: [{ occurredAt: { $lt: time } }, { occurredAt: time, id: { $lt: id } }] });
+  }
+  const docs = await store.events
+    .find({ $and: and })
+    .sort({ occurredAt: -1, id: -1 })
+    .limit(q.limit + 1)
+    .toArray();
+  const page = docs.slice(0, q.limit);
+  const last = page[page.length - 1];
+  const nextCursor = docs.length > q.limit && last ? encodeCursor([last.occurredAt.toISOString(), last.id]) : null;
+  return { data: page, nextCursor };
+}
+
+export class InvalidCursorError extends Error {
+  constructor() {
+    super('cursor is not one this API issued');
+  }
+}
+
+export function eventOf(doc: EventDoc): HeraldEvent {
+  return {
+    id: doc.id,
+    type: doc.type,
+    data: doc.data,
+    ...(doc.subject && { subject: doc.subject }),
+    ...(doc.actor && { actor: doc.actor }),
+    ...(doc.source && { source: doc.source }),
+    ...(doc.parentId && { parentId: doc.parentId }),
+    ...(doc.correlationId && { correlationId: doc.correlationId }),
+    occurredAt: doc.occurredAt.toISOString(),
+    receivedAt: doc.receivedAt.toISOString(),
+  };
+}

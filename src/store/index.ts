@@ -1,0 +1,169 @@
+import { Collection, Db, MongoClient, type IndexDescription } from 'mongodb';
+import type { DeliveryStatus, EventStatus } from '../domain/status';
+
+/**
+ * MongoDB collections and their indexes. Written to the subset that both MongoDB and
+ * FerretDB support (no TTL indexes, $lookup, $facet, transactions or change streams).
+ */
+
+export interface EventDoc {
+  _id: string; // `${tenant}/${id}`: the unique key that makes recording idempotent
+  tenant: string;
+  id: string;
+  type: string;
+  data: Record<string, unknown>;
+  subject?: { type: string; id: string };
+  actor?: string;
+  source?: string;
+  parentId?: string;
+  correlationId?: string;
+  occurredAt: Date;
+  receivedAt: Date;
+  workflowId: string;
+  /** The workflow run that recorded the event; a later run with the same id is a duplicate. */
+  runId: string;
+  status: EventStatus;
+}
+
+export interface SubscriptionSecret {
+  value: string;
+  /** Set on the previous secret by a rotation: it keeps signing until then. */
+  expiresAt?: Date;
+}
+
+export interface SubscriptionDoc {
+  _id: string;
+  tenant: string;
+  name?: string;
+  eventTypes: string[];
+  channel: 'webhook' | 'email';
+  url?: string;
+  to?: string[];
+  headers?: Record<string, string>;
+  secrets: SubscriptionSecret[];
+  retry?: { schedule?: string[]; maxAttempts?: number };
+  timeoutMs: number;
+  rateLimitPerSecond?: number;
+  active: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  disabledAt?: Date;
+  disabledReason?: string;
+}
+
+export interface DeliveryDoc {
+  _id: string; // `${workflowId}|${subscriptionId}`: one delivery per run and subscription
+  tenant: string;
+  eventId: string;
+  workflowId: string;
+  subscriptionId: string;
+  channel: 'webhook' | 'email';
+  /** The `webhook-id`: the same on every retry of this delivery, new on a replay. */
+  messageId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastAttemptAt: Date | null;
+  lastResponseStatus: number | null;
+  nextAttemptAt: Date | null;
+  error: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface AttemptDoc {
+  _id: string; // `${deliveryId}#${attempt}`: recorded once even when the activity is retried
+  tenant: string;
+  eventId: string;
+  deliveryId: string;
+  subscriptionId: string;
+  attempt: number;
+  startedAt: Date;
+  durationMs: number;
+  request: { url: string; headers: Record<string, string> };
+  response: { status: number; body: string } | null;
+  error: string | null;
+}
+
+export interface Store {
+  client: MongoClient;
+  db: Db;
+  events: Collection<EventDoc>;
+  subscriptions: Collection<SubscriptionDoc>;
+  deliveries: Collection<DeliveryDoc>;
+  attempts: Collection<AttemptDoc>;
+}
+
+export async function connectStore(url: string): Promise<Store> {
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 50 });
+  await client.connect();
+  const db = client.db();
+  return {
+    client,
+    db,
+    events: db.collection<EventDoc>('events'),
+    subscriptions: db.collection<SubscriptionDoc>('subscriptions'),
+    deliveries: db.collection<DeliveryDoc>('deliveries'),
+    attempts: db.collection<AttemptDoc>('attempts'),
+  };
+}
+
+const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] } = {
+  events: [
+    { key: { tenant: 1, id: 1 }, unique: true, name: 'tenant_id' },
+    { key: { tenant: 1, occurredAt: -1, id: -1 }, name: 'tenant_time' },
+    { key: { tenant: 1, type: 1, occurredAt: -1, id: -1 }, name: 'tenant_type_time' },
+    { key: { tenant: 1, 'subject.type': 1, 'subject.id': 1, occurredAt: -1, id: -1 }, name: 'tenant_subject_time' },
+    { key: { tenant: 1, actor: 1, occurredAt: -1, id: -1 }, name: 'tenant_actor_time' },
+    { key: { tenant: 1, correlationId: 1, occurredAt: -1, id: -1 }, name: 'tenant_correlation_time' },
+    { key: { tenant: 1, status: 1, occurredAt: -1, id: -1 }, name: 'tenant_status_time' },
+  ],
+  subscriptions: [{ key: { tenant: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' }],
+  deliveries: [
+    { key: { tenant: 1, eventId: 1 }, name: 'tenant_event' },
+    { key: { subscriptionId: 1, status: 1, updatedAt: -1 }, name: 'subscription_status' },
+  ],
+  attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
+};
+
+/**
+ * Idempotent: every process calls this at start. Each list filter has an index of its own.
+ * Only missing indexes are created, one collection at a time with retries: FerretDB drops
+ * the connection when asked to create a compound index next to an existing one of a
+ * different width, and when two processes create the same collection at once.
+ */
+export async function ensureIndexes(store: Store): Promise<void> {
+  for (const [name, indexes] of Object.entries(INDEXES) as [keyof typeof INDEXES, IndexDescription[]][]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const existing = new Set(
+          (await store[name].listIndexes().toArray().catch(() => [])).map((i: { name?: string }) => i.name),
+        );
+        for (const index of indexes.filter((i) => !existing.has(i.name))) await store[name].createIndexes([index]);
+        break;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    }
+  }
+}
+
+/** Page cursors are opaque to clients: base64url of the sort key of the last item. */
+export function encodeCursor(key: [string, string]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+export function decodeCursor(cursor: string): [Date, string] | null {
+  try {
+    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    const date = new Date(String(time));
+    if (typeof id !== 'string' || Number.isNaN(date.getTime())) return null;
+    return [date, id];
+  } catch {
+    return null;
+  }
+}
+
+export function isDuplicateKeyError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}

@@ -1,0 +1,90 @@
+import type { SubscriptionPatch } from '../domain/schemas';
+import { decodeCursor, encodeCursor, type Store, type SubscriptionDoc } from './index';
+import { InvalidCursorError } from './events';
+
+export async function insertSubscription(store: Store, doc: SubscriptionDoc): Promise<void> {
+  await store.subscriptions.insertOne(doc);
+}
+
+export function findSubscription(store: Store, tenant: string, id: string): Promise<SubscriptionDoc | null> {
+  return store.subscriptions.findOne({ _id: id, tenant });
+}
+
+export async function listSubscriptions(
+  store: Store,
+  tenant: string,
+  limit: number,
+  cursor?: string,
+): Promise<{ data: SubscriptionDoc[]; nextCursor: string | null }> {
+  const filter: Record<string, unknown> = { tenant };
+  if (cursor) {
+    const key = decodeCursor(cursor);
+    if (!key) throw new InvalidCursorError();
+    const [time, id] = key;
+    filter.$or = [{ createdAt: { $lt: time } }, { createdAt: time, _id: { $lt: id } }];
+  }
+  const docs = await store.subscriptions
+    .find(filter)
+    .sort({ createdAt: -1, _id: -1 })
+    .limit(limit + 1)
+    .toArray();
+  const page = docs.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    data: page,
+    nextCursor: docs.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last._id]) : null,
+  };
+}
+
+/** Applies a validated patch; re-activating a subscription clears its disabled marks. */
+export async function updateSubscription(
+  store: Store,
+  tenant: string,
+  id: string,
+  patch: SubscriptionPatch,
+  now: Date,
+): Promise<SubscriptionDoc | null> {
+  const set: Record<string, unknown> = { updatedAt: now };
+  const unset: Record<string, ''> = {};
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined) set[key] = value;
+  if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '' });
+  return store.subscriptions.findOneAndUpdate(
+    { _id: id, tenant },
+    Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set },
+    { returnDocument: 'after' },
+  );
+}
+
+export async function deleteSubscription(store: Store, tenant: string, id: string): Promise<boolean> {
+  const result = await store.subscriptions.deleteOne({ _id: id, tenant });
+  return result.deletedCount === 1;
+}
+
+export function activeSubscriptions(store: Store, tenant: string): Promise<SubscriptionDoc[]> {
+  return store.subscriptions.find({ tenant, active: true }).toArray();
+}
+
+/** Secrets that still sign: the current one and a rotated one inside its overlap. */
+export function signingSecrets(doc: SubscriptionDoc, now: Date): string[] {
+  return doc.secrets.filter((s) => !s.expiresAt || s.expiresAt > now).map((s) => s.value);
+}
+
+export function subscriptionView(doc: SubscriptionDoc) {
+  return {
+    id: doc._id,
+    ...(doc.name !== undefined && { name: doc.name }),
+    eventTypes: doc.eventTypes,
+    channel: doc.channel,
+    ...(doc.url !== undefined && { url: doc.url }),
+    ...(doc.to !== undefined && { to: doc.to }),
+    ...(doc.headers !== undefined && { headers: doc.headers }),
+    ...(doc.retry !== undefined && { retry: doc.retry }),
+    timeoutMs: doc.timeoutMs,
+    ...(doc.rateLimitPerSecond !== undefined && { rateLimitPerSecond: doc.rateLimitPerSecond }),
+    active: doc.active,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+    ...(doc.disabledAt && { disabledAt: doc.disabledAt.toISOString() }),
+    ...(doc.disabledReason && { disabledReason: doc.disabledReason }),
+  };
+}

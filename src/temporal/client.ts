@@ -1,0 +1,23 @@
+import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
+import { status as grpcStatus } from '@grpc/grpc-js';
+
+/**
+ * The API's Temporal client. The connection is lazy so the API starts (and answers 503)
+ * while Temporal is down, and reconnects by itself when it comes back.
+ */
+export function createTemporalClient(address: string, namespace: string): Client {
+  const connection = Connection.lazy({ address });
+  return new Client({ connection, namespace });
+}
+
+/** True when an error means "Temporal could not be reached in time", not "request refused". */
+export function isUnavailable(err: unknown): boolean {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    if (isGrpcServiceError(cur)) {
+      return [grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.CANCELLED].includes(cur.code);
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}

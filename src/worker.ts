@@ -1,0 +1,58 @@
+import http from 'node:http';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from './activities';
+import { createDispatcher } from './activities/http-sender';
+import { loadConfig } from './config';
+import { createLogger } from './logger';
+import { createRegistry, workerMetrics } from './metrics';
+import { connectStore, ensureIndexes } from './store';
+import { workflowSource } from './temporal/workflow-source';
+
+/** `npm run worker`: one worker process; scale out by running more of them. */
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger('herald-worker', config.logLevel);
+  const store = await connectStore(config.mongoUrl);
+  await ensureIndexes(store);
+  const registry = createRegistry('worker');
+  const dispatcher = createDispatcher(config.allowPrivateTargets);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    ...workflowSource(config.workflowBundle),
+    activities: createActivities({
+      store,
+      dispatcher,
+      allowPrivateTargets: config.allowPrivateTargets,
+      metrics: workerMetrics(registry),
+      logger,
+    }),
+    // Deliveries mostly wait on receivers, so many run at once on two cores.
+    maxConcurrentActivityTaskExecutions: 200,
+    // SIGTERM: in-flight attempts get this long to finish before they are handed back.
+    shutdownGraceTime: '10s',
+  });
+
+  const metricsServer = http.createServer(async (req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+  });
+  metricsServer.listen(config.workerMetricsPort, config.host, () => {
+    const address = metricsServer.address();
+    const port = typeof address === 'object' && address ? address.port : config.workerMetricsPort;
+    logger.info({ taskQueue: config.taskQueue, metrics: `http://${config.host}:${port}/metrics` }, 'Herald worker running');
+  });
+
+  await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
+  metricsServer.close();
+  await Promise.allSettled([connection.close(), store.client.close(), dispatcher.close()]);
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
