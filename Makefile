@@ -3,7 +3,9 @@ SHELL := /bin/bash
 .PHONY: dev infra test test-unit test-integration build deps tools clean
 
 node_modules/.package-lock.json: package-lock.json
-	npm ci --no-audit --no-fund
+	@# npm ci refuses this lockfile: the registry reachable here lacks the other platforms' optional
+	@# binaries (e.g. @swc/core-darwin-*). `npm install --no-save` installs exactly the locked versions.
+	npm install --no-audit --no-fund --no-save
 
 deps: node_modules/.package-lock.json
 
@@ -22,7 +24,8 @@ infra: tools build
 test: tools build
 	npm run typecheck
 	npx jest --selectProjects unit
-	npx jest --selectProjects integration
+	@# One file at a time: they share one Temporal and one store on two cores.
+	npx jest --selectProjects integration --runInBand
 
 clean:
 	rm -rf dist

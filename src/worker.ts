@@ -30,8 +30,9 @@ async function main() {
       metrics: workerMetrics(registry),
       logger,
     }),
-    // Deliveries mostly wait on receivers, so many run at once on two cores.
-    maxConcurrentActivityTaskExecutions: 200,
+    // Deliveries mostly wait on receivers, so many run at once on two cores; more than the
+    // store's connection pool would only queue inside the worker.
+    maxConcurrentActivityTaskExecutions: 100,
     // SIGTERM: in-flight attempts get this long to finish before they are handed back.
     shutdownGraceTime: '10s',
   });
@@ -40,6 +41,7 @@ async function main() {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
   });
+  metricsServer.on('error', (err) => logger.error({ err }, 'worker metrics server failed; deliveries continue'));
   metricsServer.listen(config.workerMetricsPort, config.host, () => {
     const address = metricsServer.address();
     const port = typeof address === 'object' && address ? address.port : config.workerMetricsPort;

@@ -45,7 +45,7 @@ export function webhookPayload(event: HeraldEvent) {
 
 function summaryOf(d: Pick<DeliveryDoc, 'status' | 'attempts' | 'lastAttemptAt' | 'lastResponseStatus' | 'error'>): DeliverySummary {
   return {
-    status: d.status === 'succeeded' ? 'succeeded' : 'failed',
+    status: d.status === 'succeeded' || d.status === 'cancelled' ? d.status : 'failed',
     attempts: d.attempts,
     lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
     lastResponseStatus: d.lastResponseStatus,
@@ -136,97 +136,14 @@ export function createActivities(deps: ActivityDeps) {
      * retryable failure carrying the schedule's next delay otherwise.
      */
     async deliverWebhook(input: { deliveryId: string }): Promise<DeliverySummary> {
-      const delivery = await findDelivery(store, input.deliveryId);
-      if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} not found`, 'DeliveryMissing');
-      if (isFinal(delivery.status)) return summaryOf(delivery);
-
-      const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
-      if (!sub || !sub.active || !sub.url) {
-        const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
-        await closeDelivery(store, delivery._id, 'failed', reason);
-        metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
-        return summaryOf({ ...delivery, status: 'failed', error: reason });
-      }
-
-      const event = await loadEvent(delivery.tenant, delivery.eventId);
-      const attempt = delivery.attempts + 1;
-      const startedAt = new Date();
-      const timestamp = Math.floor(startedAt.getTime() / 1000);
-      const body = JSON.stringify(webhookPayload(event));
-      const headers: Record<string, string> = {
-        ...sub.headers,
-        'content-type': 'application/json',
-        'user-agent': `Herald/${VERSION}`,
-        'webhook-id': delivery.messageId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(signingSecrets(sub, startedAt), delivery.messageId, timestamp, body),
-      };
-
+      // Heartbeats from the first moment: a slow store read must not look like a lost worker.
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
-      let response;
       try {
-        response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, {
-          url: sub.url,
-          headers,
-          body,
-          timeoutMs: sub.timeoutMs,
-          signal: ctx.cancellationSignal,
-        });
-      } catch (err) {
-        if (!ctx.cancellationSignal.aborted) throw err;
-        await closeDelivery(store, delivery._id, 'cancelled', 'cancelled while the receiver was answering');
-        throw new CancelledFailure('delivery cancelled');
+        return await deliverOnce(input.deliveryId, ctx);
       } finally {
         clearInterval(heartbeat);
       }
-      const durationMs = Date.now() - startedAt.getTime();
-
-      const outcome = classifyAttempt(response.result, Date.now());
-      const error = outcome.kind === 'succeeded' ? null : outcome.reason;
-      let retryDelayMs: number | null = null;
-      if (outcome.kind === 'retryable') {
-        const scheduled = nextDelayMs(retryPolicyOf(sub.retry), attempt);
-        retryDelayMs = scheduled === null ? null : Math.max(scheduled, outcome.minDelayMs ?? 0);
-      }
-      const progress: DeliveryProgress = {
-        status: outcome.kind === 'succeeded' ? 'succeeded' : retryDelayMs === null ? 'failed' : 'retrying',
-        lastAttemptAt: startedAt,
-        lastResponseStatus: response.status,
-        nextAttemptAt: retryDelayMs === null ? null : new Date(Date.now() + retryDelayMs),
-        error,
-      };
-      const attemptDoc: AttemptDoc = {
-        _id: `${delivery._id}#${attempt}`,
-        tenant: delivery.tenant,
-        eventId: delivery.eventId,
-        deliveryId: delivery._id,
-        subscriptionId: delivery.subscriptionId,
-        attempt,
-        startedAt,
-        durationMs,
-        request: { url: sub.url, headers: auditHeaders(headers) },
-        response: response.status === null ? null : { status: response.status, body: response.body ?? '' },
-        error,
-      };
-      await recordAttempt(store, attemptDoc, progress);
-      if (outcome.kind === 'permanent' && outcome.disableSubscription) {
-        await store.subscriptions.updateOne(
-          { _id: sub._id, active: true },
-          { $set: { active: false, disabledAt: new Date(), disabledReason: outcome.reason, updatedAt: new Date() } },
-        );
-      }
-      metrics.attemptDuration.observe({ channel: 'webhook', outcome: outcome.kind }, durationMs / 1000);
-
-      if (progress.status === 'retrying') {
-        throw ApplicationFailure.create({
-          message: `attempt ${attempt} failed: ${error}`,
-          type: 'DeliveryAttemptFailed',
-          nextRetryDelay: retryDelayMs!,
-        });
-      }
-      metrics.deliveries.inc({ channel: 'webhook', outcome: progress.status });
-      return summaryOf({ ...progress, attempts: attempt });
     },
 
     /** Stores the event's final status so lists can filter on it. */
@@ -234,6 +151,98 @@ export function createActivities(deps: ActivityDeps) {
       await setEventStatus(store, input.tenant, input.eventId, input.status);
     },
   };
+
+  async function deliverOnce(deliveryId: string, ctx: Context): Promise<DeliverySummary> {
+    const delivery = await findDelivery(store, deliveryId);
+    if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} not found`, 'DeliveryMissing');
+    if (isFinal(delivery.status)) return summaryOf(delivery);
+
+    const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
+    if (!sub || !sub.active || !sub.url) {
+      const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
+      await closeDelivery(store, delivery._id, 'failed', reason);
+      metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
+      return summaryOf({ ...delivery, status: 'failed', error: reason });
+    }
+
+    const event = await loadEvent(delivery.tenant, delivery.eventId);
+    const attempt = delivery.attempts + 1;
+    const startedAt = new Date();
+    const timestamp = Math.floor(startedAt.getTime() / 1000);
+    const body = JSON.stringify(webhookPayload(event));
+    const headers: Record<string, string> = {
+      ...sub.headers,
+      'content-type': 'application/json',
+      'user-agent': `Herald/${VERSION}`,
+      'webhook-id': delivery.messageId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signatureHeader(signingSecrets(sub, startedAt), delivery.messageId, timestamp, body),
+    };
+
+    let response;
+    try {
+      response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, {
+        url: sub.url,
+        headers,
+        body,
+        timeoutMs: sub.timeoutMs,
+        signal: ctx.cancellationSignal,
+      });
+    } catch (err) {
+      // Only a cancel someone asked for closes the delivery; a timeout or a worker shutdown
+      // also aborts the request, and then Temporal retries the attempt.
+      if (!ctx.cancellationDetails?.cancelRequested) throw err;
+      await closeDelivery(store, delivery._id, 'cancelled', 'cancelled while the receiver was answering');
+      throw new CancelledFailure('delivery cancelled');
+    }
+    const durationMs = Date.now() - startedAt.getTime();
+
+    const outcome = classifyAttempt(response.result, Date.now());
+    const error = outcome.kind === 'succeeded' ? null : outcome.reason;
+    let retryDelayMs: number | null = null;
+    if (outcome.kind === 'retryable') {
+      const scheduled = nextDelayMs(retryPolicyOf(sub.retry), attempt);
+      retryDelayMs = scheduled === null ? null : Math.max(scheduled, outcome.minDelayMs ?? 0);
+    }
+    const progress: DeliveryProgress = {
+      status: outcome.kind === 'succeeded' ? 'succeeded' : retryDelayMs === null ? 'failed' : 'retrying',
+      lastAttemptAt: startedAt,
+      lastResponseStatus: response.status,
+      nextAttemptAt: retryDelayMs === null ? null : new Date(Date.now() + retryDelayMs),
+      error,
+    };
+    const attemptDoc: AttemptDoc = {
+      _id: `${delivery._id}#${attempt}`,
+      tenant: delivery.tenant,
+      eventId: delivery.eventId,
+      deliveryId: delivery._id,
+      subscriptionId: delivery.subscriptionId,
+      attempt,
+      startedAt,
+      durationMs,
+      request: { url: sub.url, headers: auditHeaders(headers) },
+      response: response.status === null ? null : { status: response.status, body: response.body ?? '' },
+      error,
+    };
+    await recordAttempt(store, attemptDoc, progress);
+    if (outcome.kind === 'permanent' && outcome.disableSubscription) {
+      await store.subscriptions.updateOne(
+        { _id: sub._id, active: true },
+        { $set: { active: false, disabledAt: new Date(), disabledReason: outcome.reason, updatedAt: new Date() } },
+      );
+    }
+    metrics.attemptDuration.observe({ channel: 'webhook', outcome: outcome.kind }, durationMs / 1000);
+
+    if (progress.status === 'retrying') {
+      throw ApplicationFailure.create({
+        message: `attempt ${attempt} failed: ${error}`,
+        type: 'DeliveryAttemptFailed',
+        nextRetryDelay: retryDelayMs!,
+      });
+    }
+    metrics.deliveries.inc({ channel: 'webhook', outcome: progress.status });
+    return summaryOf({ ...progress, attempts: attempt });
+  }
 }
 
 function auditHeaders(headers: Record<string, string>): Record<string, string> {

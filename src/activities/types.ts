@@ -25,7 +25,7 @@ export interface DeliveryTarget {
 }
 
 export interface DeliverySummary {
-  status: Extract<DeliveryStatus, 'succeeded' | 'failed'>;
+  status: Extract<DeliveryStatus, 'succeeded' | 'failed' | 'cancelled'>;
   attempts: number;
   lastAttemptAt: string | null;
   lastResponseStatus: number | null;

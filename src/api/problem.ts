@@ -41,7 +41,7 @@ export function issuesOf(error: z.ZodError, prefix: (string | number)[] = []): {
     const unknown = issue.code === 'unrecognized_keys' ? issue.keys : null;
     return unknown
       ? { path: [path, ...unknown].filter(Boolean).join('.'), message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}` }
-      : { path, message: issue.message };
+      : { path, message: issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message };
   });
 }
 

@@ -6,6 +6,7 @@
 /** Delays before each retry; with the immediate first attempt, 8 attempts in all. */
 export const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'] as const;
 
+const IMF_FIXDATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
 const JITTER = 0.1;
 
@@ -54,6 +55,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   let ms: number;
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
   else {
+    // Only the IMF-fixdate of RFC 9110: Date.parse alone would read "-3600" as a year.
+    if (!IMF_FIXDATE.test(trimmed)) return null;
     const at = Date.parse(trimmed);
     if (Number.isNaN(at)) return null;
     ms = at - now;

@@ -17,6 +17,10 @@ export function classifyAddress(address: string): AddressVerdict {
     parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   }
   const range = parsed.range();
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated) is refused whole: "::7f00:1" is 127.0.0.1.
+  if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0)) {
+    return { allowed: false, reason: `address ${parsed.toString()} is IPv4-compatible IPv6 (deprecated)` };
+  }
   if (range === 'unicast') return { allowed: true };
   return { allowed: false, reason: `address ${parsed.toString()} is in a refused range (${range})` };
 }

@@ -4,13 +4,19 @@ import type { AttemptDoc, DeliveryDoc, Store } from './index';
 
 export const deliveryKey = (workflowId: string, subscriptionId: string) => `${workflowId}|${subscriptionId}`;
 
-/** Inserts pending deliveries; a retried call keeps the first call's message ids. */
+/**
+ * Inserts pending deliveries in one unordered batch; on a retried call the ones already
+ * there fail their unique _id and keep the first call's message ids.
+ */
 export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promise<void> {
   if (docs.length === 0) return;
-  await store.deliveries.bulkWrite(
-    docs.map((doc) => ({ updateOne: { filter: { _id: doc._id }, update: { $setOnInsert: doc }, upsert: true } })),
-    { ordered: false },
-  );
+  try {
+    await store.deliveries.insertMany(docs, { ordered: false });
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: { code: number }[] | { code: number } }).writeErrors;
+    const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+    if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+  }
 }
 
 export function findDelivery(store: Store, id: string): Promise<DeliveryDoc | null> {
@@ -47,8 +53,9 @@ export function deliveriesForEvent(store: Store, tenant: string, eventId: string
   return store.deliveries.find({ tenant, eventId }).sort({ createdAt: 1, _id: 1 }).toArray();
 }
 
+/** Newest first, like every list of the API. */
 export function attemptsForEvent(store: Store, tenant: string, eventId: string): Promise<AttemptDoc[]> {
-  return store.attempts.find({ tenant, eventId }).sort({ startedAt: 1, _id: 1 }).toArray();
+  return store.attempts.find({ tenant, eventId }).sort({ startedAt: -1, _id: -1 }).toArray();
 }
 
 export function deliveryView(doc: DeliveryDoc): DeliveryView {
@@ -58,9 +65,10 @@ export function deliveryView(doc: DeliveryDoc): DeliveryView {
     status: doc.status,
     attempts: doc.attempts,
     lastAttemptAt: doc.lastAttemptAt?.toISOString() ?? null,
-    lastResponseStatus: doc.lastResponseStatus,
+    // FerretDB drops null fields written by upserts, so absent reads as null.
+    lastResponseStatus: doc.lastResponseStatus ?? null,
     nextAttemptAt: doc.nextAttemptAt?.toISOString() ?? null,
-    error: doc.error,
+    error: doc.error ?? null,
   };
 }
 
@@ -71,7 +79,7 @@ export function attemptView(doc: AttemptDoc): AttemptView {
     startedAt: doc.startedAt.toISOString(),
     durationMs: doc.durationMs,
     request: doc.request,
-    response: doc.response,
-    error: doc.error,
+    response: doc.response ?? null,
+    error: doc.error ?? null,
   };
 }

@@ -6,8 +6,20 @@ export const HeraldEventType = defineSearchAttributeKey('HeraldEventType', Searc
 export const HeraldSubscriptionIds = defineSearchAttributeKey('HeraldSubscriptionIds', SearchAttributeType.KEYWORD_LIST);
 export const HeraldStatus = defineSearchAttributeKey('HeraldStatus', SearchAttributeType.KEYWORD);
 
+/** Temporal refuses a search attribute value over 2 KiB (its default per-value limit). */
+const MAX_VALUE_BYTES = 2048;
+
 /**
- * Temporal caps the total size of a workflow's search attributes (40 KB by default), so a
- * large fan-out lists only its first subscriptions there; the audit has them all.
+ * The subscription ids to index: as many as fit in one value, in order. A large fan-out
+ * lists only its first subscriptions in Temporal; the audit has them all.
  */
-export const MAX_INDEXED_SUBSCRIPTION_IDS = 200;
+export function indexableSubscriptionIds(ids: readonly string[]): string[] {
+  const kept: string[] = [];
+  let size = 2; // the JSON list's brackets
+  for (const id of ids) {
+    size += JSON.stringify(id).length + 1;
+    if (size > MAX_VALUE_BYTES) break;
+    kept.push(id);
+  }
+  return kept;
+}

@@ -9,7 +9,7 @@ import type { DeliveryTarget } from '../activities/types';
 import type { DeliveryView, EventView } from '../domain/schemas';
 import { eventStatusOf } from '../domain/status';
 import { statusQuery, type DeliverEventInput } from './definitions';
-import { HeraldStatus, HeraldSubscriptionIds, MAX_INDEXED_SUBSCRIPTION_IDS } from '../temporal/search-attributes';
+import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -58,17 +58,23 @@ function pendingView(target: DeliveryTarget): DeliveryView {
 export async function deliverEvent(input: DeliverEventInput): Promise<EventView> {
   const { tenant, event } = input;
   const deliveries: DeliveryView[] = [];
-  const view = (): EventView => ({ event, status: eventStatusOf(deliveries), deliveries });
+  let matched = false; // until matching ran, "no deliveries" means "not known yet", not "delivered"
+  const view = (): EventView => ({ event, status: matched ? eventStatusOf(deliveries) : 'delivering', deliveries });
   setHandler(statusQuery, view);
 
   const { workflowId, runId } = workflowInfo();
   const recorded = await store.recordEvent({ tenant, event, workflowId, runId });
-  if (recorded === 'duplicate') return view(); // the audit outlived Temporal's retention of the first run
+  if (recorded === 'duplicate') {
+    // The audit outlived Temporal's retention of the first run: this run delivers nothing.
+    matched = true;
+    return view();
+  }
 
   const targets = await store.matchSubscriptions({ tenant, eventId: event.id, eventType: event.type, workflowId });
   deliveries.push(...targets.map(pendingView));
+  matched = true;
   upsertSearchAttributes([
-    { key: HeraldSubscriptionIds, value: targets.slice(0, MAX_INDEXED_SUBSCRIPTION_IDS).map((t) => t.subscriptionId) },
+    { key: HeraldSubscriptionIds, value: indexableSubscriptionIds(targets.map((t) => t.subscriptionId)) },
   ]);
 
   await Promise.all(

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * The real servers integration tests run against: the Temporal CLI's dev server and a
+ * MongoDB-protocol store (MONGO_URL, else `mongod` on PATH, else the FerretDB wrapper),
+ * on free loopback ports, never the dev stack's.
+ */
+
+export const TOOLS_DIR = process.env.HERALD_TOOLS_DIR ?? path.join(os.homedir(), '.cache/herald/bin');
+
+export const SEARCH_ATTRIBUTES = [
+  'HeraldTenant=Keyword',
+  'HeraldEventType=Keyword',
+  'HeraldSubscriptionIds=KeywordList',
+  'HeraldStatus=Keyword',
+];
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
+}
+
+function tool(name: string): string {
+  const file = path.join(TOOLS_DIR, name);
+  if (!existsSync(file)) throw new Error(`${file} is missing: run "make tools" (or "make test", which builds it)`);
+  return file;
+}
+
+export interface TemporalServer {
+  address: string;
+  process: ChildProcess;
+}
+
+export async function startTemporal(): Promise<TemporalServer> {
+  const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const child = spawn(
+    tool('temporal'),
+    [
+      'server', 'start-dev', '--headless', '--ip', '127.0.0.1',
+      '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
+      '--log-level', 'error',
+      ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', sa]),
+    ],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  await waitForPort(port);
+  return { address: `127.0.0.1:${port}`, process: child };
+}
+
+export interface StoreServer {
+  /** A URL without database; each test file appends its own database name. */
+  baseUrl: string;
+  process?: ChildProcess;
+}
+
+export async function startStore(): Promise<StoreServer> {
+  if (process.env.MONGO_URL) return { baseUrl: new URL('/', process.env.MONGO_URL).toString().replace(/\/$/, '') };
+  const port = await freePort();
+  // tmpfs when there is one: the test store's data is thrown away, and SQLite's fsyncs on a
+  // real disk would make the store, not Herald, what the tests measure.
+  const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'herald-store-'));
+  const onPath = (process.env.PATH ?? '').split(':').some((p) => existsSync(path.join(p, 'mongod')));
+  const child = onPath
+    ? spawn('mongod', ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', dir, '--quiet'], { stdio: 'ignore' })
+    : spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, '-dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port);
+  return { baseUrl: `mongodb://127.0.0.1:${port}`, process: child };
+}

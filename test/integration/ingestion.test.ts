@@ -1,0 +1,249 @@
+import { createApp } from '../../src/api/app';
+import { createLogger } from '../../src/logger';
+import { apiMetrics, createRegistry } from '../../src/metrics';
+import { createTemporalClient } from '../../src/temporal/client';
+import { freePort } from '../harness/servers';
+import { startReceiver, type Receiver } from '../harness/receiver';
+import { eventually, startStack, type TestStack } from '../harness/stack';
+import { WorkflowNotFoundError, type Connection } from '@temporalio/client';
+import type { AddressInfo } from 'node:net';
+
+let stack: TestStack;
+let receiver: Receiver;
+
+beforeAll(async () => {
+  [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
+  const res = await stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url: `${receiver.url}/all`, eventTypes: ['*'] });
+  expect(res.status).toBe(201);
+});
+afterAll(async () => {
+  await stack?.stop();
+  await receiver?.close();
+});
+
+async function delivered(id: string) {
+  return eventually(async () => {
+    const res = await stack.request('GET', `/v1/events/${id}`);
+    return res.status === 200 && res.body.status === 'delivered' ? res.body : undefined;
+  }, 120_000, `event ${id} delivered`);
+}
+
+function bodiesFor(id: string) {
+  return receiver.received('/all').filter((r) => JSON.parse(r.body).id === id);
+}
+
+test('an event without an id gets a generated evt_ id and is answered 202 with its workflow id', async () => {
+  const res = await stack.request('POST', '/v1/events', { type: 'user.added', data: { name: 'ada' } });
+  expect(res.status).toBe(202);
+  expect(res.body.id).toMatch(/^evt_/);
+  expect(res.body).toMatchObject({ workflowId: `event/default/${res.body.id}`, duplicate: false });
+  await delivered(res.body.id);
+});
+
+test('re-sending an id answers the original with duplicate: true and delivers once, also when requests race', async () => {
+  const event = { id: 'dup-1', type: 'user.added', data: {} };
+  const answers = await Promise.all([1, 2, 3, 4].map(() => stack.request('POST', '/v1/events', event)));
+  expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+  expect(answers.filter((a) => a.body.duplicate === false)).toHaveLength(1);
+  await delivered('dup-1');
+  const again = await stack.request('POST', '/v1/events', event);
+  expect(again.body).toEqual({ id: 'dup-1', workflowId: 'event/default/dup-1', duplicate: true });
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(bodiesFor('dup-1')).toHaveLength(1);
+});
+
+test('an id whose workflow Temporal no longer has is still a duplicate: the audit catches it', async () => {
+  await stack.request('POST', '/v1/events', { id: 'dup-retained', type: 'user.added', data: {} });
+  await delivered('dup-retained');
+  // What namespace retention does, done now: the closed workflow is deleted.
+  await stack.connection.workflowService.deleteWorkflowExecution({
+    namespace: 'default',
+    workflowExecution: { workflowId: 'event/default/dup-retained' },
+  });
+  await eventually(
+    () => stack.temporal.workflow.getHandle('event/default/dup-retained').describe().then(() => false, (err) => err instanceof WorkflowNotFoundError),
+    20_000,
+    'the workflow to be deleted',
+  );
+  const again = await stack.request('POST', '/v1/events', { id: 'dup-retained', type: 'user.added', data: {} });
+  expect(again.status).toBe(202);
+  expect(again.body.duplicate).toBe(true);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(bodiesFor('dup-retained')).toHaveLength(1);
+});
+
+test('a batch of 500 events is accepted whole, in input order', async () => {
+  const events = Array.from({ length: 500 }, (_, i) => ({ id: `batch-${i}`, type: 'batch.item', data: { i } }));
+  const res = await stack.request('POST', '/v1/events', { events });
+  expect(res.status).toBe(202);
+  expect(res.body.results).toHaveLength(500);
+  expect(res.body.results.map((r: { id: string }) => r.id)).toEqual(events.map((e) => e.id));
+  expect(res.body.results.every((r: { duplicate: boolean }) => r.duplicate === false)).toBe(true);
+  await eventually(async () => {
+    const page = await stack.request('GET', '/v1/events?type=batch.*&limit=200');
+    return page.body.data.length === 200 && page.body.nextCursor ? true : undefined;
+  }, 60_000, 'the batch to be recorded');
+});
+
+test('a batch with one invalid item is rejected whole with the item path, and nothing of it starts', async () => {
+  const events = [
+    { id: 'bad-batch-0', type: 'ok.type', data: {} },
+    { id: 'bad-batch-1', type: 'Not A Type', data: {} },
+    { id: 'bad-batch-2', type: 'ok.type', data: {} },
+  ];
+  const res = await stack.request('POST', '/v1/events', { events });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+  expect(res.body.errors).toEqual([expect.objectContaining({ path: 'events.1.type' })]);
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const id of ['bad-batch-0', 'bad-batch-2']) {
+    expect((await stack.request('GET', `/v1/events/${id}`)).status).toBe(404);
+  }
+});
+
+test('bad input gets problem+json and stores nothing', async () => {
+  const cases: [string, unknown, number, string?][] = [
+    ['malformed JSON', '{"type": ', 400],
+    ['missing type and data', { id: 'x1' }, 400, 'type'],
+    ['data not an object', { type: 'a.b', data: [1] }, 400, 'data'],
+    ['bad type syntax', { type: 'A..b', data: {} }, 400, 'type'],
+    ['unknown field', { type: 'a.b', data: {}, colour: 'red' }, 400, 'colour'],
+    ['bad id characters', { id: 'has space', type: 'a.b', data: {} }, 400, 'id'],
+    ['body over 256 KiB', { type: 'a.b', data: { big: 'x'.repeat(300 * 1024) } }, 413],
+  ];
+  for (const [what, body, status, path] of cases) {
+    const res = await stack.request('POST', '/v1/events', body);
+    expect({ what, status: res.status }).toEqual({ what, status });
+    expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({ status, title: expect.any(String), type: expect.any(String) });
+    if (path) expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  }
+  expect(await stack.store.events.countDocuments({ id: { $in: ['x1', 'has space'] } })).toBe(0);
+});
+
+test('a missing or unknown key is 401; a subscription URL that is not http(s) is 400', async () => {
+  const noKey = await fetch(`${stack.url}/v1/events`, { method: 'POST', body: '{}' });
+  expect(noKey.status).toBe(401);
+  const badKey = await stack.request('GET', '/v1/events', undefined, { authorization: 'Bearer nope' });
+  expect(badKey.status).toBe(401);
+  for (const url of ['ftp://example.com/x', 'javascript:alert(1)', 'not a url']) {
+    const res = await stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url, eventTypes: ['*'] });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path)).toContain('url');
+  }
+});
+
+test('the Temporal UI can find a delivery by HeraldEventType and sees HeraldStatus move to delivered', async () => {
+  const res = await stack.request('POST', '/v1/events', { id: 'sa-1', type: 'search.attr', data: {} });
+  await delivered(res.body.id);
+  const found = await eventually(async () => {
+    const ids: string[] = [];
+    for await (const wf of stack.temporal.workflow.list({ query: `HeraldEventType = "search.attr" AND HeraldStatus = "delivered"` })) {
+      ids.push(wf.workflowId);
+    }
+    return ids.length ? ids : undefined;
+  }, 20_000, 'the workflow in visibility');
+  expect(found).toEqual(['event/default/sa-1']);
+});
+
+test('the workflow status query answers in the shape of GET /v1/events/{id}', async () => {
+  const res = await stack.request('POST', '/v1/events', { id: 'query-1', type: 'query.test', data: { a: 1 } });
+  const view = await delivered(res.body.id);
+  const queried: any = await stack.temporal.workflow.getHandle('event/default/query-1').query('status');
+  expect(queried).toMatchObject({ status: 'delivered', event: { id: 'query-1', type: 'query.test', data: { a: 1 } } });
+  expect(queried.deliveries.map((d: { subscriptionId: string; status: string }) => [d.subscriptionId, d.status])).toEqual(
+    view.deliveries.map((d: { subscriptionId: string; status: string }) => [d.subscriptionId, d.status]),
+  );
+});
+
+test('lists page newest first with a cursor and filter by type prefix, actor and subject', async () => {
+  const base = Date.parse('2026-01-01T00:00:00Z');
+  const events = Array.from({ length: 7 }, (_, i) => ({
+    id: `list-${i}`,
+    type: i % 2 ? 'deploy.failed' : 'deploy.succeeded',
+    data: {},
+    actor: i < 3 ? 'alice' : 'bob',
+    subject: { type: 'env', id: i < 5 ? 'prod' : 'staging' },
+    occurredAt: new Date(base + i * 1000).toISOString(),
+  }));
+  expect((await stack.request('POST', '/v1/events', { events })).status).toBe(202);
+  await eventually(async () => (await stack.request('GET', '/v1/events?type=deploy.*&limit=200')).body.data.length === 7 || undefined);
+
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: { body: { data: { id: string }[]; nextCursor: string | null } } = await stack.request(
+      'GET',
+      `/v1/events?type=deploy.*&limit=3${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    seen.push(...page.body.data.map((e) => e.id));
+    cursor = page.body.nextCursor;
+  } while (cursor);
+  expect(seen).toEqual(['list-6', 'list-5', 'list-4', 'list-3', 'list-2', 'list-1', 'list-0']);
+
+  const ids = async (q: string) => (await stack.request('GET', `/v1/events?${q}`)).body.data.map((e: { id: string }) => e.id);
+  expect(await ids('type=deploy.failed')).toEqual(['list-5', 'list-3', 'list-1']);
+  expect(await ids('actor=alice&type=deploy.*')).toEqual(['list-2', 'list-1', 'list-0']);
+  expect(await ids('subjectType=env&subjectId=staging')).toEqual(['list-6', 'list-5']);
+  expect(await ids(`type=deploy.*&since=${new Date(base + 2000).toISOString()}&until=${new Date(base + 4000).toISOString()}`)).toEqual([
+    'list-4', 'list-3', 'list-2',
+  ]);
+  expect((await stack.request('GET', '/v1/events?limit=201')).status).toBe(400);
+  expect((await stack.request('GET', '/v1/events?cursor=garbage')).status).toBe(400);
+});
+
+test('health, readiness, metrics and the OpenAPI document need no key', async () => {
+  expect((await fetch(`${stack.url}/healthz`)).status).toBe(200);
+  const ready = await fetch(`${stack.url}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(await ready.json()).toEqual({ temporal: true, store: true });
+  const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+  expect(metrics).toMatch(/herald_events_accepted_total\{duplicate="false",process="api"\} \d+/);
+  const openapi: any = await (await fetch(`${stack.url}/openapi.json`)).json();
+  expect(openapi.openapi).toBe('3.1.0');
+  expect(openapi.components.schemas.EventInput.properties.type).toBeDefined();
+  expect(openapi.paths['/v1/events'].post).toBeDefined();
+});
+
+test('when Temporal cannot be reached, ingestion answers 503 with Retry-After and accepts nothing', async () => {
+  const deadPort = await freePort();
+  const temporal = createTemporalClient(`127.0.0.1:${deadPort}`, 'default');
+  const registry = createRegistry('api');
+  const app = createApp({
+    temporal,
+    connection: temporal.connection as Connection,
+    store: stack.store,
+    taskQueue: stack.taskQueue,
+    metrics: apiMetrics(registry),
+    registry,
+    logger: createLogger('test', 'silent'),
+    adminKey: stack.adminKey,
+    allowPrivateTargets: true,
+  });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
+    const single = await fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify({ id: 'down-1', type: 'a.b', data: {} }) });
+    expect(single.status).toBe(503);
+    expect(single.headers.get('retry-after')).toBe('5');
+    const batch = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ events: [{ id: 'down-2', type: 'a.b', data: {} }] }),
+    });
+    expect(batch.status).toBe(503);
+    const body: any = await batch.json();
+    expect(body.results[0]).toMatchObject({ id: 'down-2', error: expect.stringMatching(/resend/) });
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await temporal.connection.close();
+  }
+  // Nothing was started: the same ids are new when Temporal is back.
+  const retry = await stack.request('POST', '/v1/events', { id: 'down-1', type: 'a.b', data: {} });
+  expect(retry.body.duplicate).toBe(false);
+});

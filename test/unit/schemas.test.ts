@@ -1,0 +1,259 @@
+import {
+  eventInputSchema,
+  eventListQuerySchema,
+  subscriptionCreateSchema,
+} from '../../src/domain/schemas';
+
+/** The distinct dotted paths of the issues a failed parse reports, e.g. ["url"] or ["headers.webhook-id"]. */
+function issuePaths(result: { success: boolean; error?: { issues: { path: PropertyKey[] }[] } }): string[] {
+  if (result.success) throw new Error('expected the input to be rejected, but it was accepted');
+  return [...new Set(result.error!.issues.map((i) => i.path.map(String).join('.')))];
+}
+
+/**
+ * Every message of an issue, its nested issues included: zod 4 reports a failed record key
+ * as "Invalid key in record" with the key schema's own issues nested inside.
+ */
+function messagesOf(issue: { message: string; issues?: unknown }): string[] {
+  const nested = Array.isArray(issue.issues) ? (issue.issues as { message: string }[]).flatMap(messagesOf) : [];
+  return [issue.message, ...nested];
+}
+
+describe('eventInputSchema', () => {
+  const minimal = { type: 'package.promoted', data: {} };
+
+  test('accepts a minimal event: a type and an object of data', () => {
+    const result = eventInputSchema.safeParse(minimal);
+    expect(result.success).toBe(true);
+    expect(result.data).toEqual(minimal);
+  });
+
+  test('accepts a complete event', () => {
+    const full = {
+      id: 'evt-2025.06:01_abc',
+      type: 'package.version.promoted',
+      data: { package: 'herald', nested: { ok: true }, list: [1, 2] },
+      subject: { type: 'package', id: 'herald' },
+      actor: 'ci',
+      source: 'builder',
+      parentId: 'evt-parent',
+      correlationId: 'corr-1',
+      occurredAt: '2025-06-01T12:00:00.123+02:00',
+    };
+    expect(eventInputSchema.safeParse(full).success).toBe(true);
+  });
+
+  test.each(['evt 1', 'evt/1', 'evt#1', 'évt', 'a@b', ''])('rejects the id %p with characters outside A-Z a-z 0-9 . _ : -', (id) => {
+    expect(issuePaths(eventInputSchema.safeParse({ ...minimal, id }))).toEqual(['id']);
+  });
+
+  test('accepts an id of exactly 128 characters and rejects one of 129', () => {
+    expect(eventInputSchema.safeParse({ ...minimal, id: 'a'.repeat(128) }).success).toBe(true);
+    expect(issuePaths(eventInputSchema.safeParse({ ...minimal, id: 'a'.repeat(129) }))).toEqual(['id']);
+  });
+
+  test.each(['a', 'package.promoted', 'a_b-c.d0.e', 'x.y.z.w'])('accepts the event type %p', (type) => {
+    expect(eventInputSchema.safeParse({ ...minimal, type }).success).toBe(true);
+  });
+
+  test.each(['Package.Promoted', 'a..b', '.a', 'a.', '', 'a b', 'a.*', '*', 'a/b'])('rejects the event type %p', (type) => {
+    expect(issuePaths(eventInputSchema.safeParse({ ...minimal, type }))).toEqual(['type']);
+  });
+
+  test('rejects an event type over 256 characters', () => {
+    const type = `a.${'b'.repeat(255)}`;
+    expect(issuePaths(eventInputSchema.safeParse({ ...minimal, type }))).toEqual(['type']);
+  });
+
+  test.each([
+    ['an array', [1, 2]],
+    ['null', null],
+    ['a string', 'hello'],
+    ['a number', 42],
+  ])('rejects data that is %s', (_what, data) => {
+    expect(issuePaths(eventInputSchema.safeParse({ ...minimal, data }))).toEqual(['data']);
+  });
+
+  test('rejects an event without data', () => {
+    expect(issuePaths(eventInputSchema.safeParse({ type: 'a.b' }))).toEqual(['data']);
+  });
+
+  test('rejects an event without a type', () => {
+    expect(issuePaths(eventInputSchema.safeParse({ data: {} }))).toEqual(['type']);
+  });
+
+  test('rejects unknown top-level fields (strict)', () => {
+    const result = eventInputSchema.safeParse({ ...minimal, payload: {} });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['payload'] });
+  });
+
+  test('rejects unknown fields inside subject (strict)', () => {
+    const result = eventInputSchema.safeParse({ ...minimal, subject: { type: 'p', id: '1', name: 'x' } });
+    expect(issuePaths(result)).toEqual(['subject']);
+  });
+
+  test.each(['2025-06-01T12:00:00Z', '2025-06-01T12:00:00+02:00', '2025-06-01T12:00:00.5-05:30'])(
+    'accepts the ISO 8601 datetime %p as occurredAt',
+    (occurredAt) => {
+      expect(eventInputSchema.safeParse({ ...minimal, occurredAt }).success).toBe(true);
+    },
+  );
+
+  test.each(['2025-06-01', 'yesterday', '2025-13-01T00:00:00Z', '2025-06-01 12:00:00', 'Sun, 01 Jun 2025 12:00:00 GMT', 1748779200000])(
+    'rejects %p as occurredAt',
+    (occurredAt) => {
+      expect(issuePaths(eventInputSchema.safeParse({ ...minimal, occurredAt }))).toEqual(['occurredAt']);
+    },
+  );
+});
+
+describe('subscriptionCreateSchema', () => {
+  const secret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+  const webhook = { channel: 'webhook', url: 'https://hooks.example.com/herald', eventTypes: ['package.*'] };
+
+  test('accepts a minimal webhook subscription', () => {
+    expect(subscriptionCreateSchema.safeParse(webhook).success).toBe(true);
+  });
+
+  test('requires a url for the webhook channel', () => {
+    const { url: _url, ...withoutUrl } = webhook;
+    const result = subscriptionCreateSchema.safeParse(withoutUrl);
+    expect(issuePaths(result)).toEqual(['url']);
+    expect(result.error!.issues[0].message).toBe('is required for channel "webhook"');
+  });
+
+  test('requires recipients for the email channel, but no url', () => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ channel: 'email', eventTypes: ['a'] }))).toEqual(['to']);
+    expect(subscriptionCreateSchema.safeParse({ channel: 'email', eventTypes: ['a'], to: ['ops@example.com'] }).success).toBe(true);
+  });
+
+  test.each(['http://hooks.example.com/', 'https://hooks.example.com:8443/a?b=c'])('accepts the http(s) URL %p', (url) => {
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, url }).success).toBe(true);
+  });
+
+  test.each(['ftp://files.example.com/hook', 'javascript:alert(1)', 'file:///etc/passwd', 'hooks.example.com/path', '/relative', 'not a url'])(
+    'rejects the non-http(s) or relative URL %p',
+    (url) => {
+      expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, url }))).toEqual(['url']);
+    },
+  );
+
+  test('rejects a URL over 2048 characters', () => {
+    const url = `https://example.com/${'a'.repeat(2048)}`;
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, url }))).toEqual(['url']);
+  });
+
+  test.each(['*', 'a.*', 'a.b', 'a', 'a.b.*'])('accepts the event type pattern %p', (pattern) => {
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, eventTypes: [pattern] }).success).toBe(true);
+  });
+
+  test.each(['a.*.b', '*.a', 'a*', '.*', 'a.**', 'A.b', ''])('rejects the event type pattern %p', (pattern) => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, eventTypes: [pattern] }))).toEqual(['eventTypes.0']);
+  });
+
+  test('requires at least one event type pattern', () => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, eventTypes: [] }))).toEqual(['eventTypes']);
+  });
+
+  test('accepts custom headers that Herald does not set itself', () => {
+    const headers = { Authorization: 'Bearer abc', 'X-Tenant': 'acme' };
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, headers }).success).toBe(true);
+  });
+
+  test.each(['content-type', 'Content-Type', 'content-length', 'host', 'User-Agent', 'webhook-id', 'Webhook-Signature', 'webhook-timestamp'])(
+    'rejects the reserved header %p',
+    (name) => {
+      const result = subscriptionCreateSchema.safeParse({ ...webhook, headers: { [name]: 'x' } });
+      expect(issuePaths(result)).toEqual([`headers.${name}`]);
+      expect(messagesOf(result.error!.issues[0])).toContain('is set by Herald and cannot be overridden');
+    },
+  );
+
+  test('rejects a header value with a control character (header injection)', () => {
+    const headers = { 'X-Tenant': 'acme\r\nX-Injected: 1' };
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, headers }))).toEqual(['headers.X-Tenant']);
+  });
+
+  test('rejects an invalid header name', () => {
+    const result = subscriptionCreateSchema.safeParse({ ...webhook, headers: { 'X Tenant': 'a' } });
+    expect(issuePaths(result)).toEqual(['headers.X Tenant']);
+    expect(messagesOf(result.error!.issues[0])).toContain('must be a valid HTTP header name');
+  });
+
+  test('rejects more than 20 headers', () => {
+    const headers = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-H${i}`, 'v']));
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, headers }))).toEqual(['headers']);
+    delete headers['X-H20'];
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, headers }).success).toBe(true);
+  });
+
+  test('accepts a whsec_ secret whose base64 part decodes to 24-64 bytes', () => {
+    for (const bytes of [24, 32, 64]) {
+      const s = `whsec_${Buffer.alloc(bytes, 9).toString('base64')}`;
+      expect(subscriptionCreateSchema.safeParse({ ...webhook, secret: s }).success).toBe(true);
+    }
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' }).success).toBe(true);
+  });
+
+  test.each([
+    ['has no whsec_ prefix', Buffer.alloc(32, 1).toString('base64')],
+    ['has another prefix', `sk_${Buffer.alloc(32, 1).toString('base64')}`],
+    ['is not base64 after the prefix', 'whsec_not-base64!!'],
+    ['decodes to fewer than 24 bytes', `whsec_${Buffer.alloc(23, 1).toString('base64')}`],
+    ['decodes to more than 64 bytes', `whsec_${Buffer.alloc(65, 1).toString('base64')}`],
+  ])('rejects a secret that %s', (_what, bad) => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, secret: bad }))).toEqual(['secret']);
+  });
+
+  test('accepts a valid retry policy and rejects a malformed duration or maxAttempts', () => {
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, secret, retry: { schedule: ['5s', '1m'], maxAttempts: 3 } }).success).toBe(true);
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, retry: { schedule: ['soon'] } }))).toEqual(['retry.schedule.0']);
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, retry: { maxAttempts: 0 } }))).toEqual(['retry.maxAttempts']);
+  });
+
+  test('rejects an unknown channel and unknown fields', () => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, channel: 'sms' }))).toEqual(['channel']);
+    const result = subscriptionCreateSchema.safeParse({ ...webhook, callback: 'x' });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['callback'] });
+  });
+});
+
+describe('eventListQuerySchema', () => {
+  test('defaults the limit to 50', () => {
+    expect(eventListQuerySchema.parse({})).toEqual({ limit: 50 });
+  });
+
+  test('coerces a query-string limit to a number', () => {
+    expect(eventListQuerySchema.parse({ limit: '20' }).limit).toBe(20);
+    expect(eventListQuerySchema.parse({ limit: '1' }).limit).toBe(1);
+    expect(eventListQuerySchema.parse({ limit: '200' }).limit).toBe(200);
+  });
+
+  test.each(['201', '0', '-1', '1.5', 'ten'])('rejects the limit %p', (limit) => {
+    expect(issuePaths(eventListQuerySchema.safeParse({ limit }))).toEqual(['limit']);
+  });
+
+  test('rejects unknown query parameters', () => {
+    const result = eventListQuerySchema.safeParse({ limit: '10', sort: 'desc' });
+    expect(result.success).toBe(false);
+    expect(result.error!.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['sort'] });
+  });
+
+  test('accepts an exact type or a prefix pattern as the type filter, but not "*" or a bad type', () => {
+    expect(eventListQuerySchema.safeParse({ type: 'package.promoted' }).success).toBe(true);
+    expect(eventListQuerySchema.safeParse({ type: 'package.*' }).success).toBe(true);
+    for (const type of ['*', 'a.*.b', 'Package']) {
+      expect(issuePaths(eventListQuerySchema.safeParse({ type }))).toEqual(['type']);
+    }
+  });
+
+  test('accepts a known event status and ISO datetimes for since/until, and rejects others', () => {
+    expect(
+      eventListQuerySchema.safeParse({ status: 'failed', since: '2025-06-01T00:00:00Z', until: '2025-06-02T00:00:00Z' }).success,
+    ).toBe(true);
+    expect(issuePaths(eventListQuerySchema.safeParse({ status: 'succeeded' }))).toEqual(['status']);
+    expect(issuePaths(eventListQuerySchema.safeParse({ since: '2025-06-01' }))).toEqual(['since']);
+  });
+});
