@@ -32,7 +32,7 @@ async function main() {
     }),
     // Deliveries mostly wait on receivers, so many run at once on two cores; more than the
     // store's connection pool would only queue inside the worker.
-    maxConcurrentActivityTaskExecutions: 100,
+    maxConcurrentActivityTaskExecutions: 50,
     // SIGTERM: in-flight attempts get this long to finish before they are handed back.
     shutdownGraceTime: '10s',
   });

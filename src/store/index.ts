@@ -94,7 +94,7 @@ export interface Store {
 }
 
 export async function connectStore(url: string): Promise<Store> {
-  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 50 });
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000, maxPoolSize: 10 });
   await client.connect();
   const db = client.db();
   return {

@@ -30,7 +30,8 @@ const store = proxyActivities<Activities>({
  */
 function deliveryTier(timeoutMs: number) {
   return proxyActivities<Activities>({
-    startToCloseTimeout: timeoutMs + 10_000,
+    // The receiver's timeout plus room for the store reads and writes around the request.
+    startToCloseTimeout: timeoutMs + 60_000,
     heartbeatTimeout: '5s',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });

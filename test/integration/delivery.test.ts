@@ -163,9 +163,10 @@ test('fan-out to 1,000 subscriptions delivers to every one of them', async () =>
   expect(subs.every((s) => s === 201)).toBe(true);
 
   const { id } = await send({ type: 'many.test', data: { n: 1 } });
-  const view = await finalEvent(id, 180_000);
+  const progress = setInterval(() => console.log(`fan-out: ${receiver.requests.filter((r) => r.path.startsWith('/many/')).length} received`), 10_000);
+  const view = await finalEvent(id, 330_000).finally(() => clearInterval(progress));
   expect(view.status).toBe('delivered');
   expect(view.deliveries).toHaveLength(1000);
   const paths = new Set(receiver.requests.filter((r) => r.path.startsWith('/many/')).map((r) => r.path));
   expect(paths.size).toBe(1000);
-}, 240_000);
+}, 420_000);
