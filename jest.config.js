@@ -7,12 +7,14 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
+      modulePathIgnorePatterns: ['<rootDir>/dist/'],
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
+      modulePathIgnorePatterns: ['<rootDir>/dist/'],
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
       globalSetup: '<rootDir>/test/harness/global-setup.ts',
