@@ -25,3 +25,14 @@ if [[ ! -x "$TOOLS_DIR/herald-ferretdb" || "$(cat "$TOOLS_DIR/herald-ferretdb.st
   (cd tools/ferretdb && go build -o "$TOOLS_DIR/herald-ferretdb" .)
   echo "$stamp" > "$TOOLS_DIR/herald-ferretdb.stamp"
 fi
+
+# The browser test drives the Temporal Web UI in Debian's Chromium (never a downloaded browser).
+if [[ -z "${HERALD_SKIP_BROWSER:-}" ]] && ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    echo "tools: installing Debian's chromium for the browser tests..."
+    apt-get install -y --no-install-recommends chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }
+  else
+    echo "tools: chromium is missing; install Debian's 'chromium' package (as root: apt-get install chromium) for the browser tests" >&2
+    exit 1
+  fi
+fi

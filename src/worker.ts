@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
 import { createDispatcher } from './activities/http-sender';
 import { loadConfig } from './config';
@@ -17,6 +18,9 @@ async function main() {
   const registry = createRegistry('worker');
   const dispatcher = createDispatcher(config.allowPrivateTargets);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  // Activities start Herald's own events and signal workflows through a client of their own.
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
 
   const worker = await Worker.create({
     connection,
@@ -27,6 +31,9 @@ async function main() {
       store,
       dispatcher,
       allowPrivateTargets: config.allowPrivateTargets,
+      disableAfterMs: config.disableAfterMs,
+      temporal,
+      taskQueue: config.taskQueue,
       metrics: workerMetrics(registry),
       logger,
     }),
@@ -50,7 +57,7 @@ async function main() {
 
   await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
   metricsServer.close();
-  await Promise.allSettled([connection.close(), store.client.close(), dispatcher.close()]);
+  await Promise.allSettled([connection.close(), clientConnection.close(), store.client.close(), dispatcher.close()]);
   logger.info('worker stopped');
 }
 

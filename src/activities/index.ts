@@ -1,34 +1,78 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { LRUCache } from 'lru-cache';
 import type { Agent } from 'undici';
+import { mapConcurrent } from '../concurrency';
 import { newMessageId } from '../domain/ids';
 import { matchesAny } from '../domain/matching';
 import { classifyAttempt } from '../domain/outcome';
 import { nextDelayMs, retryPolicyOf } from '../domain/schedule';
 import type { HeraldEvent } from '../domain/schemas';
 import { signatureHeader } from '../domain/signing';
-import { isFinal, type EventStatus } from '../domain/status';
+import { currentDeliveries, eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import type { Logger } from '../logger';
 import type { WorkerMetrics } from '../metrics';
-import type { AttemptDoc, DeliveryDoc, Store } from '../store';
-import { closeDelivery, createDeliveries, deliveryKey, findDelivery, recordAttempt, type DeliveryProgress } from '../store/deliveries';
-import { eventKey, eventOf, findEvent, recordEvent, setEventStatus } from '../store/events';
-import { activeSubscriptions, findSubscription, signingSecrets } from '../store/subscriptions';
+import { findByIds, type AttemptDoc, type DeliveryDoc, type Store, type SubscriptionDoc } from '../store';
+import {
+  closeDelivery,
+  createDeliveries,
+  deliveriesForEvent,
+  deliveriesOfRun,
+  deliveryKey,
+  deliveryView,
+  failedDeliveries,
+  findDelivery,
+  recordAttempt,
+  reopenDelivery,
+  workflowsWaitingOn,
+  type DeliveryProgress,
+} from '../store/deliveries';
+import { eventKey, eventOf, findEvent, findEventsByIds, recordEvent, setEventStatus, setStatusUnlessReplayed } from '../store/events';
+import {
+  activeSubscriptions,
+  clearFailing,
+  disableSubscription,
+  findSubscription,
+  markFailing,
+  signingSecrets,
+} from '../store/subscriptions';
+import { sendRetry } from '../temporal/deliver-event-client';
+import { emitEvent, subscriptionChangeEvent } from '../temporal/herald-events';
+import { retrySignal, type RecoverDeliveriesInput } from '../workflows/definitions';
 import { VERSION } from '../version';
 import { postWebhook } from './http-sender';
-import type { DeliverySummary, DeliveryTarget, MatchInput, RecordEventInput } from './types';
+import type {
+  AttemptInput,
+  AttemptResult,
+  ControlInput,
+  DeliveryState,
+  MatchInput,
+  RecordEventInput,
+} from './types';
 
 export interface ActivityDeps {
   store: Store;
   dispatcher: Agent;
   allowPrivateTargets: boolean;
+  /** Failing without one success this long disables a subscription (`HERALD_DISABLE_AFTER`). */
+  disableAfterMs: number;
+  /** For Herald's own events and for waking deliveries of a disabled subscription. */
+  temporal: Client;
+  taskQueue: string;
   metrics: WorkerMetrics;
   logger: Logger;
 }
 
+/** One batch of a recover: the workflow's input without its running total, and a page size. */
+export type RecoverBatchInput = Omit<RecoverDeliveriesInput, 'recovered'> & { limit: number };
+
 /** Custom header values that look like credentials are kept out of the attempt audit. */
 const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api[-_]?key/i;
 const HEARTBEAT_EVERY_MS = 1000;
+/** Deliveries of a just-disabled subscription that are woken to fail now rather than at their next attempt. */
+const WAKE_ON_DISABLE_LIMIT = 1000;
+const SIGNAL_CONCURRENCY = 16;
+const DEFAULT_TIMEOUT_MS = 15_000;
 
 /** The webhook body of the contract (section 4). */
 export function webhookPayload(event: HeraldEvent) {
@@ -43,14 +87,13 @@ export function webhookPayload(event: HeraldEvent) {
   };
 }
 
-function summaryOf(d: Pick<DeliveryDoc, 'status' | 'attempts' | 'lastAttemptAt' | 'lastResponseStatus' | 'error'>): DeliverySummary {
-  return {
-    status: d.status === 'succeeded' || d.status === 'cancelled' ? d.status : 'failed',
-    attempts: d.attempts,
-    lastAttemptAt: d.lastAttemptAt?.toISOString() ?? null,
-    lastResponseStatus: d.lastResponseStatus,
-    error: d.error,
-  };
+function resultOf(doc: DeliveryDoc, now: number): AttemptResult {
+  const retryDelayMs = isFinal(doc.status) ? null : Math.max(0, (doc.nextAttemptAt?.getTime() ?? now) - now);
+  return { view: deliveryView(doc), retryDelayMs };
+}
+
+function stateOf(doc: DeliveryDoc, timeoutMs: number): DeliveryState {
+  return { deliveryId: doc._id, timeoutMs, scheduleBase: doc.scheduleBase ?? 0, view: deliveryView(doc) };
 }
 
 /**
@@ -71,6 +114,48 @@ export function createActivities(deps: ActivityDeps) {
     const event = eventOf(doc);
     events.set(key, event);
     return event;
+  }
+
+  async function mustFindDelivery(id: string): Promise<DeliveryDoc> {
+    const doc = await findDelivery(store, id);
+    if (!doc) throw ApplicationFailure.nonRetryable(`delivery ${id} is not in the audit`, 'DeliveryMissing');
+    return doc;
+  }
+
+  /**
+   * Disables a subscription, announces it with `herald.subscription.disabled`, and wakes its
+   * waiting deliveries so they fail now instead of at their next scheduled attempt.
+   */
+  async function disable(sub: SubscriptionDoc, reason: string, now: Date): Promise<void> {
+    const disabled = await disableSubscription(store, sub._id, reason, now);
+    if (!disabled) return;
+    await emitEvent(deps.temporal, deps.taskQueue, disabled.tenant, subscriptionChangeEvent('disabled', disabled, 'herald', disabled.disabledAt!));
+    deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
+    const waiting = await workflowsWaitingOn(store, sub._id, WAKE_ON_DISABLE_LIMIT);
+    await mapConcurrent(waiting, SIGNAL_CONCURRENCY, (workflowId) =>
+      deps.temporal.workflow
+        .getHandle(workflowId)
+        .signal(retrySignal, { subscriptionId: sub._id, requestedBy: 'herald' })
+        .catch(() => undefined), // closed meanwhile: nothing waits there
+    );
+  }
+
+  /** Keeps the subscription's failing streak, and disables it after 410 or a long enough streak. */
+  async function trackHealth(sub: SubscriptionDoc, succeeded: boolean, gone: boolean, at: Date): Promise<boolean> {
+    if (!sub.active) return false; // a ping to a disabled subscription changes nothing
+    if (succeeded) {
+      if (sub.failingSince) await clearFailing(store, sub._id);
+      return false;
+    }
+    if (gone) {
+      await disable(sub, 'endpoint answered 410 Gone', at);
+      return true;
+    }
+    const since = sub.failingSince ?? at;
+    if (!sub.failingSince) await markFailing(store, sub._id, at);
+    if (at.getTime() - since.getTime() < deps.disableAfterMs) return false;
+    await disable(sub, `failing without a success since ${since.toISOString()}`, at);
+    return true;
   }
 
   return {
@@ -96,12 +181,20 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Finds the active subscriptions that want this event and opens one delivery for each. */
-    async matchSubscriptions(input: MatchInput): Promise<DeliveryTarget[]> {
-      const { tenant, eventId, eventType, workflowId } = input;
-      const subs = (await activeSubscriptions(store, tenant))
-        .filter((s) => matchesAny(s.eventTypes, eventType))
-        .sort((a, b) => a._id.localeCompare(b._id));
+    /**
+     * Finds the active subscriptions that want this event (or the one subscription asked
+     * for) and opens one delivery for each, with a message id of its own.
+     */
+    async matchSubscriptions(input: MatchInput): Promise<DeliveryState[]> {
+      const { tenant, eventId, eventType, workflowId, only } = input;
+      let subs: SubscriptionDoc[];
+      if (only) {
+        const sub = await findSubscription(store, tenant, only);
+        subs = sub ? [sub] : [];
+      } else {
+        subs = (await activeSubscriptions(store, tenant)).filter((s) => matchesAny(s.eventTypes, eventType));
+      }
+      subs.sort((a, b) => a._id.localeCompare(b._id));
       const now = new Date();
       await createDeliveries(
         store,
@@ -119,54 +212,107 @@ export function createActivities(deps: ActivityDeps) {
           lastResponseStatus: null,
           nextAttemptAt: null,
           error: null,
+          scheduleBase: 0,
           createdAt: now,
           updatedAt: now,
         })),
       );
-      return subs.map((s) => ({
-        deliveryId: deliveryKey(workflowId, s._id),
-        subscriptionId: s._id,
-        channel: s.channel,
-        timeoutMs: s.timeoutMs,
-      }));
+      // A retried call keeps the first call's deliveries (and message ids): read them back.
+      const docs = await deliveriesOfRun(store, workflowId);
+      const timeouts = new Map(subs.map((s) => [s._id, s.timeoutMs]));
+      return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
+    },
+
+    /** The deliveries a workflow id opened, for a run that continues its work. */
+    async loadDeliveries(input: { workflowId: string }): Promise<DeliveryState[]> {
+      const docs = await deliveriesOfRun(store, input.workflowId);
+      const subs = await findByIds(store.subscriptions, docs.map((d) => d.subscriptionId));
+      const timeouts = new Map(subs.map((s) => [s._id, s.timeoutMs]));
+      return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
     },
 
     /**
-     * One attempt of one webhook delivery. Returns when the delivery is final; throws a
-     * retryable failure carrying the schedule's next delay otherwise.
+     * One attempt of one webhook delivery, and what comes next: final, or the delay before
+     * the next attempt. Heartbeats throughout: a slow store read must not look like a lost
+     * worker, and a cancel must reach the request in flight.
      */
-    async deliverWebhook(input: { deliveryId: string }): Promise<DeliverySummary> {
-      // Heartbeats from the first moment: a slow store read must not look like a lost worker.
+    async attemptDelivery(input: AttemptInput): Promise<AttemptResult> {
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
-        return await deliverOnce(input.deliveryId, ctx);
+        return await attemptOnce(input, ctx);
       } finally {
         clearInterval(heartbeat);
       }
     },
 
-    /** Stores the event's final status so lists can filter on it. */
+    /** Closes a delivery as cancelled, recording who asked. */
+    async cancelDelivery(input: ControlInput): Promise<AttemptResult> {
+      const doc = await closeDelivery(store, input.deliveryId, 'cancelled', `cancelled by ${input.action.by}`, input.action);
+      if (!doc) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
+      return resultOf(doc, Date.now());
+    },
+
+    /** Gives a failed delivery a fresh run of its schedule, recording who asked. */
+    async reopenDelivery(input: ControlInput & { attempts: number }): Promise<void> {
+      await reopenDelivery(store, input.deliveryId, input.attempts, input.action);
+    },
+
+    /**
+     * Stores the event's status so lists can filter on it: this run's, or, once the event
+     * was replayed, the one its runs give together (the newest delivery per subscription).
+     */
     async finishEvent(input: { tenant: string; eventId: string; status: EventStatus }): Promise<void> {
-      await setEventStatus(store, input.tenant, input.eventId, input.status);
+      if (await setStatusUnlessReplayed(store, input.tenant, input.eventId, input.status)) return;
+      const deliveries = await deliveriesForEvent(store, input.tenant, input.eventId);
+      await setEventStatus(store, input.tenant, input.eventId, eventStatusOf(currentDeliveries(deliveries)));
+    },
+
+    /**
+     * One bounded batch of a recover: sends `retry` for each failed delivery of the page,
+     * starting a new run where the event's workflow has closed. Answers where to go on from.
+     */
+    async recoverBatch(input: RecoverBatchInput): Promise<{ count: number; after: [string, string] | null }> {
+      const ctx = Context.current();
+      const docs = await failedDeliveries(store, {
+        tenant: input.tenant,
+        subscriptionId: input.subscriptionId,
+        since: new Date(input.since),
+        until: new Date(input.until),
+        ...(input.after && { after: [new Date(input.after[0]), input.after[1]] as [Date, string] }),
+        limit: input.limit,
+      });
+      const eventIds = [...new Set(docs.map((d) => d.eventId))];
+      const stored = new Map((await findEventsByIds(store, input.tenant, eventIds)).map((e) => [e.id, eventOf(e)]));
+      await mapConcurrent(docs, SIGNAL_CONCURRENCY, async (doc) => {
+        const event = stored.get(doc.eventId);
+        if (!event) return; // purged meanwhile
+        await sendRetry(deps.temporal, deps.taskQueue, doc.workflowId, { tenant: input.tenant, event, mode: { kind: 'resume' } }, {
+          subscriptionId: input.subscriptionId,
+          requestedBy: input.requestedBy,
+        });
+        ctx.heartbeat();
+      });
+      const last = docs[docs.length - 1];
+      return { count: docs.length, after: docs.length < input.limit || !last ? null : [last.createdAt.toISOString(), last._id] };
     },
   };
 
-  async function deliverOnce(deliveryId: string, ctx: Context): Promise<DeliverySummary> {
-    const delivery = await findDelivery(store, deliveryId);
-    if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} not found`, 'DeliveryMissing');
-    if (isFinal(delivery.status)) return summaryOf(delivery);
+  async function attemptOnce(input: AttemptInput, ctx: Context): Promise<AttemptResult> {
+    const delivery = await mustFindDelivery(input.deliveryId);
+    // Made already: this is a retry of an activity whose first try recorded it before it was lost.
+    if (isFinal(delivery.status) || delivery.attempts >= input.attempt) return resultOf(delivery, Date.now());
 
     const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
-    if (!sub || !sub.active || !sub.url) {
+    if (!sub || !sub.url || (!sub.active && !input.ping)) {
       const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
-      await closeDelivery(store, delivery._id, 'failed', reason);
+      const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);
       metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
-      return summaryOf({ ...delivery, status: 'failed', error: reason });
+      return resultOf(closed ?? delivery, Date.now());
     }
 
     const event = await loadEvent(delivery.tenant, delivery.eventId);
-    const attempt = delivery.attempts + 1;
+    const attempt = input.attempt;
     const startedAt = new Date();
     const timestamp = Math.floor(startedAt.getTime() / 1000);
     const body = JSON.stringify(webhookPayload(event));
@@ -178,7 +324,21 @@ export function createActivities(deps: ActivityDeps) {
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signatureHeader(signingSecrets(sub, startedAt), delivery.messageId, timestamp, body),
     };
+    const attemptDoc = (durationMs: number, response: AttemptDoc['response'], error: string | null): AttemptDoc => ({
+      _id: `${delivery._id}#${attempt}`,
+      tenant: delivery.tenant,
+      eventId: delivery.eventId,
+      deliveryId: delivery._id,
+      subscriptionId: delivery.subscriptionId,
+      attempt,
+      startedAt,
+      durationMs,
+      request: { url: sub.url!, headers: auditHeaders(headers) },
+      response,
+      error,
+    });
 
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure('delivery cancelled before the request was sent');
     let response;
     try {
       response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, {
@@ -189,59 +349,52 @@ export function createActivities(deps: ActivityDeps) {
         signal: ctx.cancellationSignal,
       });
     } catch (err) {
-      // Only a cancel someone asked for closes the delivery; a timeout or a worker shutdown
+      // Only a cancel someone asked for ends the attempt here; a timeout or a worker shutdown
       // also aborts the request, and then Temporal retries the attempt.
       if (!ctx.cancellationDetails?.cancelRequested) throw err;
-      await closeDelivery(store, delivery._id, 'cancelled', 'cancelled while the receiver was answering');
+      // The receiver may have seen the request: the audit keeps the aborted attempt. The
+      // workflow then closes the delivery as cancelled, naming who asked.
+      const aborted = 'request aborted: delivery cancelled';
+      await recordAttempt(store, attemptDoc(Date.now() - startedAt.getTime(), null, aborted), {
+        status: delivery.status,
+        lastAttemptAt: startedAt,
+        lastResponseStatus: null,
+        nextAttemptAt: null,
+        error: aborted,
+      });
       throw new CancelledFailure('delivery cancelled');
     }
     const durationMs = Date.now() - startedAt.getTime();
 
     const outcome = classifyAttempt(response.result, Date.now());
+    const succeeded = outcome.kind === 'succeeded';
+    const gone = outcome.kind === 'permanent' && outcome.disableSubscription;
     const error = outcome.kind === 'succeeded' ? null : outcome.reason;
+    // Before the attempt is recorded, so a retried activity that finds it recorded has nothing left to do.
+    const disabled = await trackHealth(sub, succeeded, gone, startedAt);
+
     let retryDelayMs: number | null = null;
-    if (outcome.kind === 'retryable') {
-      const scheduled = nextDelayMs(retryPolicyOf(sub.retry), attempt);
+    if (outcome.kind === 'retryable' && !disabled) {
+      const policy = retryPolicyOf(input.ping ? { ...sub.retry, maxAttempts: 1 } : sub.retry);
+      const scheduled = nextDelayMs(policy, attempt - input.scheduleBase);
       retryDelayMs = scheduled === null ? null : Math.max(scheduled, outcome.minDelayMs ?? 0);
     }
     const progress: DeliveryProgress = {
-      status: outcome.kind === 'succeeded' ? 'succeeded' : retryDelayMs === null ? 'failed' : 'retrying',
+      status: succeeded ? 'succeeded' : retryDelayMs === null ? 'failed' : 'retrying',
       lastAttemptAt: startedAt,
       lastResponseStatus: response.status,
       nextAttemptAt: retryDelayMs === null ? null : new Date(Date.now() + retryDelayMs),
-      error,
+      error: disabled && !gone ? `${error}; subscription_disabled` : error,
     };
-    const attemptDoc: AttemptDoc = {
-      _id: `${delivery._id}#${attempt}`,
-      tenant: delivery.tenant,
-      eventId: delivery.eventId,
-      deliveryId: delivery._id,
-      subscriptionId: delivery.subscriptionId,
-      attempt,
-      startedAt,
-      durationMs,
-      request: { url: sub.url, headers: auditHeaders(headers) },
-      response: response.status === null ? null : { status: response.status, body: response.body ?? '' },
-      error,
-    };
-    await recordAttempt(store, attemptDoc, progress);
-    if (outcome.kind === 'permanent' && outcome.disableSubscription) {
-      await store.subscriptions.updateOne(
-        { _id: sub._id, active: true },
-        { $set: { active: false, disabledAt: new Date(), disabledReason: outcome.reason, updatedAt: new Date() } },
-      );
-    }
+    await recordAttempt(store, attemptDoc(durationMs, response.status === null ? null : { status: response.status, body: response.body ?? '' }, error), progress, input.trigger);
     metrics.attemptDuration.observe({ channel: 'webhook', outcome: outcome.kind }, durationMs / 1000);
+    if (progress.status !== 'retrying') metrics.deliveries.inc({ channel: 'webhook', outcome: progress.status });
 
-    if (progress.status === 'retrying') {
-      throw ApplicationFailure.create({
-        message: `attempt ${attempt} failed: ${error}`,
-        type: 'DeliveryAttemptFailed',
-        nextRetryDelay: retryDelayMs!,
-      });
-    }
-    metrics.deliveries.inc({ channel: 'webhook', outcome: progress.status });
-    return summaryOf({ ...progress, attempts: attempt });
+    const actions = [...(delivery.actions ?? []), ...(input.trigger ? [input.trigger] : [])];
+    return {
+      view: deliveryView({ ...delivery, ...progress, attempts: attempt, actions }),
+      retryDelayMs,
+    };
   }
 }
 

@@ -1,5 +1,4 @@
-import type { HeraldEvent } from '../domain/schemas';
-import type { DeliveryStatus } from '../domain/status';
+import type { ControlAction, DeliveryView, HeraldEvent } from '../domain/schemas';
 
 /** Inputs and results that cross the workflow/activity boundary: small, references not payloads. */
 
@@ -15,19 +14,37 @@ export interface MatchInput {
   eventId: string;
   eventType: string;
   workflowId: string;
+  /** Open a delivery to this subscription only, whatever its event types (replay to one, ping). */
+  only?: string;
 }
 
-export interface DeliveryTarget {
+/** One delivery as a workflow tracks it. */
+export interface DeliveryState {
   deliveryId: string;
-  subscriptionId: string;
-  channel: 'webhook' | 'email';
   timeoutMs: number;
+  /** Attempts made before the current run of the schedule. */
+  scheduleBase: number;
+  view: DeliveryView;
 }
 
-export interface DeliverySummary {
-  status: Extract<DeliveryStatus, 'succeeded' | 'failed' | 'cancelled'>;
-  attempts: number;
-  lastAttemptAt: string | null;
-  lastResponseStatus: number | null;
-  error: string | null;
+export interface AttemptInput {
+  deliveryId: string;
+  /** The attempt to make (1-based); a retried activity that finds it made already answers its result. */
+  attempt: number;
+  scheduleBase: number;
+  /** A ping: one attempt, made also when the subscription is disabled. */
+  ping?: boolean;
+  /** The retry request that made this attempt happen now, for the audit. */
+  trigger?: ControlAction;
+}
+
+export interface AttemptResult {
+  view: DeliveryView;
+  /** How long to wait before the next attempt; null when the delivery is final. */
+  retryDelayMs: number | null;
+}
+
+export interface ControlInput {
+  deliveryId: string;
+  action: ControlAction;
 }

@@ -1,14 +1,14 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import { mapConcurrent } from '../concurrency';
 import { newEventId } from '../domain/ids';
 import type { EventInput, HeraldEvent } from '../domain/schemas';
 import type { Logger } from '../logger';
 import type { ApiMetrics } from '../metrics';
 import type { Store } from '../store';
 import { existingEventIds } from '../store/events';
-import { DELIVER_EVENT_WORKFLOW, eventWorkflowId } from '../temporal/names';
-import { HeraldEventType, HeraldStatus, HeraldTenant } from '../temporal/search-attributes';
 import { isUnavailable } from '../temporal/client';
-import type { deliverEvent } from '../workflows/deliver-event';
+import { startDeliverEvent } from '../temporal/deliver-event-client';
+import { eventWorkflowId } from '../temporal/names';
 
 export interface IngestDeps {
   temporal: Client;
@@ -56,41 +56,22 @@ export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEve
     // workflow's own idempotent record still catches them, so a store outage must not block intake.
     deps.logger.warn({ err }, 'audit look-up for duplicate ids failed; starting workflows anyway');
   }
-  const results: Accepted[] = new Array(events.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < events.length) {
-      const i = next++;
-      const event = events[i];
-      const workflowId = known.get(event.id);
-      results[i] = workflowId ? { id: event.id, workflowId, duplicate: true } : await start(deps, tenant, event);
-      if (!results[i].error) deps.metrics.eventsAccepted.inc({ duplicate: String(results[i].duplicate) });
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(START_CONCURRENCY, events.length) }, worker));
-  return results;
+  return mapConcurrent(events, START_CONCURRENCY, async (event) => {
+    const workflowId = known.get(event.id);
+    const result: Accepted = workflowId ? { id: event.id, workflowId, duplicate: true } : await start(deps, tenant, event);
+    if (!result.error) deps.metrics.eventsAccepted.inc({ duplicate: String(result.duplicate) });
+    return result;
+  });
 }
 
 async function start(deps: IngestDeps, tenant: string, event: HeraldEvent): Promise<Accepted> {
   const workflowId = eventWorkflowId(tenant, event.id);
   try {
-    await deps.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
-      deps.temporal.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [{ tenant, event }],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'FAIL',
-        typedSearchAttributes: [
-          { key: HeraldTenant, value: tenant },
-          { key: HeraldEventType, value: event.type },
-          { key: HeraldStatus, value: 'delivering' },
-        ],
-      }),
+    const started = await deps.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, { tenant, event }),
     );
-    return { id: event.id, workflowId, duplicate: false };
+    return { id: event.id, workflowId, duplicate: !started };
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return { id: event.id, workflowId, duplicate: true };
     if (isUnavailable(err)) {
       deps.logger.warn({ err, workflowId }, 'Temporal unavailable; event not accepted');
       return { id: event.id, workflowId, duplicate: false, error: 'Temporal is unavailable; resend this event with the same id' };

@@ -2,12 +2,16 @@ import { z } from 'zod';
 import {
   acceptedEventSchema,
   attemptViewSchema,
+  deliveryControlSchema,
+  deliveryViewSchema,
   eventInputSchema,
   eventListQuerySchema,
   eventSchema,
   eventViewSchema,
   listQuerySchema,
   problemSchema,
+  recoverSchema,
+  rotateSecretSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
   subscriptionSchema,
@@ -26,6 +30,10 @@ const components = {
   SubscriptionPatch: subscriptionPatchSchema,
   Subscription: subscriptionSchema,
   Problem: problemSchema,
+  Delivery: deliveryViewSchema,
+  DeliveryControl: deliveryControlSchema,
+  RotateSecret: rotateSecretSchema,
+  Recover: recoverSchema,
 };
 
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
@@ -46,6 +54,9 @@ function queryParameters(schema: z.ZodObject) {
   const js = z.toJSONSchema(schema, { io: 'input' }) as { properties: Record<string, object> };
   return Object.entries(js.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
 }
+const workflowIds = { type: 'object', properties: { workflowIds: { type: 'array', items: { type: 'string' } } } };
+const workflowIdBody = { type: 'object', properties: { workflowId: { type: 'string' } } };
+const unavailable = { description: 'Temporal unavailable; retry after Retry-After' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 export function openApiDocument() {
@@ -73,6 +84,30 @@ export function openApiDocument() {
       },
       '/v1/events/{id}': { get: { summary: 'An event with its deliveries', parameters: [idParam], responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems } } },
       '/v1/events/{id}/attempts': { get: { summary: 'Every delivery attempt of an event', parameters: [idParam], responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems } } },
+      '/v1/events/{id}/cancel': {
+        post: {
+          summary: 'Cancel the deliveries not yet final (one subscription or all); an attempt in flight is aborted. Same as the `cancel` signal.',
+          parameters: [idParam],
+          requestBody: json(ref('DeliveryControl')),
+          responses: { '202': { description: 'Signalled', ...json(workflowIds) }, '503': unavailable, ...problems },
+        },
+      },
+      '/v1/events/{id}/retry': {
+        post: {
+          summary: 'Attempt waiting deliveries now; give failed ones a fresh run of the schedule (a closed workflow gets a new run). Same as the `retry` signal.',
+          parameters: [idParam],
+          requestBody: json(ref('DeliveryControl')),
+          responses: { '202': { description: 'Signalled', ...json(workflowIds) }, '503': unavailable, ...problems },
+        },
+      },
+      '/v1/events/{id}/replay': {
+        post: {
+          summary: 'Deliver the stored event again, as new messages, to what matches now or to one subscription',
+          parameters: [idParam],
+          requestBody: json(ref('DeliveryControl')),
+          responses: { '202': { description: 'Started `event/{tenant}/{id}/replay/{n}`', ...json(workflowIdBody) }, '503': unavailable, ...problems },
+        },
+      },
       '/v1/subscriptions': {
         post: { summary: 'Create a subscription; the answer holds its secret', requestBody: json(ref('SubscriptionCreate')), responses: { '201': { description: 'Created', ...json(ref('Subscription')) }, ...problems } },
         get: { summary: 'List subscriptions', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('Subscription')) }, ...problems } },
@@ -81,6 +116,46 @@ export function openApiDocument() {
         get: { summary: 'A subscription', parameters: [idParam], responses: { '200': { description: 'The subscription', ...json(ref('Subscription')) }, ...problems } },
         patch: { summary: 'Change a subscription', parameters: [idParam], requestBody: json(ref('SubscriptionPatch')), responses: { '200': { description: 'Updated', ...json(ref('Subscription')) }, ...problems } },
         delete: { summary: 'Delete a subscription', parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...problems } },
+      },
+      '/v1/subscriptions/{id}/rotate-secret': {
+        post: {
+          summary: 'Replace the signing secret; the old one keeps signing beside it for 24 h',
+          parameters: [idParam],
+          requestBody: json(ref('RotateSecret')),
+          responses: { '200': { description: 'The subscription with its new secret', ...json(ref('Subscription')) }, ...problems },
+        },
+      },
+      '/v1/subscriptions/{id}/test': {
+        post: {
+          summary: 'Send a `herald.ping` to this subscription only (one attempt) and answer its outcome',
+          parameters: [idParam],
+          responses: {
+            '200': {
+              description: 'The attempt finished',
+              ...json({
+                type: 'object',
+                properties: {
+                  eventId: { type: 'string' },
+                  workflowId: { type: 'string' },
+                  status: { type: 'string' },
+                  delivery: ref('Delivery'),
+                  attempt: { oneOf: [ref('Attempt'), { type: 'null' }] },
+                },
+              }),
+            },
+            '202': { description: 'Still running after the subscription timeout plus 10 s', ...json(workflowIdBody) },
+            '503': unavailable,
+            ...problems,
+          },
+        },
+      },
+      '/v1/subscriptions/{id}/recover': {
+        post: {
+          summary: 'Redeliver the failed deliveries opened in [since, until] (until defaults to now), in bounded batches',
+          parameters: [idParam],
+          requestBody: json(ref('Recover')),
+          responses: { '202': { description: 'Started the `recoverDeliveries` workflow', ...json(workflowIdBody) }, '503': unavailable, ...problems },
+        },
       },
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },
       '/readyz': { get: { summary: 'Temporal and the store are reachable', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },

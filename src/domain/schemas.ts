@@ -165,6 +165,14 @@ export const eventListQuerySchema = z.strictObject({
 });
 export type EventListQuery = z.infer<typeof eventListQuerySchema>;
 
+export const CONTROL_ACTIONS = ['cancel', 'retry'] as const;
+export const controlActionSchema = z.object({
+  action: z.enum(CONTROL_ACTIONS),
+  by: z.string().describe('"key:<api key id>" for the HTTP API, "temporal" for a signal sent in Temporal'),
+  at: z.string(),
+});
+export type ControlAction = z.infer<typeof controlActionSchema>;
+
 export const deliveryViewSchema = z.object({
   subscriptionId: z.string(),
   channel: z.enum(['webhook', 'email']),
@@ -174,6 +182,9 @@ export const deliveryViewSchema = z.object({
   lastResponseStatus: z.number().nullable(),
   nextAttemptAt: z.string().nullable(),
   error: z.string().nullable(),
+  messageId: z.string().describe('the webhook-id: the same on every retry, new on a replay'),
+  workflowId: z.string().describe('the run that delivers it: the event workflow or one of its replays'),
+  actions: z.array(controlActionSchema).describe('cancel and retry requests, and who sent them'),
 });
 export type DeliveryView = z.infer<typeof deliveryViewSchema>;
 
@@ -194,6 +205,16 @@ export const attemptViewSchema = z.object({
   error: z.string().nullable(),
 });
 export type AttemptView = z.infer<typeof attemptViewSchema>;
+
+/** Body of `POST /v1/events/{id}/cancel|retry|replay`: one subscription, or all. */
+export const deliveryControlSchema = z.strictObject({ subscriptionId: shortText.optional() });
+
+export const rotateSecretSchema = z.strictObject({ secret: secretSchema.optional() });
+
+export const recoverSchema = z
+  .strictObject({ since: timeSchema, until: timeSchema.optional() })
+  .refine((r) => !r.until || Date.parse(r.until) >= Date.parse(r.since), { path: ['until'], message: 'must not be before "since"' });
+export type RecoverInput = z.infer<typeof recoverSchema>;
 
 export const problemSchema = z.object({
   type: z.string(),

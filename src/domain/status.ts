@@ -19,3 +19,13 @@ export function eventStatusOf(deliveries: readonly { status: DeliveryStatus }[])
   if (deliveries.some((d) => d.status === 'cancelled')) return 'cancelled';
   return 'delivered';
 }
+
+/**
+ * The deliveries that decide an event's status: per subscription, the newest one (a replay
+ * or a later run supersedes what came before it). Input in creation order.
+ */
+export function currentDeliveries<T extends { subscriptionId: string }>(inCreationOrder: readonly T[]): T[] {
+  const latest = new Map<string, T>();
+  for (const d of inCreationOrder) latest.set(d.subscriptionId, d);
+  return [...latest.values()];
+}

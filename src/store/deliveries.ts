@@ -1,4 +1,4 @@
-import type { AttemptView, DeliveryView } from '../domain/schemas';
+import type { AttemptView, ControlAction, DeliveryView } from '../domain/schemas';
 import type { DeliveryStatus } from '../domain/status';
 import type { AttemptDoc, DeliveryDoc, Store } from './index';
 
@@ -31,22 +31,85 @@ export type DeliveryProgress = Pick<
 /**
  * Writes one attempt and the delivery's new state. Keyed by attempt number, so an
  * activity retried after a crash neither records the attempt twice nor moves the
- * delivery backwards.
+ * delivery backwards. `trigger` is the retry request that made this attempt happen now.
  */
-export async function recordAttempt(store: Store, attempt: AttemptDoc, progress: DeliveryProgress): Promise<void> {
+export async function recordAttempt(
+  store: Store,
+  attempt: AttemptDoc,
+  progress: DeliveryProgress,
+  trigger?: ControlAction,
+): Promise<void> {
   await store.attempts.updateOne({ _id: attempt._id }, { $setOnInsert: attempt }, { upsert: true });
   await store.deliveries.updateOne(
     { _id: attempt.deliveryId, attempts: { $lt: attempt.attempt } },
-    { $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() } },
+    {
+      $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
+      ...(trigger && { $push: { actions: trigger } }),
+    },
   );
 }
 
-/** Closes a delivery without an attempt (cancelled, subscription gone or disabled). */
-export async function closeDelivery(store: Store, id: string, status: DeliveryStatus, error: string | null): Promise<void> {
+const FINAL: DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/**
+ * Closes a delivery without an attempt (cancelled, subscription gone or disabled) and
+ * answers its state. A delivery already final stays as it was.
+ */
+export async function closeDelivery(
+  store: Store,
+  id: string,
+  status: DeliveryStatus,
+  error: string | null,
+  action?: ControlAction,
+): Promise<DeliveryDoc | null> {
   await store.deliveries.updateOne(
-    { _id: id, status: { $nin: ['succeeded', 'failed', 'cancelled'] } },
-    { $set: { status, error, nextAttemptAt: null, updatedAt: new Date() } },
+    { _id: id, status: { $nin: FINAL } },
+    { $set: { status, error, nextAttemptAt: null, updatedAt: new Date() }, ...(action && { $push: { actions: action } }) },
   );
+  return findDelivery(store, id);
+}
+
+/**
+ * Gives a failed delivery a fresh run of its schedule: attempts keep counting (they number
+ * the audit), the schedule starts over from here. Written only while the delivery is still
+ * the failed one with this many attempts, so a retried call changes nothing.
+ */
+export async function reopenDelivery(store: Store, id: string, attempts: number, action: ControlAction): Promise<void> {
+  await store.deliveries.updateOne(
+    { _id: id, status: 'failed', attempts },
+    {
+      $set: { status: 'pending', error: null, nextAttemptAt: null, scheduleBase: attempts, updatedAt: new Date() },
+      $push: { actions: action },
+    },
+  );
+}
+
+/** Every delivery one workflow (an event's, or one of its replays) opened. */
+export function deliveriesOfRun(store: Store, workflowId: string): Promise<DeliveryDoc[]> {
+  return store.deliveries.find({ workflowId }).sort({ subscriptionId: 1 }).toArray();
+}
+
+/** One page of a subscription's failed deliveries opened in a window, oldest first. */
+export function failedDeliveries(
+  store: Store,
+  q: { tenant: string; subscriptionId: string; since: Date; until: Date; after?: [Date, string]; limit: number },
+): Promise<DeliveryDoc[]> {
+  const createdAt = { $gte: q.since, $lte: q.until };
+  const filter: Record<string, unknown> = { tenant: q.tenant, subscriptionId: q.subscriptionId, status: 'failed', createdAt };
+  if (q.after) {
+    const [time, id] = q.after;
+    filter.$or = [{ createdAt: { $gt: time, $lte: q.until } }, { createdAt: time, _id: { $gt: id } }];
+  }
+  return store.deliveries.find(filter).sort({ createdAt: 1, _id: 1 }).limit(q.limit).toArray();
+}
+
+/** Workflows holding deliveries of a subscription that still wait for an attempt. */
+export async function workflowsWaitingOn(store: Store, subscriptionId: string, limit: number): Promise<string[]> {
+  const docs = await store.deliveries
+    .find({ subscriptionId, status: { $in: ['pending', 'retrying'] } }, { projection: { workflowId: 1 } })
+    .limit(limit)
+    .toArray();
+  return [...new Set(docs.map((d) => d.workflowId))];
 }
 
 export function deliveriesForEvent(store: Store, tenant: string, eventId: string): Promise<DeliveryDoc[]> {
@@ -69,6 +132,9 @@ export function deliveryView(doc: DeliveryDoc): DeliveryView {
     lastResponseStatus: doc.lastResponseStatus ?? null,
     nextAttemptAt: doc.nextAttemptAt?.toISOString() ?? null,
     error: doc.error ?? null,
+    messageId: doc.messageId,
+    workflowId: doc.workflowId,
+    actions: doc.actions ?? [],
   };
 }
 

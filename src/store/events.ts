@@ -1,7 +1,7 @@
 import type { Filter } from 'mongodb';
 import type { EventListQuery, HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
-import { decodeCursor, encodeCursor, isDuplicateKeyError, type EventDoc, type Store } from './index';
+import { decodeCursor, encodeCursor, findByIds, isDuplicateKeyError, type EventDoc, type Store } from './index';
 
 export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
 
@@ -24,16 +24,35 @@ export async function setEventStatus(store: Store, tenant: string, id: string, s
   await store.events.updateOne({ _id: eventKey(tenant, id) }, { $set: { status } });
 }
 
+/** Sets the status of an event that was never replayed; false when it was (its runs must be combined). */
+export async function setStatusUnlessReplayed(store: Store, tenant: string, id: string, status: EventStatus): Promise<boolean> {
+  const result = await store.events.updateOne({ _id: eventKey(tenant, id), replays: { $exists: false } }, { $set: { status } });
+  return result.matchedCount === 1;
+}
+
 export function findEvent(store: Store, tenant: string, id: string): Promise<EventDoc | null> {
   return store.events.findOne({ _id: eventKey(tenant, id) });
+}
+
+/** Numbers the next replay of an event (1, 2, …); null when the event is not in the audit. */
+export async function nextReplayNumber(store: Store, tenant: string, id: string): Promise<number | null> {
+  const doc = await store.events.findOneAndUpdate(
+    { _id: eventKey(tenant, id) },
+    { $inc: { replays: 1 } },
+    // No projection: FerretDB does not support one on findAndModify.
+    { returnDocument: 'after' },
+  );
+  return doc?.replays ?? null;
+}
+
+export function findEventsByIds(store: Store, tenant: string, ids: string[]): Promise<EventDoc[]> {
+  return findByIds(store.events, ids.map((id) => eventKey(tenant, id)));
 }
 
 /** Which of these ids the tenant has already used (the audit outlives Temporal's retention). */
 export async function existingEventIds(store: Store, tenant: string, ids: string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  const docs = await store.events
-    .find({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } }, { projection: { id: 1, workflowId: 1 } })
-    .toArray();
+  const docs = await findEventsByIds(store, tenant, ids);
   return new Map(docs.map((d) => [d.id, d.workflowId]));
 }
 

@@ -1,4 +1,6 @@
-import { Collection, Db, MongoClient, type IndexDescription } from 'mongodb';
+import { Collection, Db, MongoClient, type Document, type Filter, type IndexDescription, type WithId } from 'mongodb';
+import { mapConcurrent } from '../concurrency';
+import type { ControlAction } from '../domain/schemas';
 import type { DeliveryStatus, EventStatus } from '../domain/status';
 
 /**
@@ -23,6 +25,8 @@ export interface EventDoc {
   /** The workflow run that recorded the event; a later run with the same id is a duplicate. */
   runId: string;
   status: EventStatus;
+  /** How many replays were started: numbers the replay workflows `…/replay/{n}`. */
+  replays?: number;
 }
 
 export interface SubscriptionSecret {
@@ -49,6 +53,8 @@ export interface SubscriptionDoc {
   updatedAt: Date;
   disabledAt?: Date;
   disabledReason?: string;
+  /** The first failed attempt since the last success: `HERALD_DISABLE_AFTER` counts from it. */
+  failingSince?: Date;
 }
 
 export interface DeliveryDoc {
@@ -66,6 +72,10 @@ export interface DeliveryDoc {
   lastResponseStatus: number | null;
   nextAttemptAt: Date | null;
   error: string | null;
+  /** Attempts made before the current run of the schedule: a retry of a failed delivery restarts it. */
+  scheduleBase?: number;
+  /** Cancel and retry requests, with who asked. */
+  actions?: ControlAction[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -121,6 +131,8 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   deliveries: [
     { key: { tenant: 1, eventId: 1 }, name: 'tenant_event' },
     { key: { subscriptionId: 1, status: 1, updatedAt: -1 }, name: 'subscription_status' },
+    { key: { tenant: 1, subscriptionId: 1, status: 1, createdAt: 1, _id: 1 }, name: 'tenant_subscription_status_created' },
+    { key: { workflowId: 1 }, name: 'workflow' },
   ],
   attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
 };
@@ -162,6 +174,18 @@ export function decodeCursor(cursor: string): [Date, string] | null {
   } catch {
     return null;
   }
+}
+
+const LOOKUP_CONCURRENCY = 16;
+
+/**
+ * Documents by `_id`, one look-up each. FerretDB serves `{_id: x}` from its primary key
+ * but reads the whole collection for `{_id: {$in: [...]}}`, so a few hundred point reads
+ * are far cheaper there than one `$in`; on MongoDB both are index look-ups.
+ */
+export async function findByIds<T extends Document & { _id: string }>(collection: Collection<T>, ids: readonly string[]): Promise<WithId<T>[]> {
+  const found = await mapConcurrent([...new Set(ids)], LOOKUP_CONCURRENCY, (id) => collection.findOne({ _id: id } as Filter<T>));
+  return found.filter((d): d is WithId<T> => d !== null);
 }
 
 export function isDuplicateKeyError(err: unknown): boolean {

@@ -47,7 +47,7 @@ export async function updateSubscription(
   const set: Record<string, unknown> = { updatedAt: now };
   const unset: Record<string, ''> = {};
   for (const [key, value] of Object.entries(patch)) if (value !== undefined) set[key] = value;
-  if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '' });
+  if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '', failingSince: '' });
   return store.subscriptions.findOneAndUpdate(
     { _id: id, tenant },
     Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set },
@@ -58,6 +58,58 @@ export async function updateSubscription(
 export async function deleteSubscription(store: Store, tenant: string, id: string): Promise<boolean> {
   const result = await store.subscriptions.deleteOne({ _id: id, tenant });
   return result.deletedCount === 1;
+}
+
+/** How long a rotated-out secret keeps signing beside the new one (contract: 24 h). */
+export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Makes `secret` the signing secret; the one it replaces keeps signing for the overlap, so
+ * receivers can switch at their own pace. Secrets whose overlap has ended are dropped.
+ */
+export async function rotateSecret(
+  store: Store,
+  tenant: string,
+  id: string,
+  secret: string,
+  now: Date,
+): Promise<SubscriptionDoc | null> {
+  const current = await findSubscription(store, tenant, id);
+  if (!current) return null;
+  const expiresAt = new Date(now.getTime() + ROTATION_OVERLAP_MS);
+  const secrets = [
+    { value: secret },
+    ...current.secrets
+      .filter((s) => !s.expiresAt || s.expiresAt > now)
+      .map((s) => ({ value: s.value, expiresAt: s.expiresAt && s.expiresAt < expiresAt ? s.expiresAt : expiresAt })),
+  ];
+  return store.subscriptions.findOneAndUpdate(
+    { _id: id, tenant },
+    { $set: { secrets, updatedAt: now } },
+    { returnDocument: 'after' },
+  );
+}
+
+/**
+ * Disables a subscription; answers it when it is disabled (by this call or an earlier one),
+ * so a retried caller still learns the `disabledAt` that names its event.
+ */
+export async function disableSubscription(store: Store, id: string, reason: string, now: Date): Promise<SubscriptionDoc | null> {
+  await store.subscriptions.updateOne(
+    { _id: id, active: true },
+    { $set: { active: false, disabledAt: now, disabledReason: reason, updatedAt: now }, $unset: { failingSince: '' } },
+  );
+  const doc = await store.subscriptions.findOne({ _id: id });
+  return doc && !doc.active && doc.disabledAt ? doc : null;
+}
+
+/** Remembers the first failure of a failing streak; later failures keep the first time. */
+export async function markFailing(store: Store, id: string, since: Date): Promise<void> {
+  await store.subscriptions.updateOne({ _id: id, failingSince: { $exists: false } }, { $set: { failingSince: since } });
+}
+
+export async function clearFailing(store: Store, id: string): Promise<void> {
+  await store.subscriptions.updateOne({ _id: id, failingSince: { $exists: true } }, { $unset: { failingSince: '' } });
 }
 
 export function activeSubscriptions(store: Store, tenant: string): Promise<SubscriptionDoc[]> {

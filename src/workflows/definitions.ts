@@ -1,12 +1,51 @@
-import { defineQuery } from '@temporalio/workflow';
-import type { EventView, HeraldEvent } from '../domain/schemas';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ControlAction, EventView, HeraldEvent } from '../domain/schemas';
 
-/** Messages of the `deliverEvent` workflow, shared by the workflow and its clients. */
+/** Messages of Herald's workflows, shared by the workflows and their clients. */
+
+/** Payload of the `cancel` and `retry` signals (contract section 5). */
+export interface ControlRequest {
+  subscriptionId?: string;
+  /** Who asked: the HTTP API names the key; a signal sent in Temporal without it reads "temporal". */
+  requestedBy?: string;
+}
+
+/** What a `deliverEvent` run does before it delivers. */
+export type DeliverEventMode =
+  /** A newly ingested event: record it, match subscriptions, deliver. */
+  | { kind: 'ingest' }
+  /** Pick up the deliveries this workflow id already opened (after continue-as-new or a retry of a closed run). */
+  | { kind: 'resume' }
+  /** Deliver a stored event again, as new messages, to what matches now or to one subscription. */
+  | { kind: 'replay'; subscriptionId?: string }
+  /** `herald.ping` to one subscription: a single attempt, also when the subscription is disabled. */
+  | { kind: 'ping'; subscriptionId: string };
+
+/** A cancel or retry request as a run keeps it, with who asked and when. */
+export type ControlRecord = ControlAction & { subscriptionId?: string };
 
 export interface DeliverEventInput {
   tenant: string;
   event: HeraldEvent;
+  mode?: DeliverEventMode;
+  /** Cancel and retry requests a previous run received but did not act on before continuing as new. */
+  carried?: ControlRecord[];
+  /** History events after which a run hands its open deliveries to a new run (default 10,000). */
+  historyLimit?: number;
 }
 
 /** Same shape as `GET /v1/events/{id}`, from the workflow's own state. */
 export const statusQuery = defineQuery<EventView>('status');
+export const cancelSignal = defineSignal<[ControlRequest?]>('cancel');
+export const retrySignal = defineSignal<[ControlRequest?]>('retry');
+
+export interface RecoverDeliveriesInput {
+  tenant: string;
+  subscriptionId: string;
+  since: string;
+  until: string;
+  requestedBy: string;
+  /** Where the previous run stopped: `[createdAt, deliveryId]` of the last delivery it handed on. */
+  after?: [string, string];
+  recovered?: number;
+}

@@ -1,92 +1,271 @@
 import {
+  ActivityCancellationType,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  isCancellation,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { DeliveryTarget } from '../activities/types';
-import type { DeliveryView, EventView } from '../domain/schemas';
-import { eventStatusOf } from '../domain/status';
-import { statusQuery, type DeliverEventInput } from './definitions';
+import type { AttemptResult, DeliveryState } from '../activities/types';
+import type { ControlAction, EventView } from '../domain/schemas';
+import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
+import {
+  cancelSignal,
+  retrySignal,
+  statusQuery,
+  type ControlRecord,
+  type ControlRequest,
+  type DeliverEventInput,
+} from './definitions';
 
 type Activities = ReturnType<typeof createActivities>;
 
 /**
- * Store tier: audit reads and writes. Retried without limit, so an outage of the store
- * delays deliveries instead of losing them.
+ * Store tier: audit reads and writes, short and idempotent, so they run as local
+ * activities: in the worker that runs the workflow, without a round trip through the
+ * Temporal server's task queues (a marker each in the history). Retried without limit, so
+ * an outage of the store delays deliveries instead of losing them.
  */
-const store = proxyActivities<Activities>({
+const store = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
 /**
- * Delivery tier: one activity execution per attempt. The activity itself decides each
- * next delay from the subscription's schedule (`nextRetryDelay`), so retries happen on the
- * server and add nothing to this workflow's history. It heartbeats while the receiver
- * answers, so a lost worker is noticed within seconds and a cancel aborts the request.
+ * Delivery tier: one activity execution per attempt, so each attempt is visible in the
+ * Web UI and the workflow knows every delivery's state for its `status` query. Temporal's
+ * retries here only cover a lost worker or store; the receiver's failures come back as
+ * results and the workflow waits out the schedule itself, where a `retry` signal can cut the
+ * wait short. It heartbeats, so a lost worker is noticed within seconds and a cancel
+ * reaches an attempt in flight; the workflow waits for that attempt to stop before it
+ * records the delivery as cancelled.
  */
 function deliveryTier(timeoutMs: number) {
   return proxyActivities<Activities>({
     // The receiver's timeout plus room for the store reads and writes around the request.
     startToCloseTimeout: timeoutMs + 60_000,
-    heartbeatTimeout: '5s',
+    heartbeatTimeout: '4s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
 }
 
+/** Past this many history events a run hands its open deliveries to a fresh run. */
+const HISTORY_LIMIT = 10_000;
 
-function pendingView(target: DeliveryTarget): DeliveryView {
-  return {
-    subscriptionId: target.subscriptionId,
-    channel: target.channel,
-    status: 'pending',
-    attempts: 0,
-    lastAttemptAt: null,
-    lastResponseStatus: null,
-    nextAttemptAt: null,
-    error: null,
-  };
+interface Slot extends DeliveryState {
+  looping: boolean;
+  scope?: CancellationScope;
+  cancel?: ControlAction;
+  wake?: ControlAction;
+  reopen?: ControlAction;
 }
 
 /**
- * One ingested event: record it in the audit, find the subscriptions that want it, and
- * deliver to each concurrently. Running as its own workflow, an event survives crashes of
- * any process from the moment the API answered 202.
+ * One event's deliveries: record the event in the audit, find the subscriptions that want
+ * it, and deliver to each concurrently on its retry schedule. `cancel` and `retry` signals
+ * steer them; a retry that arrives after the run closed starts a new run in `resume` mode.
+ * Running as its own workflow, an event survives crashes of any process from the moment the
+ * API answered 202.
  */
 export async function deliverEvent(input: DeliverEventInput): Promise<EventView> {
   const { tenant, event } = input;
-  const deliveries: DeliveryView[] = [];
-  let matched = false; // until matching ran, "no deliveries" means "not known yet", not "delivered"
-  const view = (): EventView => ({ event, status: matched ? eventStatusOf(deliveries) : 'delivering', deliveries });
-  setHandler(statusQuery, view);
-
+  const mode = input.mode ?? { kind: 'ingest' };
   const { workflowId, runId } = workflowInfo();
-  const recorded = await store.recordEvent({ tenant, event, workflowId, runId });
-  if (recorded === 'duplicate') {
-    // The audit outlived Temporal's retention of the first run: this run delivers nothing.
-    matched = true;
-    return view();
+  const slots: Slot[] = [];
+  /** Requests that arrived before the deliveries were known, or while handing over to a new run. */
+  const queued: ControlRecord[] = [...(input.carried ?? [])];
+  let accepting = false;
+  let draining = false;
+  let running = 0;
+  let matched = false; // until matching ran, "no deliveries" means "not known yet", not "delivered"
+  let reportedStatus: EventStatus = 'delivering';
+
+  const status = (): EventStatus => (matched ? eventStatusOf(slots.map((s) => s.view)) : 'delivering');
+  const view = (): EventView => ({ event, status: status(), deliveries: slots.map((s) => s.view) });
+  setHandler(statusQuery, view);
+  setHandler(cancelSignal, (req) => control(requestOf('cancel', req)));
+  setHandler(retrySignal, (req) => control(requestOf('retry', req)));
+
+  function control(request: ControlRecord): void {
+    if (!accepting) {
+      queued.push(request);
+      return;
+    }
+    const { subscriptionId, ...action } = request;
+    for (const slot of slots) {
+      if (!subscriptionId || slot.view.subscriptionId === subscriptionId) apply(slot, action);
+    }
   }
 
-  const targets = await store.matchSubscriptions({ tenant, eventId: event.id, eventType: event.type, workflowId });
-  deliveries.push(...targets.map(pendingView));
+  function apply(slot: Slot, request: ControlAction): void {
+    if (request.action === 'cancel') {
+      if (!slot.looping && isFinal(slot.view.status)) return;
+      slot.cancel ??= request;
+      slot.scope?.cancel(); // an attempt in flight is aborted
+    } else if (slot.looping) {
+      slot.wake ??= request; // waiting for its next attempt: attempt now
+    } else if (slot.view.status === 'failed') {
+      slot.reopen = request; // a fresh run of the schedule
+      void deliver(slot, 0);
+    }
+  }
+
+  function update(slot: Slot, next: DeliveryState['view']): void {
+    slot.view = next;
+    reportStatus();
+  }
+
+  /** Shows the event's status in Temporal (the Web UI's HeraldStatus column) when it changed. */
+  function reportStatus(): void {
+    const now = status();
+    if (now !== reportedStatus) {
+      reportedStatus = now;
+      upsertSearchAttributes([{ key: HeraldStatus, value: now }]);
+    }
+  }
+
+  /** Runs one delivery until it is final, cancelled, or handed to the next run. */
+  async function deliver(slot: Slot, initialDelayMs: number): Promise<void> {
+    slot.looping = true;
+    running++;
+    try {
+      if (slot.reopen) {
+        const action = slot.reopen;
+        const { attempts } = slot.view;
+        await store.reopenDelivery({ deliveryId: slot.deliveryId, attempts, action });
+        slot.reopen = undefined;
+        slot.scheduleBase = attempts;
+        update(slot, { ...slot.view, status: 'pending', error: null, nextAttemptAt: null, actions: [...slot.view.actions, action] });
+      }
+      let delayMs = initialDelayMs;
+      for (;;) {
+        if (delayMs > 0 && !slot.wake && !slot.cancel) {
+          await condition(() => !!slot.wake || !!slot.cancel || draining, delayMs);
+        }
+        if (slot.cancel) {
+          const closed = await store.cancelDelivery({ deliveryId: slot.deliveryId, action: slot.cancel });
+          update(slot, closed.view);
+          return;
+        }
+        if (draining) return; // the next run picks it up from the audit
+        const trigger = slot.wake;
+        slot.wake = undefined;
+        let result: AttemptResult;
+        try {
+          slot.scope = new CancellationScope();
+          const attempt = slot.view.attempts + 1;
+          result = await slot.scope.run(() =>
+            deliveryTier(slot.timeoutMs).attemptDelivery({
+              deliveryId: slot.deliveryId,
+              attempt,
+              scheduleBase: slot.scheduleBase,
+              ...(mode.kind === 'ping' && { ping: true }),
+              ...(trigger && { trigger }),
+            }),
+          );
+        } catch (err) {
+          if (slot.cancel && isCancellation(err)) continue; // closed as cancelled at the top
+          throw err;
+        } finally {
+          slot.scope = undefined;
+        }
+        update(slot, result.view);
+        if (result.retryDelayMs === null) return;
+        delayMs = result.retryDelayMs;
+      }
+    } catch (err) {
+      if (isCancellation(err)) {
+        // The workflow itself was cancelled (the Web UI's Cancel, `temporal workflow cancel`):
+        // a cancel of every delivery, asked for in Temporal.
+        await CancellationScope.nonCancellable(async () => {
+          const action = requestOf('cancel', undefined);
+          const closed = await store.cancelDelivery({ deliveryId: slot.deliveryId, action });
+          update(slot, closed.view);
+        });
+        return;
+      }
+      // Only a non-retryable failure gets here (its delivery or event left the audit): the
+      // delivery cannot go on, the others can.
+      update(slot, { ...slot.view, status: 'failed', nextAttemptAt: null, error: String((err as Error).message) });
+    } finally {
+      slot.looping = false;
+      running--;
+    }
+  }
+
+  if (mode.kind === 'ingest' || mode.kind === 'ping') {
+    const recorded = await store.recordEvent({ tenant, event, workflowId, runId });
+    if (recorded === 'duplicate') {
+      // The audit outlived Temporal's retention of the first run: this run delivers nothing.
+      matched = true;
+      return view();
+    }
+  }
+  const states =
+    mode.kind === 'resume'
+      ? await store.loadDeliveries({ workflowId })
+      : await store.matchSubscriptions({
+          tenant,
+          eventId: event.id,
+          eventType: event.type,
+          workflowId,
+          ...(mode.kind !== 'ingest' && mode.subscriptionId && { only: mode.subscriptionId }),
+        });
+  slots.push(...states.map((s) => ({ ...s, looping: false })));
   matched = true;
   upsertSearchAttributes([
-    { key: HeraldSubscriptionIds, value: indexableSubscriptionIds(targets.map((t) => t.subscriptionId)) },
+    { key: HeraldSubscriptionIds, value: indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId)) },
   ]);
 
-  await Promise.all(
-    targets.map(async (target, i) => {
-      const summary = await deliveryTier(target.timeoutMs).deliverWebhook({ deliveryId: target.deliveryId });
-      deliveries[i] = { ...deliveries[i], ...summary, nextAttemptAt: null };
-    }),
-  );
+  accepting = true;
+  for (const slot of slots) {
+    if (isFinal(slot.view.status)) continue;
+    const next = slot.view.nextAttemptAt ? Date.parse(slot.view.nextAttemptAt) - Date.now() : 0;
+    void deliver(slot, Math.max(0, next));
+  }
+  for (const request of queued.splice(0)) control(request);
 
-  const status = eventStatusOf(deliveries);
-  upsertSearchAttributes([{ key: HeraldStatus, value: status }]);
-  await store.finishEvent({ tenant, eventId: event.id, status });
+  for (;;) {
+    await condition(() => running === 0 || historyIsLong(input.historyLimit ?? HISTORY_LIMIT));
+    if (running > 0) {
+      // Hand the open deliveries to a fresh run before the history grows unwieldy: the
+      // attempts in flight finish, the waiting ones are picked up from the audit.
+      draining = true;
+      accepting = false;
+      await condition(() => running === 0);
+      await continueAsNew<typeof deliverEvent>({
+        tenant,
+        event,
+        mode: { kind: 'resume' },
+        carried: queued,
+        ...(input.historyLimit && { historyLimit: input.historyLimit }),
+      });
+    }
+    reportStatus();
+    // Also when the workflow was cancelled: the audit gets the final status all the same.
+    await CancellationScope.nonCancellable(() => store.finishEvent({ tenant, eventId: event.id, status: status() }));
+    if (running === 0) break; // else a retry reopened a delivery while the status was written
+  }
   return view();
+}
+
+function requestOf(action: ControlAction['action'], req: ControlRequest | undefined): ControlRecord {
+  return {
+    action,
+    by: req?.requestedBy ?? 'temporal',
+    at: new Date().toISOString(),
+    ...(req?.subscriptionId && { subscriptionId: req.subscriptionId }),
+  };
+}
+
+function historyIsLong(limit: number): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > limit;
 }

@@ -1,2 +1,3 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { deliverEvent } from './deliver-event';
+export { recoverDeliveries } from './recover-deliveries';

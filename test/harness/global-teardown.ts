@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 
 export default async function globalTeardown(): Promise<void> {
-  const servers = (globalThis as { heraldServers?: ChildProcess[] }).heraldServers ?? [];
+  const shared = globalThis as { heraldServers?: ChildProcess[]; heraldCleanup?: () => void };
+  const servers = shared.heraldServers ?? [];
   await Promise.all(
     servers.map(
       (child) =>
@@ -13,4 +14,5 @@ export default async function globalTeardown(): Promise<void> {
         }),
     ),
   );
+  shared.heraldCleanup?.(); // after the store has stopped using it
 }

@@ -8,6 +8,8 @@ export interface ReceivedRequest {
   headers: http.IncomingHttpHeaders;
   body: string;
   receivedAt: number;
+  /** Set when the sender closed the connection before the answer was sent. */
+  abortedAt?: number;
 }
 
 export interface Reply {
@@ -43,6 +45,9 @@ export async function startReceiver(): Promise<Receiver> {
       const n = (counts.get(path) ?? 0) + 1;
       counts.set(path, n);
       const reply: Reply = responders.get(path)?.(entry, n) ?? { status: 200 };
+      res.once('close', () => {
+        if (!res.writableFinished) entry.abortedAt = Date.now();
+      });
       const send = () => {
         if (res.destroyed) return;
         res.writeHead(reply.status, reply.headers).end(reply.body ?? 'ok');

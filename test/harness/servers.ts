@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -55,15 +55,17 @@ function tool(name: string): string {
 
 export interface TemporalServer {
   address: string;
+  /** The Web UI, which the browser test drives. */
+  uiUrl: string;
   process: ChildProcess;
 }
 
 export async function startTemporal(): Promise<TemporalServer> {
-  const [port, httpPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  const [port, httpPort, metricsPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const child = spawn(
     tool('temporal'),
     [
-      'server', 'start-dev', '--headless', '--ip', '127.0.0.1',
+      'server', 'start-dev', '--ip', '127.0.0.1', '--ui-port', String(uiPort),
       '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
       '--log-level', 'error',
       ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', sa]),
@@ -71,25 +73,49 @@ export async function startTemporal(): Promise<TemporalServer> {
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitForPort(port);
-  return { address: `127.0.0.1:${port}`, process: child };
+  return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, process: child };
 }
 
 export interface StoreServer {
   /** A URL without database; each test file appends its own database name. */
   baseUrl: string;
   process?: ChildProcess;
+  /** Removes what the store left outside its process (its PostgreSQL database). */
+  cleanup?: () => void;
+}
+
+/**
+ * A PostgreSQL database of its own for FerretDB, when a PostgreSQL answers (CI machines run
+ * one on 127.0.0.1:5432). FerretDB's SQLite backend filters on nothing but `_id` and reads
+ * whole collections for any other query, so a test with ten thousand deliveries spends its
+ * time there; on PostgreSQL the same filters run inside the database.
+ * `HERALD_TEST_STORE=sqlite` keeps the SQLite backend.
+ */
+function postgresDatabase(): { url: string; drop: () => void } | null {
+  if (process.env.HERALD_TEST_STORE === 'sqlite') return null;
+  const server = process.env.HERALD_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432';
+  const name = `herald_test_${process.pid}_${Date.now()}`;
+  const psql = (sql: string) => spawnSync('psql', [`${server}/postgres`, '-qc', sql], { encoding: 'utf8', timeout: 15_000 });
+  const created = psql(`CREATE DATABASE ${name}`);
+  if (created.error || created.status !== 0) return null;
+  return { url: `${server}/${name}`, drop: () => void psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 export async function startStore(): Promise<StoreServer> {
   if (process.env.MONGO_URL) return { baseUrl: new URL('/', process.env.MONGO_URL).toString().replace(/\/$/, '') };
   const port = await freePort();
-  // tmpfs when there is one: the test store's data is thrown away, and SQLite's fsyncs on a
-  // real disk would make the store, not Herald, what the tests measure.
-  const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'herald-store-'));
   const onPath = (process.env.PATH ?? '').split(':').some((p) => existsSync(path.join(p, 'mongod')));
-  const child = onPath
-    ? spawn('mongod', ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', dir, '--quiet'], { stdio: 'ignore' })
-    : spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, '-dir', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const tmp = () => mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'herald-store-'));
+  if (onPath) {
+    const child = spawn('mongod', ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', tmp(), '--quiet'], { stdio: 'ignore' });
+    await waitForPort(port);
+    return { baseUrl: `mongodb://127.0.0.1:${port}`, process: child };
+  }
+  const pg = postgresDatabase();
+  // Otherwise SQLite on tmpfs when there is one: the test store's data is thrown away, and
+  // SQLite's fsyncs on a real disk would make the store, not Herald, what the tests measure.
+  const backend = pg ? ['-postgresql', pg.url] : ['-dir', tmp()];
+  const child = spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, ...backend], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port);
-  return { baseUrl: `mongodb://127.0.0.1:${port}`, process: child };
+  return { baseUrl: `mongodb://127.0.0.1:${port}`, process: child, ...(pg && { cleanup: pg.drop }) };
 }

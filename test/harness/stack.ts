@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger';
 import { apiMetrics, createRegistry } from '../../src/metrics';
 import { connectStore, ensureIndexes, type Store } from '../../src/store';
 import { createTemporalClient } from '../../src/temporal/client';
+import { startReceiver, type Receiver } from './receiver';
 
 /**
  * One isolated Herald per test file on the shared servers: its own database, its own
@@ -19,12 +20,13 @@ import { createTemporalClient } from '../../src/temporal/client';
 const ROOT = path.resolve(__dirname, '../..');
 const WORKER_ENTRY = path.join(ROOT, 'dist/src/worker.js');
 
-interface SharedServers {
+export interface SharedServers {
   temporalAddress: string;
+  temporalUiUrl: string;
   mongoBaseUrl: string;
 }
 
-function sharedServers(): SharedServers {
+export function sharedServers(): SharedServers {
   const file = process.env.HERALD_TEST_STATE;
   if (!file) throw new Error('integration tests need the global setup (run them with "npx jest --selectProjects integration")');
   return JSON.parse(readFileSync(file, 'utf8')) as SharedServers;
@@ -188,4 +190,20 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+/**
+ * The usual test file: one stack and one loopback receiver, started before its tests and
+ * stopped after them. Read them as `env.stack` and `env.receiver` inside tests.
+ */
+export function useStack(options: StackOptions = {}): { readonly stack: TestStack; readonly receiver: Receiver } {
+  const env = {} as { stack: TestStack; receiver: Receiver };
+  beforeAll(async () => {
+    [env.stack, env.receiver] = await Promise.all([startStack(options), startReceiver()]);
+  });
+  afterAll(async () => {
+    await env.stack?.stop();
+    await env.receiver?.close();
+  });
+  return env;
 }

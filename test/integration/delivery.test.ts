@@ -1,45 +1,13 @@
 import { verify } from '../../src/domain/signing';
-import { startReceiver, type Receiver } from '../harness/receiver';
-import { eventually, startStack, WorkerProcess, type TestStack } from '../harness/stack';
+import * as api from '../harness/api';
+import { eventually, useStack, WorkerProcess } from '../harness/stack';
 
-let stack: TestStack;
-let receiver: Receiver;
+const env = useStack();
 
-beforeAll(async () => {
-  [stack, receiver] = await Promise.all([startStack(), startReceiver()]);
-});
-afterAll(async () => {
-  await stack?.stop();
-  await receiver?.close();
-});
-
-async function subscribe(path: string, eventTypes: string[], extra: Record<string, unknown> = {}) {
-  const res = await stack.request('POST', '/v1/subscriptions', {
-    channel: 'webhook',
-    url: `${receiver.url}${path}`,
-    eventTypes,
-    ...extra,
-  });
-  expect(res.status).toBe(201);
-  return res.body as { id: string; secret: string };
-}
-
-async function send(event: Record<string, unknown>) {
-  const res = await stack.request('POST', '/v1/events', event);
-  expect(res.status).toBe(202);
-  return res.body as { id: string; workflowId: string; duplicate: boolean };
-}
-
-async function finalEvent(id: string, timeoutMs = 30_000) {
-  return eventually(
-    async () => {
-      const res = await stack.request('GET', `/v1/events/${id}`);
-      return res.status === 200 && res.body.status !== 'delivering' ? res.body : undefined;
-    },
-    timeoutMs,
-    `event ${id} to finish`,
-  );
-}
+const subscribe = (path: string, eventTypes: string[], extra: Record<string, unknown> = {}) =>
+  api.subscribe(env.stack, env.receiver, path, eventTypes, extra);
+const send = (event: Record<string, unknown>) => api.send(env.stack, event);
+const finalEvent = (id: string, timeoutMs?: number) => api.finalEvent(env.stack, id, timeoutMs);
 
 test('an event reaches exactly the two of three subscriptions that match it, each signed with its own secret', async () => {
   const wide = await subscribe('/fanout/wide', ['build.*']);
@@ -51,9 +19,9 @@ test('an event reaches exactly the two of three subscriptions that match it, eac
 
   expect(view.status).toBe('delivered');
   expect(view.deliveries).toHaveLength(2);
-  expect(receiver.received('/fanout/other')).toHaveLength(0);
+  expect(env.receiver.received('/fanout/other')).toHaveLength(0);
   for (const [path, sub] of [['/fanout/wide', wide], ['/fanout/exact', exact]] as const) {
-    const got = receiver.received(path);
+    const got = env.receiver.received(path);
     expect(got).toHaveLength(1);
     const [req] = got;
     expect(req.headers['content-type']).toBe('application/json');
@@ -70,11 +38,11 @@ test('an event reaches exactly the two of three subscriptions that match it, eac
     ).not.toThrow();
   }
   // Each subscription has its own message id.
-  expect(receiver.received('/fanout/wide')[0].headers['webhook-id']).not.toBe(receiver.received('/fanout/exact')[0].headers['webhook-id']);
+  expect(env.receiver.received('/fanout/wide')[0].headers['webhook-id']).not.toBe(env.receiver.received('/fanout/exact')[0].headers['webhook-id']);
 });
 
 test('a receiver failing twice then succeeding ends succeeded after 3 attempts, all listed, same webhook-id', async () => {
-  receiver.on('/flaky', (_req, n) => ({ status: n <= 2 ? 500 : 200, body: n <= 2 ? 'boom' : 'fine' }));
+  env.receiver.on('/flaky', (_req, n) => ({ status: n <= 2 ? 500 : 200, body: n <= 2 ? 'boom' : 'fine' }));
   await subscribe('/flaky', ['flaky.test'], { retry: { schedule: ['200ms', '200ms', '200ms'] } });
 
   const { id } = await send({ type: 'flaky.test', data: {} });
@@ -82,79 +50,79 @@ test('a receiver failing twice then succeeding ends succeeded after 3 attempts, 
   expect(view.status).toBe('delivered');
   expect(view.deliveries[0]).toMatchObject({ status: 'succeeded', attempts: 3, lastResponseStatus: 200, error: null });
 
-  const attempts = (await stack.request('GET', `/v1/events/${id}/attempts`)).body.data.reverse(); // newest first
+  const attempts = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data.reverse(); // newest first
   expect(attempts.map((a: { attempt: number }) => a.attempt)).toEqual([1, 2, 3]);
   expect(attempts.map((a: { response: { status: number } }) => a.response.status)).toEqual([500, 500, 200]);
   expect(attempts[0]).toMatchObject({ error: 'receiver answered 500', response: { body: 'boom' } });
   expect(attempts[0].request.headers['webhook-signature']).toMatch(/^v1,/);
-  const ids = new Set(receiver.received('/flaky').map((r) => r.headers['webhook-id']));
+  const ids = new Set(env.receiver.received('/flaky').map((r) => r.headers['webhook-id']));
   expect(ids.size).toBe(1);
 });
 
 test('a receiver answering 410 fails the delivery after one attempt and disables the subscription', async () => {
-  receiver.on('/gone', () => ({ status: 410 }));
+  env.receiver.on('/gone', () => ({ status: 410 }));
   const sub = await subscribe('/gone', ['gone.test'], { retry: { schedule: ['100ms', '100ms'] } });
 
   const { id } = await send({ type: 'gone.test', data: {} });
   const view = await finalEvent(id);
   expect(view.status).toBe('failed');
   expect(view.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1, lastResponseStatus: 410 });
-  expect(receiver.received('/gone')).toHaveLength(1);
+  expect(env.receiver.received('/gone')).toHaveLength(1);
 
-  const after = (await stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
+  const after = (await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
   expect(after.active).toBe(false);
   expect(after.disabledReason).toMatch(/410/);
   await send({ type: 'gone.test', data: {} });
   await new Promise((r) => setTimeout(r, 1500));
-  expect(receiver.received('/gone')).toHaveLength(1);
+  expect(env.receiver.received('/gone')).toHaveLength(1);
 });
 
 test('a 503 with Retry-After: 2 delays the next attempt at least two seconds, beyond a shorter schedule', async () => {
-  receiver.on('/busy', (_req, n) => (n === 1 ? { status: 503, headers: { 'retry-after': '2' } } : { status: 200 }));
+  env.receiver.on('/busy', (_req, n) => (n === 1 ? { status: 503, headers: { 'retry-after': '2' } } : { status: 200 }));
   await subscribe('/busy', ['busy.test'], { retry: { schedule: ['100ms'] } });
 
   const { id } = await send({ type: 'busy.test', data: {} });
   await finalEvent(id);
-  const [first, second] = receiver.received('/busy');
+  const [first, second] = env.receiver.received('/busy');
   expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(2000);
 });
 
 test('a delivery that exhausts its schedule ends failed with its last error', async () => {
-  receiver.on('/down', () => ({ status: 500 }));
+  env.receiver.on('/down', () => ({ status: 500 }));
   await subscribe('/down', ['down.test'], { retry: { schedule: ['100ms', '100ms'] } });
   const { id } = await send({ type: 'down.test', data: {} });
   const view = await finalEvent(id);
   expect(view.deliveries[0]).toMatchObject({ status: 'failed', attempts: 3, error: 'receiver answered 500' });
-  expect(receiver.received('/down')).toHaveLength(3);
+  expect(env.receiver.received('/down')).toHaveLength(3);
 });
 
 test('killing the worker during a delivery loses nothing: a new worker completes it', async () => {
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
-  receiver.on('/slow', (_req, n) => (n === 1 ? { status: 200, delayMs: 60_000 } : { status: 200 }));
+  env.receiver.on('/slow', (_req, n) => (n === 1 ? { status: 200, delayMs: 60_000 } : { status: 200 }));
   await subscribe('/slow', ['slow.test'], { timeoutMs: 30_000 });
 
   const { id } = await send({ type: 'slow.test', data: {} });
-  await eventually(async () => receiver.received('/slow').length === 1, 20_000, 'the first attempt to arrive');
-  await stack.worker.kill('SIGKILL');
-  stack.worker = await WorkerProcess.start(stack.workerEnv);
+  await eventually(async () => env.receiver.received('/slow').length === 1, 20_000, 'the first attempt to arrive');
+  await env.stack.worker.kill('SIGKILL');
+  env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
   release();
   await released;
 
   const view = await finalEvent(id, 60_000);
   expect(view.status).toBe('delivered');
-  const got = receiver.received('/slow');
+  const got = env.receiver.received('/slow');
   expect(got.length).toBeGreaterThanOrEqual(2);
-  // At-least-once with the same message id, so the receiver can drop the duplicate.
+  // At-least-once with the same message id, so the env.receiver can drop the duplicate.
   expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(1);
 });
 
 test('fan-out to 1,000 subscriptions delivers to every one of them', async () => {
   const subs = await Promise.all(
     Array.from({ length: 1000 }, async (_, i) => {
-      const res = await stack.request('POST', '/v1/subscriptions', {
+      const res = await env.stack.request('POST', '/v1/subscriptions', {
         channel: 'webhook',
-        url: `${receiver.url}/many/${i}`,
+        url: `${env.receiver.url}/many/${i}`,
         eventTypes: ['many.test'],
       });
       return res.status;
@@ -163,10 +131,10 @@ test('fan-out to 1,000 subscriptions delivers to every one of them', async () =>
   expect(subs.every((s) => s === 201)).toBe(true);
 
   const { id } = await send({ type: 'many.test', data: { n: 1 } });
-  const progress = setInterval(() => console.log(`fan-out: ${receiver.requests.filter((r) => r.path.startsWith('/many/')).length} received`), 10_000);
+  const progress = setInterval(() => console.log(`fan-out: ${env.receiver.requests.filter((r) => r.path.startsWith('/many/')).length} received`), 10_000);
   const view = await finalEvent(id, 330_000).finally(() => clearInterval(progress));
   expect(view.status).toBe('delivered');
   expect(view.deliveries).toHaveLength(1000);
-  const paths = new Set(receiver.requests.filter((r) => r.path.startsWith('/many/')).map((r) => r.path));
+  const paths = new Set(env.receiver.requests.filter((r) => r.path.startsWith('/many/')).map((r) => r.path));
   expect(paths.size).toBe(1000);
 }, 420_000);

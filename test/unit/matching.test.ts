@@ -1,4 +1,4 @@
-import { matchesAny, matchesPattern } from '../../src/domain/matching';
+import { isHeraldType, matchesAny, matchesPattern } from '../../src/domain/matching';
 
 describe('matchesPattern', () => {
   test('"*" matches every event type, however deep', () => {
@@ -53,5 +53,25 @@ describe('matchesAny', () => {
 
   test('an empty list of patterns matches nothing', () => {
     expect(matchesAny([], 'anything')).toBe(false);
+  });
+});
+
+describe("Herald's own events", () => {
+  test('"*" does not match them: they are opt-in', () => {
+    expect(matchesPattern('*', 'herald.subscription.disabled')).toBe(false);
+    expect(matchesPattern('*', 'herald')).toBe(false);
+    expect(matchesPattern('*', 'heraldry.added')).toBe(true);
+  });
+
+  test('"herald.*" and exact types match them', () => {
+    expect(matchesPattern('herald.*', 'herald.subscription.disabled')).toBe(true);
+    expect(matchesPattern('herald.subscription.*', 'herald.subscription.created')).toBe(true);
+    expect(matchesPattern('herald.ping', 'herald.ping')).toBe(true);
+  });
+
+  test('isHeraldType tells the namespace apart from look-alikes', () => {
+    expect(isHeraldType('herald.ping')).toBe(true);
+    expect(isHeraldType('heralds.ping')).toBe(false);
+    expect(isHeraldType('build.herald')).toBe(false);
   });
 });

@@ -1,6 +1,9 @@
 import {
+  deliveryControlSchema,
   eventInputSchema,
   eventListQuerySchema,
+  recoverSchema,
+  rotateSecretSchema,
   subscriptionCreateSchema,
 } from '../../src/domain/schemas';
 
@@ -255,5 +258,30 @@ describe('eventListQuerySchema', () => {
     ).toBe(true);
     expect(issuePaths(eventListQuerySchema.safeParse({ status: 'succeeded' }))).toEqual(['status']);
     expect(issuePaths(eventListQuerySchema.safeParse({ since: '2025-06-01' }))).toEqual(['since']);
+  });
+});
+
+describe('control bodies', () => {
+  test('cancel, retry and replay take an optional subscriptionId and nothing else', () => {
+    expect(deliveryControlSchema.safeParse({}).success).toBe(true);
+    expect(deliveryControlSchema.safeParse({ subscriptionId: 'sub_1' }).success).toBe(true);
+    expect(deliveryControlSchema.safeParse({ subscriptionId: '' }).success).toBe(false);
+    expect(deliveryControlSchema.safeParse({ subscription: 'sub_1' }).success).toBe(false);
+  });
+
+  test('recover needs an RFC 3339 since, and until may not come before it', () => {
+    expect(recoverSchema.safeParse({ since: '2026-01-01T00:00:00Z' }).success).toBe(true);
+    expect(recoverSchema.safeParse({ since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00+02:00' }).success).toBe(true);
+    expect(recoverSchema.safeParse({}).success).toBe(false);
+    expect(recoverSchema.safeParse({ since: 'yesterday' }).success).toBe(false);
+    const backwards = recoverSchema.safeParse({ since: '2026-01-02T00:00:00Z', until: '2026-01-01T00:00:00Z' });
+    expect(backwards.success).toBe(false);
+    expect(backwards.error?.issues[0].path).toEqual(['until']);
+  });
+
+  test('rotate-secret takes an optional secret in the whsec_ format', () => {
+    expect(rotateSecretSchema.safeParse({}).success).toBe(true);
+    expect(rotateSecretSchema.safeParse({ secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }).success).toBe(true);
+    expect(rotateSecretSchema.safeParse({ secret: 'plain' }).success).toBe(false);
   });
 });

@@ -1,4 +1,4 @@
-import { DELIVERY_STATUSES, eventStatusOf, isFinal, type DeliveryStatus } from '../../src/domain/status';
+import { currentDeliveries, DELIVERY_STATUSES, eventStatusOf, isFinal, type DeliveryStatus } from '../../src/domain/status';
 
 const deliveries = (...statuses: DeliveryStatus[]) => statuses.map((status) => ({ status }));
 
@@ -45,5 +45,21 @@ describe('eventStatusOf', () => {
 
   test('ignores properties other than status', () => {
     expect(eventStatusOf([{ status: 'succeeded', attempts: 3 } as { status: DeliveryStatus }])).toBe('delivered');
+  });
+});
+
+describe('currentDeliveries', () => {
+  test('keeps the newest delivery per subscription, so a replay supersedes what came before', () => {
+    const list = [
+      { subscriptionId: 'a', status: 'failed' as const, n: 1 },
+      { subscriptionId: 'b', status: 'succeeded' as const, n: 2 },
+      { subscriptionId: 'a', status: 'succeeded' as const, n: 3 },
+    ];
+    expect(currentDeliveries(list).map((d) => d.n).sort()).toEqual([2, 3]);
+    expect(eventStatusOf(currentDeliveries(list))).toBe('delivered');
+  });
+
+  test('an empty list stays empty', () => {
+    expect(currentDeliveries([])).toEqual([]);
   });
 });

@@ -1,16 +1,25 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { Router } from 'express';
-import { eventBatchSchema, eventInputSchema, eventListQuerySchema, type EventView } from '../../domain/schemas';
-import { eventStatusOf } from '../../domain/status';
+import { Router, type Response } from 'express';
+import {
+  deliveryControlSchema,
+  eventBatchSchema,
+  eventInputSchema,
+  eventListQuerySchema,
+  type EventView,
+} from '../../domain/schemas';
+import { currentDeliveries, eventStatusOf, isFinal, type DeliveryStatus } from '../../domain/status';
+import type { EventDoc } from '../../store';
 import { attemptsForEvent, attemptView, deliveriesForEvent, deliveryView } from '../../store/deliveries';
-import { eventOf, findEvent, InvalidCursorError, listEvents } from '../../store/events';
-import { eventWorkflowId } from '../../temporal/names';
-import { statusQuery } from '../../workflows/definitions';
+import { eventOf, findEvent, InvalidCursorError, listEvents, nextReplayNumber } from '../../store/events';
+import { findSubscription } from '../../store/subscriptions';
+import { sendCancel, sendRetry, startDeliverEvent } from '../../temporal/deliver-event-client';
+import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
+import { retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
 import { principalOf, requireScope } from '../auth';
 import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
-import { issuesOf, notFound, parseOrThrow, ProblemError, problemBody, validationProblem } from '../problem';
+import { issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
+import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
 
-const RETRY_AFTER_SECONDS = '5';
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
 export function eventsRouter(deps: IngestDeps): Router {
@@ -72,8 +81,9 @@ export function eventsRouter(deps: IngestDeps): Router {
     const deliveries = await deliveriesForEvent(deps.store, tenant, id);
     const view: EventView = {
       event: eventOf(doc),
-      // Before matching has opened any delivery, the stored status ("delivering") stands.
-      status: deliveries.length ? eventStatusOf(deliveries) : doc.status,
+      // Before matching has opened any delivery, the stored status ("delivering") stands;
+      // after a replay, each subscription's newest delivery decides.
+      status: deliveries.length ? eventStatusOf(currentDeliveries(deliveries)) : doc.status,
       deliveries: deliveries.map(deliveryView),
     };
     res.json(view);
@@ -85,6 +95,86 @@ export function eventsRouter(deps: IngestDeps): Router {
     if (!doc) throw notFound(`event ${String(req.params.id)}`);
     const attempts = await attemptsForEvent(deps.store, tenant, doc.id);
     res.json({ data: attempts.map(attemptView), nextCursor: null });
+  });
+
+  /** The request a route sends as a signal: one subscription or all, and who asked. */
+  async function controlRequest(res: Response, body: unknown, tenant: string): Promise<ControlRequest> {
+    const { subscriptionId } = parseOrThrow(deliveryControlSchema, body ?? {});
+    if (subscriptionId && !(await findSubscription(deps.store, tenant, subscriptionId))) throw notFound(`subscription ${subscriptionId}`);
+    return { ...(subscriptionId && { subscriptionId }), requestedBy: `key:${principalOf(res).keyId}` };
+  }
+
+  async function loadEvent(tenant: string, id: string): Promise<EventDoc> {
+    const doc = await findEvent(deps.store, tenant, id);
+    if (!doc) throw notFound(`event ${id}`);
+    return doc;
+  }
+
+  /** The workflows (the event's and its replays') holding deliveries this request concerns. */
+  async function workflowsWith(doc: EventDoc, request: ControlRequest, wanted: (status: DeliveryStatus) => boolean): Promise<string[]> {
+    const deliveries = await deliveriesForEvent(deps.store, doc.tenant, doc.id);
+    const ids = deliveries
+      .filter((d) => (!request.subscriptionId || d.subscriptionId === request.subscriptionId) && wanted(d.status))
+      .map((d) => d.workflowId);
+    // Before its deliveries are opened, the event's own run is the one to tell.
+    if (doc.status === 'delivering' && !deliveries.some((d) => d.workflowId === doc.workflowId)) ids.unshift(doc.workflowId);
+    return [...new Set(ids)];
+  }
+
+  router.post('/:id/cancel', requireScope('events:write'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const request = await controlRequest(res, req.body, tenant);
+    const doc = await findEvent(deps.store, tenant, String(req.params.id));
+    // Accepted a moment ago and not yet in the audit: its workflow is the only place to ask.
+    const workflowIds = doc
+      ? await workflowsWith(doc, request, (s) => !isFinal(s))
+      : [eventWorkflowId(tenant, String(req.params.id))];
+    const signalled: string[] = [];
+    for (const workflowId of workflowIds) {
+      if (await callTemporal(deps.connection, () => sendCancel(deps.temporal, workflowId, request))) signalled.push(workflowId);
+    }
+    if (!doc && signalled.length === 0) throw notFound(`event ${String(req.params.id)}`);
+    res.status(202).json({ workflowIds: signalled });
+  });
+
+  router.post('/:id/retry', requireScope('events:write'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const request = await controlRequest(res, req.body, tenant);
+    const doc = await findEvent(deps.store, tenant, String(req.params.id));
+    if (!doc) {
+      const workflowId = eventWorkflowId(tenant, String(req.params.id));
+      await callTemporal(deps.connection, () => deps.temporal.workflow.getHandle(workflowId).signal(retrySignal, request)).catch((err) => {
+        if (err instanceof WorkflowNotFoundError) throw notFound(`event ${String(req.params.id)}`);
+        throw err;
+      });
+      res.status(202).json({ workflowIds: [workflowId] });
+      return;
+    }
+    const workflowIds = await workflowsWith(doc, request, (s) => s === 'failed' || !isFinal(s));
+    const event = eventOf(doc);
+    for (const workflowId of workflowIds) {
+      await callTemporal(deps.connection, () =>
+        sendRetry(deps.temporal, deps.taskQueue, workflowId, { tenant, event, mode: { kind: 'resume' } }, request),
+      );
+    }
+    res.status(202).json({ workflowIds });
+  });
+
+  router.post('/:id/replay', requireScope('events:write'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const { subscriptionId } = await controlRequest(res, req.body, tenant);
+    const doc = await loadEvent(tenant, String(req.params.id));
+    const n = await nextReplayNumber(deps.store, tenant, doc.id);
+    if (n === null) throw notFound(`event ${doc.id}`);
+    const workflowId = replayWorkflowId(tenant, doc.id, n);
+    await callTemporal(deps.connection, () =>
+      startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, {
+        tenant,
+        event: eventOf(doc),
+        mode: { kind: 'replay', ...(subscriptionId && { subscriptionId }) },
+      }),
+    );
+    res.status(202).json({ workflowId });
   });
 
   return router;
@@ -104,6 +194,3 @@ async function queryWorkflow(deps: IngestDeps, tenant: string, id: string): Prom
   }
 }
 
-function unavailable(detail: string): ProblemError {
-  return new ProblemError(503, 'Service unavailable', detail, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
-}

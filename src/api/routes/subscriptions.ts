@@ -1,25 +1,50 @@
-import { Router } from 'express';
-import { newSecret, newSubscriptionId } from '../../domain/ids';
-import { listQuerySchema, subscriptionCreateSchema, subscriptionPatchSchema } from '../../domain/schemas';
+import type { Client, Connection } from '@temporalio/client';
+import { Router, type Response } from 'express';
+import { ulid } from 'ulid';
+import { newEventId, newSecret, newSubscriptionId } from '../../domain/ids';
+import {
+  listQuerySchema,
+  recoverSchema,
+  rotateSecretSchema,
+  subscriptionCreateSchema,
+  subscriptionPatchSchema,
+  type EventView,
+  type HeraldEvent,
+} from '../../domain/schemas';
 import { classifyUrlHost } from '../../domain/targets';
+import type { Logger } from '../../logger';
 import type { Store, SubscriptionDoc } from '../../store';
+import { attemptsForEvent, attemptView } from '../../store/deliveries';
 import { InvalidCursorError } from '../../store/events';
 import {
   deleteSubscription,
   findSubscription,
   insertSubscription,
   listSubscriptions,
+  rotateSecret,
   subscriptionView,
   updateSubscription,
 } from '../../store/subscriptions';
+import { startDeliverEvent } from '../../temporal/deliver-event-client';
+import { emitEvent, subscriptionChangeEvent, type SubscriptionChange } from '../../temporal/herald-events';
+import { eventWorkflowId, RECOVER_DELIVERIES_WORKFLOW, recoverWorkflowId } from '../../temporal/names';
+import type { deliverEvent } from '../../workflows/deliver-event';
+import type { recoverDeliveries } from '../../workflows/recover-deliveries';
 import { principalOf, requireScope } from '../auth';
 import { notFound, parseOrThrow, ProblemError, validationProblem } from '../problem';
+import { callTemporal } from '../temporal-call';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
+/** How long `test` waits beyond the subscription's own timeout before answering 202 instead. */
+const TEST_GRACE_MS = 10_000;
 
 export interface SubscriptionDeps {
   store: Store;
   allowPrivateTargets: boolean;
+  temporal: Client;
+  connection: Connection;
+  taskQueue: string;
+  logger: Logger;
 }
 
 /** Subscriptions: who wants which events, where, and how deliveries to them are retried. */
@@ -31,6 +56,19 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     if (!url || deps.allowPrivateTargets) return;
     const verdict = classifyUrlHost(new URL(url));
     if (!verdict.allowed) throw validationProblem([{ path: 'url', message: `target refused: ${verdict.reason}` }]);
+  }
+
+  /**
+   * Emits `herald.subscription.*` for a change already made. The change stands when
+   * Temporal cannot be reached; the audit event is then missing, and the log says so.
+   */
+  async function announce(change: SubscriptionChange, doc: SubscriptionDoc, res: Response): Promise<void> {
+    const event = subscriptionChangeEvent(change, doc, `key:${principalOf(res).keyId}`, new Date());
+    try {
+      await callTemporal(deps.connection, () => emitEvent(deps.temporal, deps.taskQueue, doc.tenant, event));
+    } catch (err) {
+      deps.logger.error({ err, subscriptionId: doc._id, change }, 'could not emit the subscription change event');
+    }
   }
 
   async function load(tenant: string, id: string): Promise<SubscriptionDoc> {
@@ -65,6 +103,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       updatedAt: now,
     };
     await insertSubscription(deps.store, doc);
+    await announce('created', doc, res);
     res.status(201).location(`/v1/subscriptions/${doc._id}`).json({ ...subscriptionView(doc), secret });
   });
 
@@ -92,13 +131,93 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     checkTarget(patch.url);
     const updated = await updateSubscription(deps.store, tenant, current._id, patch, new Date());
     if (!updated) throw notFound(`subscription ${current._id}`);
+    await announce('updated', updated, res);
     res.json(subscriptionView(updated));
   });
 
   router.delete('/:id', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant } = principalOf(res);
-    if (!(await deleteSubscription(deps.store, tenant, String(req.params.id)))) throw notFound(`subscription ${req.params.id}`);
+    const current = await load(tenant, String(req.params.id));
+    if (!(await deleteSubscription(deps.store, tenant, current._id))) throw notFound(`subscription ${current._id}`);
+    await announce('deleted', current, res);
     res.status(204).end();
+  });
+
+  router.post('/:id/rotate-secret', requireScope('subscriptions:write'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const input = parseOrThrow(rotateSecretSchema, req.body ?? {});
+    const secret = input.secret ?? newSecret();
+    const rotated = await rotateSecret(deps.store, tenant, String(req.params.id), secret, new Date());
+    if (!rotated) throw notFound(`subscription ${req.params.id}`);
+    await announce('updated', rotated, res);
+    res.json({ ...subscriptionView(rotated), secret });
+  });
+
+  /**
+   * Sends a `herald.ping` to this subscription only (one attempt, also when it is disabled)
+   * and answers its outcome; 202 with the workflow id when the receiver takes too long.
+   */
+  router.post('/:id/test', requireScope('subscriptions:write'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const sub = await load(tenant, String(req.params.id));
+    const now = new Date();
+    const event: HeraldEvent = {
+      id: newEventId(),
+      type: 'herald.ping',
+      data: { subscriptionId: sub._id, message: 'A test event sent by Herald.' },
+      subject: { type: 'subscription', id: sub._id },
+      actor: `key:${principalOf(res).keyId}`,
+      source: 'herald',
+      occurredAt: now.toISOString(),
+      receivedAt: now.toISOString(),
+    };
+    const workflowId = eventWorkflowId(tenant, event.id);
+    await callTemporal(deps.connection, () =>
+      startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, { tenant, event, mode: { kind: 'ping', subscriptionId: sub._id } }),
+    );
+    const handle = deps.temporal.workflow.getHandle<typeof deliverEvent>(workflowId);
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      handle.result(),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), sub.timeoutMs + TEST_GRACE_MS))),
+    ]).finally(() => clearTimeout(timer));
+    if (!finished) {
+      res.status(202).json({ eventId: event.id, workflowId, status: 'delivering' });
+      return;
+    }
+    const attempts = await attemptsForEvent(deps.store, tenant, event.id);
+    const delivery = (finished as EventView).deliveries[0] ?? null;
+    res.json({
+      eventId: event.id,
+      workflowId,
+      status: delivery?.status ?? 'failed',
+      delivery,
+      attempt: attempts[0] ? attemptView(attempts[0]) : null,
+    });
+  });
+
+  /** Redelivers the subscription's failed deliveries opened in the window, in a workflow of its own. */
+  router.post('/:id/recover', requireScope('subscriptions:write'), async (req, res) => {
+    const { tenant, keyId } = principalOf(res);
+    const input = parseOrThrow(recoverSchema, req.body ?? {});
+    const sub = await load(tenant, String(req.params.id));
+    const workflowId = recoverWorkflowId(tenant, sub._id, ulid());
+    await callTemporal(deps.connection, () =>
+      deps.temporal.workflow.start<typeof recoverDeliveries>(RECOVER_DELIVERIES_WORKFLOW, {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        args: [
+          {
+            tenant,
+            subscriptionId: sub._id,
+            since: new Date(input.since).toISOString(),
+            until: new Date(input.until ?? Date.now()).toISOString(),
+            requestedBy: `key:${keyId}`,
+          },
+        ],
+      }),
+    );
+    res.status(202).json({ workflowId });
   });
 
   return router;

@@ -1,0 +1,21 @@
+import type { Connection } from '@temporalio/client';
+import { isUnavailable } from '../temporal/client';
+import { ProblemError } from './problem';
+
+export const RETRY_AFTER_SECONDS = '5';
+/** How long one request waits for Temporal before the caller is told 503. */
+export const TEMPORAL_DEADLINE_MS = 5000;
+
+export function unavailable(detail: string): ProblemError {
+  return new ProblemError(503, 'Service unavailable', detail, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
+}
+
+/** Runs a Temporal call with a deadline; "Temporal unreachable" becomes 503 with Retry-After. */
+export async function callTemporal<T>(connection: Connection, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
+  } catch (err) {
+    if (isUnavailable(err)) throw unavailable('Temporal is unavailable; nothing was changed, try again.');
+    throw err;
+  }
+}

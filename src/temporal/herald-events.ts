@@ -1,0 +1,40 @@
+import type { Client } from '@temporalio/client';
+import { newEventId } from '../domain/ids';
+import type { HeraldEvent } from '../domain/schemas';
+import type { SubscriptionDoc } from '../store';
+import { subscriptionView } from '../store/subscriptions';
+import { startDeliverEvent } from './deliver-event-client';
+import { eventWorkflowId } from './names';
+
+/**
+ * Herald's own audit events (contract section 6): stored and delivered like any other
+ * event, to subscriptions that opt in to `herald.*`.
+ */
+
+export type SubscriptionChange = 'created' | 'updated' | 'deleted' | 'disabled';
+
+/**
+ * The event for one subscription change. The secret is never part of it. A disable is
+ * named by the subscription and its `disabledAt`, so an activity that retries the emission
+ * starts it only once.
+ */
+export function subscriptionChangeEvent(change: SubscriptionChange, doc: SubscriptionDoc, actor: string, at: Date): HeraldEvent {
+  const id = change === 'disabled' && doc.disabledAt ? `herald:${doc._id}:disabled:${doc.disabledAt.getTime()}` : newEventId();
+  return {
+    id,
+    type: `herald.subscription.${change}`,
+    data: {
+      subscription: subscriptionView(doc),
+      ...(change === 'disabled' && { reason: doc.disabledReason ?? null }),
+    },
+    subject: { type: 'subscription', id: doc._id },
+    actor,
+    source: 'herald',
+    occurredAt: at.toISOString(),
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+export async function emitEvent(client: Client, taskQueue: string, tenant: string, event: HeraldEvent): Promise<void> {
+  await startDeliverEvent(client, taskQueue, eventWorkflowId(tenant, event.id), { tenant, event });
+}

@@ -1,0 +1,111 @@
+import * as api from '../harness/api';
+import { eventually, useStack } from '../harness/stack';
+
+/** Endpoint health: auto-disable and Herald's own `herald.subscription.*` events. */
+
+// Continuous failure disables after 2 s here, instead of the default 5 days.
+const env = useStack({ workerEnv: { HERALD_DISABLE_AFTER: '2s' } });
+let watcher: { id: string };
+
+beforeAll(async () => {
+  watcher = await api.subscribe(env.stack, env.receiver, '/watcher', ['herald.*']);
+});
+
+const subscribe = (path: string, eventTypes: string[], extra: Record<string, unknown> = {}) =>
+  api.subscribe(env.stack, env.receiver, path, eventTypes, extra);
+
+/** The `herald.*` events the watcher received about one subscription. */
+function heraldEventsAbout(subscriptionId: string): any[] {
+  return env.receiver
+    .received('/watcher')
+    .map((r) => JSON.parse(r.body))
+    .filter((e) => e.subject?.id === subscriptionId);
+}
+
+test('every subscription change emits its herald.subscription.* event, delivered to a herald.* subscriber', async () => {
+  const sub = await subscribe('/changes', ['x.y']);
+  expect((await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, { name: 'renamed' })).status).toBe(200);
+  expect((await env.stack.request('POST', `/v1/subscriptions/${sub.id}/rotate-secret`, {})).status).toBe(200);
+  expect((await env.stack.request('DELETE', `/v1/subscriptions/${sub.id}`)).status).toBe(204);
+
+  await eventually(async () => heraldEventsAbout(sub.id).length === 4, 20_000, 'four change events');
+  const events = heraldEventsAbout(sub.id);
+  expect(events.map((e) => e.type).sort()).toEqual([
+    'herald.subscription.created',
+    'herald.subscription.deleted',
+    'herald.subscription.updated',
+    'herald.subscription.updated',
+  ]);
+  for (const e of events) {
+    expect(e).toMatchObject({ actor: 'key:admin', subject: { type: 'subscription', id: sub.id } });
+    expect(JSON.stringify(e)).not.toContain(sub.secret); // secrets never travel in events
+  }
+  // Herald's own events are opt-in: "*" does not get them.
+  const everything = await subscribe('/everything', ['*']);
+  await api.send(env.stack, { type: 'platform.thing', data: {} });
+  await eventually(async () => env.receiver.received('/everything').length === 1, 15_000, 'the platform event');
+  await new Promise((r) => setTimeout(r, 500));
+  expect(env.receiver.received('/everything').map((r) => JSON.parse(r.body).type)).toEqual(['platform.thing']);
+  await env.stack.request('DELETE', `/v1/subscriptions/${everything.id}`);
+});
+
+test('a 410 disables the subscription at once and emits herald.subscription.disabled', async () => {
+  env.receiver.on('/gone', () => ({ status: 410 }));
+  const sub = await subscribe('/gone', ['gone.test']);
+  const { id } = await api.send(env.stack, { type: 'gone.test', data: {} });
+
+  const view = await api.finalEvent(env.stack, id);
+  expect(view.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1, lastResponseStatus: 410 });
+  const after = (await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
+  expect(after).toMatchObject({ active: false, disabledReason: 'endpoint answered 410 Gone' });
+  expect(after.disabledAt).toEqual(expect.any(String));
+
+  await eventually(async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'), 15_000, 'the disabled event');
+  const disabled = heraldEventsAbout(sub.id).find((e) => e.type === 'herald.subscription.disabled');
+  expect(disabled.data).toMatchObject({ reason: 'endpoint answered 410 Gone', subscription: { id: sub.id, active: false } });
+
+  // A disabled subscription gets no new deliveries.
+  const next = await api.send(env.stack, { type: 'gone.test', data: {} });
+  expect((await api.finalEvent(env.stack, next.id)).deliveries).toEqual([]);
+  expect(env.receiver.received('/gone')).toHaveLength(1);
+});
+
+test('failing without a success for HERALD_DISABLE_AFTER disables it; its waiting deliveries fail as subscription_disabled', async () => {
+  // One event is told to come back in an hour; the others just fail.
+  env.receiver.on('/failing', (req) =>
+    JSON.parse(req.body).type === 'failing.later' ? { status: 503, headers: { 'retry-after': '3600' } } : { status: 500 },
+  );
+  const sub = await subscribe('/failing', ['failing.*'], { retry: { schedule: ['1s', '1s', '1s', '1s', '1s', '1s', '1s', '1s'] } });
+  const later = await api.send(env.stack, { type: 'failing.later', data: {} });
+  await api.eventWhen(env.stack, later.id, (v) => v.deliveries[0]?.status === 'retrying', 15_000, 'the first to wait an hour');
+  const { id } = await api.send(env.stack, { type: 'failing.now', data: {} });
+
+  const view = await api.finalEvent(env.stack, id, 30_000);
+  expect(view.deliveries[0].status).toBe('failed');
+  expect(view.deliveries[0].error).toContain('subscription_disabled');
+  expect(view.deliveries[0].attempts).toBeGreaterThanOrEqual(2);
+  expect(view.deliveries[0].attempts).toBeLessThan(9);
+  const after = (await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
+  expect(after.active).toBe(false);
+  expect(after.disabledReason).toMatch(/^failing without a success since /);
+  await eventually(async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'), 15_000, 'the disabled event');
+
+  // The delivery that was waiting an hour fails now, without another request.
+  const woken = await api.finalEvent(env.stack, later.id, 10_000);
+  expect(woken.deliveries[0]).toMatchObject({ status: 'failed', error: 'subscription_disabled', attempts: 1 });
+  expect(env.receiver.received('/failing').filter((r) => JSON.parse(r.body).type === 'failing.later')).toHaveLength(1);
+});
+
+test('re-enabling clears the disabled marks and deliveries flow again', async () => {
+  env.receiver.on('/back', (_req, n) => ({ status: n === 1 ? 410 : 200 }));
+  const sub = await subscribe('/back', ['back.test']);
+  await api.finalEvent(env.stack, (await api.send(env.stack, { type: 'back.test', data: {} })).id);
+  expect((await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body.active).toBe(false);
+
+  const enabled = await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, { active: true });
+  expect(enabled.body.active).toBe(true);
+  expect(enabled.body.disabledAt).toBeUndefined();
+  const view = await api.finalEvent(env.stack, (await api.send(env.stack, { type: 'back.test', data: {} })).id);
+  expect(view.status).toBe('delivered');
+  expect(watcher.id).toMatch(/^sub_/);
+});
