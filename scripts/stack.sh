@@ -32,6 +32,15 @@ if [[ -z "${HERALD_ADMIN_KEY:-}" ]]; then
 fi
 export HERALD_ADMIN_KEY
 
+# Subscription secrets are sealed at rest with this key; losing it loses them.
+if [[ -z "${HERALD_ENCRYPTION_KEY:-}" ]]; then
+  if [[ ! -s "$HERALD_DATA_DIR/encryption-key" ]]; then
+    (umask 077; node -e "console.log(require('crypto').randomBytes(32).toString('base64'))" > "$HERALD_DATA_DIR/encryption-key")
+  fi
+  HERALD_ENCRYPTION_KEY=$(cat "$HERALD_DATA_DIR/encryption-key")
+fi
+export HERALD_ENCRYPTION_KEY
+
 pids=()
 stopping=0
 stop_all() {

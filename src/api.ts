@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createApp } from './api/app';
 import { loadConfig } from './config';
+import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
 import { apiMetrics, createRegistry } from './metrics';
 import { connectStore, ensureIndexes } from './store';
@@ -13,6 +14,10 @@ async function main() {
   const logger = createLogger('herald-api', config.logLevel);
   if (!config.adminKey) {
     logger.fatal('HERALD_ADMIN_KEY is not set and $HERALD_DATA_DIR/admin-key does not exist');
+    process.exit(1);
+  }
+  if (!config.encryptionKey) {
+    logger.fatal('HERALD_ENCRYPTION_KEY is not set and $HERALD_DATA_DIR/encryption-key does not exist');
     process.exit(1);
   }
   const store = await connectStore(config.mongoUrl);
@@ -29,6 +34,9 @@ async function main() {
     logger,
     adminKey: config.adminKey,
     allowPrivateTargets: config.allowPrivateTargets,
+    secretBox: createSecretBox(config.encryptionKey),
+    ingestRate: config.ingestRate,
+    maxSubscriptionsPerTenant: config.maxSubscriptionsPerTenant,
   });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from './domain/schedule';
+import { parseEncryptionKey } from './security/secret-box';
 
 /** Every setting Herald reads from its environment, validated once at start-up. */
 const envSchema = z.object({
@@ -13,6 +14,9 @@ const envSchema = z.object({
   HERALD_TASK_QUEUE: z.string().default('herald'),
   MONGO_URL: z.string().default('mongodb://127.0.0.1:27017/herald'),
   HERALD_ADMIN_KEY: z.string().min(16).optional(),
+  HERALD_ENCRYPTION_KEY: z.string().optional(),
+  HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
+  HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
   HERALD_SMTP_URL: z.string().optional(),
   HERALD_RETENTION_DAYS: z.coerce.number().positive().default(365),
@@ -31,6 +35,11 @@ export interface Config {
   taskQueue: string;
   mongoUrl: string;
   adminKey: string | undefined;
+  /** Seals secrets at rest; the API and the worker refuse to start without it. */
+  encryptionKey: Buffer | undefined;
+  /** Events per second each API key may ingest (a burst of twice that is allowed). */
+  ingestRate: number;
+  maxSubscriptionsPerTenant: number;
   allowPrivateTargets: boolean;
   smtpUrl: string | undefined;
   retentionDays: number;
@@ -54,7 +63,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     taskQueue: e.HERALD_TASK_QUEUE,
     mongoUrl: e.MONGO_URL,
-    adminKey: e.HERALD_ADMIN_KEY ?? readAdminKeyFile(e.HERALD_DATA_DIR),
+    adminKey: e.HERALD_ADMIN_KEY ?? readDataFile(e.HERALD_DATA_DIR, 'admin-key'),
+    encryptionKey: optionalKey(e.HERALD_ENCRYPTION_KEY ?? readDataFile(e.HERALD_DATA_DIR, 'encryption-key')),
+    ingestRate: e.HERALD_INGEST_RATE,
+    maxSubscriptionsPerTenant: e.HERALD_MAX_SUBSCRIPTIONS,
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     retentionDays: e.HERALD_RETENTION_DAYS,
@@ -65,10 +77,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** `make dev` writes the generated admin key here, so `npm run api` finds it without extra setup. */
-function readAdminKeyFile(dataDir: string): string | undefined {
+function optionalKey(text: string | undefined): Buffer | undefined {
+  return text ? parseEncryptionKey(text) : undefined;
+}
+
+/** `make dev` writes the generated keys here, so `npm run api` finds them without extra setup. */
+function readDataFile(dataDir: string, name: string): string | undefined {
   try {
-    return readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim() || undefined;
+    return readFileSync(path.join(dataDir, name), 'utf8').trim() || undefined;
   } catch {
     return undefined;
   }

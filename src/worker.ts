@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
 import { createDispatcher } from './activities/http-sender';
 import { loadConfig } from './config';
+import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
 import { createRegistry, workerMetrics } from './metrics';
 import { connectStore, ensureIndexes } from './store';
@@ -13,6 +14,11 @@ import { workflowSource } from './temporal/workflow-source';
 async function main() {
   const config = loadConfig();
   const logger = createLogger('herald-worker', config.logLevel);
+  if (!config.encryptionKey) {
+    logger.fatal('HERALD_ENCRYPTION_KEY is not set and $HERALD_DATA_DIR/encryption-key does not exist');
+    process.exit(1);
+  }
+  const secretBox = createSecretBox(config.encryptionKey);
   const store = await connectStore(config.mongoUrl);
   await ensureIndexes(store);
   const registry = createRegistry('worker');
@@ -32,6 +38,7 @@ async function main() {
       dispatcher,
       allowPrivateTargets: config.allowPrivateTargets,
       disableAfterMs: config.disableAfterMs,
+      secretBox,
       temporal,
       taskQueue: config.taskQueue,
       metrics: workerMetrics(registry),

@@ -40,6 +40,8 @@ import { sendRetry } from '../temporal/deliver-event-client';
 import { emitEvent, subscriptionChangeEvent } from '../temporal/herald-events';
 import { retrySignal, type RecoverDeliveriesInput } from '../workflows/definitions';
 import { VERSION } from '../version';
+import type { SecretBox } from '../security/secret-box';
+import { isSensitiveHeader, openHeaders, REDACTED } from '../security/sensitive';
 import { postWebhook } from './http-sender';
 import type {
   AttemptInput,
@@ -56,6 +58,8 @@ export interface ActivityDeps {
   allowPrivateTargets: boolean;
   /** Failing without one success this long disables a subscription (`HERALD_DISABLE_AFTER`). */
   disableAfterMs: number;
+  /** Opens the subscriptions' sealed secrets and headers. */
+  secretBox: SecretBox;
   /** For Herald's own events and for waking deliveries of a disabled subscription. */
   temporal: Client;
   taskQueue: string;
@@ -66,8 +70,6 @@ export interface ActivityDeps {
 /** One batch of a recover: the workflow's input without its running total, and a page size. */
 export type RecoverBatchInput = Omit<RecoverDeliveriesInput, 'recovered'> & { limit: number };
 
-/** Custom header values that look like credentials are kept out of the attempt audit. */
-const SENSITIVE_HEADER = /authorization|cookie|token|secret|password|api[-_]?key/i;
 const HEARTBEAT_EVERY_MS = 1000;
 /** Deliveries of a just-disabled subscription that are woken to fail now rather than at their next attempt. */
 const WAKE_ON_DISABLE_LIMIT = 1000;
@@ -317,12 +319,12 @@ export function createActivities(deps: ActivityDeps) {
     const timestamp = Math.floor(startedAt.getTime() / 1000);
     const body = JSON.stringify(webhookPayload(event));
     const headers: Record<string, string> = {
-      ...sub.headers,
+      ...openHeaders(sub.headers ?? {}, deps.secretBox),
       'content-type': 'application/json',
       'user-agent': `Herald/${VERSION}`,
       'webhook-id': delivery.messageId,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(signingSecrets(sub, startedAt), delivery.messageId, timestamp, body),
+      'webhook-signature': signatureHeader(signingSecrets(sub, startedAt, deps.secretBox), delivery.messageId, timestamp, body),
     };
     const attemptDoc = (durationMs: number, response: AttemptDoc['response'], error: string | null): AttemptDoc => ({
       _id: `${delivery._id}#${attempt}`,
@@ -398,10 +400,9 @@ export function createActivities(deps: ActivityDeps) {
   }
 }
 
+/** Custom header values that look like credentials are kept out of the attempt audit; signatures are shown. */
 function auditHeaders(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) =>
-      name.startsWith('webhook-') || !SENSITIVE_HEADER.test(name) ? [name, value] : [name, '[redacted]'],
-    ),
+    Object.entries(headers).map(([name, value]) => [name, name.startsWith('webhook-') || !isSensitiveHeader(name) ? value : REDACTED]),
   );
 }

@@ -1,16 +1,22 @@
 import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
+import type { SecretBox } from '../security/secret-box';
 import { authenticate } from './auth';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
+import { apiKeysRouter } from './routes/api-keys';
 import { eventsRouter } from './routes/events';
 import { subscriptionsRouter } from './routes/subscriptions';
 
 export interface AppDeps extends IngestDeps {
   adminKey: string;
   allowPrivateTargets: boolean;
+  secretBox: SecretBox;
+  /** Events per second each key may ingest. */
+  ingestRate: number;
+  maxSubscriptionsPerTenant: number;
   registry: Registry;
   logger: Logger;
 }
@@ -56,11 +62,12 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(openapi);
   });
 
-  app.use('/v1', authenticate(deps.adminKey));
+  app.use('/v1', authenticate(deps.adminKey, deps.store));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
   app.use('/v1/events', eventsRouter(deps));
   app.use('/v1/subscriptions', subscriptionsRouter(deps));
+  app.use('/v1/api-keys', apiKeysRouter(deps));
 
   app.use((req, res) => {
     sendProblem(res, problemBody(404, 'Not found', `No route for ${req.method} ${req.path}`));

@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { SCOPES, type Scope } from '../domain/schemas';
+import { apiKeyIdOf } from '../security/api-keys';
+import type { Store } from '../store';
+import { findApiKey } from '../store/api-keys';
 import { ProblemError } from './problem';
-
-export const SCOPES = ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read'] as const;
-export type Scope = (typeof SCOPES)[number];
+import { unavailable } from './temporal-call';
 
 /** Who is calling: every /v1 handler works inside this principal's tenant. */
 export interface Principal {
@@ -24,15 +26,32 @@ export function principalOf(res: Response): Principal {
   return res.locals.principal as Principal;
 }
 
-/** Bearer authentication; comparing digests keeps the comparison constant-time. */
-export function authenticate(adminKey: string): RequestHandler {
+/**
+ * Bearer authentication: the admin key, or an API key looked up by the id it carries and
+ * compared by digest in constant time. No cache: a revoked key fails on its next request.
+ */
+export function authenticate(adminKey: string, store: Store): RequestHandler {
   const adminDigest = digest(adminKey);
-  return (req: Request, res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     if (!match) return next(unauthorized('Send an API key as "Authorization: Bearer <key>".'));
-    if (!timingSafeEqual(digest(match[1]), adminDigest)) return next(unauthorized('The API key is not valid.'));
-    res.locals.principal = { keyId: 'admin', tenant: DEFAULT_TENANT, scopes: SCOPES, admin: true } satisfies Principal;
+    const given = digest(match[1]);
+    if (timingSafeEqual(given, adminDigest)) {
+      res.locals.principal = { keyId: 'admin', tenant: DEFAULT_TENANT, scopes: SCOPES, admin: true } satisfies Principal;
+      return next();
+    }
+    const id = apiKeyIdOf(match[1]);
+    if (!id) return next(unauthorized('The API key is not valid.'));
+    let doc;
+    try {
+      doc = await findApiKey(store, id);
+    } catch {
+      return next(unavailable('The key store is unavailable; try again.'));
+    }
+    if (!doc || doc.revokedAt || !timingSafeEqual(given, Buffer.from(doc.hash, 'hex'))) {
+      return next(unauthorized(doc?.revokedAt ? 'The API key was revoked.' : 'The API key is not valid.'));
+    }
+    res.locals.principal = { keyId: doc._id, tenant: doc.tenant, scopes: doc.scopes as Scope[], admin: false } satisfies Principal;
     next();
   };
 }
@@ -48,3 +67,8 @@ export function requireScope(scope: Scope): RequestHandler {
     next(new ProblemError(403, 'Forbidden', `This API key lacks the "${scope}" scope.`));
   };
 }
+
+export const requireAdmin: RequestHandler = (_req, res, next) => {
+  if (principalOf(res).admin) return next();
+  next(new ProblemError(403, 'Forbidden', 'Only the admin key manages API keys.'));
+};

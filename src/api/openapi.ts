@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
   acceptedEventSchema,
+  apiKeyCreateSchema,
+  apiKeySchema,
   attemptViewSchema,
   deliveryControlSchema,
   deliveryViewSchema,
@@ -34,6 +36,8 @@ const components = {
   DeliveryControl: deliveryControlSchema,
   RotateSecret: rotateSecretSchema,
   Recover: recoverSchema,
+  ApiKeyCreate: apiKeyCreateSchema,
+  ApiKey: apiKeySchema,
 };
 
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
@@ -41,6 +45,7 @@ const json = (schema: object) => ({ content: { 'application/json': { schema } } 
 const problems = {
   '400': { description: 'Invalid request', content: { 'application/problem+json': { schema: ref('Problem') } } },
   '401': { description: 'Missing or unknown API key', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '429': { description: 'Over the per-key ingestion rate; retry after Retry-After', content: { 'application/problem+json': { schema: ref('Problem') } } },
   '403': { description: 'The key lacks the scope', content: { 'application/problem+json': { schema: ref('Problem') } } },
   '404': { description: 'Not found in this tenant', content: { 'application/problem+json': { schema: ref('Problem') } } },
 };
@@ -156,6 +161,13 @@ export function openApiDocument() {
           requestBody: json(ref('Recover')),
           responses: { '202': { description: 'Started the `recoverDeliveries` workflow', ...json(workflowIdBody) }, '503': unavailable, ...problems },
         },
+      },
+      '/v1/api-keys': {
+        post: { summary: 'Create an API key (admin key only); the answer holds the key, shown once', requestBody: json(ref('ApiKeyCreate')), responses: { '201': { description: 'Created', ...json(ref('ApiKey')) }, ...problems } },
+        get: { summary: 'List API keys (admin key only), without the keys', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('ApiKey')) }, ...problems } },
+      },
+      '/v1/api-keys/{id}': {
+        delete: { summary: 'Revoke an API key (admin key only): 401 from its next request on', parameters: [idParam], responses: { '204': { description: 'Revoked' }, ...problems } },
       },
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },
       '/readyz': { get: { summary: 'Temporal and the store are reachable', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },

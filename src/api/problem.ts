@@ -58,6 +58,15 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, pre
 
 export const notFound = (what: string) => new ProblemError(404, 'Not found', `${what} does not exist`);
 
+/** Every id Herald issues or accepts has this shape; anything else names nothing, and never reaches the store. */
+const ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** `router.param('id', …)`: a path id of another shape answers 404 at once. */
+export function checkIdParam(kind: string) {
+  return (_req: unknown, _res: unknown, next: (err?: unknown) => void, id: string) =>
+    next(ID_PATTERN.test(id) ? undefined : notFound(`${kind} ${JSON.stringify(id).slice(0, 140)}`));
+}
+
 /** The last middleware: maps body-parser, validation and unexpected errors to problem+json. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {

@@ -8,7 +8,30 @@ import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
  */
 
 export const EVENT_TYPE_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
-const shortText = z.string().min(1).max(256);
+const NO_NUL = /^[^\u0000]*$/;
+const shortText = z.string().min(1).max(256).regex(NO_NUL, 'must not contain NUL characters');
+
+/** Nesting deeper than this is refused: MongoDB stops at 100 levels, and nothing real needs 32. */
+export const MAX_DATA_DEPTH = 32;
+
+/**
+ * Why a JSON value could not be stored as it is, with paths: field names may not contain
+ * "." or NUL nor start with "$", strings may not contain NUL, nesting is bounded. This is
+ * the part of JSON that MongoDB and FerretDB both store; anything outside it is refused
+ * here, at the edge, instead of being accepted and then failing to be recorded.
+ */
+export function unstorableParts(value: unknown, path: (string | number)[] = [], depth = 0): { path: (string | number)[]; message: string }[] {
+  if (depth > MAX_DATA_DEPTH) return [{ path, message: `is nested deeper than ${MAX_DATA_DEPTH} levels` }];
+  if (typeof value === 'string') return NO_NUL.test(value) ? [] : [{ path, message: 'must not contain NUL characters' }];
+  if (Array.isArray(value)) return value.flatMap((v, i) => unstorableParts(v, [...path, i], depth + 1));
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, v]) => {
+    if (key.startsWith('$') || key.includes('.') || !NO_NUL.test(key)) {
+      return [{ path: [...path, key], message: 'field names must not start with "$" nor contain "." or NUL' }];
+    }
+    return unstorableParts(v, [...path, key], depth + 1);
+  });
+}
 
 export const eventTypeSchema = z
   .string()
@@ -21,7 +44,9 @@ export const eventInputSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
     .optional(),
   type: eventTypeSchema,
-  data: z.record(z.string(), z.unknown()),
+  data: z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
+    for (const issue of unstorableParts(data).slice(0, 20)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  }),
   subject: z.strictObject({ type: shortText, id: shortText }).optional(),
   actor: shortText.optional(),
   source: shortText.optional(),
@@ -83,6 +108,10 @@ const urlSchema = z
   .max(2048)
   .refine((u) => URL.canParse(u) && ['http:', 'https:'].includes(new URL(u).protocol), {
     message: 'must be an absolute http or https URL',
+  })
+  // Credentials in a URL end up in logs and audits, and `http://allowed@10.0.0.1/` misleads readers.
+  .refine((u) => !URL.canParse(u) || (!new URL(u).username && !new URL(u).password), {
+    message: 'must not contain credentials (user:password@); send them in a header',
   });
 
 export const retrySchema = z.strictObject({
@@ -215,6 +244,33 @@ export const recoverSchema = z
   .strictObject({ since: timeSchema, until: timeSchema.optional() })
   .refine((r) => !r.until || Date.parse(r.until) >= Date.parse(r.since), { path: ['until'], message: 'must not be before "since"' });
 export type RecoverInput = z.infer<typeof recoverSchema>;
+
+/** What an API key may do; the admin key may do everything, in tenant `default`. */
+export const SCOPES = ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+/** A tenant name is part of workflow ids (`event/{tenant}/{id}`), so it is kept plain. */
+export const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export const apiKeyCreateSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  tenant: z.string().regex(TENANT_PATTERN, 'must be 1-63 of a-z, 0-9, "_" and "-", starting with a letter or digit'),
+  scopes: z
+    .array(z.enum(SCOPES))
+    .min(1)
+    .refine((s) => new Set(s).size === s.length, 'must not repeat a scope'),
+});
+
+export const apiKeySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  tenant: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  prefix: z.string().describe('the start of the key, to recognise it by'),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  key: z.string().optional().describe('shown only in the answer to create'),
+});
 
 export const problemSchema = z.object({
   type: z.string(),

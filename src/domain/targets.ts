@@ -25,6 +25,9 @@ export function classifyAddress(address: string): AddressVerdict {
   return { allowed: false, reason: `address ${parsed.toString()} is in a refused range (${range})` };
 }
 
+/** Names of cloud metadata services (their addresses are link-local and refused anyway). */
+const METADATA_HOSTS = new Set(['metadata', 'metadata.google.internal', 'metadata.goog', 'instance-data', 'instance-data.ec2.internal']);
+
 /** The hostname of a URL as the dialler sees it: brackets and trailing dots removed. */
 export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '').replace(/\.+$/, '').toLowerCase();
@@ -40,6 +43,7 @@ export function classifyUrlHost(url: URL): AddressVerdict {
   if (host === 'localhost' || host.endsWith('.localhost')) {
     return { allowed: false, reason: `host "${host}" is loopback` };
   }
+  if (METADATA_HOSTS.has(host)) return { allowed: false, reason: `host "${host}" is a cloud metadata service` };
   if (ipaddr.isValid(host)) return classifyAddress(host);
   return { allowed: true };
 }

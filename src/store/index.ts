@@ -30,6 +30,7 @@ export interface EventDoc {
 }
 
 export interface SubscriptionSecret {
+  /** Sealed with HERALD_ENCRYPTION_KEY (src/security/secret-box.ts), never stored in clear. */
   value: string;
   /** Set on the previous secret by a rotation: it keeps signing until then. */
   expiresAt?: Date;
@@ -43,6 +44,7 @@ export interface SubscriptionDoc {
   channel: 'webhook' | 'email';
   url?: string;
   to?: string[];
+  /** Values of credential-like headers are sealed like the secrets. */
   headers?: Record<string, string>;
   secrets: SubscriptionSecret[];
   retry?: { schedule?: string[]; maxAttempts?: number };
@@ -94,6 +96,19 @@ export interface AttemptDoc {
   error: string | null;
 }
 
+export interface ApiKeyDoc {
+  _id: string; // `key_<ulid>`, also the visible part of the key itself
+  name: string;
+  tenant: string;
+  scopes: string[];
+  /** The start of the key, for people to recognise it by. */
+  prefix: string;
+  /** SHA-256 of the whole key (hex): the key is 256 random bits, so a fast hash suffices. */
+  hash: string;
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
 export interface Store {
   client: MongoClient;
   db: Db;
@@ -101,6 +116,7 @@ export interface Store {
   subscriptions: Collection<SubscriptionDoc>;
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
+  apiKeys: Collection<ApiKeyDoc>;
 }
 
 export async function connectStore(url: string): Promise<Store> {
@@ -114,6 +130,7 @@ export async function connectStore(url: string): Promise<Store> {
     subscriptions: db.collection<SubscriptionDoc>('subscriptions'),
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('attempts'),
+    apiKeys: db.collection<ApiKeyDoc>('api_keys'),
   };
 }
 
@@ -135,6 +152,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
     { key: { workflowId: 1 }, name: 'workflow' },
   ],
   attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
+  apiKeys: [{ key: { createdAt: -1, _id: -1 }, name: 'created' }],
 };
 
 /**
@@ -169,7 +187,8 @@ export function decodeCursor(cursor: string): [Date, string] | null {
   try {
     const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const date = new Date(String(time));
-    if (typeof id !== 'string' || Number.isNaN(date.getTime())) return null;
+    // Ids never hold control characters; one that does was not made here.
+    if (typeof id !== 'string' || /[\u0000-\u001f]/.test(id) || Number.isNaN(date.getTime())) return null;
     return [date, id];
   } catch {
     return null;

@@ -1,9 +1,15 @@
+import type { SecretBox } from '../security/secret-box';
+import { redactHeaders } from '../security/sensitive';
 import type { SubscriptionPatch } from '../domain/schemas';
 import { decodeCursor, encodeCursor, type Store, type SubscriptionDoc } from './index';
 import { InvalidCursorError } from './events';
 
 export async function insertSubscription(store: Store, doc: SubscriptionDoc): Promise<void> {
   await store.subscriptions.insertOne(doc);
+}
+
+export function countSubscriptions(store: Store, tenant: string): Promise<number> {
+  return store.subscriptions.countDocuments({ tenant });
 }
 
 export function findSubscription(store: Store, tenant: string, id: string): Promise<SubscriptionDoc | null> {
@@ -116,9 +122,12 @@ export function activeSubscriptions(store: Store, tenant: string): Promise<Subsc
   return store.subscriptions.find({ tenant, active: true }).toArray();
 }
 
-/** Secrets that still sign: the current one and a rotated one inside its overlap. */
-export function signingSecrets(doc: SubscriptionDoc, now: Date): string[] {
-  return doc.secrets.filter((s) => !s.expiresAt || s.expiresAt > now).map((s) => s.value);
+/** Secrets that still sign, opened: the current one and a rotated one inside its overlap. */
+export function signingSecrets(doc: SubscriptionDoc, now: Date, box: SecretBox): string[] {
+  return doc.secrets
+    .filter((s) => !s.expiresAt || s.expiresAt > now)
+    // A clear `whsec_` value was written before secrets were sealed (early dev data).
+    .map((s) => (s.value.startsWith('whsec_') ? s.value : box.open(s.value)));
 }
 
 export function subscriptionView(doc: SubscriptionDoc) {
@@ -129,7 +138,7 @@ export function subscriptionView(doc: SubscriptionDoc) {
     channel: doc.channel,
     ...(doc.url !== undefined && { url: doc.url }),
     ...(doc.to !== undefined && { to: doc.to }),
-    ...(doc.headers !== undefined && { headers: doc.headers }),
+    ...(doc.headers !== undefined && { headers: redactHeaders(doc.headers) }),
     ...(doc.retry !== undefined && { retry: doc.retry }),
     timeoutMs: doc.timeoutMs,
     ...(doc.rateLimitPerSecond !== undefined && { rateLimitPerSecond: doc.rateLimitPerSecond }),

@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { newEventId } from '../domain/ids';
 import type { HeraldEvent } from '../domain/schemas';
-import type { SubscriptionDoc } from '../store';
+import type { ApiKeyDoc, SubscriptionDoc } from '../store';
+import { apiKeyView } from '../store/api-keys';
 import { subscriptionView } from '../store/subscriptions';
 import { startDeliverEvent } from './deliver-event-client';
 import { eventWorkflowId } from './names';
@@ -28,6 +29,20 @@ export function subscriptionChangeEvent(change: SubscriptionChange, doc: Subscri
       ...(change === 'disabled' && { reason: doc.disabledReason ?? null }),
     },
     subject: { type: 'subscription', id: doc._id },
+    actor,
+    source: 'herald',
+    occurredAt: at.toISOString(),
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+/** `herald.api_key.created|revoked`, in the key's tenant, so that tenant's subscribers see it. */
+export function apiKeyChangeEvent(change: 'created' | 'revoked', doc: ApiKeyDoc, actor: string, at: Date): HeraldEvent {
+  return {
+    id: `herald:${doc._id}:${change}`,
+    type: `herald.api_key.${change}`,
+    data: { apiKey: apiKeyView(doc) },
+    subject: { type: 'api_key', id: doc._id },
     actor,
     source: 'herald',
     occurredAt: at.toISOString(),

@@ -5,7 +5,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
-import { createApp } from '../../src/api/app';
+import { createApp, type AppDeps } from '../../src/api/app';
+import { createSecretBox } from '../../src/security/secret-box';
 import { createLogger } from '../../src/logger';
 import { apiMetrics, createRegistry } from '../../src/metrics';
 import { connectStore, ensureIndexes, type Store } from '../../src/store';
@@ -81,6 +82,8 @@ export class WorkerProcess {
 export interface TestStack {
   url: string;
   adminKey: string;
+  /** What the in-process API was built from, for tests that build a variant of it. */
+  appDeps: AppDeps;
   store: Store;
   temporal: Client;
   connection: Connection;
@@ -95,6 +98,9 @@ export interface StackOptions {
   /** Extra environment for the worker process. */
   workerEnv?: Record<string, string>;
   allowPrivateTargets?: boolean;
+  /** Events per second per key (default: high enough never to matter). */
+  ingestRate?: number;
+  maxSubscriptionsPerTenant?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -104,6 +110,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const taskQueue = `herald-test-${suffix}`;
   const adminKey = `hk_admin_test_${randomBytes(12).toString('hex')}`;
   const allowPrivateTargets = options.allowPrivateTargets ?? true;
+  const encryptionKey = randomBytes(32);
 
   const store = await connectStore(mongoUrl);
   await ensureIndexes(store);
@@ -113,6 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     HERALD_TASK_QUEUE: taskQueue,
     HERALD_ALLOW_PRIVATE_TARGETS: allowPrivateTargets ? '1' : '0',
     HERALD_WORKER_METRICS_PORT: '0',
+    HERALD_ENCRYPTION_KEY: encryptionKey.toString('base64'),
     HERALD_LOG_LEVEL: 'info', // the harness waits for the "worker running" line; output is not shown
     ...options.workerEnv,
   };
@@ -120,17 +128,21 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
 
   const temporal = createTemporalClient(shared.temporalAddress, 'default');
   const registry = createRegistry('api');
-  const app = createApp({
+  const appDeps: AppDeps = {
     temporal,
     connection: temporal.connection as Connection,
     store,
     taskQueue,
     metrics: apiMetrics(registry),
     registry,
-    logger: createLogger('herald-api-test', 'silent'),
+    logger: createLogger('herald-api-test', process.env.HERALD_TEST_API_LOG ?? 'silent'),
     adminKey,
     allowPrivateTargets,
-  });
+    secretBox: createSecretBox(encryptionKey),
+    ingestRate: options.ingestRate ?? 1_000_000,
+    maxSubscriptionsPerTenant: options.maxSubscriptionsPerTenant ?? 100_000,
+  };
+  const app = createApp(appDeps);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
@@ -139,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const stack: TestStack = {
     url,
     adminKey,
+    appDeps,
     store,
     temporal,
     connection: temporal.connection as Connection,

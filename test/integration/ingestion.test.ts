@@ -1,6 +1,4 @@
 import { createApp } from '../../src/api/app';
-import { createLogger } from '../../src/logger';
-import { apiMetrics, createRegistry } from '../../src/metrics';
 import { createTemporalClient } from '../../src/temporal/client';
 import { freePort } from '../harness/servers';
 import { startReceiver, type Receiver } from '../harness/receiver';
@@ -55,6 +53,7 @@ test('re-sending an id answers the original with duplicate: true and delivers on
 test('an id whose workflow Temporal no longer has is still a duplicate: the audit catches it', async () => {
   await stack.request('POST', '/v1/events', { id: 'dup-retained', type: 'user.added', data: {} });
   await delivered('dup-retained');
+  await stack.temporal.workflow.getHandle('event/default/dup-retained').result();
   // What namespace retention does, done now: the closed workflow is deleted.
   await stack.connection.workflowService.deleteWorkflowExecution({
     namespace: 'default',
@@ -208,18 +207,7 @@ test('health, readiness, metrics and the OpenAPI document need no key', async ()
 test('when Temporal cannot be reached, ingestion answers 503 with Retry-After and accepts nothing', async () => {
   const deadPort = await freePort();
   const temporal = createTemporalClient(`127.0.0.1:${deadPort}`, 'default');
-  const registry = createRegistry('api');
-  const app = createApp({
-    temporal,
-    connection: temporal.connection as Connection,
-    store: stack.store,
-    taskQueue: stack.taskQueue,
-    metrics: apiMetrics(registry),
-    registry,
-    logger: createLogger('test', 'silent'),
-    adminKey: stack.adminKey,
-    allowPrivateTargets: true,
-  });
+  const app = createApp({ ...stack.appDeps, temporal, connection: temporal.connection as Connection });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,10 +1,12 @@
 import {
   deliveryControlSchema,
   eventInputSchema,
+  MAX_DATA_DEPTH,
   eventListQuerySchema,
   recoverSchema,
   rotateSecretSchema,
   subscriptionCreateSchema,
+  unstorableParts,
 } from '../../src/domain/schemas';
 
 /** The distinct dotted paths of the issues a failed parse reports, e.g. ["url"] or ["headers.webhook-id"]. */
@@ -283,5 +285,29 @@ describe('control bodies', () => {
     expect(rotateSecretSchema.safeParse({}).success).toBe(true);
     expect(rotateSecretSchema.safeParse({ secret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }).success).toBe(true);
     expect(rotateSecretSchema.safeParse({ secret: 'plain' }).success).toBe(false);
+  });
+});
+
+describe('unstorableParts: the JSON both MongoDB and FerretDB store', () => {
+  test('plain JSON passes', () => {
+    expect(unstorableParts({ a: [1, 'x', { b: null, c: true }], 'with space': '', unicode: 'żółw 🐢' })).toEqual([]);
+  });
+
+  test('field names with "$", "." or NUL are refused with their path', () => {
+    expect(unstorableParts({ ok: { $gt: 1 } })).toEqual([{ path: ['ok', '$gt'], message: expect.stringContaining('"$"') }]);
+    expect(unstorableParts({ list: [{ 'a.b': 1 }] })[0].path).toEqual(['list', 0, 'a.b']);
+    expect(unstorableParts({ 'nul\u0000': 1 })).toHaveLength(1);
+  });
+
+  test('NUL inside strings and nesting past the limit are refused', () => {
+    expect(unstorableParts({ s: 'a\u0000b' })).toEqual([{ path: ['s'], message: 'must not contain NUL characters' }]);
+    const deep = JSON.parse(`${'{"a":'.repeat(MAX_DATA_DEPTH + 2)}1${'}'.repeat(MAX_DATA_DEPTH + 2)}`);
+    expect(unstorableParts(deep)[0].message).toContain('nested deeper');
+  });
+
+  test('ingestion validation reports them under data', () => {
+    const result = eventInputSchema.safeParse({ type: 'a.b', data: { x: { $where: 'sleep(1)' } } });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0].path).toEqual(['data', 'x', '$where']);
   });
 });

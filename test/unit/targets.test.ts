@@ -124,3 +124,37 @@ describe('classifyUrlHost', () => {
     },
   );
 });
+
+describe('hostile spellings of refused targets', () => {
+  // The WHATWG URL parser, as the API and the worker use it, turns every IPv4 spelling into
+  // dotted decimal before the classifier sees it; these pin that the combination holds.
+  test.each([
+    'http://2130706433/',
+    'http://0x7f000001/',
+    'http://0177.0.0.1/',
+    'http://0x7f.0.0.1/',
+    'http://127.1/',
+    'http://0/',
+    'http://127.0.0.1./',
+    'http://[::ffff:127.0.0.1]/',
+    'http://[::ffff:7f00:1]/',
+    'http://[0:0:0:0:0:ffff:a9fe:a9fe]/',
+    'http://[::127.0.0.1]/',
+    'http://0251.0376.0251.0376/',
+    'http://169.254.169.254./latest/meta-data/',
+    'http://evil.example@10.0.0.1/',
+    'http://LOCALHOST./',
+    'http://api.localhost/',
+    'http://metadata.google.internal/computeMetadata/v1/',
+    'http://[fe80::1]/',
+    'http://[fd12:3456::1]/',
+    'http://100.64.0.1/',
+  ])('%s is refused', (url) => {
+    expect(classifyUrlHost(new URL(url)).allowed).toBe(false);
+  });
+
+  test('public names and addresses pass the URL check (names are checked again at connect time)', () => {
+    expect(classifyUrlHost(new URL('https://hooks.example.com/x')).allowed).toBe(true);
+    expect(classifyUrlHost(new URL('http://93.184.216.34/')).allowed).toBe(true);
+  });
+});

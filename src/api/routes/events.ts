@@ -17,18 +17,23 @@ import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
 import { retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
 import { principalOf, requireScope } from '../auth';
 import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
-import { issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
+import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
+import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
 
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
-export function eventsRouter(deps: IngestDeps): Router {
+export function eventsRouter(deps: IngestDeps & { ingestRate: number }): Router {
   const router = Router();
+  router.param('id', checkIdParam('event'));
+  const limitIngest = ingestLimiter(deps.ingestRate);
 
   router.post('/', requireScope('events:write'), async (req, res) => {
-    const { tenant } = principalOf(res);
+    const { tenant, keyId } = principalOf(res);
     const body: unknown = req.body;
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
+    const items = isBatch && Array.isArray((body as { events: unknown }).events) ? (body as { events: unknown[] }).events.length : 1;
+    await limitIngest(keyId, items);
     const now = new Date();
 
     if (!isBatch) {

@@ -1,4 +1,3 @@
-import type { Client, Connection } from '@temporalio/client';
 import { Router, type Response } from 'express';
 import { ulid } from 'ulid';
 import { newEventId, newSecret, newSubscriptionId } from '../../domain/ids';
@@ -12,11 +11,13 @@ import {
   type HeraldEvent,
 } from '../../domain/schemas';
 import { classifyUrlHost } from '../../domain/targets';
-import type { Logger } from '../../logger';
 import type { Store, SubscriptionDoc } from '../../store';
 import { attemptsForEvent, attemptView } from '../../store/deliveries';
 import { InvalidCursorError } from '../../store/events';
+import type { SecretBox } from '../../security/secret-box';
+import { sealHeaders } from '../../security/sensitive';
 import {
+  countSubscriptions,
   deleteSubscription,
   findSubscription,
   insertSubscription,
@@ -26,30 +27,30 @@ import {
   updateSubscription,
 } from '../../store/subscriptions';
 import { startDeliverEvent } from '../../temporal/deliver-event-client';
-import { emitEvent, subscriptionChangeEvent, type SubscriptionChange } from '../../temporal/herald-events';
+import { subscriptionChangeEvent, type SubscriptionChange } from '../../temporal/herald-events';
+import { announce, type AnnounceDeps } from '../announce';
 import { eventWorkflowId, RECOVER_DELIVERIES_WORKFLOW, recoverWorkflowId } from '../../temporal/names';
 import type { deliverEvent } from '../../workflows/deliver-event';
 import type { recoverDeliveries } from '../../workflows/recover-deliveries';
 import { principalOf, requireScope } from '../auth';
-import { notFound, parseOrThrow, ProblemError, validationProblem } from '../problem';
+import { checkIdParam, notFound, parseOrThrow, ProblemError, validationProblem } from '../problem';
 import { callTemporal } from '../temporal-call';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 /** How long `test` waits beyond the subscription's own timeout before answering 202 instead. */
 const TEST_GRACE_MS = 10_000;
 
-export interface SubscriptionDeps {
+export interface SubscriptionDeps extends AnnounceDeps {
   store: Store;
   allowPrivateTargets: boolean;
-  temporal: Client;
-  connection: Connection;
-  taskQueue: string;
-  logger: Logger;
+  secretBox: SecretBox;
+  maxSubscriptionsPerTenant: number;
 }
 
 /** Subscriptions: who wants which events, where, and how deliveries to them are retried. */
 export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   const router = Router();
+  router.param('id', checkIdParam('subscription'));
 
   /** A literal address in a refused range is known bad already; names are checked at connect time. */
   function checkTarget(url: string | undefined): void {
@@ -58,18 +59,8 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     if (!verdict.allowed) throw validationProblem([{ path: 'url', message: `target refused: ${verdict.reason}` }]);
   }
 
-  /**
-   * Emits `herald.subscription.*` for a change already made. The change stands when
-   * Temporal cannot be reached; the audit event is then missing, and the log says so.
-   */
-  async function announce(change: SubscriptionChange, doc: SubscriptionDoc, res: Response): Promise<void> {
-    const event = subscriptionChangeEvent(change, doc, `key:${principalOf(res).keyId}`, new Date());
-    try {
-      await callTemporal(deps.connection, () => emitEvent(deps.temporal, deps.taskQueue, doc.tenant, event));
-    } catch (err) {
-      deps.logger.error({ err, subscriptionId: doc._id, change }, 'could not emit the subscription change event');
-    }
-  }
+  const announceChange = (change: SubscriptionChange, doc: SubscriptionDoc, res: Response) =>
+    announce(deps, doc.tenant, subscriptionChangeEvent(change, doc, `key:${principalOf(res).keyId}`, new Date()));
 
   async function load(tenant: string, id: string): Promise<SubscriptionDoc> {
     const doc = await findSubscription(deps.store, tenant, id);
@@ -84,6 +75,9 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       throw new ProblemError(400, 'Channel not available', 'The email channel is not available in this version of Herald yet.');
     }
     checkTarget(input.url);
+    if ((await countSubscriptions(deps.store, tenant)) >= deps.maxSubscriptionsPerTenant) {
+      throw new ProblemError(409, 'Limit reached', `A tenant may have at most ${deps.maxSubscriptionsPerTenant} subscriptions (HERALD_MAX_SUBSCRIPTIONS).`);
+    }
     const now = new Date();
     const secret = input.secret ?? newSecret();
     const doc: SubscriptionDoc = {
@@ -93,17 +87,17 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       eventTypes: input.eventTypes,
       channel: input.channel,
       ...(input.url !== undefined && { url: input.url }),
-      ...(input.headers !== undefined && { headers: input.headers }),
+      ...(input.headers !== undefined && { headers: sealHeaders(input.headers, deps.secretBox) }),
       ...(input.retry !== undefined && { retry: input.retry }),
       ...(input.rateLimitPerSecond !== undefined && { rateLimitPerSecond: input.rateLimitPerSecond }),
-      secrets: [{ value: secret }],
+      secrets: [{ value: deps.secretBox.seal(secret) }],
       timeoutMs: input.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       active: input.active ?? true,
       createdAt: now,
       updatedAt: now,
     };
     await insertSubscription(deps.store, doc);
-    await announce('created', doc, res);
+    await announceChange('created', doc, res);
     res.status(201).location(`/v1/subscriptions/${doc._id}`).json({ ...subscriptionView(doc), secret });
   });
 
@@ -126,12 +120,13 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   router.patch('/:id', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const patch = parseOrThrow(subscriptionPatchSchema, req.body);
+    checkTarget(patch.url);
     const current = await load(tenant, String(req.params.id));
     if (current.channel === 'webhook' && patch.to) throw validationProblem([{ path: 'to', message: 'applies to channel "email" only' }]);
-    checkTarget(patch.url);
-    const updated = await updateSubscription(deps.store, tenant, current._id, patch, new Date());
+    const sealed = patch.headers ? { ...patch, headers: sealHeaders(patch.headers, deps.secretBox) } : patch;
+    const updated = await updateSubscription(deps.store, tenant, current._id, sealed, new Date());
     if (!updated) throw notFound(`subscription ${current._id}`);
-    await announce('updated', updated, res);
+    await announceChange('updated', updated, res);
     res.json(subscriptionView(updated));
   });
 
@@ -139,7 +134,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const { tenant } = principalOf(res);
     const current = await load(tenant, String(req.params.id));
     if (!(await deleteSubscription(deps.store, tenant, current._id))) throw notFound(`subscription ${current._id}`);
-    await announce('deleted', current, res);
+    await announceChange('deleted', current, res);
     res.status(204).end();
   });
 
@@ -147,9 +142,9 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const { tenant } = principalOf(res);
     const input = parseOrThrow(rotateSecretSchema, req.body ?? {});
     const secret = input.secret ?? newSecret();
-    const rotated = await rotateSecret(deps.store, tenant, String(req.params.id), secret, new Date());
+    const rotated = await rotateSecret(deps.store, tenant, String(req.params.id), deps.secretBox.seal(secret), new Date());
     if (!rotated) throw notFound(`subscription ${req.params.id}`);
-    await announce('updated', rotated, res);
+    await announceChange('updated', rotated, res);
     res.json({ ...subscriptionView(rotated), secret });
   });
 
