@@ -229,6 +229,7 @@ describe('outbound target safety', () => {
 
 describe('limits', () => {
   test('ingestion beyond the per-key rate answers 429 with Retry-After, and accepts nothing of that request', async () => {
+    await new Promise((r) => setTimeout(r, 1100)); // a fresh one-second window, whatever came before
     const events = Array.from({ length: 20 }, (_, i) => ({ id: `rate-${i}`, type: 'rate.test', data: {} }));
     expect((await guarded.stack.request('POST', '/v1/events', { events })).status).toBe(202);
     const over = await guarded.stack.request('POST', '/v1/events', { id: 'rate-over', type: 'rate.test', data: {} });
