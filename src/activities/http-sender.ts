@@ -117,5 +117,6 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8');
+  // NUL cannot be stored by every MongoDB-protocol store (FerretDB on PostgreSQL): shown as U+FFFD.
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8').replace(/\u0000/g, '\ufffd');
 }

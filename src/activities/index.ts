@@ -169,7 +169,7 @@ export function createActivities(deps: ActivityDeps) {
         tenant,
         id: event.id,
         type: event.type,
-        data: event.data,
+        dataJson: JSON.stringify(event.data),
         ...(event.subject && { subject: event.subject }),
         ...(event.actor && { actor: event.actor }),
         ...(event.source && { source: event.source }),

@@ -105,7 +105,8 @@ export function eventOf(doc: EventDoc): HeraldEvent {
   return {
     id: doc.id,
     type: doc.type,
-    data: doc.data,
+    // Early dev data kept `data` as a document; everything since keeps it as JSON text.
+    data: doc.dataJson !== undefined ? (JSON.parse(doc.dataJson) as Record<string, unknown>) : (doc.data ?? {}),
     ...(doc.subject && { subject: doc.subject }),
     ...(doc.actor && { actor: doc.actor }),
     ...(doc.source && { source: doc.source }),

@@ -13,7 +13,14 @@ export interface EventDoc {
   tenant: string;
   id: string;
   type: string;
-  data: Record<string, unknown>;
+  /**
+   * The event's `data` as JSON text. Herald never queries inside it, and as text any JSON
+   * object is stored as sent: MongoDB and FerretDB each refuse some documents (field names
+   * with "$" or ".", arrays in arrays, NUL) that are valid JSON.
+   */
+  dataJson?: string;
+  /** Early dev data only: `data` as a document. */
+  data?: Record<string, unknown>;
   subject?: { type: string; id: string };
   actor?: string;
   source?: string;

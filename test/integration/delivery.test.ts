@@ -41,6 +41,20 @@ test('an event reaches exactly the two of three subscriptions that match it, eac
   expect(env.receiver.received('/fanout/wide')[0].headers['webhook-id']).not.toBe(env.receiver.received('/fanout/exact')[0].headers['webhook-id']);
 });
 
+test('any JSON object is stored and delivered as sent, and an answer holding NUL is recorded', async () => {
+  env.receiver.on('/any-json', () => ({ status: 200, body: 'ok\u0000done' }));
+  await subscribe('/any-json', ['json.any']);
+  // Each of these is valid JSON that MongoDB or FerretDB would refuse as a document.
+  const data = { $where: 'x', 'dotted.key': 1, nested: [[1, [2, 3]], []], nul: 'a\u0000b', deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) };
+  const { id } = await send({ type: 'json.any', data });
+  const view = await finalEvent(id);
+  expect(view.status).toBe('delivered');
+  expect(view.event.data).toEqual(data);
+  expect(JSON.parse(env.receiver.received('/any-json')[0].body).data).toEqual(data);
+  const [attempt] = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
+  expect(attempt.response.body).toBe('ok\ufffddone');
+});
+
 test('a receiver failing twice then succeeding ends succeeded after 3 attempts, all listed, same webhook-id', async () => {
   env.receiver.on('/flaky', (_req, n) => ({ status: n <= 2 ? 500 : 200, body: n <= 2 ? 'boom' : 'fine' }));
   await subscribe('/flaky', ['flaky.test'], { retry: { schedule: ['200ms', '200ms', '200ms'] } });

@@ -51,24 +51,22 @@ test('re-sending an id answers the original with duplicate: true and delivers on
 });
 
 test('an id whose workflow Temporal no longer has is still a duplicate: the audit catches it', async () => {
-  await stack.request('POST', '/v1/events', { id: 'dup-retained', type: 'user.added', data: {} });
-  await delivered('dup-retained');
-  await stack.temporal.workflow.getHandle('event/default/dup-retained').result();
-  // What namespace retention does, done now: the closed workflow is deleted.
-  await stack.connection.workflowService.deleteWorkflowExecution({
-    namespace: 'default',
-    workflowExecution: { workflowId: 'event/default/dup-retained' },
+  // An event recorded long ago, whose workflow namespace retention has since removed: it is
+  // in the audit and nowhere in Temporal.
+  const at = new Date(Date.now() - 90 * 86_400_000);
+  await stack.store.events.insertOne({
+    _id: 'default/dup-retained', tenant: 'default', id: 'dup-retained', type: 'user.added', dataJson: '{}',
+    occurredAt: at, receivedAt: at, workflowId: 'event/default/dup-retained', runId: 'long-gone', status: 'delivered',
   });
-  await eventually(
-    () => stack.temporal.workflow.getHandle('event/default/dup-retained').describe().then(() => false, (err) => err instanceof WorkflowNotFoundError),
-    20_000,
-    'the workflow to be deleted',
-  );
+  const handle = stack.temporal.workflow.getHandle('event/default/dup-retained');
+  await expect(handle.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+
   const again = await stack.request('POST', '/v1/events', { id: 'dup-retained', type: 'user.added', data: {} });
   expect(again.status).toBe(202);
-  expect(again.body.duplicate).toBe(true);
+  expect(again.body).toEqual({ id: 'dup-retained', workflowId: 'event/default/dup-retained', duplicate: true });
   await new Promise((r) => setTimeout(r, 1000));
-  expect(bodiesFor('dup-retained')).toHaveLength(1);
+  await expect(handle.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError); // nothing was started
+  expect(bodiesFor('dup-retained')).toHaveLength(0);
 });
 
 test('a batch of 500 events is accepted whole, in input order', async () => {
