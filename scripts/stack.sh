@@ -19,8 +19,9 @@ export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
 export HERALD_ALLOW_PRIVATE_TARGETS=${HERALD_ALLOW_PRIVATE_TARGETS:-1}
 mkdir -p "$HERALD_DATA_DIR"
 
-if [[ "${HERALD_TEMPORAL:-dev}" != "dev" ]]; then
-  echo "HERALD_TEMPORAL=${HERALD_TEMPORAL} is not available in this version; only the dev server is." >&2
+HERALD_TEMPORAL=${HERALD_TEMPORAL:-dev}
+if [[ "$HERALD_TEMPORAL" != dev && "$HERALD_TEMPORAL" != server ]]; then
+  echo "HERALD_TEMPORAL=$HERALD_TEMPORAL: use dev (the CLI's dev server) or server (Temporal server on PostgreSQL)" >&2
   exit 1
 fi
 
@@ -65,13 +66,24 @@ wait_for_port() { # name port
 }
 
 mkdir -p "$HERALD_DATA_DIR/logs"
-"$TOOLS_DIR/temporal" server start-dev \
-  --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
-  --db-filename "$HERALD_DATA_DIR/temporal.db" --log-level warn \
-  --search-attribute HeraldTenant=Keyword --search-attribute HeraldEventType=Keyword \
-  --search-attribute HeraldSubscriptionIds=KeywordList --search-attribute HeraldStatus=Keyword \
-  >> "$HERALD_DATA_DIR/logs/temporal.log" 2>&1 &
-pids+=($!)
+if [[ "$HERALD_TEMPORAL" == server ]]; then
+  # The production-shaped Temporal on this machine's PostgreSQL; the first run builds it.
+  bash scripts/tools.sh server
+  TEMPORAL_PORT=$TEMPORAL_PORT TEMPORAL_UI_PORT=$TEMPORAL_UI_PORT bash scripts/temporal-server.sh &
+  pids+=($!)
+  for _ in $(seq 1 600); do [[ -e "$HERALD_DATA_DIR/temporal-server/ready" ]] && break; sleep 0.2; done
+  [[ -e "$HERALD_DATA_DIR/temporal-server/ready" ]] || { echo "the Temporal server did not get ready; see $HERALD_DATA_DIR/logs" >&2; exit 1; }
+  temporal_kind="Temporal server on PostgreSQL"
+else
+  "$TOOLS_DIR/temporal" server start-dev \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --db-filename "$HERALD_DATA_DIR/temporal.db" --log-level warn \
+    --search-attribute HeraldTenant=Keyword --search-attribute HeraldEventType=Keyword \
+    --search-attribute HeraldSubscriptionIds=KeywordList --search-attribute HeraldStatus=Keyword \
+    >> "$HERALD_DATA_DIR/logs/temporal.log" 2>&1 &
+  pids+=($!)
+  temporal_kind="Temporal dev server"
+fi
 
 if [[ -n "${MONGO_URL:-}" ]]; then
   store="MongoDB at $MONGO_URL"
@@ -101,7 +113,7 @@ fi
 cat <<BANNER
 
   Herald is running ($MODE). Ctrl-C stops everything; data stays in $HERALD_DATA_DIR.
-  Temporal       $TEMPORAL_ADDRESS
+  Temporal       $TEMPORAL_ADDRESS ($temporal_kind)
   Temporal UI    http://127.0.0.1:$TEMPORAL_UI_PORT
   Store          $store
 BANNER

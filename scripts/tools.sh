@@ -36,3 +36,29 @@ if [[ -z "${HERALD_SKIP_BROWSER:-}" ]] && ! command -v chromium >/dev/null; then
     exit 1
   fi
 fi
+
+# `tools.sh server`: the production-shaped Temporal (HERALD_TEMPORAL=server, make bench): the
+# real server and its SQL schema tool, with the schema files they ship, and the Web UI server.
+if [[ "${1:-}" == server ]]; then
+  TEMPORAL_SERVER_VERSION=v1.29.1 # the server generation the CLI v1.5.1 dev server embeds
+  UI_SERVER_VERSION=v2.42.1       # the Web UI the CLI v1.5.1 serves
+  build() { # binary package version
+    if [[ ! -x "$TOOLS_DIR/$1" || "$(cat "$TOOLS_DIR/$1.stamp" 2>/dev/null)" != "$3" ]]; then
+      echo "tools: building $1 $3 (first time only, several minutes)..."
+      local tmp; tmp=$(mktemp -d)
+      GOBIN="$tmp" go install "$2@$3"
+      mv "$tmp"/* "$TOOLS_DIR/$1" # the one binary go install wrote
+      rm -rf "$tmp"
+      echo "$3" > "$TOOLS_DIR/$1.stamp"
+    fi
+  }
+  build temporal-server go.temporal.io/server/cmd/server "$TEMPORAL_SERVER_VERSION"
+  build temporal-sql-tool go.temporal.io/server/cmd/tools/sql "$TEMPORAL_SERVER_VERSION"
+  build temporal-ui-server github.com/temporalio/ui-server/v2/cmd/server "$UI_SERVER_VERSION"
+  if [[ "$(cat "$TOOLS_DIR/temporal-schema.stamp" 2>/dev/null)" != "$TEMPORAL_SERVER_VERSION" ]]; then
+    rm -rf "$TOOLS_DIR/temporal-schema"
+    cp -r "$(go env GOMODCACHE)/go.temporal.io/server@$TEMPORAL_SERVER_VERSION/schema" "$TOOLS_DIR/temporal-schema"
+    chmod -R u+w "$TOOLS_DIR/temporal-schema"
+    echo "$TEMPORAL_SERVER_VERSION" > "$TOOLS_DIR/temporal-schema.stamp"
+  fi
+fi
