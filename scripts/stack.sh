@@ -121,6 +121,7 @@ if [[ "$MODE" == dev ]]; then
   cat <<BANNER
   API            http://$HERALD_HOST:$HERALD_PORT   (OpenAPI: /openapi.json)
   Admin key      $HERALD_ADMIN_KEY
+  Secrets are sealed with HERALD_ENCRYPTION_KEY (kept in $HERALD_DATA_DIR/encryption-key unless set)
   Private targets allowed: $HERALD_ALLOW_PRIVATE_TARGETS (set HERALD_ALLOW_PRIVATE_TARGETS=0 to keep the guard on)
 
 BANNER
