@@ -8,6 +8,7 @@ import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
 import { createRegistry, workerMetrics } from './metrics';
 import { connectStore, ensureIndexes } from './store';
+import { ensureRetentionSchedule } from './temporal/retention-schedule';
 import { workflowSource } from './temporal/workflow-source';
 
 /** `npm run worker`: one worker process; scale out by running more of them. */
@@ -27,6 +28,13 @@ async function main() {
   // Activities start Herald's own events and signal workflows through a client of their own.
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+  try {
+    const scheduleId = await ensureRetentionSchedule(temporal, config.taskQueue, config.retentionDays);
+    logger.info({ scheduleId, retentionDays: config.retentionDays }, 'retention schedule in place');
+  } catch (err) {
+    // Deliveries matter more than retention: the next worker to start tries again.
+    logger.error({ err }, 'could not create or update the retention schedule');
+  }
 
   const worker = await Worker.create({
     connection,

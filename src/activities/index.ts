@@ -27,7 +27,16 @@ import {
   workflowsWaitingOn,
   type DeliveryProgress,
 } from '../store/deliveries';
-import { eventKey, eventOf, findEvent, findEventsByIds, recordEvent, setEventStatus, setStatusUnlessReplayed } from '../store/events';
+import {
+  deleteExpiredEvents,
+  eventKey,
+  eventOf,
+  findEvent,
+  findEventsByIds,
+  recordEvent,
+  setEventStatus,
+  setStatusUnlessReplayed,
+} from '../store/events';
 import {
   activeSubscriptions,
   clearFailing,
@@ -268,6 +277,11 @@ export function createActivities(deps: ActivityDeps) {
       if (await setStatusUnlessReplayed(store, input.tenant, input.eventId, input.status)) return;
       const deliveries = await deliveriesForEvent(store, input.tenant, input.eventId);
       await setEventStatus(store, input.tenant, input.eventId, eventStatusOf(currentDeliveries(deliveries)));
+    },
+
+    /** One batch of retention: events older than `before` with their audit (src/store/events.ts). */
+    async deleteExpiredEvents(input: { before: string; limit: number }): Promise<number> {
+      return deleteExpiredEvents(store, new Date(input.before), input.limit);
     },
 
     /**

@@ -116,3 +116,25 @@ export function eventOf(doc: EventDoc): HeraldEvent {
     receivedAt: doc.receivedAt.toISOString(),
   };
 }
+
+/**
+ * Deletes up to `limit` events that occurred before `before`, with their deliveries and
+ * attempts; events still delivering are kept. The audit of an event goes before the event,
+ * so an interrupted batch leaves events whose deletion the next batch finishes. Answers how
+ * many events were deleted.
+ */
+export async function deleteExpiredEvents(store: Store, before: Date, limit: number): Promise<number> {
+  const expired = await store.events
+    .find({ occurredAt: { $lt: before }, status: { $ne: 'delivering' } }, { projection: { _id: 1, tenant: 1, id: 1 } })
+    .limit(limit)
+    .toArray();
+  if (expired.length === 0) return 0;
+  const byTenant = new Map<string, string[]>();
+  for (const e of expired) byTenant.set(e.tenant, [...(byTenant.get(e.tenant) ?? []), e.id]);
+  for (const [tenant, ids] of byTenant) {
+    await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
+    await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
+  }
+  const result = await store.events.deleteMany({ _id: { $in: expired.map((e) => e._id) } });
+  return result.deletedCount;
+}

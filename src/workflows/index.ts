@@ -1,3 +1,4 @@
 // The workflow bundle's entry: every workflow type the worker registers.
+export { applyRetention } from './apply-retention';
 export { deliverEvent } from './deliver-event';
 export { recoverDeliveries } from './recover-deliveries';

@@ -1,0 +1,35 @@
+import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const { deleteExpiredEvents } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+});
+
+export interface ApplyRetentionInput {
+  retentionDays: number;
+  /** Fixed by the first run, so the runs a long deletion continues into agree on it. */
+  before?: string;
+  deleted?: number;
+}
+
+const BATCH_SIZE = 1000;
+const BATCHES_PER_RUN = 50;
+
+/**
+ * Started by the `herald-retention` Schedule: deletes events older than
+ * `HERALD_RETENTION_DAYS`, with their deliveries and attempts, a bounded batch at a time,
+ * continuing as new so any backlog keeps the history small. Events still delivering stay.
+ */
+export async function applyRetention(input: ApplyRetentionInput): Promise<{ deleted: number; before: string }> {
+  const before = input.before ?? new Date(workflowInfo().startTime.getTime() - input.retentionDays * 86_400_000).toISOString();
+  let deleted = input.deleted ?? 0;
+  for (let batch = 0; batch < BATCHES_PER_RUN; batch++) {
+    const count = await deleteExpiredEvents({ before, limit: BATCH_SIZE });
+    deleted += count;
+    if (count < BATCH_SIZE) return { deleted, before };
+  }
+  return continueAsNew<typeof applyRetention>({ ...input, before, deleted });
+}
