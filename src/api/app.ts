@@ -7,6 +7,7 @@ import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
 import { apiKeysRouter } from './routes/api-keys';
+import { causalityRouter } from './routes/causality';
 import { eventsRouter } from './routes/events';
 import { subscriptionsRouter } from './routes/subscriptions';
 
@@ -65,7 +66,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/v1', authenticate(deps.adminKey, deps.store));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  const causality = causalityRouter(deps);
+  app.use('/v1/events', causality.events);
   app.use('/v1/events', eventsRouter(deps));
+  app.use('/v1/subjects', causality.subjects);
   app.use('/v1/subscriptions', subscriptionsRouter(deps));
   app.use('/v1/api-keys', apiKeysRouter(deps));
 

@@ -16,7 +16,9 @@ import {
   rotateSecretSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
+  subjectEventsQuerySchema,
   subscriptionSchema,
+  treeQuerySchema,
 } from '../domain/schemas';
 import { VERSION } from '../version';
 
@@ -111,6 +113,24 @@ export function openApiDocument() {
           parameters: [idParam],
           requestBody: json(ref('DeliveryControl')),
           responses: { '202': { description: 'Started `event/{tenant}/{id}/replay/{n}`', ...json(workflowIdBody) }, '503': unavailable, ...problems },
+        },
+      },
+      '/v1/events/{id}/tree': {
+        get: {
+          summary: "The event's ancestors (root first) and descendants by parentId, `depth` levels each (default 5, at most 10; 1,000 nodes at most)",
+          parameters: [idParam, ...queryParameters(treeQuerySchema)],
+          responses: { '200': { description: '{ancestors, event, descendants: [{event, children}], truncated}' }, ...problems },
+        },
+      },
+      '/v1/subjects/{type}/{id}/events': {
+        get: {
+          summary: 'Everything that happened to one resource, newest first, each event with its delivery outcomes counted',
+          parameters: [
+            { name: 'type', in: 'path', required: true, schema: { type: 'string' } },
+            idParam,
+            ...queryParameters(subjectEventsQuerySchema),
+          ],
+          responses: { '200': { description: 'A page of events with `deliveries: {total, succeeded?, failed?, …}`' }, ...problems },
         },
       },
       '/v1/subscriptions': {

@@ -213,6 +213,15 @@ export const attemptViewSchema = z.object({
 });
 export type AttemptView = z.infer<typeof attemptViewSchema>;
 
+export const MAX_TREE_DEPTH = 10;
+export const treeQuerySchema = z.strictObject({ depth: z.coerce.number().int().min(1).max(MAX_TREE_DEPTH).default(5) });
+
+/** `GET /v1/subjects/{type}/{id}/events`: the list's paging, the resource from the path. */
+export const subjectEventsQuerySchema = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(512).optional(),
+});
+
 /** Body of `POST /v1/events/{id}/cancel|retry|replay`: one subscription, or all. */
 export const deliveryControlSchema = z.strictObject({ subscriptionId: shortText.optional() });
 

@@ -138,3 +138,8 @@ export async function deleteExpiredEvents(store: Store, before: Date, limit: num
   const result = await store.events.deleteMany({ _id: { $in: expired.map((e) => e._id) } });
   return result.deletedCount;
 }
+
+/** Events whose `parentId` is one of these ids: one level of an event's descendants. */
+export function childrenOf(store: Store, tenant: string, parentIds: string[], limit: number): Promise<EventDoc[]> {
+  return store.events.find({ tenant, parentId: { $in: parentIds } }).sort({ occurredAt: 1, id: 1 }).limit(limit).toArray();
+}

@@ -151,6 +151,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
     { key: { tenant: 1, correlationId: 1, occurredAt: -1, id: -1 }, name: 'tenant_correlation_time' },
     { key: { tenant: 1, status: 1, occurredAt: -1, id: -1 }, name: 'tenant_status_time' },
     { key: { occurredAt: 1 }, name: 'time' }, // retention
+    { key: { tenant: 1, parentId: 1 }, name: 'tenant_parent' }, // causality trees
   ],
   subscriptions: [{ key: { tenant: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' }],
   deliveries: [

@@ -81,6 +81,8 @@ const route = fc.oneof(
   fc.tuple(fc.constantFrom('GET', 'PATCH', 'DELETE'), pathParam.map((id) => `/v1/subscriptions/${id}`)),
   fc.tuple(fc.constant('POST'), fc.tuple(pathParam, fc.constantFrom('rotate-secret', 'test', 'recover')).map(([id, a]) => `/v1/subscriptions/${id}/${a}`)),
   fc.tuple(fc.constantFrom('POST', 'GET', 'DELETE'), fc.constant('/v1/api-keys')),
+  fc.tuple(fc.constant('GET'), pathParam.map((id) => `/v1/events/${id}/tree`)),
+  fc.tuple(fc.constant('GET'), fc.tuple(pathParam, pathParam).map(([t, id]) => `/v1/subjects/${t}/${id}/events`)),
 );
 const query = fc.dictionary(fc.oneof(fc.constantFrom('type', 'status', 'since', 'until', 'limit', 'cursor', 'subjectId', 'actor'), fc.string()), hostileText, { maxKeys: 4 });
 const rawBody = fc.oneof(

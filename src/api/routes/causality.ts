@@ -1,0 +1,118 @@
+import { Router } from 'express';
+import { subjectEventsQuerySchema, treeQuerySchema } from '../../domain/schemas';
+import { currentDeliveries, eventStatusOf, type DeliveryStatus } from '../../domain/status';
+import type { EventDoc, Store } from '../../store';
+import { deliveriesForEvent } from '../../store/deliveries';
+import { childrenOf, eventOf, findEvent, InvalidCursorError, listEvents } from '../../store/events';
+import { principalOf, requireScope } from '../auth';
+import { checkIdParam, notFound, parseOrThrow, validationProblem } from '../problem';
+
+/** Events in a tree hold no more than this many nodes, so one request stays bounded. */
+const MAX_TREE_NODES = 1000;
+
+/** An event as a tree shows it: what happened, to what, by whom, and its stored status. */
+function summaryOf(doc: EventDoc) {
+  return {
+    id: doc.id,
+    type: doc.type,
+    ...(doc.subject && { subject: doc.subject }),
+    ...(doc.actor && { actor: doc.actor }),
+    ...(doc.parentId && { parentId: doc.parentId }),
+    ...(doc.correlationId && { correlationId: doc.correlationId }),
+    occurredAt: doc.occurredAt.toISOString(),
+    status: doc.status,
+  };
+}
+
+interface TreeNode {
+  event: ReturnType<typeof summaryOf>;
+  children: TreeNode[];
+}
+
+/**
+ * The audit read as causality and as per-resource history: `GET /v1/events/{id}/tree` and
+ * `GET /v1/subjects/{type}/{id}/events`.
+ */
+export function causalityRouter(deps: { store: Store }) {
+  const events = Router();
+  events.param('id', checkIdParam('event'));
+
+  /** The event's ancestors (root first) and its descendants, each `depth` levels at most. */
+  events.get('/:id/tree', requireScope('events:read'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const { depth } = parseOrThrow(treeQuerySchema, req.query);
+    const doc = await findEvent(deps.store, tenant, String(req.params.id));
+    if (!doc) throw notFound(`event ${req.params.id}`);
+
+    const ancestors: EventDoc[] = [];
+    const seen = new Set([doc.id]);
+    for (let parentId = doc.parentId; parentId && ancestors.length < depth && !seen.has(parentId); ) {
+      seen.add(parentId);
+      const parent = await findEvent(deps.store, tenant, parentId);
+      if (!parent) break; // the parent was never sent here, or retention removed it
+      ancestors.unshift(parent);
+      parentId = parent.parentId;
+    }
+
+    const root: TreeNode = { event: summaryOf(doc), children: [] };
+    let level: TreeNode[] = [root];
+    let nodes = 1;
+    let truncated = false;
+    for (let d = 0; d < depth && level.length > 0; d++) {
+      const byId = new Map(level.map((n) => [n.event.id, n]));
+      const children = await childrenOf(deps.store, tenant, [...byId.keys()], MAX_TREE_NODES - nodes + 1);
+      const next: TreeNode[] = [];
+      for (const child of children) {
+        if (seen.has(child.id)) continue; // a cycle in parentIds
+        if (nodes >= MAX_TREE_NODES) {
+          truncated = true;
+          break;
+        }
+        seen.add(child.id);
+        const node = { event: summaryOf(child), children: [] };
+        byId.get(child.parentId!)?.children.push(node);
+        next.push(node);
+        nodes++;
+      }
+      level = next;
+    }
+    res.json({ ancestors: ancestors.map(summaryOf), event: root.event, descendants: root.children, truncated });
+  });
+
+  const subjects = Router();
+  // Subject types and ids are free text (1-256 characters, as at ingestion) but never control characters.
+  const subjectPart = (kind: string) => (_req: unknown, _res: unknown, next: (err?: unknown) => void, value: string) =>
+    next(/^[^\u0000-\u001f]{1,256}$/.test(value) ? undefined : notFound(`subject ${kind} ${JSON.stringify(value).slice(0, 80)}`));
+  subjects.param('type', subjectPart('type'));
+  subjects.param('id', subjectPart('id'));
+  /** Everything that happened to one resource, newest first, with each event's delivery outcomes. */
+  subjects.get('/:type/:id/events', requireScope('events:read'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const { limit, cursor } = parseOrThrow(subjectEventsQuerySchema, req.query);
+    let page;
+    try {
+      page = await listEvents(deps.store, tenant, {
+        subjectType: String(req.params.type),
+        subjectId: String(req.params.id),
+        limit,
+        ...(cursor && { cursor }),
+      });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
+      throw err;
+    }
+    const data = await Promise.all(
+      page.data.map(async (doc) => {
+        const deliveries = currentDeliveries(await deliveriesForEvent(deps.store, tenant, doc.id));
+        const counts: Partial<Record<DeliveryStatus, number>> = {};
+        for (const d of deliveries) counts[d.status] = (counts[d.status] ?? 0) + 1;
+        // Live, as `GET /v1/events/{id}` answers it; the stored status trails it by a moment.
+        const status = deliveries.length ? eventStatusOf(deliveries) : doc.status;
+        return { ...eventOf(doc), status, deliveries: { total: deliveries.length, ...counts } };
+      }),
+    );
+    res.json({ data, nextCursor: page.nextCursor });
+  });
+
+  return { events, subjects };
+}

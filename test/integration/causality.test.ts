@@ -1,0 +1,63 @@
+import * as api from '../harness/api';
+import { useStack } from '../harness/stack';
+
+/** The audit as causality (parents and correlation) and as the history of one resource. */
+
+const env = useStack();
+
+async function sendAll(events: Record<string, unknown>[]) {
+  for (const e of events) await api.send(env.stack, e);
+  for (const e of events) await api.finalEvent(env.stack, e.id as string);
+}
+
+test('tree returns a three-level chain whole, from any of its events, and the correlation filter the whole conversation', async () => {
+  await api.subscribe(env.stack, env.receiver, '/tree', ['deploy.*']);
+  const deployment = { type: 'deployment', id: 'dep-7' };
+  await sendAll([
+    { id: 'c-root', type: 'deploy.requested', data: {}, subject: deployment, actor: 'alice', correlationId: 'conv-1' },
+    { id: 'c-child', type: 'deploy.started', data: {}, subject: deployment, actor: 'ci', parentId: 'c-root', correlationId: 'conv-1' },
+    { id: 'c-sibling', type: 'deploy.approved', data: {}, subject: deployment, actor: 'bob', parentId: 'c-root', correlationId: 'conv-1' },
+    { id: 'c-grandchild', type: 'deploy.completed', data: {}, subject: deployment, actor: 'ci', parentId: 'c-child', correlationId: 'conv-1' },
+    { id: 'c-other', type: 'deploy.requested', data: {}, subject: { type: 'deployment', id: 'dep-8' }, correlationId: 'conv-2' },
+  ]);
+
+  const fromRoot = (await env.stack.request('GET', '/v1/events/c-root/tree')).body;
+  expect(fromRoot.ancestors).toEqual([]);
+  expect(fromRoot.event).toMatchObject({ id: 'c-root', type: 'deploy.requested', actor: 'alice', correlationId: 'conv-1' });
+  expect(fromRoot.descendants.map((n: any) => n.event.id)).toEqual(['c-child', 'c-sibling']);
+  expect(fromRoot.descendants[0].children.map((n: any) => n.event.id)).toEqual(['c-grandchild']);
+  expect(fromRoot.truncated).toBe(false);
+
+  const fromLeaf = (await env.stack.request('GET', '/v1/events/c-grandchild/tree')).body;
+  expect(fromLeaf.ancestors.map((e: any) => e.id)).toEqual(['c-root', 'c-child']);
+  expect(fromLeaf.descendants).toEqual([]);
+
+  const shallow = (await env.stack.request('GET', '/v1/events/c-root/tree?depth=1')).body;
+  expect(shallow.descendants[0].children).toEqual([]);
+  expect((await env.stack.request('GET', '/v1/events/c-root/tree?depth=99')).status).toBe(400);
+  expect((await env.stack.request('GET', '/v1/events/none/tree')).status).toBe(404);
+
+  const conversation = (await env.stack.request('GET', '/v1/events?correlationId=conv-1')).body.data.map((e: any) => e.id);
+  expect(conversation.sort()).toEqual(['c-child', 'c-grandchild', 'c-root', 'c-sibling']);
+});
+
+test('a subject\'s history lists everything that happened to it, newest first, with delivery outcomes', async () => {
+  env.receiver.on('/history-bad', () => ({ status: 500 }));
+  await api.subscribe(env.stack, env.receiver, '/history-ok', ['pkg.*']);
+  await api.subscribe(env.stack, env.receiver, '/history-bad', ['pkg.promoted'], { retry: { maxAttempts: 1 } });
+  const pkg = { type: 'package', id: 'herald' };
+  await sendAll([
+    { id: 'h-1', type: 'pkg.built', data: {}, subject: pkg, occurredAt: '2026-11-20T10:00:00Z' },
+    { id: 'h-2', type: 'pkg.promoted', data: {}, subject: pkg, occurredAt: '2026-11-21T10:00:00Z' },
+    { id: 'h-3', type: 'pkg.built', data: {}, subject: { type: 'package', id: 'other' }, occurredAt: '2026-11-22T10:00:00Z' },
+  ]);
+  const page = await env.stack.request('GET', '/v1/subjects/package/herald/events?limit=1');
+  expect(page.body.data.map((e: any) => e.id)).toEqual(['h-2']);
+  expect(page.body.data[0]).toMatchObject({ status: 'failed', deliveries: { total: 2, succeeded: 1, failed: 1 } });
+  const next = await env.stack.request('GET', `/v1/subjects/package/herald/events?limit=1&cursor=${page.body.nextCursor}`);
+  expect(next.body.data.map((e: any) => e.id)).toEqual(['h-1']);
+  expect(next.body.data[0].deliveries).toEqual({ total: 1, succeeded: 1 });
+  expect(next.body.nextCursor).toBeNull();
+  expect((await env.stack.request('GET', '/v1/subjects/package/nothing/events')).body).toEqual({ data: [], nextCursor: null });
+  expect((await env.stack.request('GET', '/v1/subjects/package/%00/events')).status).toBe(404);
+});
