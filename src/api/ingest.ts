@@ -7,6 +7,7 @@ import type { ApiMetrics } from '../metrics';
 import type { Store } from '../store';
 import { existingEventIds } from '../store/events';
 import { isUnavailable } from '../temporal/client';
+import { TEMPORAL_DEADLINE_MS } from './temporal-call';
 import { startDeliverEvent } from '../temporal/deliver-event-client';
 import { eventWorkflowId } from '../temporal/names';
 
@@ -26,8 +27,6 @@ export interface Accepted {
   error?: string;
 }
 
-/** How long one start may wait for Temporal before the caller is told 503. */
-const START_DEADLINE_MS = 5000;
 /** Starts in flight at once per request: a 500-event batch finishes in a few round trips. */
 const START_CONCURRENCY = 32;
 
@@ -67,7 +66,7 @@ export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEve
 async function start(deps: IngestDeps, tenant: string, event: HeraldEvent): Promise<Accepted> {
   const workflowId = eventWorkflowId(tenant, event.id);
   try {
-    const started = await deps.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+    const started = await deps.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
       startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, { tenant, event }),
     );
     return { id: event.id, workflowId, duplicate: !started };

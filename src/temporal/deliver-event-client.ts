@@ -67,10 +67,15 @@ export async function sendRetry(
   });
 }
 
-/** Sends `cancel`; false when the workflow is not running (nothing is left to cancel there). */
-export async function sendCancel(client: Client, workflowId: string, request: ControlRequest): Promise<boolean> {
+/** Sends `cancel` or `retry` to a running workflow; false when it is not running (nothing waits there). */
+export async function signalIfRunning(
+  client: Client,
+  workflowId: string,
+  signal: typeof cancelSignal | typeof retrySignal,
+  request: ControlRequest,
+): Promise<boolean> {
   try {
-    await client.workflow.getHandle(workflowId).signal(cancelSignal, request);
+    await client.workflow.getHandle(workflowId).signal(signal, request);
     return true;
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return false;

@@ -12,9 +12,9 @@ import type { EventDoc } from '../../store';
 import { attemptsForEvent, attemptView, deliveriesForEvent, deliveryView } from '../../store/deliveries';
 import { eventOf, findEvent, InvalidCursorError, listEvents, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
-import { sendCancel, sendRetry, startDeliverEvent } from '../../temporal/deliver-event-client';
+import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
 import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
-import { retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
+import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
 import { principalOf, requireScope } from '../auth';
 import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
@@ -136,7 +136,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number }): Router 
       : [eventWorkflowId(tenant, String(req.params.id))];
     const signalled: string[] = [];
     for (const workflowId of workflowIds) {
-      if (await callTemporal(deps.connection, () => sendCancel(deps.temporal, workflowId, request))) signalled.push(workflowId);
+      if (await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, cancelSignal, request))) signalled.push(workflowId);
     }
     if (!doc && signalled.length === 0) throw notFound(`event ${String(req.params.id)}`);
     res.status(202).json({ workflowIds: signalled });
@@ -148,10 +148,8 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number }): Router 
     const doc = await findEvent(deps.store, tenant, String(req.params.id));
     if (!doc) {
       const workflowId = eventWorkflowId(tenant, String(req.params.id));
-      await callTemporal(deps.connection, () => deps.temporal.workflow.getHandle(workflowId).signal(retrySignal, request)).catch((err) => {
-        if (err instanceof WorkflowNotFoundError) throw notFound(`event ${String(req.params.id)}`);
-        throw err;
-      });
+      const signalled = await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request));
+      if (!signalled) throw notFound(`event ${String(req.params.id)}`);
       res.status(202).json({ workflowIds: [workflowId] });
       return;
     }
