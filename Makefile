@@ -1,6 +1,6 @@
 # Herald: `make dev` runs the whole stack, `make test` runs every test. Both install what is missing.
 SHELL := /bin/bash
-.PHONY: dev infra test test-unit test-integration build deps tools clean
+.PHONY: dev infra test test-unit test-integration build deps tools bench clean
 
 node_modules/.package-lock.json: package-lock.json
 	@# npm ci refuses this lockfile: the registry reachable here lacks the other platforms' optional
@@ -26,6 +26,12 @@ test: tools build
 	npx jest --selectProjects unit
 	@# One file at a time: they share one Temporal and one store on two cores.
 	npx jest --selectProjects integration --runInBand
+
+# The production-shaped stack (Temporal server on PostgreSQL) against a plain-Node baseline;
+# QUICK=1 runs about a minute of load. Results land in bench/results/.
+bench: tools build
+	bash scripts/tools.sh server
+	QUICK=$(QUICK) node dist/bench/run.js
 
 clean:
 	rm -rf dist

@@ -4,7 +4,8 @@
 # namespace and search attributes registered, and the Web UI served by Temporal's ui-server.
 # Runs in the foreground until SIGINT/SIGTERM. Used by `HERALD_TEMPORAL=server make dev|infra`.
 #
-#   TEMPORAL_PORT       frontend gRPC (default 7233); history, matching and worker use the next ports
+#   TEMPORAL_PORT       frontend gRPC (default 7233); history, matching and worker use the next ports,
+#                       membership port+10..+13: keep port+13 below 32768 (a smallint in Temporal's SQL schema)
 #   TEMPORAL_UI_PORT    Web UI (default 8233)
 #   TEMPORAL_PG         PostgreSQL server URL (default postgres://postgres@127.0.0.1:5432)
 #   TEMPORAL_PG_DB      database name prefix (default herald_temporal; also <prefix>_visibility)

@@ -1,6 +1,6 @@
 import type { AttemptView, ControlAction, DeliveryView } from '../domain/schemas';
 import type { DeliveryStatus } from '../domain/status';
-import type { AttemptDoc, DeliveryDoc, Store } from './index';
+import { isDuplicateKeyError, type AttemptDoc, type DeliveryDoc, type Store } from './index';
 
 export const deliveryKey = (workflowId: string, subscriptionId: string) => `${workflowId}|${subscriptionId}`;
 
@@ -39,7 +39,12 @@ export async function recordAttempt(
   progress: DeliveryProgress,
   trigger?: ControlAction,
 ): Promise<void> {
-  await store.attempts.updateOne({ _id: attempt._id }, { $setOnInsert: attempt }, { upsert: true });
+  try {
+    await store.attempts.insertOne(attempt);
+  } catch (err) {
+    // Recorded by an earlier try of this activity: keep that record.
+    if (!isDuplicateKeyError(err)) throw err;
+  }
   await store.deliveries.updateOne(
     { _id: attempt.deliveryId, attempts: { $lt: attempt.attempt } },
     {

@@ -34,12 +34,16 @@ func main() {
 		}
 		cfg.SQLiteURL = "file:" + *dir + "/"
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *pg != "" {
+		tunePostgres(ctx, *pg) // before FerretDB opens its connections
+		go companionIndexes(ctx, *pg)
+	}
 	f, err := ferretdb.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	log.Printf("FerretDB listening on %s", *listen)
 	if err := f.Run(ctx); err != nil {
 		log.Fatal(err)

@@ -1,0 +1,369 @@
+import { spawnSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { MultiBar, Presets } from 'cli-progress';
+import { Agent, request } from 'undici';
+import { HeraldHttp } from './herald-client';
+import { closedLoop, openLoop, summarize, type LoadResult } from './load';
+import { BenchReceiver } from './receiver';
+import { ProductionStack, sleep, type StoreBackend } from './stack';
+import { markdownReport, type BenchResults } from './report';
+
+/**
+ * `make bench`: Herald on the production-shaped stack, measured against a plain Node loop
+ * POSTing the same deliveries straight to the same receiver (the box's physical limit).
+ * QUICK=1 runs about a minute of load; the full run stays under 20 minutes.
+ */
+
+const QUICK = process.env.QUICK === '1';
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
+const STORE = (process.env.BENCH_STORE ?? 'postgresql') as StoreBackend;
+const PROFILE = process.env.BENCH_PROFILE === '1';
+/** The worker's activity concurrency: the baseline loop uses the same number of callers. */
+const DELIVERY_CONCURRENCY = 50;
+
+const plan = QUICK
+  ? {
+      baselineMs: 3_000,
+      ingestSingle: [10],
+      ingestFixedRate: { rate: 200, ms: 5_000 },
+      ingestBatch: [2],
+      ingestMs: 5_000,
+      e2eRates: [20, 50],
+      e2eMs: 8_000,
+      holdMs: 0,
+      fanout: [1, 10, 100],
+      sustainedMs: 15_000,
+      sustainedRate: 50,
+    }
+  : {
+      baselineMs: 15_000,
+      ingestSingle: [1, 10, 50],
+      ingestFixedRate: { rate: 200, ms: 20_000 },
+      ingestBatch: [1, 4],
+      ingestMs: 15_000,
+      e2eRates: [20, 50, 100, 200],
+      e2eMs: 30_000,
+      holdMs: 60_000,
+      fanout: [1, 10, 100, 1000],
+      sustainedMs: 300_000,
+      sustainedRate: 50,
+    };
+
+const secret = `whsec_${randomBytes(24).toString('base64')}`;
+const bars = new MultiBar(
+  { format: ' {scenario} [{bar}] {percentage}% | {value}/{total} {unit} | {info}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5_000, clearOnComplete: false },
+  Presets.shades_classic,
+);
+function progress(scenario: string, total: number, unit: string) {
+  const bar = bars.create(total, 0, { scenario: scenario.padEnd(28), unit, info: '' });
+  return {
+    update: (value: number, info = '') => bar.update(Math.min(total, Math.round(value)), { info }),
+    done: (info = '') => {
+      bar.update(total, { info });
+      bar.stop();
+    },
+  };
+}
+
+function eventBody(run: string, type: string, i: number, extra: Record<string, unknown> = {}) {
+  // The receiver reads `run` and `sentAt` back from the delivered body.
+  return { type, subject: { type: 'bench', id: `s${i % 50}` }, actor: 'bench', data: { run, sentAt: Date.now(), i, ...extra } };
+}
+
+async function main() {
+  const started = new Date();
+  console.log(`Herald bench${QUICK ? ' (QUICK)' : ''}: ${os.cpus().length} cores, ${WORKERS} worker(s), store FerretDB on ${STORE}`);
+  const receiver = new BenchReceiver({ secret, verifyEvery: 20 });
+  await receiver.start();
+  console.log('Starting the production-shaped stack (Temporal server on PostgreSQL)...');
+  const stack = await ProductionStack.start({
+    workers: WORKERS,
+    store: STORE,
+    env: { HERALD_INGEST_RATE: '1000000', HERALD_MAX_SUBSCRIPTIONS: '100000' },
+    workerNodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles')}`] : [],
+  });
+  console.log(`  Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, API ${stack.apiUrl}, data ${stack.dataDir}`);
+  const http = new HeraldHttp(stack.apiUrl, 256);
+  const temporal = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
+  const rssSamples: BenchResults['sustained']['samples'] = [];
+  const results = { startedAt: started.toISOString(), quick: QUICK, machine: machine(), workers: WORKERS, store: STORE } as BenchResults;
+
+  const running = () => temporal.workflow.count(`WorkflowType = 'deliverEvent' AND ExecutionStatus = 'Running'`).then((c) => c.count);
+  /** Lets the previous scenario's workflows finish so it does not slow the next one. */
+  async function drain(what: string, timeoutMs = 180_000) {
+    const bar = progress(`drain after ${what}`, 1, 'idle');
+    const deadline = Date.now() + timeoutMs;
+    let left = await running();
+    while (left > 0 && Date.now() < deadline) {
+      bar.update(0, `${left} workflows running`);
+      await sleep(1_000);
+      left = await running();
+    }
+    bar.done(left > 0 ? `${left} still running after ${timeoutMs / 1000}s` : 'idle');
+  }
+
+  try {
+    // Baseline: the same deliveries, POSTed by a plain loop straight to the receiver.
+    {
+      const agent = new Agent({ connections: DELIVERY_CONCURRENCY, keepAliveTimeout: 30_000 });
+      const bar = progress('baseline (direct POST)', plan.baselineMs / 1000, 's');
+      let i = 0;
+      const r = await closedLoop({
+        concurrency: DELIVERY_CONCURRENCY,
+        durationMs: plan.baselineMs,
+        task: async () => {
+          const body = JSON.stringify({ id: `evt_baseline_${i}`, ...eventBody('baseline', 'bench.baseline', i++) });
+          const msgId = `msg_baseline_${i}`;
+          const ts = new Date();
+          const res = await request(`${receiver.url}/baseline`, {
+            method: 'POST',
+            dispatcher: agent,
+            headers: { 'content-type': 'application/json', 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)), 'webhook-signature': sign(msgId, ts, body) },
+            body,
+          });
+          await res.body.dump();
+          if (res.statusCode !== 200) throw new Error(`receiver answered ${res.statusCode}`);
+        },
+        onTick: (ms, res) => bar.update(ms / 1000, `${rate(res.ok, ms)}/s`),
+      });
+      await agent.close();
+      results.baseline = { deliveriesPerSecond: rate(r.ok, r.elapsedMs), latency: summarize(r.latencies), concurrency: DELIVERY_CONCURRENCY };
+      bar.done(`${results.baseline.deliveriesPerSecond}/s, p50 ${ms(results.baseline.latency.p50)}`);
+    }
+
+    // Ingest: no subscription matches, so this measures the API and workflow start alone.
+    const ingestKey = await http.tenantKey(stack.adminKey, 'bench-ingest');
+    results.ingest = [];
+    const ingestOnce = (events: number) => async () => {
+      const body = events === 1 ? eventBody('ingest', 'bench.ingest', 0) : { events: Array.from({ length: events }, (_, i) => eventBody('ingest', 'bench.ingest', i)) };
+      const res = await http.call('POST', '/v1/events', ingestKey, body);
+      if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+    };
+    const recordIngest = (mode: string, batch: number, level: number, r: LoadResult) => {
+      const entry = { mode, batchSize: batch, level, requests: r.ok, failed: r.failed, eventsPerSecond: rate(r.ok * batch, r.elapsedMs), latency: summarize(r.latencies), errors: r.errors };
+      results.ingest.push(entry);
+      return entry;
+    };
+    for (const concurrency of plan.ingestSingle) {
+      const bar = progress(`ingest single c=${concurrency}`, plan.ingestMs / 1000, 's');
+      const r = await closedLoop({ concurrency, durationMs: plan.ingestMs, task: ingestOnce(1), onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok, t)} ev/s`) });
+      const e = recordIngest('closed', 1, concurrency, r);
+      bar.done(`${e.eventsPerSecond} ev/s, p99 ${ms(e.latency.p99)}`);
+      await drain('ingest');
+    }
+    {
+      const { rate: offered, ms: duration } = plan.ingestFixedRate;
+      const bar = progress(`ingest single ${offered} req/s`, duration / 1000, 's');
+      const r = await openLoop({ rate: offered, durationMs: duration, task: ingestOnce(1), onTick: (t, res) => bar.update(t / 1000, `${res.ok} ok`) });
+      const e = recordIngest('fixed-rate', 1, offered, r);
+      bar.done(`p50 ${ms(e.latency.p50)} p99 ${ms(e.latency.p99)}`);
+      await drain('ingest');
+    }
+    for (const concurrency of plan.ingestBatch) {
+      const bar = progress(`ingest batch500 c=${concurrency}`, plan.ingestMs / 1000, 's');
+      const r = await closedLoop({ concurrency, durationMs: plan.ingestMs, task: ingestOnce(500), onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok * 500, t)} ev/s`) });
+      const e = recordIngest('closed', 500, concurrency, r);
+      bar.done(`${e.eventsPerSecond} ev/s, p99 ${ms(e.latency.p99)}`);
+      await drain('ingest batches', 600_000);
+    }
+
+    // End-to-end: ingest → receipt at fixed offered rates, one subscription.
+    const e2eKey = await http.tenantKey(stack.adminKey, 'bench-e2e');
+    await http.subscribe(e2eKey, `${receiver.url}/e2e`, ['bench.e2e'], secret);
+    results.e2e = [];
+    const e2eRun = async (offered: number, duration: number, label: string) => {
+      const run = `e2e-${label}`;
+      const bar = progress(`end-to-end ${label}`, duration / 1000, 's');
+      const r = await openLoop({
+        rate: offered,
+        durationMs: duration,
+        task: async (i) => {
+          const res = await http.call('POST', '/v1/events', e2eKey, eventBody(run, 'bench.e2e', i));
+          if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+        },
+        onTick: (t) => bar.update(t / 1000, `${receiver.received(run)} received`),
+      });
+      await receiver.until(() => receiver.received(run) >= r.ok, 120_000);
+      const receipts = receiver.receiptsOf(run);
+      const entry = { offeredPerSecond: offered, durationS: duration / 1000, accepted: r.ok, rejected: r.failed, received: receipts.length, latency: summarize(receipts.map((x) => x.receivedAt - x.sentAt)) };
+      bar.done(`p50 ${ms(entry.latency.p50)} p95 ${ms(entry.latency.p95)} p99 ${ms(entry.latency.p99)}`);
+      await drain('end-to-end');
+      return entry;
+    };
+    for (const offered of plan.e2eRates) results.e2e.push(await e2eRun(offered, plan.e2eMs, `${offered}/s`));
+    if (plan.holdMs > 0) {
+      // The highest rate held for a minute with p99 < 1 s: start above the best stepped rate.
+      const passing = results.e2e.filter((e) => e.latency.p99 < 1_000 && e.received >= e.accepted);
+      let best = passing.length ? Math.max(...passing.map((e) => e.offeredPerSecond)) : 0;
+      let trial = best ? Math.round(best * 1.5) : 10;
+      results.e2eHold = { rate: 0, trials: [] };
+      for (let i = 0; i < 3; i++) {
+        const entry = await e2eRun(trial, plan.holdMs, `hold ${trial}/s`);
+        results.e2eHold.trials.push(entry);
+        if (entry.latency.p99 < 1_000 && entry.received >= entry.accepted) {
+          best = trial;
+          trial = Math.round(trial * 1.5);
+        } else {
+          trial = Math.round((best + trial) / 2);
+          if (trial <= best) break;
+        }
+      }
+      results.e2eHold.rate = best;
+    }
+
+    // Fan-out: one event to N subscriptions, time to the last receipt.
+    const fanKey = await http.tenantKey(stack.adminKey, 'bench-fanout');
+    const maxFan = Math.max(...plan.fanout);
+    {
+      const bar = progress('fan-out: subscribing', maxFan, 'subs');
+      let made = 0;
+      await closedLoopCount(8, maxFan, async (i) => {
+        // Subscription i takes every fan-out size above i, so `bench.fanout.N` matches N of them.
+        const types = plan.fanout.filter((n) => i < n).map((n) => `bench.fanout.${n}`);
+        await http.subscribe(fanKey, `${receiver.url}/fanout`, types, secret);
+        bar.update(++made);
+      });
+      bar.done();
+    }
+    results.fanout = [];
+    for (const n of plan.fanout) {
+      const run = `fanout-${n}`;
+      const bar = progress(`fan-out to ${n}`, n, 'receipts');
+      const sent = Date.now();
+      await http.expect(202, 'POST', '/v1/events', fanKey, eventBody(run, `bench.fanout.${n}`, 0));
+      const done = await receiver.until(() => {
+        bar.update(receiver.received(run));
+        return receiver.received(run) >= n;
+      }, 180_000);
+      const receipts = receiver.receiptsOf(run);
+      const last = Math.max(...receipts.map((r) => r.receivedAt));
+      const entry = { subscriptions: n, received: receipts.length, complete: done, firstReceiptMs: Math.min(...receipts.map((r) => r.receivedAt)) - sent, lastReceiptMs: last - sent };
+      results.fanout.push(entry);
+      bar.done(`last receipt after ${ms(entry.lastReceiptMs)}`);
+      await drain('fan-out');
+    }
+
+    // Sustained: fan-out 10 at a fixed offered rate; throughput, backlog and RSS over time.
+    {
+      const key = await http.tenantKey(stack.adminKey, 'bench-sustained');
+      for (let i = 0; i < 10; i++) await http.subscribe(key, `${receiver.url}/sustained`, ['bench.sustained'], secret);
+      const run = 'sustained';
+      const bar = progress(`sustained fan-out 10 @${plan.sustainedRate}/s`, plan.sustainedMs / 1000, 's');
+      const t0 = Date.now();
+      let lastCount = 0;
+      let accepted = 0;
+      const sampler = setInterval(() => {
+        const count = receiver.received(run);
+        const worker = stack.workers.reduce((sum, w) => sum + w.rss(), 0);
+        rssSamples.push({ t: (Date.now() - t0) / 1000, deliveriesPerSecond: count - lastCount, backlog: accepted * 10 - count, workerRssMb: mb(worker), apiRssMb: mb(stack.api.rss()) });
+        lastCount = count;
+      }, 1_000);
+      const r = await openLoop({
+        rate: plan.sustainedRate,
+        durationMs: plan.sustainedMs,
+        task: async (i) => {
+          const res = await http.call('POST', '/v1/events', key, eventBody(run, 'bench.sustained', i));
+          if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+          accepted += 1;
+        },
+        onTick: (t) => bar.update(t / 1000, `${rate(receiver.received(run), t)} deliveries/s`),
+      });
+      const windowEnd = Date.now();
+      const inWindow = receiver.receiptsOf(run).filter((x) => x.receivedAt <= windowEnd).length;
+      const backlogAtEnd = accepted * 10 - receiver.received(run);
+      bar.done(`${rate(inWindow, windowEnd - t0)} deliveries/s, backlog ${backlogAtEnd}`);
+      const drainBar = progress('sustained: backlog drain', accepted * 10, 'deliveries');
+      const drained = await receiver.until(() => {
+        drainBar.update(receiver.received(run));
+        return receiver.received(run) >= accepted * 10;
+      }, QUICK ? 120_000 : 300_000);
+      clearInterval(sampler);
+      const drainMs = Date.now() - windowEnd;
+      drainBar.done(drained ? `drained in ${ms(drainMs)}` : `not drained after ${ms(drainMs)}`);
+      const steady = rssSamples.filter((s) => s.t <= plan.sustainedMs / 1000);
+      results.sustained = {
+        offeredEventsPerSecond: plan.sustainedRate,
+        fanout: 10,
+        durationS: plan.sustainedMs / 1000,
+        acceptedEvents: accepted,
+        rejectedEvents: r.failed,
+        deliveriesPerSecond: rate(inWindow, windowEnd - t0),
+        backlogAtEnd,
+        drained,
+        drainMs,
+        latency: summarize(receiver.receiptsOf(run).map((x) => x.receivedAt - x.sentAt)),
+        duplicates: duplicates(receiver, run),
+        workerRssMbMax: Math.max(0, ...steady.map((s) => s.workerRssMb)),
+        apiRssMbMax: Math.max(0, ...steady.map((s) => s.apiRssMb)),
+        samples: rssSamples,
+      };
+    }
+    results.receiver = { ...receiver.counts };
+  } finally {
+    bars.stop();
+    await http.close();
+    await temporal.connection.close();
+    await stack.stop({ keepData: process.env.BENCH_KEEP === '1' });
+    await receiver.close();
+  }
+
+  results.finishedAt = new Date().toISOString();
+  const dir = path.resolve('bench/results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = `${started.toISOString().slice(0, 16).replace(':', '')}Z${QUICK ? '-quick' : ''}`;
+  const base = path.join(dir, stamp);
+  writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
+  const md = markdownReport(results);
+  writeFileSync(`${base}.md`, md);
+  const plot = spawnSync(process.execPath, [path.resolve(__dirname, '../../bench/plot.mjs'), `${base}.json`, `${base}.png`], { stdio: 'inherit' });
+  if (plot.status !== 0) console.error('the latency plot could not be drawn; the JSON and Markdown results are written');
+  console.log(`\n${md}\nResults: ${base}.json, ${base}.md, ${base}.png`);
+  if (results.receiver.badSignatures > 0) {
+    console.error(`${results.receiver.badSignatures} deliveries failed signature verification`);
+    process.exitCode = 1;
+  }
+}
+
+/** Runs `task(0..count-1)` with `concurrency` callers. */
+async function closedLoopCount(concurrency: number, count: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+}
+
+function duplicates(receiver: BenchReceiver, run: string): number {
+  const ids = new Set<string>();
+  let dup = 0;
+  for (const r of receiver.receiptsOf(run)) {
+    if (ids.has(r.messageId)) dup += 1;
+    else ids.add(r.messageId);
+  }
+  return dup;
+}
+
+function sign(msgId: string, at: Date, body: string): string {
+  // The baseline signs like Herald does, so it pays the same HMAC per delivery.
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  return `v1,${createHmac('sha256', key).update(`${msgId}.${Math.floor(at.getTime() / 1000)}.${body}`).digest('base64')}`;
+}
+
+const rate = (count: number, elapsedMs: number) => Math.round((count / Math.max(1, elapsedMs)) * 1000 * 10) / 10;
+const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms` : 'n/a');
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+function machine() {
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 1024 ** 3), node: process.version, platform: `${os.type()} ${os.release()}` };
+}
+
+main().catch((err) => {
+  bars.stop();
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,292 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, TOOLS_DIR, waitForPort } from '../test/harness/servers';
+
+/**
+ * The production-shaped Herald that `make bench` and `make chaos` measure: the real Temporal
+ * server on this machine's PostgreSQL (scripts/temporal-server.sh), FerretDB on PostgreSQL (or
+ * SQLite), worker processes and one API process, every one a child process on free loopback
+ * ports that can be killed and started again. Everything it creates is dropped by `stop()`.
+ */
+
+const ROOT = path.resolve(__dirname, '../..');
+const POSTGRES = process.env.HERALD_BENCH_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432';
+
+export type StoreBackend = 'postgresql' | 'sqlite';
+
+export interface StackOptions {
+  workers: number;
+  store: StoreBackend;
+  /** Extra environment for the API and worker processes. */
+  env?: Record<string, string>;
+  /** Where logs and SQLite files go. */
+  dataDir?: string;
+  /** Node flags for the workers, e.g. --cpu-prof. */
+  workerNodeArgs?: string[];
+  /** Delivery to loopback receivers needs the private-target guard off. */
+  allowPrivateTargets?: boolean;
+}
+
+/** One child process that can be stopped, killed and started again with the same command. */
+export class ManagedProcess {
+  child: ChildProcess | undefined;
+  restarts = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly command: string,
+    private readonly args: string[],
+    private readonly env: Record<string, string>,
+    private readonly logFile: string,
+    /** Resolves once the process is ready to serve. */
+    private readonly ready: () => Promise<void>,
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    const log = createWriteStream(this.logFile, { flags: 'a' });
+    // Its own process group, so a kill reaches the helpers a script starts.
+    const child = spawn(this.command, this.args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ROOT });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    this.child = child;
+    const exited = new Promise<never>((_, reject) =>
+      child.once('exit', (code, signal) => reject(new Error(`${this.name} exited (${code ?? signal}) while starting; see ${this.logFile}`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([this.ready(), exited]);
+  }
+
+  /** Sends the signal to the whole process group and waits for the process to end. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30_000): Promise<number | null> {
+    const child = this.child;
+    if (!child || !this.running) return child?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      child.kill(signal);
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  async restart(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.stop(signal);
+    this.restarts += 1;
+    await this.start();
+  }
+
+  /** Resident set size in bytes, summed over the process group's processes we can see. */
+  rss(): number {
+    if (!this.running || !this.child?.pid) return 0;
+    return groupRss(this.child.pid);
+  }
+}
+
+function groupRss(pgid: number): number {
+  let total = 0;
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Field 5 (after the parenthesised name) is the process group id.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
+      const match = /VmRSS:\s+(\d+) kB/.exec(status);
+      if (match) total += Number(match[1]) * 1024;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
+function readdirSafe(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A run of `count` consecutive free loopback ports (the Temporal server uses port..port+13),
+ * below 32768: Temporal's SQL schema keeps membership ports in a smallint.
+ */
+async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20_000 - count));
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no block of ${count} free ports found`);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+function psql(sql: string): void {
+  const result = spawnSync('psql', [`${POSTGRES}/postgres`, '-qc', sql], { encoding: 'utf8', timeout: 30_000 });
+  if (result.status !== 0) throw new Error(`psql ${sql}: ${result.stderr || result.error}`);
+}
+
+export class ProductionStack {
+  readonly temporal: ManagedProcess;
+  readonly store: ManagedProcess;
+  readonly workers: ManagedProcess[];
+  readonly api: ManagedProcess;
+  readonly adminKey = `hk_admin_bench_${randomBytes(12).toString('hex')}`;
+  readonly apiUrl: string;
+  readonly temporalAddress: string;
+  readonly temporalUiUrl: string;
+  readonly mongoUrl: string;
+  readonly taskQueue = 'herald';
+  readonly dataDir: string;
+  private readonly databases: string[];
+
+  private constructor(
+    readonly options: StackOptions,
+    ports: { temporal: number; ui: number; store: number; api: number; metrics: number[] },
+    runId: string,
+  ) {
+    this.dataDir = options.dataDir ?? path.join(os.tmpdir(), `herald-bench-${runId}`);
+    const logs = path.join(this.dataDir, 'logs');
+    mkdirSync(logs, { recursive: true });
+    const temporalDb = `herald_bench_${runId}`;
+    const storeDb = `herald_bench_store_${runId}`;
+    this.databases = [temporalDb, `${temporalDb}_visibility`, ...(options.store === 'postgresql' ? [storeDb] : [])];
+    this.temporalAddress = `127.0.0.1:${ports.temporal}`;
+    this.temporalUiUrl = `http://127.0.0.1:${ports.ui}`;
+    this.mongoUrl = `mongodb://127.0.0.1:${ports.store}/herald`;
+    this.apiUrl = `http://127.0.0.1:${ports.api}`;
+
+    const readyFile = path.join(this.dataDir, 'temporal-server/ready');
+    this.temporal = new ManagedProcess(
+      'temporal',
+      'bash',
+      ['scripts/temporal-server.sh'],
+      { TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), TEMPORAL_PG: POSTGRES, TEMPORAL_PG_DB: temporalDb, HERALD_DATA_DIR: this.dataDir },
+      path.join(logs, 'temporal-script.log'),
+      async () => {
+        const deadline = Date.now() + 180_000;
+        while (!existsSync(readyFile)) {
+          if (Date.now() > deadline) throw new Error(`the Temporal server did not get ready; see ${logs}`);
+          await sleep(200);
+        }
+      },
+    );
+    const backend = options.store === 'postgresql' ? ['-postgresql', `${POSTGRES}/${storeDb}`] : ['-dir', path.join(this.dataDir, 'ferretdb')];
+    this.store = new ManagedProcess(
+      'store',
+      path.join(TOOLS_DIR, 'herald-ferretdb'),
+      ['-listen', `127.0.0.1:${ports.store}`, ...backend],
+      {},
+      path.join(logs, 'ferretdb.log'),
+      () => waitForPort(ports.store),
+    );
+    const encryptionKey = randomBytes(32).toString('base64');
+    const common = {
+      TEMPORAL_ADDRESS: this.temporalAddress,
+      MONGO_URL: this.mongoUrl,
+      HERALD_TASK_QUEUE: this.taskQueue,
+      HERALD_ADMIN_KEY: this.adminKey,
+      HERALD_ENCRYPTION_KEY: encryptionKey,
+      HERALD_ALLOW_PRIVATE_TARGETS: options.allowPrivateTargets === false ? '0' : '1',
+      HERALD_DATA_DIR: this.dataDir,
+      HERALD_LOG_LEVEL: 'warn',
+      ...options.env,
+    };
+    this.workers = Array.from({ length: options.workers }, (_, i) => {
+      const log = path.join(logs, `worker-${i + 1}.log`);
+      return new ManagedProcess(
+        `worker-${i + 1}`,
+        process.execPath,
+        [...(options.workerNodeArgs ?? []), path.join(ROOT, 'dist/src/worker.js')],
+        { ...common, HERALD_WORKER_METRICS_PORT: String(ports.metrics[i]) },
+        log,
+        () => waitForPort(ports.metrics[i], 120_000),
+      );
+    });
+    this.api = new ManagedProcess(
+      'api',
+      process.execPath,
+      [path.join(ROOT, 'dist/src/api.js')],
+      { ...common, HERALD_PORT: String(ports.api), HERALD_HOST: '127.0.0.1' },
+      path.join(logs, 'api.log'),
+      () => waitForPort(ports.api, 60_000),
+    );
+  }
+
+  static async start(options: StackOptions): Promise<ProductionStack> {
+    for (const bin of ['temporal-server', 'temporal-sql-tool', 'temporal-ui-server', 'herald-ferretdb']) {
+      if (!existsSync(path.join(TOOLS_DIR, bin))) throw new Error(`${bin} is missing from ${TOOLS_DIR}: run "bash scripts/tools.sh server"`);
+    }
+    const runId = `${Date.now()}_${randomBytes(2).toString('hex')}`;
+    const ports = {
+      temporal: await freePortBlock(14),
+      ui: await freePort(),
+      store: await freePort(),
+      api: await freePort(),
+      metrics: await Promise.all(Array.from({ length: options.workers }, () => freePort())),
+    };
+    const stack = new ProductionStack(options, ports, runId);
+    try {
+      if (options.store === 'postgresql') psql(`CREATE DATABASE herald_bench_store_${runId}`);
+      await Promise.all([stack.temporal.start(), stack.store.start()]);
+      // Workers first: the worker creates the store's indexes and the retention schedule.
+      await Promise.all(stack.workers.map((w) => w.start()));
+      await stack.api.start();
+    } catch (err) {
+      await stack.stop();
+      throw err;
+    }
+    return stack;
+  }
+
+  processes(): ManagedProcess[] {
+    return [this.api, ...this.workers, this.store, this.temporal];
+  }
+
+  /** Stops everything (API and workers first) and drops the databases this run created. */
+  async stop(options: { keepData?: boolean } = {}): Promise<void> {
+    for (const p of [this.api, ...this.workers]) await p.stop('SIGTERM', 20_000);
+    await Promise.all([this.store.stop(), this.temporal.stop()]);
+    if (options.keepData) return;
+    for (const db of this.databases) {
+      try {
+        psql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      } catch {
+        // best effort: a database left behind is named herald_bench_* and easy to find
+      }
+    }
+    rmSync(path.join(this.dataDir, 'ferretdb'), { recursive: true, force: true });
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
