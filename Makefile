@@ -1,6 +1,6 @@
 # Herald: `make dev` runs the whole stack, `make test` runs every test. Both install what is missing.
 SHELL := /bin/bash
-.PHONY: dev infra test test-unit test-integration build deps tools bench clean
+.PHONY: dev infra test test-unit test-integration build deps tools bench chaos overload clean
 
 node_modules/.package-lock.json: package-lock.json
 	@# npm ci refuses this lockfile: the registry reachable here lacks the other platforms' optional
@@ -22,16 +22,29 @@ infra: tools build
 	bash scripts/stack.sh infra
 
 test: tools build
+	bash scripts/tools.sh server
 	npm run typecheck
 	npx jest --selectProjects unit
 	@# One file at a time: they share one Temporal and one store on two cores.
 	npx jest --selectProjects integration --runInBand
+	@# About a minute of load with one fault of each kind; fails on any missing delivery.
+	QUICK=1 CHAOS_SEED=$${CHAOS_SEED:-20261123} node dist/bench/chaos.js
 
 # The production-shaped stack (Temporal server on PostgreSQL) against a plain-Node baseline;
 # QUICK=1 runs about a minute of load. Results land in bench/results/.
 bench: tools build
 	bash scripts/tools.sh server
 	QUICK=$(QUICK) node dist/bench/run.js
+
+# Faults injected into the production-shaped stack under load (SEED=n replays a timetable).
+chaos: tools build
+	bash scripts/tools.sh server
+	QUICK=$(QUICK) CHAOS_SEED=$(SEED) node dist/bench/chaos.js
+
+# Three times the stack's capacity offered for a minute: shed with 429/503, lose nothing.
+overload: tools build
+	bash scripts/tools.sh server
+	node dist/bench/overload.js
 
 clean:
 	rm -rf dist

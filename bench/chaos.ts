@@ -19,7 +19,7 @@ import { ProductionStack, sleep, type ManagedProcess } from './stack';
  */
 
 const QUICK = process.env.QUICK === '1';
-const SEED = Number(process.env.CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
 const LOAD_MS = Number(process.env.CHAOS_SECONDS ?? (QUICK ? 60 : 180)) * 1000;
 const RATE = Number(process.env.CHAOS_RATE ?? 50);
 const FANOUT = 3;

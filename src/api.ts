@@ -37,6 +37,7 @@ async function main() {
     secretBox: createSecretBox(config.encryptionKey),
     ingestRate: config.ingestRate,
     maxSubscriptionsPerTenant: config.maxSubscriptionsPerTenant,
+    maxPendingStarts: config.maxPendingStarts,
   });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');

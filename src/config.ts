@@ -17,6 +17,8 @@ const envSchema = z.object({
   HERALD_ENCRYPTION_KEY: z.string().optional(),
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
+  HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
+  HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(1_000),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
   HERALD_SMTP_URL: z.string().optional(),
   HERALD_RETENTION_DAYS: z.coerce.number().positive().default(365),
@@ -40,6 +42,10 @@ export interface Config {
   /** Events per second each API key may ingest (a burst of twice that is allowed). */
   ingestRate: number;
   maxSubscriptionsPerTenant: number;
+  /** Requests in flight to one subscription per worker process. */
+  subscriptionConcurrency: number;
+  /** Events one API process starts at once before it answers 503 (load shedding). */
+  maxPendingStarts: number;
   allowPrivateTargets: boolean;
   smtpUrl: string | undefined;
   retentionDays: number;
@@ -67,6 +73,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     encryptionKey: optionalKey(e.HERALD_ENCRYPTION_KEY ?? readDataFile(e.HERALD_DATA_DIR, 'encryption-key')),
     ingestRate: e.HERALD_INGEST_RATE,
     maxSubscriptionsPerTenant: e.HERALD_MAX_SUBSCRIPTIONS,
+    maxPendingStarts: e.HERALD_MAX_PENDING_STARTS,
+    subscriptionConcurrency: e.HERALD_SUBSCRIPTION_CONCURRENCY,
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     retentionDays: e.HERALD_RETENTION_DAYS,

@@ -42,6 +42,12 @@ export function workerMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30],
       registers: [registry],
     }),
+    throttled: new Counter({
+      name: 'herald_deliveries_throttled_total',
+      help: 'Times a delivery waited because its subscription was at its concurrency or rate limit',
+      labelNames: ['channel'] as const,
+      registers: [registry],
+    }),
   };
 }
 export type WorkerMetrics = ReturnType<typeof workerMetrics>;

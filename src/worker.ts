@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
 import { createDispatcher } from './activities/http-sender';
+import { createThrottle } from './activities/throttle';
 import { loadConfig } from './config';
 import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
@@ -51,6 +52,7 @@ async function main() {
       taskQueue: config.taskQueue,
       metrics: workerMetrics(registry),
       logger,
+      throttle: createThrottle(config.subscriptionConcurrency),
     }),
     // Deliveries mostly wait on receivers, so many run at once on two cores; more than the
     // store's connection pool would only queue inside the worker.

@@ -52,6 +52,9 @@ import { VERSION } from '../version';
 import type { SecretBox } from '../security/secret-box';
 import { isSensitiveHeader, openHeaders, REDACTED } from '../security/sensitive';
 import { postWebhook } from './http-sender';
+import type { createThrottle } from './throttle';
+
+type Throttle = ReturnType<typeof createThrottle>;
 import type {
   AttemptInput,
   AttemptResult,
@@ -74,6 +77,8 @@ export interface ActivityDeps {
   taskQueue: string;
   metrics: WorkerMetrics;
   logger: Logger;
+  /** Per-subscription concurrency and rate limits (src/activities/throttle.ts). */
+  throttle: Throttle;
 }
 
 /** One batch of a recover: the workflow's input without its running total, and a page size. */
@@ -355,6 +360,12 @@ export function createActivities(deps: ActivityDeps) {
     });
 
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('delivery cancelled before the request was sent');
+    const admission = await deps.throttle.admit(sub._id, sub.rateLimitPerSecond);
+    if (!admission.admitted) {
+      // Not an attempt: nothing is sent or recorded, and the workflow asks again after the wait.
+      metrics.throttled.inc({ channel: 'webhook' });
+      return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
+    }
     let response;
     try {
       response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, {
@@ -379,6 +390,8 @@ export function createActivities(deps: ActivityDeps) {
         error: aborted,
       });
       throw new CancelledFailure('delivery cancelled');
+    } finally {
+      admission.release();
     }
     const durationMs = Date.now() - startedAt.getTime();
 

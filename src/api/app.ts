@@ -18,6 +18,8 @@ export interface AppDeps extends IngestDeps {
   /** Events per second each key may ingest. */
   ingestRate: number;
   maxSubscriptionsPerTenant: number;
+  /** Events started at once before ingestion answers 503 (default 1000). */
+  maxPendingStarts?: number;
   registry: Registry;
   logger: Logger;
 }

@@ -18,15 +18,17 @@ import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../
 import { principalOf, requireScope } from '../auth';
 import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
+import { ingestGate } from '../load-shedding';
 import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
 
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
-export function eventsRouter(deps: IngestDeps & { ingestRate: number }): Router {
+export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPendingStarts?: number }): Router {
   const router = Router();
   router.param('id', checkIdParam('event'));
   const limitIngest = ingestLimiter(deps.ingestRate);
+  const gate = ingestGate(deps.maxPendingStarts ?? 1_000);
 
   router.post('/', requireScope('events:write'), async (req, res) => {
     const { tenant, keyId } = principalOf(res);
@@ -34,6 +36,15 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number }): Router 
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
     const items = isBatch && Array.isArray((body as { events: unknown }).events) ? (body as { events: unknown[] }).events.length : 1;
     await limitIngest(keyId, items);
+    const release = gate.admit(items);
+    try {
+      await accept(res, tenant, body, isBatch);
+    } finally {
+      release();
+    }
+  });
+
+  async function accept(res: Response, tenant: string, body: unknown, isBatch: boolean): Promise<void> {
     const now = new Date();
 
     if (!isBatch) {
@@ -61,7 +72,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number }): Router 
       return;
     }
     res.status(202).json({ results });
-  });
+  }
 
   router.get('/', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);

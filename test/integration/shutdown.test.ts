@@ -1,0 +1,98 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import * as api from '../harness/api';
+import { freePort, waitForPort } from '../harness/servers';
+import { eventually, useStack, WorkerProcess } from '../harness/stack';
+
+/** Graceful shutdown and per-subscription limits: what an operator's SIGTERM and a slow receiver do. */
+
+const env = useStack();
+
+test('SIGTERM to the worker lets the attempt in flight finish and record before it exits 0', async () => {
+  env.receiver.on('/slow-2s', () => ({ status: 200, delayMs: 2_000 }));
+  await api.subscribe(env.stack, env.receiver, '/slow-2s', ['shutdown.worker']);
+  const event = await api.send(env.stack, { type: 'shutdown.worker', data: {} });
+  await eventually(async () => env.receiver.received('/slow-2s').length === 1, 30_000, 'the attempt to arrive');
+
+  const started = Date.now();
+  const code = await env.stack.worker.kill('SIGTERM');
+  expect(code).toBe(0);
+  expect(Date.now() - started).toBeLessThan(12_000); // within the 10 s grace period
+  const [request] = env.receiver.received('/slow-2s');
+  expect(request.abortedAt).toBeUndefined(); // the receiver's answer was read, not cut off
+
+  env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
+  const view = await api.finalEvent(env.stack, event.id);
+  expect(view.status).toBe('delivered');
+  expect(view.deliveries[0].attempts).toBe(1); // recorded once, not sent again by the new worker
+  expect(env.receiver.received('/slow-2s')).toHaveLength(1);
+});
+
+test('SIGTERM to the API finishes the request in flight, refuses new connections and exits 0', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/api.js')], {
+    env: { ...process.env, ...env.stack.workerEnv, HERALD_ADMIN_KEY: env.stack.adminKey, HERALD_PORT: String(port), HERALD_LOG_LEVEL: 'silent' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitForPort(port);
+
+  // A request whose body is still arriving when SIGTERM comes.
+  const body = JSON.stringify({ type: 'shutdown.api', data: { n: 1 } });
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk.toString()));
+  socket.write(
+    `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${env.stack.adminKey}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  const refused = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(port, '127.0.0.1');
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(false);
+    });
+    probe.once('error', () => resolve(true));
+  });
+  expect(refused).toBe(true);
+  socket.end(body.slice(10));
+  await new Promise((resolve) => socket.once('close', resolve));
+  expect(answer).toMatch(/^HTTP\/1\.1 202/);
+  expect(await exited).toBe(0);
+});
+
+test('a slow subscription holds at most its concurrency limit of delivery slots; others go on', async () => {
+  env.receiver.on('/stuck', () => ({ status: 200, delayMs: 8_000 }));
+  await api.subscribe(env.stack, env.receiver, '/stuck', ['shutdown.limit'], { timeoutMs: 10_000 });
+  // More stuck deliveries than the worker has slots (50): without the per-subscription limit
+  // (10) they would take every slot and the fast subscription would wait for them.
+  for (let i = 0; i < 60; i++) await api.send(env.stack, { type: 'shutdown.limit', data: { i } });
+  await eventually(async () => env.receiver.received('/stuck').length >= 10, 30_000, 'the slow receiver to fill its slots');
+  await new Promise((r) => setTimeout(r, 1_000));
+  expect(env.receiver.received('/stuck').length).toBeLessThanOrEqual(10);
+
+  await api.subscribe(env.stack, env.receiver, '/fast', ['shutdown.fast']);
+  const sent = Date.now();
+  const fast = await api.send(env.stack, { type: 'shutdown.fast', data: {} });
+  const view = await api.finalEvent(env.stack, fast.id, 20_000);
+  expect(view.status).toBe('delivered');
+  expect(env.receiver.received('/fast')[0].receivedAt - sent).toBeLessThan(5_000); // not behind the 8 s requests
+});
+
+test('rateLimitPerSecond spaces the requests to one subscription', async () => {
+  await api.subscribe(env.stack, env.receiver, '/rated', ['shutdown.rated'], { rateLimitPerSecond: 2 });
+  const ids = [];
+  for (let i = 0; i < 8; i++) ids.push((await api.send(env.stack, { type: 'shutdown.rated', data: { i } })).id);
+  for (const id of ids) expect((await api.finalEvent(env.stack, id, 30_000)).status).toBe('delivered');
+  const times = env.receiver.received('/rated').map((r) => r.receivedAt).sort((a, b) => a - b);
+  expect(times).toHaveLength(8);
+  // 2 per second in fixed one-second windows: 8 requests take four windows, so at least 3 s,
+  // and no sliding second holds more than two windows' worth.
+  expect(times[7] - times[0]).toBeGreaterThanOrEqual(2_900);
+  for (let i = 4; i < times.length; i++) expect(times[i] - times[i - 4]).toBeGreaterThanOrEqual(900);
+});
