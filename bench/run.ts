@@ -22,6 +22,13 @@ const QUICK = process.env.QUICK === '1';
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1);
 const STORE = (process.env.BENCH_STORE ?? 'postgresql') as StoreBackend;
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/**
+ * Events/s offered in the sustained scenario (×10 deliveries). The issue's target is 50 (500
+ * deliveries/s); this stack holds far less on two cores, and an offered rate it cannot hold
+ * only measures a growing backlog, so the default is one it can, and BENCH_SUSTAINED_RATE=50
+ * runs the target.
+ */
+const SUSTAINED_RATE = Number(process.env.BENCH_SUSTAINED_RATE ?? 4);
 /** The worker's activity concurrency: the baseline loop uses the same number of callers. */
 const DELIVERY_CONCURRENCY = 50;
 
@@ -37,7 +44,7 @@ const plan = QUICK
       holdMs: 0,
       fanout: [1, 10, 100],
       sustainedMs: 15_000,
-      sustainedRate: 50,
+      sustainedRate: SUSTAINED_RATE,
     }
   : {
       baselineMs: 15_000,
@@ -50,7 +57,7 @@ const plan = QUICK
       holdMs: 60_000,
       fanout: [1, 10, 100, 1000],
       sustainedMs: 300_000,
-      sustainedRate: 50,
+      sustainedRate: SUSTAINED_RATE,
     };
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;

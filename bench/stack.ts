@@ -256,6 +256,13 @@ export class ProductionStack {
       metrics: await Promise.all(Array.from({ length: options.workers }, () => freePort())),
     };
     const stack = new ProductionStack(options, ports, runId);
+    // The servers run in process groups of their own: Ctrl-C on the driver must stop them too.
+    const interrupted = (signal: NodeJS.Signals) => {
+      console.error(`\n${signal}: stopping the stack...`);
+      void stack.stop().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     try {
       if (options.store === 'postgresql') psql(`CREATE DATABASE herald_bench_store_${runId}`);
       await Promise.all([stack.temporal.start(), stack.store.start()]);

@@ -19,7 +19,7 @@ if [[ ! -x "$TOOLS_DIR/temporal" || "$(cat "$TOOLS_DIR/temporal.stamp" 2>/dev/nu
   echo "$TEMPORAL_CLI_VERSION" > "$TOOLS_DIR/temporal.stamp"
 fi
 
-stamp=$(cat tools/ferretdb/go.mod tools/ferretdb/go.sum tools/ferretdb/main.go | sha256sum | cut -c1-16)
+stamp=$(cat tools/ferretdb/go.mod tools/ferretdb/go.sum tools/ferretdb/*.go | sha256sum | cut -c1-16)
 if [[ ! -x "$TOOLS_DIR/herald-ferretdb" || "$(cat "$TOOLS_DIR/herald-ferretdb.stamp" 2>/dev/null)" != "$stamp" ]]; then
   echo "tools: building FerretDB (first time only, a few minutes)..."
   (cd tools/ferretdb && go build -o "$TOOLS_DIR/herald-ferretdb" .)

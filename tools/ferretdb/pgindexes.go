@@ -18,7 +18,7 @@ import (
 // PostgreSQL does use for `@>` once plans are made with the actual parameters.
 // (Real MongoDB, which production runs, needs none of this.)
 
-var leadingField = regexp.MustCompile(`USING btree \(\(_jsonb -> '([^']+)'::text\)`)
+var leadingField = regexp.MustCompile(`USING btree \(+_jsonb -> '([^']+)'::text\)`)
 
 func tunePostgres(ctx context.Context, url string) {
 	conn, err := pgx.Connect(ctx, url)
