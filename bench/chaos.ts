@@ -155,14 +155,21 @@ async function main() {
     const acknowledged = new Map<string, number>(); // event id → when the 202 arrived
     const unacknowledged = { refused: 0, failed: 0, statuses: {} as Record<string, number> };
     const loadStart = Date.now();
-    const faultRuns = faults.map(async (fault) => {
-      await sleep(fault.atMs);
-      fault.startedAt = Date.now();
-      console.log(`  +${((fault.startedAt - loadStart) / 1000).toFixed(1)} s  fault: ${fault.kind}`);
-      await inject(fault, stack, receiver, random);
-      fault.endedAt = Date.now();
-      console.log(`  +${((fault.endedAt - loadStart) / 1000).toFixed(1)} s  cleared: ${fault.kind}`);
-    });
+    // Each lane takes its faults one at a time, a few seconds apart: a process restarting
+    // while another is down could not start (a worker needs Temporal and the store), and the
+    // run would measure that instead of Herald.
+    const lane = async (which: Fault['lane']) => {
+      for (const fault of faults.filter((f) => f.lane === which)) {
+        await sleep(Math.max(0, loadStart + fault.atMs - Date.now()));
+        fault.startedAt = Date.now();
+        console.log(`  +${((fault.startedAt - loadStart) / 1000).toFixed(1)} s  fault: ${fault.kind}`);
+        await inject(fault, stack, receiver, random);
+        fault.endedAt = Date.now();
+        console.log(`  +${((fault.endedAt - loadStart) / 1000).toFixed(1)} s  cleared: ${fault.kind}`);
+        await sleep(3_000);
+      }
+    };
+    const faultRuns = [lane('process'), lane('receiver')];
     const load = openLoop({
       rate: RATE,
       durationMs: LOAD_MS,

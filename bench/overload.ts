@@ -19,7 +19,7 @@ const RATE = Number(process.env.OVERLOAD_RATE ?? 250);
 const LOAD_MS = Number(process.env.OVERLOAD_SECONDS ?? 60) * 1000;
 const DRAIN_MS = Number(process.env.OVERLOAD_DRAIN_SECONDS ?? 600) * 1000;
 /** A client's patience: an answer slower than this counts as a timeout. */
-const CLIENT_TIMEOUT_MS = 10_000;
+const CLIENT_TIMEOUT_MS = 30_000;
 
 async function main() {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;

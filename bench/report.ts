@@ -42,7 +42,7 @@ interface E2eEntry {
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : 'n/a');
-const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${(v / base).toFixed(2)}×` : 'n/a');
+const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${((100 * v) / base).toPrecision(2)}%` : 'n/a');
 
 export function markdownReport(r: BenchResults): string {
   const base = r.baseline.deliveriesPerSecond;
@@ -55,7 +55,7 @@ export function markdownReport(r: BenchResults): string {
     '## Baseline: the physical limit',
     '',
     `A plain Node loop POSTing the same signed deliveries straight to the receiver with ${r.baseline.concurrency} callers: ` +
-      `**${base} deliveries/s**, latency p50 ${ms(r.baseline.latency.p50)}, p99 ${ms(r.baseline.latency.p99)}. Ratios below are to this rate.`,
+      `**${base} deliveries/s**, latency p50 ${ms(r.baseline.latency.p50)}, p99 ${ms(r.baseline.latency.p99)}. Ratios below are percentages of this rate.`,
     '',
     '## Ingest (no subscription matches: API + workflow start)',
     '',

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -194,8 +194,11 @@ export class ProductionStack {
       { TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), TEMPORAL_PG: POSTGRES, TEMPORAL_PG_DB: temporalDb, HERALD_DATA_DIR: this.dataDir },
       path.join(logs, 'temporal-script.log'),
       async () => {
+        // A restart must not take the previous run's ready file for its own.
+        const startedAt = Date.now() - 1_000;
+        const fresh = () => existsSync(readyFile) && statSync(readyFile).mtimeMs >= startedAt;
         const deadline = Date.now() + 180_000;
-        while (!existsSync(readyFile)) {
+        while (!fresh()) {
           if (Date.now() > deadline) throw new Error(`the Temporal server did not get ready; see ${logs}`);
           await sleep(200);
         }

@@ -18,7 +18,7 @@ const envSchema = z.object({
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
-  HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(1_000),
+  HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
   HERALD_SMTP_URL: z.string().optional(),
   HERALD_RETENTION_DAYS: z.coerce.number().positive().default(365),

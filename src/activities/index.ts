@@ -44,6 +44,7 @@ import {
   findSubscription,
   markFailing,
   signingSecrets,
+  subscriptionsVersion,
 } from '../store/subscriptions';
 import { sendRetry } from '../temporal/deliver-event-client';
 import { emitEvent, subscriptionChangeEvent } from '../temporal/herald-events';
@@ -120,6 +121,22 @@ export function createActivities(deps: ActivityDeps) {
   const { store, metrics } = deps;
   // Events are immutable once recorded, so every attempt after the first reads them from memory.
   const events = new LRUCache<string, HeraldEvent>({ max: 10_000 });
+
+  // Each tenant's active subscriptions, kept while the tenant's subscriptions version holds:
+  // matching an event then costs one read by _id instead of reading every subscription.
+  const tenantSubscriptions = new LRUCache<string, { version: number; subs: SubscriptionDoc[] }>({
+    maxSize: 100_000, // subscriptions held in all, whatever the number of tenants
+    sizeCalculation: (entry) => entry.subs.length + 1,
+  });
+
+  async function matchable(tenant: string): Promise<SubscriptionDoc[]> {
+    const version = await subscriptionsVersion(store, tenant); // first: see subscriptionsVersion
+    const cached = tenantSubscriptions.get(tenant);
+    if (cached?.version === version) return cached.subs;
+    const subs = await activeSubscriptions(store, tenant);
+    tenantSubscriptions.set(tenant, { version, subs });
+    return subs;
+  }
 
   async function loadEvent(tenant: string, id: string): Promise<HeraldEvent> {
     const key = eventKey(tenant, id);
@@ -208,7 +225,7 @@ export function createActivities(deps: ActivityDeps) {
         const sub = await findSubscription(store, tenant, only);
         subs = sub ? [sub] : [];
       } else {
-        subs = (await activeSubscriptions(store, tenant)).filter((s) => matchesAny(s.eventTypes, eventType));
+        subs = (await matchable(tenant)).filter((s) => matchesAny(s.eventTypes, eventType));
       }
       subs.sort((a, b) => a._id.localeCompare(b._id));
       const now = new Date();

@@ -18,7 +18,7 @@ export interface AppDeps extends IngestDeps {
   /** Events per second each key may ingest. */
   ingestRate: number;
   maxSubscriptionsPerTenant: number;
-  /** Events started at once before ingestion answers 503 (default 1000). */
+  /** Events started at once before ingestion answers 503 (default 500). */
   maxPendingStarts?: number;
   registry: Registry;
   logger: Logger;

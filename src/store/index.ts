@@ -116,6 +116,15 @@ export interface ApiKeyDoc {
   revokedAt?: Date;
 }
 
+/**
+ * A counter per tenant, raised after every change to its subscriptions, so a worker can keep
+ * the tenant's subscriptions in memory and know with one read by `_id` whether they changed.
+ */
+export interface SubscriptionsVersionDoc {
+  _id: string; // the tenant
+  version: number;
+}
+
 export interface Store {
   client: MongoClient;
   db: Db;
@@ -124,6 +133,7 @@ export interface Store {
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
   apiKeys: Collection<ApiKeyDoc>;
+  subscriptionsVersions: Collection<SubscriptionsVersionDoc>;
 }
 
 export async function connectStore(url: string): Promise<Store> {
@@ -138,6 +148,7 @@ export async function connectStore(url: string): Promise<Store> {
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('attempts'),
     apiKeys: db.collection<ApiKeyDoc>('api_keys'),
+    subscriptionsVersions: db.collection<SubscriptionsVersionDoc>('subscriptions_versions'),
   };
 }
 
@@ -162,6 +173,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   ],
   attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
   apiKeys: [{ key: { createdAt: -1, _id: -1 }, name: 'created' }],
+  subscriptionsVersions: [], // read by _id only
 };
 
 /**

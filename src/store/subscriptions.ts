@@ -6,6 +6,20 @@ import { InvalidCursorError } from './events';
 
 export async function insertSubscription(store: Store, doc: SubscriptionDoc): Promise<void> {
   await store.subscriptions.insertOne(doc);
+  await bumpSubscriptionsVersion(store, doc.tenant);
+}
+
+/**
+ * Raised after each change that matching sees (create, update, delete, disable). After, not
+ * before: a reader takes the version first and the subscriptions second, so whatever it
+ * caches under a version is at least as new as that version.
+ */
+async function bumpSubscriptionsVersion(store: Store, tenant: string): Promise<void> {
+  await store.subscriptionsVersions.updateOne({ _id: tenant }, { $inc: { version: 1 } }, { upsert: true });
+}
+
+export async function subscriptionsVersion(store: Store, tenant: string): Promise<number> {
+  return (await store.subscriptionsVersions.findOne({ _id: tenant }))?.version ?? 0;
 }
 
 export function countSubscriptions(store: Store, tenant: string): Promise<number> {
@@ -54,15 +68,18 @@ export async function updateSubscription(
   const unset: Record<string, ''> = {};
   for (const [key, value] of Object.entries(patch)) if (value !== undefined) set[key] = value;
   if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '', failingSince: '' });
-  return store.subscriptions.findOneAndUpdate(
+  const updated = await store.subscriptions.findOneAndUpdate(
     { _id: id, tenant },
     Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set },
     { returnDocument: 'after' },
   );
+  if (updated) await bumpSubscriptionsVersion(store, tenant);
+  return updated;
 }
 
 export async function deleteSubscription(store: Store, tenant: string, id: string): Promise<boolean> {
   const result = await store.subscriptions.deleteOne({ _id: id, tenant });
+  if (result.deletedCount === 1) await bumpSubscriptionsVersion(store, tenant);
   return result.deletedCount === 1;
 }
 
@@ -106,6 +123,7 @@ export async function disableSubscription(store: Store, id: string, reason: stri
     { $set: { active: false, disabledAt: now, disabledReason: reason, updatedAt: now }, $unset: { failingSince: '' } },
   );
   const doc = await store.subscriptions.findOne({ _id: id });
+  if (doc) await bumpSubscriptionsVersion(store, doc.tenant); // also on a retry: a spare raise is harmless
   return doc && !doc.active && doc.disabledAt ? doc : null;
 }
 

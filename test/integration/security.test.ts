@@ -2,6 +2,7 @@ import os from 'node:os';
 import { newSubscriptionId } from '../../src/domain/ids';
 import * as api from '../harness/api';
 import { eventually, useStack, type TestStack } from '../harness/stack';
+import { insertSubscription } from '../../src/store/subscriptions';
 
 /** API keys, tenants, scopes, secrets at rest, outbound target safety and limits. */
 
@@ -202,7 +203,8 @@ describe('outbound target safety', () => {
       ['resolved', os.hostname(), /^target .+ refused: address .+ is in a refused range \((loopback|private|linkLocal|uniqueLocal)\)$/],
     ] as const;
     for (const [kind, host] of cases) {
-      await guarded.stack.store.subscriptions.insertOne({
+      // Through the store module, which tells workers' subscription caches about the change.
+      await insertSubscription(guarded.stack.store, {
         _id: newSubscriptionId(), tenant: 'default', eventTypes: [`guard.${kind}`], channel: 'webhook',
         url: `http://${host}:${port}/${kind}`, secrets: [{ value: box.seal(`whsec_${Buffer.alloc(32, 1).toString('base64')}`) }],
         retry: { maxAttempts: 1 }, timeoutMs: 5000, active: true, createdAt: now, updatedAt: now,

@@ -28,7 +28,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   const router = Router();
   router.param('id', checkIdParam('event'));
   const limitIngest = ingestLimiter(deps.ingestRate);
-  const gate = ingestGate(deps.maxPendingStarts ?? 1_000);
+  const gate = ingestGate(deps.maxPendingStarts ?? 500);
 
   router.post('/', requireScope('events:write'), async (req, res) => {
     const { tenant, keyId } = principalOf(res);
