@@ -12,10 +12,10 @@ import { ProductionStack, sleep } from './stack';
  * on: only 202, 429 or 503 with Retry-After, no timeouts, API memory bounded, and every
  * acknowledged event delivered afterwards. Exits non-zero otherwise.
  *
- *   OVERLOAD_RATE   offered events/s (default 250: about 3× the ~80 events/s this 2-core box starts)
+ *   OVERLOAD_RATE   offered events/s (default 300: about 3× the ~100 events/s this 2-core box accepts)
  */
 
-const RATE = Number(process.env.OVERLOAD_RATE ?? 250);
+const RATE = Number(process.env.OVERLOAD_RATE ?? 300);
 const LOAD_MS = Number(process.env.OVERLOAD_SECONDS ?? 60) * 1000;
 const DRAIN_MS = Number(process.env.OVERLOAD_DRAIN_SECONDS ?? 600) * 1000;
 /** A client's patience: an answer slower than this counts as a timeout. */
