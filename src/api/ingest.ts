@@ -27,6 +27,18 @@ export interface Accepted {
   error?: string;
 }
 
+/** How long ingestion waits for the audit's duplicate look-up before going on without it. */
+const AUDIT_LOOKUP_MS = 1_000;
+
+function withinMs<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  work.catch(() => undefined); // answered after the deadline: nobody waits for it any more
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 /** Starts in flight at once per request: a 500-event batch finishes in a few round trips. */
 const START_CONCURRENCY = 32;
 
@@ -49,10 +61,11 @@ export function completeEvent(input: EventInput, now: Date): HeraldEvent {
 export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEvent[]): Promise<Accepted[]> {
   let known = new Map<string, string>();
   try {
-    known = await existingEventIds(deps.store, tenant, events.map((e) => e.id));
+    known = await withinMs(AUDIT_LOOKUP_MS, existingEventIds(deps.store, tenant, events.map((e) => e.id)));
   } catch (err) {
     // The audit look-up only catches duplicates older than Temporal's retention; the
-    // workflow's own idempotent record still catches them, so a store outage must not block intake.
+    // workflow's own idempotent record still catches them, so a slow or stopped store must
+    // not hold intake up: past AUDIT_LOOKUP_MS the events are started without it.
     deps.logger.warn({ err }, 'audit look-up for duplicate ids failed; starting workflows anyway');
   }
   return mapConcurrent(events, START_CONCURRENCY, async (event) => {
