@@ -17,6 +17,7 @@ const envSchema = z.object({
   HERALD_ENCRYPTION_KEY: z.string().optional(),
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
+  HERALD_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
   HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
@@ -42,6 +43,8 @@ export interface Config {
   /** Events per second each API key may ingest (a burst of twice that is allowed). */
   ingestRate: number;
   maxSubscriptionsPerTenant: number;
+  /** Workflows a worker keeps in memory between tasks (Temporal's sticky cache). */
+  maxCachedWorkflows: number;
   /** Requests in flight to one subscription per worker process. */
   subscriptionConcurrency: number;
   /** Events one API process starts at once before it answers 503 (load shedding). */
@@ -75,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSubscriptionsPerTenant: e.HERALD_MAX_SUBSCRIPTIONS,
     maxPendingStarts: e.HERALD_MAX_PENDING_STARTS,
     subscriptionConcurrency: e.HERALD_SUBSCRIPTION_CONCURRENCY,
+    maxCachedWorkflows: e.HERALD_MAX_CACHED_WORKFLOWS,
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     retentionDays: e.HERALD_RETENTION_DAYS,

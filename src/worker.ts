@@ -57,6 +57,11 @@ async function main() {
     // Deliveries mostly wait on receivers, so many run at once on two cores; more than the
     // store's connection pool would only queue inside the worker.
     maxConcurrentActivityTaskExecutions: 50,
+    // Each event's workflow waits out its retry schedule; the SDK's default cache, sized from
+    // the heap limit (~2,300 here), let 10,000 waiting deliveries grow the worker by ~0.3 MB
+    // each. Past this many, a waiting workflow is evicted and replayed from its short history
+    // when its timer fires.
+    maxCachedWorkflows: config.maxCachedWorkflows,
     // SIGTERM: in-flight attempts get this long to finish before they are handed back.
     shutdownGraceTime: '10s',
   });
