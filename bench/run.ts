@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MultiBar, Presets } from 'cli-progress';
 import { Agent, request } from 'undici';
+// The baseline signs with Herald's own code, so it pays the same HMAC per delivery.
+import { sign } from '../src/domain/signing';
 import { HeraldHttp } from './herald-client';
 import { closedLoop, openLoop, summarize, type LoadResult } from './load';
 import { BenchReceiver } from './receiver';
@@ -126,11 +128,11 @@ async function main() {
         task: async () => {
           const body = JSON.stringify({ id: `evt_baseline_${i}`, ...eventBody('baseline', 'bench.baseline', i++) });
           const msgId = `msg_baseline_${i}`;
-          const ts = new Date();
+          const ts = Math.floor(Date.now() / 1000);
           const res = await request(`${receiver.url}/baseline`, {
             method: 'POST',
             dispatcher: agent,
-            headers: { 'content-type': 'application/json', 'webhook-id': msgId, 'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)), 'webhook-signature': sign(msgId, ts, body) },
+            headers: { 'content-type': 'application/json', 'webhook-id': msgId, 'webhook-timestamp': String(ts), 'webhook-signature': sign(secret, msgId, ts, body) },
             body,
           });
           await res.body.dump();
@@ -355,12 +357,6 @@ function duplicates(receiver: BenchReceiver, run: string): number {
     else ids.add(r.messageId);
   }
   return dup;
-}
-
-function sign(msgId: string, at: Date, body: string): string {
-  // The baseline signs like Herald does, so it pays the same HMAC per delivery.
-  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
-  return `v1,${createHmac('sha256', key).update(`${msgId}.${Math.floor(at.getTime() / 1000)}.${body}`).digest('base64')}`;
 }
 
 const rate = (count: number, elapsedMs: number) => Math.round((count / Math.max(1, elapsedMs)) * 1000 * 10) / 10;

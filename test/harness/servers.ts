@@ -30,18 +30,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** True when something accepts connections on the loopback port now. */
+export function portIsOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 export async function waitForPort(port: number, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
+    if (await portIsOpen(port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`port ${port} did not open within ${timeoutMs} ms`);

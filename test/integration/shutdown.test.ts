@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import * as api from '../harness/api';
-import { freePort, waitForPort } from '../harness/servers';
+import { freePort, portIsOpen, waitForPort } from '../harness/servers';
 import { eventually, useStack, WorkerProcess } from '../harness/stack';
 
 /** Graceful shutdown and per-subscription limits: what an operator's SIGTERM and a slow receiver do. */
@@ -51,15 +51,7 @@ test('SIGTERM to the API finishes the request in flight, refuses new connections
   await new Promise((r) => setTimeout(r, 200));
   child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));
-  const refused = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(port, '127.0.0.1');
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(false);
-    });
-    probe.once('error', () => resolve(true));
-  });
-  expect(refused).toBe(true);
+  expect(await portIsOpen(port)).toBe(false); // new connections are refused
   socket.write(body.slice(10)); // the rest of the body; the answer ends the connection (Connection: close)
   await new Promise((resolve) => socket.once('close', resolve));
   expect(answer).toMatch(/^HTTP\/1\.1 202/);
