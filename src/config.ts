@@ -23,6 +23,7 @@ const envSchema = z.object({
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
   HERALD_SMTP_URL: z.string().optional(),
   HERALD_RETENTION_DAYS: z.coerce.number().positive().default(365),
+  HERALD_INGEST_LOG_DAYS: z.coerce.number().positive().default(14),
   HERALD_DISABLE_AFTER: z.string().default('5d'),
   HERALD_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   HERALD_WORKFLOW_BUNDLE: z.string().optional(),
@@ -52,6 +53,8 @@ export interface Config {
   allowPrivateTargets: boolean;
   smtpUrl: string | undefined;
   retentionDays: number;
+  /** How long refused ingestion requests stay in the ingestion log. */
+  ingestLogDays: number;
   disableAfterMs: number;
   workerMetricsPort: number;
   workflowBundle: string | undefined;
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     retentionDays: e.HERALD_RETENTION_DAYS,
+    ingestLogDays: e.HERALD_INGEST_LOG_DAYS,
     disableAfterMs: parseDuration(e.HERALD_DISABLE_AFTER),
     workerMetricsPort: e.HERALD_WORKER_METRICS_PORT,
     workflowBundle: e.HERALD_WORKFLOW_BUNDLE,

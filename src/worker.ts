@@ -30,7 +30,7 @@ async function main() {
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
   try {
-    const scheduleId = await ensureRetentionSchedule(temporal, config.taskQueue, config.retentionDays);
+    const scheduleId = await ensureRetentionSchedule(temporal, config.taskQueue, config.retentionDays, config.ingestLogDays);
     logger.info({ scheduleId, retentionDays: config.retentionDays }, 'retention schedule in place');
   } catch (err) {
     // Deliveries matter more than retention: the next worker to start tries again.

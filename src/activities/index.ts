@@ -38,6 +38,7 @@ import {
   setEventStatus,
   setStatusUnlessReplayed,
 } from '../store/events';
+import { deleteExpiredIngestLog } from '../store/ingest-log';
 import {
   activeSubscriptions,
   clearFailing,
@@ -284,6 +285,11 @@ export function createActivities(deps: ActivityDeps) {
       if (await setStatusUnlessReplayed(store, input.tenant, input.eventId, input.status)) return;
       const deliveries = await deliveriesForEvent(store, input.tenant, input.eventId);
       await setEventStatus(store, input.tenant, input.eventId, eventStatusOf(currentDeliveries(deliveries)));
+    },
+
+    /** One batch of the ingestion log's retention: refused requests older than `before`. */
+    async deleteExpiredIngestLog(input: { before: string; limit: number }): Promise<number> {
+      return deleteExpiredIngestLog(store, new Date(input.before), input.limit);
     },
 
     /** One batch of retention: events older than `before` with their audit (src/store/events.ts). */

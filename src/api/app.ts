@@ -4,6 +4,7 @@ import type { Logger } from '../logger';
 import type { SecretBox } from '../security/secret-box';
 import { allEventTypes, eventTypeView } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
+import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
@@ -12,6 +13,8 @@ import { causalityRouter } from './routes/causality';
 import { eventTypesRouter, registryReaders } from './routes/event-types';
 import { eventsRouter } from './routes/events';
 import { exportRouter } from './routes/export';
+import { ingestLogRouter } from './routes/ingest-log';
+import { purgeRouter } from './routes/purge';
 import { subscriptionsRouter } from './routes/subscriptions';
 
 export interface AppDeps extends IngestDeps {
@@ -25,6 +28,8 @@ export interface AppDeps extends IngestDeps {
   maxPendingStarts?: number;
   registry: Registry;
   logger: Logger;
+  /** How often a key's refused ingestion requests are announced (default one minute). */
+  rejectionAlertIntervalMs?: number;
 }
 
 export const BODY_LIMIT = '256kb';
@@ -69,14 +74,17 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   app.use('/v1', authenticate(deps.adminKey, deps.store));
+  app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
-  app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
+  app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));
   const causality = causalityRouter(deps);
   app.use('/v1/events', exportRouter(deps)); // before `/v1/events/{id}`: "export" is a valid id
+  app.use('/v1/events', purgeRouter(deps));
   app.use('/v1/events', causality.events);
   app.use('/v1/events', eventsRouter(deps));
   app.use('/v1/subjects', causality.subjects);
   app.use('/v1/event-types', eventTypesRouter(deps));
+  app.use('/v1/ingest-log', ingestLogRouter(deps));
   app.use('/v1/subscriptions', subscriptionsRouter(deps));
   app.use('/v1/api-keys', apiKeysRouter(deps));
   app.get('/v1/openapi.json', registryReaders, async (_req, res) => {

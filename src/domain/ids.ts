@@ -6,3 +6,4 @@ export const newEventId = () => `evt_${ulid()}`;
 export const newMessageId = () => `msg_${ulid()}`;
 export const newSubscriptionId = () => `sub_${ulid()}`;
 export const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
+export const newIngestLogId = () => `ing_${ulid()}`;

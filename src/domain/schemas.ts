@@ -221,6 +221,56 @@ export const eventTypeViewSchema = z.object({
 });
 export type EventTypeView = z.infer<typeof eventTypeViewSchema>;
 
+/** `GET /v1/ingest-log`: refused ingestion requests, newest first. */
+export const ingestLogQuerySchema = z.strictObject({
+  status: z.coerce.number().int().min(400).max(599).optional(),
+  since: timeSchema.optional(),
+  until: timeSchema.optional(),
+  limit: limitSchema,
+  cursor: z.string().max(512).optional(),
+});
+export type IngestLogQuery = z.infer<typeof ingestLogQuerySchema>;
+
+export const ingestLogEntrySchema = z.object({
+  id: z.string(),
+  at: z.string(),
+  keyId: z.string(),
+  method: z.string(),
+  route: z.string(),
+  status: z.number(),
+  problem: z.unknown().describe('the answer as sent: problem+json, or a batch\'s per-item results'),
+  body: z.string().describe('the request body as received, cut at 16 KiB'),
+  bodyBytes: z.number(),
+  truncated: z.boolean(),
+});
+
+/**
+ * `POST /v1/events/purge`: exactly one selection (a conversation, a resource, or a time window
+ * with an optional type), so that no request empties the audit by accident.
+ */
+export const purgeSchema = z
+  .strictObject({
+    correlationId: shortText.optional(),
+    subjectType: shortText.optional(),
+    subjectId: shortText.optional(),
+    since: timeSchema.optional(),
+    until: timeSchema.optional(),
+    type: eventListQuerySchema.shape.type,
+  })
+  .superRefine((p, ctx) => {
+    const selections = [p.correlationId !== undefined, p.subjectType !== undefined || p.subjectId !== undefined, p.since !== undefined || p.until !== undefined];
+    const chosen = selections.filter(Boolean).length;
+    if (chosen !== 1) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of: correlationId; subjectType and subjectId; since and until (with an optional type)' });
+      return;
+    }
+    if (selections[1] && (!p.subjectType || !p.subjectId)) ctx.addIssue({ code: 'custom', path: [p.subjectType ? 'subjectId' : 'subjectType'], message: 'is required with the other subject field' });
+    if (selections[2] && (!p.since || !p.until)) ctx.addIssue({ code: 'custom', path: [p.since ? 'until' : 'since'], message: 'is required with the other end of the window' });
+    if (p.since && p.until && Date.parse(p.until) < Date.parse(p.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must not be before "since"' });
+    if (p.type && !selections[2]) ctx.addIssue({ code: 'custom', path: ['type'], message: 'applies to a time window only' });
+  });
+export type PurgeInput = z.infer<typeof purgeSchema>;
+
 export const CONTROL_ACTIONS = ['cancel', 'retry'] as const;
 export const controlActionSchema = z.object({
   action: z.enum(CONTROL_ACTIONS),
@@ -282,7 +332,7 @@ export const recoverSchema = z
 export type RecoverInput = z.infer<typeof recoverSchema>;
 
 /** What an API key may do; the admin key may do everything, in tenant `default`. */
-export const SCOPES = ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read'] as const;
+export const SCOPES = ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read', 'events:purge'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** A tenant name is part of workflow ids (`event/{tenant}/{id}`), so it is kept plain. */

@@ -204,12 +204,31 @@ export async function deleteExpiredEvents(store: Store, before: Date, limit: num
   if (expired.length === 0) return 0;
   const byTenant = new Map<string, string[]>();
   for (const e of expired) byTenant.set(e.tenant, [...(byTenant.get(e.tenant) ?? []), e.id]);
-  for (const [tenant, ids] of byTenant) {
-    await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
-    await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
-  }
-  const result = await store.events.deleteMany({ _id: { $in: expired.map((e) => e._id) } });
-  return result.deletedCount;
+  let deleted = 0;
+  for (const [tenant, ids] of byTenant) deleted += await deleteEventsWithAudit(store, tenant, ids);
+  return deleted;
+}
+
+/**
+ * Deletes events with their deliveries and attempts. The audit of an event goes before the
+ * event, so an interrupted call leaves events whose deletion the next one finishes.
+ */
+export async function deleteEventsWithAudit(store: Store, tenant: string, ids: string[]): Promise<number> {
+  await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
+  await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
+  return (await store.events.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } })).deletedCount;
+}
+
+/** The type of the record a purge leaves: it cannot itself be purged. */
+export const PURGED_EVENT_TYPE = 'herald.events.purged';
+
+/** One batch of the events a purge selects (never the purge records), with what it needs to stop them. */
+export function purgeBatch(store: Store, tenant: string, filter: EventFilterQuery, limit: number): Promise<Pick<EventDoc, 'id' | 'status' | 'workflowId'>[]> {
+  const selected = eventFilter(tenant, filter);
+  return store.events
+    .find({ $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] }, { projection: { id: 1, status: 1, workflowId: 1 } })
+    .limit(limit)
+    .toArray();
 }
 
 /** Events whose `parentId` is one of these ids: one level of an event's descendants. */

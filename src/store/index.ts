@@ -140,6 +140,22 @@ export async function tenantVersion(versions: Collection<TenantVersionDoc>, tena
   return (await versions.findOne({ _id: tenant }))?.version ?? 0;
 }
 
+/** A refused ingestion request: what was sent (the first 16 KiB, never the key) and what was answered. */
+export interface IngestLogDoc {
+  _id: string; // `ing_<ulid>`
+  tenant: string;
+  keyId: string;
+  at: Date;
+  method: string;
+  route: string;
+  status: number;
+  /** The answer as sent: problem+json, or the batch's per-item results. */
+  problem: string;
+  body: string;
+  bodyBytes: number;
+  truncated: boolean;
+}
+
 /** A JSON Schema is kept as text: its keywords (`$ref`, `$schema`) are not valid field names. */
 export interface EventTypeDoc {
   _id: string; // `${tenant}/${type}`
@@ -161,6 +177,7 @@ export interface Store {
   apiKeys: Collection<ApiKeyDoc>;
   subscriptionsVersions: Collection<TenantVersionDoc>;
   eventTypes: Collection<EventTypeDoc>;
+  ingestLog: Collection<IngestLogDoc>;
   eventTypesVersions: Collection<TenantVersionDoc>;
 }
 
@@ -178,6 +195,7 @@ export async function connectStore(url: string): Promise<Store> {
     apiKeys: db.collection<ApiKeyDoc>('api_keys'),
     subscriptionsVersions: db.collection<TenantVersionDoc>('subscriptions_versions'),
     eventTypes: db.collection<EventTypeDoc>('event_types'),
+    ingestLog: db.collection<IngestLogDoc>('ingest_log'),
     eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
   };
 }
@@ -206,6 +224,11 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   subscriptionsVersions: [], // read by _id only
   eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
   eventTypesVersions: [],
+  ingestLog: [
+    { key: { tenant: 1, at: -1, _id: -1 }, name: 'tenant_time' },
+    { key: { tenant: 1, status: 1, at: -1, _id: -1 }, name: 'tenant_status_time' },
+    { key: { at: 1 }, name: 'time' }, // retention
+  ],
 };
 
 /**

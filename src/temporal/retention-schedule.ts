@@ -14,7 +14,7 @@ export function retentionScheduleId(taskQueue: string): string {
  * date: every worker calls this at start, so a changed setting takes effect with the next
  * worker. Its runs show in the Web UI as `applyRetention` workflows.
  */
-export async function ensureRetentionSchedule(client: Client, taskQueue: string, retentionDays: number): Promise<string> {
+export async function ensureRetentionSchedule(client: Client, taskQueue: string, retentionDays: number, ingestLogDays: number): Promise<string> {
   const scheduleId = retentionScheduleId(taskQueue);
   const spec: ScheduleSpec = { intervals: [{ every: EVERY }] };
   const action = {
@@ -22,7 +22,7 @@ export async function ensureRetentionSchedule(client: Client, taskQueue: string,
     workflowType: APPLY_RETENTION_WORKFLOW,
     workflowId: `retention/${taskQueue}`,
     taskQueue,
-    args: [{ retentionDays }] as Parameters<typeof applyRetention>,
+    args: [{ retentionDays, ingestLogDays }] as Parameters<typeof applyRetention>,
   };
   try {
     await client.schedule.create({ scheduleId, spec, action, policies: { overlap: ScheduleOverlapPolicy.SKIP } });

@@ -3,13 +3,15 @@ import type { createActivities } from '../activities';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { deleteExpiredEvents } = proxyActivities<Activities>({
+const { deleteExpiredEvents, deleteExpiredIngestLog } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
 });
 
 export interface ApplyRetentionInput {
   retentionDays: number;
+  /** How long the ingestion log keeps refused requests; absent in schedules made before it existed. */
+  ingestLogDays?: number;
   /** Fixed by the first run, so the runs a long deletion continues into agree on it. */
   before?: string;
   deleted?: number;
@@ -19,13 +21,18 @@ const BATCH_SIZE = 1000;
 const BATCHES_PER_RUN = 50;
 
 /**
- * Started by the `herald-retention` Schedule: deletes events older than
- * `HERALD_RETENTION_DAYS`, with their deliveries and attempts, a bounded batch at a time,
+ * Started by the `herald-retention` Schedule: deletes the ingestion log older than
+ * `HERALD_INGEST_LOG_DAYS`, then events older than `HERALD_RETENTION_DAYS`, with their deliveries and attempts, a bounded batch at a time,
  * continuing as new so any backlog keeps the history small. Events still delivering stay.
  */
 export async function applyRetention(input: ApplyRetentionInput): Promise<{ deleted: number; before: string }> {
   const before = input.before ?? new Date(workflowInfo().startTime.getTime() - input.retentionDays * 86_400_000).toISOString();
   let deleted = input.deleted ?? 0;
+  if (input.before === undefined && input.ingestLogDays !== undefined) {
+    // The first run only: the log's batches are small and few, the events' continue as new.
+    const logBefore = new Date(workflowInfo().startTime.getTime() - input.ingestLogDays * 86_400_000).toISOString();
+    while ((await deleteExpiredIngestLog({ before: logBefore, limit: BATCH_SIZE })) === BATCH_SIZE);
+  }
   for (let batch = 0; batch < BATCHES_PER_RUN; batch++) {
     const count = await deleteExpiredEvents({ before, limit: BATCH_SIZE });
     deleted += count;

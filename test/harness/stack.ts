@@ -101,6 +101,7 @@ export interface StackOptions {
   /** Events per second per key (default: high enough never to matter). */
   ingestRate?: number;
   maxSubscriptionsPerTenant?: number;
+  rejectionAlertIntervalMs?: number;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -141,6 +142,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     secretBox: createSecretBox(encryptionKey),
     ingestRate: options.ingestRate ?? 1_000_000,
     maxSubscriptionsPerTenant: options.maxSubscriptionsPerTenant ?? 100_000,
+    ...(options.rejectionAlertIntervalMs && { rejectionAlertIntervalMs: options.rejectionAlertIntervalMs }),
   };
   const app = createApp(appDeps);
   const server: Server = await new Promise((resolve) => {

@@ -4,12 +4,12 @@ import { eventually, useStack } from '../harness/stack';
 
 /** Retention: a Temporal Schedule deletes the audit older than HERALD_RETENTION_DAYS. */
 
-const env = useStack({ workerEnv: { HERALD_RETENTION_DAYS: '30' } });
+const env = useStack({ workerEnv: { HERALD_RETENTION_DAYS: '30', HERALD_INGEST_LOG_DAYS: '14' } });
 
 test('the worker puts the retention Schedule in place, and a run deletes exactly the expired audit', async () => {
   const schedule = env.stack.temporal.schedule.getHandle(retentionScheduleId(env.stack.taskQueue));
   const described = await schedule.describe();
-  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'applyRetention', args: [{ retentionDays: 30 }] });
+  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'applyRetention', args: [{ retentionDays: 30, ingestLogDays: 14 }] });
 
   // Recent events, delivered the usual way.
   await api.subscribe(env.stack, env.receiver, '/recent', ['retain.*']);
@@ -37,6 +37,13 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
   await seed('old-delivering', 45, 'delivering');
   await seed('inside-window', 29, 'delivered');
 
+  // The ingestion log has its own, shorter window.
+  const logEntry = (id: string, ageDays: number) => ({
+    _id: id, tenant: 'default', keyId: 'admin', at: new Date(Date.now() - ageDays * day), method: 'POST', route: '/v1/events',
+    status: 400, problem: '{}', body: '{}', bodyBytes: 2, truncated: false,
+  });
+  await env.stack.store.ingestLog.insertMany([logEntry('ing_old', 15), logEntry('ing_recent', 13)]);
+
   await schedule.trigger(); // what the hourly interval does, now
   await eventually(async () => (await env.stack.store.events.countDocuments({ id: /^old-\d$/ })) === 0, 60_000, 'the expired events to go');
 
@@ -49,4 +56,5 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
     expect((await env.stack.request('GET', `/v1/events/${id}`)).status).toBe(200);
   }
   expect(await env.stack.store.attempts.countDocuments({ eventId: 'old-delivering' })).toBe(1);
+  expect((await env.stack.store.ingestLog.find({}).toArray()).map((d) => d._id)).toEqual(['ing_recent']);
 });

@@ -210,7 +210,13 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 async function queryWorkflow(deps: IngestDeps, tenant: string, id: string): Promise<EventView> {
   try {
     const handle = deps.temporal.workflow.getHandle(eventWorkflowId(tenant, id));
-    return await deps.connection.withDeadline(Date.now() + 3000, () => handle.query(statusQuery));
+    return await deps.connection.withDeadline(Date.now() + 3000, async () => {
+      // Only a running workflow speaks for an event the audit lacks: one accepted a moment ago.
+      // A closed one whose event is not in the audit was purged (its deletion from Temporal
+      // may still be under way) or outlived by retention.
+      if ((await handle.describe()).status.name !== 'RUNNING') throw notFound(`event ${id}`);
+      return handle.query(statusQuery);
+    });
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw notFound(`event ${id}`);
     throw err;

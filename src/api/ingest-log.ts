@@ -1,0 +1,126 @@
+import type { IncomingMessage } from 'node:http';
+import type { RequestHandler } from 'express';
+import { newIngestLogId } from '../domain/ids';
+import type { HeraldEvent } from '../domain/schemas';
+import type { Logger } from '../logger';
+import type { Store } from '../store';
+import { recordRefusal } from '../store/ingest-log';
+import { announce, type AnnounceDeps } from './announce';
+import type { Principal } from './auth';
+
+/**
+ * The ingestion log: every refused `POST /v1/events` (4xx other than 401, and 5xx) is kept
+ * with what was sent and what was answered, and the key's team hears of refusals through a
+ * `herald.ingest.rejected` event at most once a minute.
+ */
+
+export const MAX_LOGGED_BODY = 16 * 1024;
+
+interface WithRawBody extends IncomingMessage {
+  rawBody?: Buffer;
+}
+
+/** `express.json`'s `verify` hook: keeps the body as received, for the log. */
+export function keepRawBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
+  (req as WithRawBody).rawBody = body;
+}
+
+
+interface KeyAlerts {
+  tenant: string;
+  count: number;
+  since: Date;
+  latest: { status: number; problem: unknown };
+}
+
+export interface RejectionAlerts {
+  refused(principal: Principal, status: number, problem: unknown, at: Date): void;
+}
+
+/**
+ * Per key: the first refusal is announced at once; later ones are counted and announced
+ * together when the minute is up, so a burst of 100 bad requests makes two events, not 100.
+ * The counts live in this API process; several processes each announce their own.
+ */
+export function createRejectionAlerts(deps: AnnounceDeps, intervalMs = 60_000): RejectionAlerts {
+  const waiting = new Map<string, KeyAlerts>();
+
+  const emit = (keyId: string, alerts: KeyAlerts, at: Date) => {
+    const event: HeraldEvent = {
+      id: `herald:ingest_rejected:${keyId}:${at.getTime()}`,
+      type: 'herald.ingest.rejected',
+      data: { keyId, count: alerts.count, since: alerts.since.toISOString(), latest: alerts.latest },
+      subject: { type: 'api_key', id: keyId },
+      actor: `key:${keyId}`,
+      source: 'herald',
+      occurredAt: at.toISOString(),
+      receivedAt: at.toISOString(),
+    };
+    void announce(deps, alerts.tenant, event);
+  };
+
+  const closeMinute = (keyId: string) => {
+    const alerts = waiting.get(keyId)!;
+    if (alerts.count === 0) {
+      waiting.delete(keyId);
+      return;
+    }
+    emit(keyId, alerts, new Date());
+    waiting.set(keyId, { ...alerts, count: 0, since: new Date() });
+    setTimeout(() => closeMinute(keyId), intervalMs).unref();
+  };
+
+  return {
+    refused(principal, status, problem, at) {
+      const alerts = waiting.get(principal.keyId);
+      if (alerts) {
+        alerts.count++;
+        alerts.latest = { status, problem };
+        return;
+      }
+      emit(principal.keyId, { tenant: principal.tenant, count: 1, since: at, latest: { status, problem } }, at);
+      waiting.set(principal.keyId, { tenant: principal.tenant, count: 0, since: at, latest: { status, problem } });
+      setTimeout(() => closeMinute(principal.keyId), intervalMs).unref();
+    },
+  };
+}
+
+/** Mounted on the ingestion route before the body is parsed, so malformed and oversized bodies are logged too. */
+export function ingestLog(deps: { store: Store; logger: Logger; alerts: RejectionAlerts }): RequestHandler {
+  return (req, res, next) => {
+    let answer = '';
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => {
+      if (res.statusCode >= 400) answer = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
+      return send(body);
+    };
+    res.on('finish', () => {
+      const principal = res.locals.principal as Principal | undefined;
+      if (res.statusCode < 400 || res.statusCode === 401 || !principal) return;
+      const raw = (req as WithRawBody).rawBody;
+      const bodyBytes = raw?.length ?? Number(req.get('content-length') ?? 0);
+      let problem: unknown = answer;
+      try {
+        problem = JSON.parse(answer);
+      } catch {
+        // not JSON: kept as text
+      }
+      const at = new Date();
+      deps.alerts.refused(principal, res.statusCode, problem, at);
+      recordRefusal(deps.store, {
+        _id: newIngestLogId(),
+        tenant: principal.tenant,
+        keyId: principal.keyId,
+        at,
+        method: req.method,
+        route: req.originalUrl.split('?')[0]!,
+        status: res.statusCode,
+        problem: answer,
+        body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8') : '',
+        bodyBytes,
+        truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
+      }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a refused ingestion request'));
+    });
+    next();
+  };
+}
