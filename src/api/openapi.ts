@@ -11,6 +11,8 @@ import {
   eventSchema,
   eventViewSchema,
   listQuerySchema,
+  previewResultSchema,
+  previewSchema,
   problemSchema,
   recoverSchema,
   rotateSecretSchema,
@@ -38,6 +40,8 @@ const components = {
   DeliveryControl: deliveryControlSchema,
   RotateSecret: rotateSecretSchema,
   Recover: recoverSchema,
+  Preview: previewSchema,
+  PreviewResult: previewResultSchema,
   ApiKeyCreate: apiKeyCreateSchema,
   ApiKey: apiKeySchema,
 };
@@ -172,6 +176,15 @@ export function openApiDocument() {
             '503': unavailable,
             ...problems,
           },
+        },
+      },
+      '/v1/subscriptions/{id}/preview': {
+        post: {
+          summary:
+            'Render what this subscription would be sent for an event, without sending or storing anything: an email subscription answers subject, text and html; a webhook one the JSON body. A digest subscription renders a digest of this one event. Scope subscriptions:read.',
+          parameters: [idParam],
+          requestBody: json(ref('Preview')),
+          responses: { '200': { description: 'The rendered message', ...json(ref('PreviewResult')) }, ...problems },
         },
       },
       '/v1/subscriptions/{id}/recover': {
