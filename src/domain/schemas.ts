@@ -114,6 +114,7 @@ export const digestSchema = z.strictObject({
     .string()
     .regex(DURATION_PATTERN, 'must be a duration like "30s", "1h", "1d"')
     .refine((d) => {
+      if (!DURATION_PATTERN.test(d)) return true; // reported by the pattern above
       const ms = parseDuration(d);
       return ms >= DIGEST_MIN_WINDOW_MS && ms <= DIGEST_MAX_WINDOW_MS;
     }, 'must be between 1s and 7d'),
