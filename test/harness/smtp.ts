@@ -14,13 +14,16 @@ export interface ReceivedMail {
   /** The message as it crossed the wire: headers and body, for checks a parser would smooth over. */
   raw: string;
   parsed: ParsedMail;
+  /** Whether the message came over TLS (STARTTLS or implicit), and who authenticated. */
+  secure: boolean;
+  user: string | null;
 }
 
 /** The reply code for the n-th (1-based) RCPT TO of this address: 250 accepts, 4xx/5xx refuse. */
 export type SmtpResponder = (n: number) => number;
 
 export interface SmtpSink {
-  /** For `HERALD_SMTP_URL`; without `secure` options it offers no STARTTLS, so the worker sends in clear on loopback. */
+  /** For `HERALD_SMTP_URL`; by default the server offers no STARTTLS, so the worker sends in clear on loopback. */
   url: string;
   port: number;
   messages: ReceivedMail[];
@@ -56,7 +59,8 @@ export async function startSmtpServer(extra: SMTPServerOptions = {}): Promise<Sm
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw).then(
           (parsed) => {
-            messages.push({ recipients: session.envelope.rcptTo.map((a) => a.address.toLowerCase()), raw, parsed });
+            const recipients = session.envelope.rcptTo.map((a) => a.address.toLowerCase());
+            messages.push({ recipients, raw, parsed, secure: session.secure, user: session.user === undefined ? null : String(session.user) });
             callback();
           },
           (err: Error) => callback(err),

@@ -84,6 +84,17 @@ test('SMTP 550 fails the delivery after one attempt', async () => {
   expect(attempts[0].response.body).toMatch(/550/);
 });
 
+test('a recipient refused beside an accepted one does not fail the delivery; the attempt names it', async () => {
+  smtp.sink.on('gone@example.test', () => 550);
+  await subscribeEmail(['kept@example.test', 'gone@example.test'], ['mail.partial']);
+  const { id } = await api.send(env.stack, { type: 'mail.partial', data: {} });
+  const view = await api.finalEvent(env.stack, id);
+  expect(view.deliveries[0]).toMatchObject({ status: 'succeeded', attempts: 1 });
+  expect(smtp.sink.to('kept@example.test')).toHaveLength(1);
+  const [attempt] = await attemptsOf(id);
+  expect(attempt.response.body).toMatch(/\(rejected: gone@example\.test\)$/);
+});
+
 test('a retry request sends an email waiting out a long delay now', async () => {
   smtp.sink.on('later@example.test', (n) => (n === 1 ? 452 : 250));
   await subscribeEmail(['later@example.test'], ['mail.later'], { retry: { schedule: ['1h'] } });
