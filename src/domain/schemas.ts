@@ -240,7 +240,7 @@ export const deliveryViewSchema = z.object({
   lastResponseStatus: z.number().nullable(),
   nextAttemptAt: z.string().nullable(),
   error: z.string().nullable(),
-  messageId: z.string().describe('the webhook-id: the same on every retry, new on a replay'),
+  messageId: z.string().describe('the webhook-id (email: the Message-ID before its @): the same on every retry, new on a replay'),
   workflowId: z.string().describe('the run that delivers it: the event workflow or one of its replays'),
   actions: z.array(controlActionSchema).describe('cancel and retry requests, and who sent them'),
 });
