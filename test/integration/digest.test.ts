@@ -42,7 +42,11 @@ test('a digest of 250 events arrives as one signed JSON array holding all 250; k
   const ids = Array.from({ length: 250 }, (_, i) => `dg-${i}`);
   await sendBatch(ids.map((id, i) => ({ id, type: i % 2 ? 'audit.login' : 'audit.change', data: { i } })));
 
-  await eventually(async () => (await digestOf(sub.id).query(digestQuery)).pending >= 100, 60_000, 'a hundred events in the window');
+  const before = await eventually(async () => {
+    const state = await digestOf(sub.id).query(digestQuery);
+    return state.pending >= 100 && state;
+  }, 60_000, 'a hundred events in the window');
+  expect(Date.parse(before.closesAt!)).toBeGreaterThan(Date.now()); // the kill lands inside the window
   await env.stack.worker.kill('SIGKILL');
   env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
 
