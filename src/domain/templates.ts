@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import Mustache from 'mustache';
 import { groupDigest, subjectLabel, type DigestItem } from './digest';
 
@@ -8,6 +9,11 @@ import { groupDigest, subjectLabel, type DigestItem } from './digest';
  */
 
 export type TemplatePart = 'subject' | 'text' | 'html';
+
+// Mustache keeps every template it has parsed, without bound; the API parses whatever
+// clients send, so its cache is capped (renders in the worker reuse the recent ones).
+const parsed = new LRUCache<string, string>({ max: 2000 });
+Mustache.templateCache = { set: (key, value) => void parsed.set(key, value), get: (key) => parsed.get(key), clear: () => parsed.clear() };
 
 export interface EmailTemplates {
   subject?: string;
