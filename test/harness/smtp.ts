@@ -33,7 +33,8 @@ export interface SmtpSink {
   close(): Promise<void>;
 }
 
-export async function startSmtpServer(extra: SMTPServerOptions = {}): Promise<SmtpSink> {
+/** `port` 0 picks a free one; a given port lets a test start the server where a worker already points. */
+export async function startSmtpServer(extra: SMTPServerOptions = {}, port = 0): Promise<SmtpSink> {
   const messages: ReceivedMail[] = [];
   const responders = new Map<string, SmtpResponder>();
   const counts = new Map<string, number>();
@@ -68,11 +69,11 @@ export async function startSmtpServer(extra: SMTPServerOptions = {}): Promise<Sm
       });
     },
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.server.address() as AddressInfo).port;
   return {
-    url: `smtp://127.0.0.1:${port}`,
-    port,
+    url: `smtp://127.0.0.1:${bound}`,
+    port: bound,
     messages,
     on: (recipient, responder) => void responders.set(recipient.toLowerCase(), responder),
     to: (recipient) => messages.filter((m) => m.recipients.includes(recipient.toLowerCase())),
