@@ -25,6 +25,21 @@ export interface Mailer {
   close(): void;
 }
 
+type SendError = Error & { responseCode?: number; response?: string; code?: string };
+
+/** nodemailer's codes of a refusal of this message (MAIL FROM, RCPT TO or DATA), as opposed to one of the connection. */
+const MESSAGE_REFUSALS = new Set(['EENVELOPE', 'EMESSAGE']);
+
+/**
+ * What a failed send answers. Only the relay's reply to this message decides its outcome;
+ * a refused login, greeting or TLS upgrade is the operator's configuration or the relay's
+ * state, so it is reported without a code and the email waits on its schedule for a fix.
+ */
+export function smtpReplyOf(err: SendError): SmtpReply {
+  if (err.responseCode && err.code && MESSAGE_REFUSALS.has(err.code)) return { code: err.responseCode, message: err.response ?? err.message };
+  return { code: null, message: err.code ? `${err.code}: ${err.message}` : err.message };
+}
+
 /** Connections kept open to the relay per worker; each sends one message at a time. */
 const MAX_CONNECTIONS = 5;
 
@@ -59,9 +74,7 @@ export function createMailer(url: string, from: string): Mailer {
         const reply = /^(\d{3})\b/.exec(info.response ?? '');
         return { code: reply ? Number(reply[1]) : 250, message: info.response ?? '', rejected: info.rejected.map(String) };
       } catch (err) {
-        const e = err as Error & { responseCode?: number; response?: string; code?: string };
-        if (e.responseCode) return { code: e.responseCode, message: e.response ?? e.message, rejected: [] };
-        return { code: null, message: e.code ? `${e.code}: ${e.message}` : e.message, rejected: [] };
+        return { ...smtpReplyOf(err as SendError), rejected: [] };
       }
     },
     close: () => transport.close(),
