@@ -22,6 +22,7 @@ const envSchema = z.object({
   HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
   HERALD_SMTP_URL: z.string().optional(),
+  HERALD_SMTP_FROM: z.string().default('Herald <herald@localhost>'),
   HERALD_RETENTION_DAYS: z.coerce.number().positive().default(365),
   HERALD_INGEST_LOG_DAYS: z.coerce.number().positive().default(14),
   HERALD_DISABLE_AFTER: z.string().default('5d'),
@@ -52,6 +53,8 @@ export interface Config {
   maxPendingStarts: number;
   allowPrivateTargets: boolean;
   smtpUrl: string | undefined;
+  /** The From of every email Herald sends; its domain also names the Message-IDs. */
+  smtpFrom: string;
   retentionDays: number;
   /** How long refused ingestion requests stay in the ingestion log. */
   ingestLogDays: number;
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxCachedWorkflows: e.HERALD_MAX_CACHED_WORKFLOWS,
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
+    smtpFrom: e.HERALD_SMTP_FROM,
     retentionDays: e.HERALD_RETENTION_DAYS,
     ingestLogDays: e.HERALD_INGEST_LOG_DAYS,
     disableAfterMs: parseDuration(e.HERALD_DISABLE_AFTER),

@@ -3,6 +3,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
 import { createDispatcher } from './activities/http-sender';
+import { createMailer } from './activities/smtp-sender';
 import { createThrottle } from './activities/throttle';
 import { loadConfig } from './config';
 import { createSecretBox } from './security/secret-box';
@@ -25,6 +26,7 @@ async function main() {
   await ensureIndexes(store);
   const registry = createRegistry('worker');
   const dispatcher = createDispatcher(config.allowPrivateTargets);
+  const mailer = config.smtpUrl ? createMailer(config.smtpUrl, config.smtpFrom) : undefined;
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   // Activities start Herald's own events and signal workflows through a client of their own.
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
@@ -45,6 +47,7 @@ async function main() {
     activities: createActivities({
       store,
       dispatcher,
+      mailer,
       allowPrivateTargets: config.allowPrivateTargets,
       disableAfterMs: config.disableAfterMs,
       secretBox,
@@ -79,6 +82,7 @@ async function main() {
 
   await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
   metricsServer.close();
+  mailer?.close();
   await Promise.allSettled([connection.close(), clientConnection.close(), store.client.close(), dispatcher.close()]);
   logger.info('worker stopped');
 }

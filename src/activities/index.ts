@@ -5,7 +5,9 @@ import type { Agent } from 'undici';
 import { mapConcurrent } from '../concurrency';
 import { newMessageId } from '../domain/ids';
 import { matchesAny } from '../domain/matching';
-import { classifyAttempt } from '../domain/outcome';
+import { DIGEST_EVENT_TYPE, type DigestData } from '../domain/digest';
+import { digestEmail, digestPayload, eventEmail, webhookPayload } from '../domain/messages';
+import { classifyAttempt, classifySmtpReply, type AttemptOutcome } from '../domain/outcome';
 import { nextDelayMs, retryPolicyOf } from '../domain/schedule';
 import type { HeraldEvent } from '../domain/schemas';
 import { signatureHeader } from '../domain/signing';
@@ -50,11 +52,15 @@ import {
 } from '../store/subscriptions';
 import { sendRetry } from '../temporal/deliver-event-client';
 import { emitEvent, subscriptionChangeEvent } from '../temporal/herald-events';
-import { retrySignal, type RecoverDeliveriesInput } from '../workflows/definitions';
+import { digestSignal, retrySignal, type CollectDigestInput, type DigestEntry, type RecoverDeliveriesInput } from '../workflows/definitions';
+import type { collectDigest } from '../workflows/collect-digest';
+import { COLLECT_DIGEST_WORKFLOW, digestWorkflowId } from '../temporal/names';
+import { HeraldTenant } from '../temporal/search-attributes';
 import { VERSION } from '../version';
 import type { SecretBox } from '../security/secret-box';
 import { isSensitiveHeader, openHeaders, REDACTED } from '../security/sensitive';
-import { postWebhook } from './http-sender';
+import { postWebhook, RESPONSE_BODY_LIMIT } from './http-sender';
+import type { Mailer } from './smtp-sender';
 import type { createThrottle } from './throttle';
 
 type Throttle = ReturnType<typeof createThrottle>;
@@ -70,6 +76,8 @@ import type {
 export interface ActivityDeps {
   store: Store;
   dispatcher: Agent;
+  /** The email channel's SMTP transport; absent when `HERALD_SMTP_URL` is not set. */
+  mailer?: Mailer;
   allowPrivateTargets: boolean;
   /** Failing without one success this long disables a subscription (`HERALD_DISABLE_AFTER`). */
   disableAfterMs: number;
@@ -93,17 +101,23 @@ const WAKE_ON_DISABLE_LIMIT = 1000;
 const SIGNAL_CONCURRENCY = 16;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-/** The webhook body of the contract (section 4). */
-export function webhookPayload(event: HeraldEvent) {
-  return {
-    id: event.id,
-    type: event.type,
-    timestamp: event.occurredAt,
-    data: event.data,
-    ...(event.subject && { subject: event.subject }),
-    ...(event.actor && { actor: event.actor }),
-    ...(event.correlationId && { correlationId: event.correlationId }),
-  };
+/** What one attempt sends, as the attempt audit describes it, and how to send it. */
+interface PreparedAttempt {
+  request: AttemptDoc['request'];
+  send(): Promise<SentAttempt>;
+}
+
+interface SentAttempt {
+  outcome: AttemptOutcome;
+  /** The HTTP status or SMTP reply code; null when none came. */
+  status: number | null;
+  response: AttemptDoc['response'];
+}
+
+/** A delivery's event and, for a digest, the events it collected (in the order they arrived). */
+interface MessageContent {
+  event: HeraldEvent;
+  collected: HeraldEvent[] | null;
 }
 
 function resultOf(doc: DeliveryDoc, now: number): AttemptResult {
@@ -211,7 +225,12 @@ export function createActivities(deps: ActivityDeps) {
         const sub = await findSubscription(store, tenant, only);
         subs = sub ? [sub] : [];
       } else {
-        subs = (await matchable(tenant)).filter((s) => matchesAny(s.eventTypes, eventType));
+        const matching = (await matchable(tenant)).filter((s) => matchesAny(s.eventTypes, eventType));
+        // Digest subscriptions get the event through their digest workflow, not a delivery of its own.
+        await mapConcurrent(matching.filter((s) => s.digest && eventType !== DIGEST_EVENT_TYPE), SIGNAL_CONCURRENCY, (s) =>
+          addToDigest(tenant, s, eventId),
+        );
+        subs = matching.filter((s) => !s.digest);
       }
       subs.sort((a, b) => a._id.localeCompare(b._id));
       const now = new Date();
@@ -232,6 +251,7 @@ export function createActivities(deps: ActivityDeps) {
           nextAttemptAt: null,
           error: null,
           scheduleBase: 0,
+          ...(input.digest && { digest: true }),
           createdAt: now,
           updatedAt: now,
         })),
@@ -327,24 +347,34 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  async function attemptOnce(input: AttemptInput, ctx: Context): Promise<AttemptResult> {
-    const delivery = await mustFindDelivery(input.deliveryId);
-    // Made already: this is a retry of an activity whose first try recorded it before it was lost.
-    if (isFinal(delivery.status) || delivery.attempts >= input.attempt) return resultOf(delivery, Date.now());
+  /**
+   * Feeds one event to the subscription's digest workflow, starting it when none runs. A
+   * retried call signals again; the workflow holds each event id once.
+   */
+  async function addToDigest(tenant: string, sub: SubscriptionDoc, eventId: string): Promise<void> {
+    const entry: DigestEntry = { eventId, every: sub.digest!.every, ...(sub.digest!.maxEvents && { maxEvents: sub.digest!.maxEvents }) };
+    await deps.temporal.workflow.signalWithStart<typeof collectDigest, [DigestEntry]>(COLLECT_DIGEST_WORKFLOW, {
+      workflowId: digestWorkflowId(tenant, sub._id),
+      taskQueue: deps.taskQueue,
+      args: [{ tenant, subscriptionId: sub._id } satisfies CollectDigestInput],
+      signal: digestSignal,
+      signalArgs: [entry],
+      typedSearchAttributes: [{ key: HeraldTenant, value: tenant }],
+    });
+  }
 
-    const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
-    if (!sub || !sub.url || (!sub.active && !input.ping)) {
-      const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
-      const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);
-      metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
-      return resultOf(closed ?? delivery, Date.now());
-    }
-
+  async function messageContent(delivery: DeliveryDoc): Promise<MessageContent> {
     const event = await loadEvent(delivery.tenant, delivery.eventId);
-    const attempt = input.attempt;
-    const startedAt = new Date();
+    if (!delivery.digest) return { event, collected: null };
+    const ids = (event.data as unknown as DigestData).eventIds;
+    const stored = new Map((await findEventsByIds(store, delivery.tenant, ids)).map((doc) => [doc.id, eventOf(doc)]));
+    // An event removed by retention since it was collected is left out rather than failing the digest.
+    return { event, collected: ids.flatMap((id) => stored.get(id) ?? []) };
+  }
+
+  function prepareWebhook(delivery: DeliveryDoc, sub: SubscriptionDoc, content: MessageContent, startedAt: Date, signal: AbortSignal): PreparedAttempt {
     const timestamp = Math.floor(startedAt.getTime() / 1000);
-    const body = JSON.stringify(webhookPayload(event));
+    const body = JSON.stringify(content.collected ? digestPayload(content.collected) : webhookPayload(content.event));
     const headers: Record<string, string> = {
       ...openHeaders(sub.headers ?? {}, deps.secretBox),
       'content-type': 'application/json',
@@ -353,6 +383,68 @@ export function createActivities(deps: ActivityDeps) {
       'webhook-timestamp': String(timestamp),
       'webhook-signature': signatureHeader(signingSecrets(sub, startedAt, deps.secretBox), delivery.messageId, timestamp, body),
     };
+    return {
+      request: { url: sub.url!, headers: auditHeaders(headers) },
+      async send() {
+        const response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, { url: sub.url!, headers, body, timeoutMs: sub.timeoutMs, signal });
+        return {
+          outcome: classifyAttempt(response.result, Date.now()),
+          status: response.status,
+          response: response.status === null ? null : { status: response.status, body: response.body ?? '' },
+        };
+      },
+    };
+  }
+
+  function prepareEmail(delivery: DeliveryDoc, sub: SubscriptionDoc, content: MessageContent): PreparedAttempt {
+    const { mailer } = deps;
+    const templates = { subject: sub.subject, body: sub.body, html: sub.html };
+    const rendered = content.collected
+      ? digestEmail(templates, content.collected, (content.event.data as unknown as DigestData).window)
+      : eventEmail(templates, content.event);
+    // Derived from the delivery's message id: every attempt of a delivery carries the same one.
+    const messageId = `${delivery.messageId}@${mailer?.domain ?? 'herald.invalid'}`;
+    const to = sub.to!;
+    return {
+      request: { url: mailer?.endpoint ?? 'smtp:', headers: { to: to.join(', '), subject: rendered.subject, 'message-id': `<${messageId}>` } },
+      async send() {
+        if (!mailer) return { outcome: { kind: 'retryable', reason: 'HERALD_SMTP_URL is not set in the worker' }, status: null, response: null };
+        const reply = await mailer.send({
+          ...rendered,
+          to,
+          messageId,
+          headers: { 'Auto-Submitted': 'auto-generated', 'X-Herald-Event-Id': content.event.id, 'X-Herald-Event-Type': content.event.type },
+        });
+        const text = reply.rejected.length ? `${reply.message} (rejected: ${reply.rejected.join(', ')})` : reply.message;
+        return {
+          outcome: classifySmtpReply(reply),
+          status: reply.code,
+          response: reply.code === null ? null : { status: reply.code, body: text.slice(0, RESPONSE_BODY_LIMIT) },
+        };
+      },
+    };
+  }
+
+  async function attemptOnce(input: AttemptInput, ctx: Context): Promise<AttemptResult> {
+    const delivery = await mustFindDelivery(input.deliveryId);
+    // Made already: this is a retry of an activity whose first try recorded it before it was lost.
+    if (isFinal(delivery.status) || delivery.attempts >= input.attempt) return resultOf(delivery, Date.now());
+
+    const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
+    if (!sub || !(sub.channel === 'email' ? sub.to : sub.url) || (!sub.active && !input.ping)) {
+      const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
+      const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);
+      metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
+      return resultOf(closed ?? delivery, Date.now());
+    }
+
+    const content = await messageContent(delivery);
+    const attempt = input.attempt;
+    const startedAt = new Date();
+    const prepared =
+      sub.channel === 'email'
+        ? prepareEmail(delivery, sub, content)
+        : prepareWebhook(delivery, sub, content, startedAt, ctx.cancellationSignal);
     const attemptDoc = (durationMs: number, response: AttemptDoc['response'], error: string | null): AttemptDoc => ({
       _id: `${delivery._id}#${attempt}`,
       tenant: delivery.tenant,
@@ -362,7 +454,7 @@ export function createActivities(deps: ActivityDeps) {
       attempt,
       startedAt,
       durationMs,
-      request: { url: sub.url!, headers: auditHeaders(headers) },
+      request: prepared.request,
       response,
       error,
     });
@@ -371,18 +463,12 @@ export function createActivities(deps: ActivityDeps) {
     const admission = await deps.throttle.admit(sub._id, sub.rateLimitPerSecond);
     if (!admission.admitted) {
       // Not an attempt: nothing is sent or recorded, and the workflow asks again after the wait.
-      metrics.throttled.inc({ channel: 'webhook' });
+      metrics.throttled.inc({ channel: sub.channel });
       return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
     }
-    let response;
+    let sent: SentAttempt;
     try {
-      response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, {
-        url: sub.url,
-        headers,
-        body,
-        timeoutMs: sub.timeoutMs,
-        signal: ctx.cancellationSignal,
-      });
+      sent = await prepared.send();
     } catch (err) {
       // Only a cancel someone asked for ends the attempt here; a timeout or a worker shutdown
       // also aborts the request, and then Temporal retries the attempt.
@@ -403,7 +489,7 @@ export function createActivities(deps: ActivityDeps) {
     }
     const durationMs = Date.now() - startedAt.getTime();
 
-    const outcome = classifyAttempt(response.result, Date.now());
+    const { outcome } = sent;
     const succeeded = outcome.kind === 'succeeded';
     const gone = outcome.kind === 'permanent' && outcome.disableSubscription;
     const error = outcome.kind === 'succeeded' ? null : outcome.reason;
@@ -419,13 +505,13 @@ export function createActivities(deps: ActivityDeps) {
     const progress: DeliveryProgress = {
       status: succeeded ? 'succeeded' : retryDelayMs === null ? 'failed' : 'retrying',
       lastAttemptAt: startedAt,
-      lastResponseStatus: response.status,
+      lastResponseStatus: sent.status,
       nextAttemptAt: retryDelayMs === null ? null : new Date(Date.now() + retryDelayMs),
       error: disabled && !gone ? `${error}; subscription_disabled` : error,
     };
-    await recordAttempt(store, attemptDoc(durationMs, response.status === null ? null : { status: response.status, body: response.body ?? '' }, error), progress, input.trigger);
-    metrics.attemptDuration.observe({ channel: 'webhook', outcome: outcome.kind }, durationMs / 1000);
-    if (progress.status !== 'retrying') metrics.deliveries.inc({ channel: 'webhook', outcome: progress.status });
+    await recordAttempt(store, attemptDoc(durationMs, sent.response, error), progress, input.trigger);
+    metrics.attemptDuration.observe({ channel: sub.channel, outcome: outcome.kind }, durationMs / 1000);
+    if (progress.status !== 'retrying') metrics.deliveries.inc({ channel: sub.channel, outcome: progress.status });
 
     const actions = [...(delivery.actions ?? []), ...(input.trigger ? [input.trigger] : [])];
     return {

@@ -14,8 +14,10 @@ export interface MatchInput {
   eventId: string;
   eventType: string;
   workflowId: string;
-  /** Open a delivery to this subscription only, whatever its event types (replay to one, ping). */
+  /** Open a delivery to this subscription only, whatever its event types (replay to one, ping, digest). */
   only?: string;
+  /** The event is a digest of the `only` subscription's digest workflow. */
+  digest?: boolean;
 }
 
 /** One delivery as a workflow tracks it. */

@@ -14,6 +14,8 @@ import {
   eventTypeViewSchema,
   eventViewSchema,
   listQuerySchema,
+  previewResultSchema,
+  previewSchema,
   problemSchema,
   recoverSchema,
   rotateSecretSchema,
@@ -42,6 +44,8 @@ const components = {
   DeliveryControl: deliveryControlSchema,
   RotateSecret: rotateSecretSchema,
   Recover: recoverSchema,
+  Preview: previewSchema,
+  PreviewResult: previewResultSchema,
   ApiKeyCreate: apiKeyCreateSchema,
   ApiKey: apiKeySchema,
   EventTypePut: eventTypePutSchema,
@@ -232,6 +236,15 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
             '503': unavailable,
             ...problems,
           },
+        },
+      },
+      '/v1/subscriptions/{id}/preview': {
+        post: {
+          summary:
+            'Render what this subscription would be sent for an event, without sending or storing anything: an email subscription answers subject, text and html; a webhook one the JSON body. A digest subscription renders a digest of this one event. Scope subscriptions:read.',
+          parameters: [idParam],
+          requestBody: json(ref('Preview')),
+          responses: { '200': { description: 'The rendered message', ...json(ref('PreviewResult')) }, ...problems },
         },
       },
       '/v1/subscriptions/{id}/recover': {

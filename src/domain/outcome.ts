@@ -25,3 +25,23 @@ export function classifyAttempt(result: AttemptResult, now: number): AttemptOutc
   }
   return { kind: 'retryable', reason: `receiver answered ${status}` };
 }
+
+/** The end of one SMTP conversation: the server's reply code and text, or no reply at all. */
+export interface SmtpReply {
+  /** null when no reply decided the attempt (connection refused, timeout, TLS failure). */
+  code: number | null;
+  message: string;
+}
+
+/**
+ * SMTP replies on the same model: 2xx delivered, 5xx a permanent rejection (failed at once,
+ * retrying would only be refused again), 4xx and a lost connection temporary (retried on the
+ * schedule). A rejection never disables the subscription: 410's meaning has no SMTP twin.
+ */
+export function classifySmtpReply(reply: SmtpReply): AttemptOutcome {
+  const { code } = reply;
+  if (code === null) return { kind: 'retryable', reason: reply.message };
+  if (code >= 200 && code < 300) return { kind: 'succeeded' };
+  if (code >= 500) return { kind: 'permanent', reason: `SMTP server answered ${code}`, disableSubscription: false };
+  return { kind: 'retryable', reason: `SMTP server answered ${code}` };
+}

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { DURATION_PATTERN } from './schedule';
+import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
+import { DURATION_PATTERN, parseDuration } from './schedule';
+import { templateProblem, type TemplatePart } from './templates';
 import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
 
 /**
@@ -100,11 +102,42 @@ export const retrySchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(50).optional(),
 });
 
+/** A Mustache template of an email part, refused at save time when it does not compile. */
+const templateSchema = (part: TemplatePart, max: number) =>
+  text(max).superRefine((template, ctx) => {
+    const problem = templateProblem(part, template);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+export const digestSchema = z.strictObject({
+  every: z
+    .string()
+    .regex(DURATION_PATTERN, 'must be a duration like "30s", "1h", "1d"')
+    .refine((d) => {
+      if (!DURATION_PATTERN.test(d)) return true; // reported by the pattern above
+      const ms = parseDuration(d);
+      return ms >= DIGEST_MIN_WINDOW_MS && ms <= DIGEST_MAX_WINDOW_MS;
+    }, 'must be between 1s and 7d'),
+  maxEvents: z.number().int().min(1).max(DIGEST_MAX_EVENTS).optional(),
+});
+export type DigestSettings = z.infer<typeof digestSchema>;
+
+const EMAIL_ONLY_FIELDS = ['to', 'subject', 'body', 'html'] as const;
+const WEBHOOK_ONLY_FIELDS = ['url', 'headers'] as const;
+
 const subscriptionFields = {
   name: text(200).optional(),
   eventTypes: z.array(eventTypePatternSchema).min(1).max(100),
   url: urlSchema.optional(),
   to: z.array(z.email()).min(1).max(50).optional(),
+  subject: templateSchema('subject', 1000).optional().describe('email: Mustache template of the subject line'),
+  body: templateSchema('text', 20_000).optional().describe('email: Mustache template of the text part'),
+  html: templateSchema('html', 50_000)
+    .optional()
+    .describe('email: Mustache template of the HTML part; values are HTML-escaped, so {{{…}}} and {{&…}} are refused'),
+  digest: digestSchema
+    .optional()
+    .describe('collect matching events and send them as one message per window (or per maxEvents)'),
   headers: headersSchema.optional(),
   retry: retrySchema.optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
@@ -121,14 +154,28 @@ export const subscriptionCreateSchema = z
   .superRefine((s, ctx) => {
     if (s.channel === 'webhook' && !s.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required for channel "webhook"' });
     if (s.channel === 'email' && !s.to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'is required for channel "email"' });
+    for (const field of channelMismatch(s.channel, s)) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `applies to channel "${s.channel === 'email' ? 'webhook' : 'email'}" only` });
+    }
   });
 export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
 
+/** A patch may also remove a subscription's digest or templates with `null`. */
 export const subscriptionPatchSchema = z.strictObject({
   ...subscriptionFields,
   eventTypes: subscriptionFields.eventTypes.optional(),
+  subject: subscriptionFields.subject.unwrap().nullable().optional(),
+  body: subscriptionFields.body.unwrap().nullable().optional(),
+  html: subscriptionFields.html.unwrap().nullable().optional(),
+  digest: digestSchema.nullable().optional(),
 });
 export type SubscriptionPatch = z.infer<typeof subscriptionPatchSchema>;
+
+/** Which fields of a patch apply to one channel only, to refuse them on the other. */
+export function channelMismatch(channel: 'webhook' | 'email', patch: SubscriptionPatch): string[] {
+  const fields: readonly (keyof SubscriptionPatch)[] = channel === 'webhook' ? EMAIL_ONLY_FIELDS : WEBHOOK_ONLY_FIELDS;
+  return fields.filter((f) => patch[f] !== undefined && patch[f] !== null);
+}
 
 export const subscriptionSchema = z.object({
   id: z.string(),
@@ -137,6 +184,10 @@ export const subscriptionSchema = z.object({
   channel: z.enum(['webhook', 'email']),
   url: z.string().optional(),
   to: z.array(z.string()).optional(),
+  subject: z.string().optional(),
+  body: z.string().optional(),
+  html: z.string().optional(),
+  digest: digestSchema.optional(),
   headers: z.record(z.string(), z.string()).optional(),
   retry: retrySchema.optional(),
   timeoutMs: z.number(),
@@ -288,7 +339,7 @@ export const deliveryViewSchema = z.object({
   lastResponseStatus: z.number().nullable(),
   nextAttemptAt: z.string().nullable(),
   error: z.string().nullable(),
-  messageId: z.string().describe('the webhook-id: the same on every retry, new on a replay'),
+  messageId: z.string().describe('the webhook-id (email: the Message-ID before its @): the same on every retry, new on a replay'),
   workflowId: z.string().describe('the run that delivers it: the event workflow or one of its replays'),
   actions: z.array(controlActionSchema).describe('cancel and retry requests, and who sent them'),
 });
@@ -323,6 +374,17 @@ export const subjectEventsQuerySchema = z.strictObject({
 
 /** Body of `POST /v1/events/{id}/cancel|retry|replay`: one subscription, or all. */
 export const deliveryControlSchema = z.strictObject({ subscriptionId: shortText.optional() });
+
+/** Body of `POST /v1/subscriptions/{id}/preview`: the event to render, as it would be sent. */
+export const previewSchema = z.strictObject({ event: eventInputSchema });
+
+export const previewResultSchema = z.object({
+  channel: z.enum(['webhook', 'email']),
+  subject: z.string().optional().describe('email: the subject line, as sent'),
+  text: z.string().optional().describe('email: the text part'),
+  html: z.string().optional().describe('email: the HTML part'),
+  body: z.unknown().optional().describe('webhook: the JSON body (an array for a digest subscription)'),
+});
 
 export const rotateSecretSchema = z.strictObject({ secret: secretSchema.optional() });
 

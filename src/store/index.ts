@@ -53,6 +53,12 @@ export interface SubscriptionDoc {
   channel: 'webhook' | 'email';
   url?: string;
   to?: string[];
+  /** Email: Mustache templates of the subject and the two parts (src/domain/templates.ts). */
+  subject?: string;
+  body?: string;
+  html?: string;
+  /** Matching events are collected by a digest workflow and sent together (src/workflows/collect-digest.ts). */
+  digest?: { every: string; maxEvents?: number };
   /** Values of credential-like headers are sealed like the secrets. */
   headers?: Record<string, string>;
   secrets: SubscriptionSecret[];
@@ -87,6 +93,8 @@ export interface DeliveryDoc {
   scheduleBase?: number;
   /** Cancel and retry requests, with who asked. */
   actions?: ControlAction[];
+  /** The event is a digest (`herald.digest`): the message carries the events its data lists. */
+  digest?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }

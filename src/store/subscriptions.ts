@@ -58,7 +58,10 @@ export async function updateSubscription(
 ): Promise<SubscriptionDoc | null> {
   const set: Record<string, unknown> = { updatedAt: now };
   const unset: Record<string, ''> = {};
-  for (const [key, value] of Object.entries(patch)) if (value !== undefined) set[key] = value;
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) unset[key] = ''; // a template or digest removed
+    else if (value !== undefined) set[key] = value;
+  }
   if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '', failingSince: '' });
   const updated = await store.subscriptions.findOneAndUpdate(
     { _id: id, tenant },
@@ -148,6 +151,10 @@ export function subscriptionView(doc: SubscriptionDoc) {
     channel: doc.channel,
     ...(doc.url !== undefined && { url: doc.url }),
     ...(doc.to !== undefined && { to: doc.to }),
+    ...(doc.subject !== undefined && { subject: doc.subject }),
+    ...(doc.body !== undefined && { body: doc.body }),
+    ...(doc.html !== undefined && { html: doc.html }),
+    ...(doc.digest !== undefined && { digest: doc.digest }),
     ...(doc.headers !== undefined && { headers: redactHeaders(doc.headers) }),
     ...(doc.retry !== undefined && { retry: doc.retry }),
     timeoutMs: doc.timeoutMs,

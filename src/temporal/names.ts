@@ -14,3 +14,15 @@ export function replayWorkflowId(tenant: string, eventId: string, n: number): st
 export function recoverWorkflowId(tenant: string, subscriptionId: string, requestId: string): string {
   return `recover/${tenant}/${subscriptionId}/${requestId}`;
 }
+
+export const COLLECT_DIGEST_WORKFLOW = 'collectDigest';
+
+/** One digest workflow per subscription, fed by signal-with-start. */
+export function digestWorkflowId(tenant: string, subscriptionId: string): string {
+  return `digest/${tenant}/${subscriptionId}`;
+}
+
+/** The digest event's id: the subscription and the digest's number (`herald.digest` events). */
+export function digestEventId(subscriptionId: string, windowOpenedAtMs: number, sequence: number): string {
+  return `digest:${subscriptionId}:${windowOpenedAtMs}:${sequence}`;
+}

@@ -19,7 +19,9 @@ export type DeliverEventMode =
   /** Deliver a stored event again, as new messages, to what matches now or to one subscription. */
   | { kind: 'replay'; subscriptionId?: string }
   /** `herald.ping` to one subscription: a single attempt, also when the subscription is disabled. */
-  | { kind: 'ping'; subscriptionId: string };
+  | { kind: 'ping'; subscriptionId: string }
+  /** A `herald.digest` event of the subscription's digest workflow: record it, deliver it to that subscription. */
+  | { kind: 'digest'; subscriptionId: string };
 
 /** A cancel or retry request as a run keeps it, with who asked and when. */
 export type ControlRecord = ControlAction & { subscriptionId?: string };
@@ -49,3 +51,42 @@ export interface RecoverDeliveriesInput {
   after?: [string, string];
   recovered?: number;
 }
+
+/** One event for a subscription's digest, with the subscription's digest settings as they are now. */
+export interface DigestEntry {
+  eventId: string;
+  every: string;
+  maxEvents?: number;
+}
+
+/** The events a digest workflow holds: carried whole into its next run by continue-as-new. */
+export interface CollectDigestInput {
+  tenant: string;
+  subscriptionId: string;
+  /** Settings of the newest entry; a change of the subscription's digest applies from the next window. */
+  every?: string;
+  maxEvents?: number;
+  /** Event ids of the open window, oldest first. */
+  pending?: string[];
+  /** When the open window closes (ISO time); absent while no window is open. */
+  closesAt?: string;
+  /** When the open window opened. */
+  openedAt?: string;
+  /** Ids of the last digest sent, so an entry signalled again (a retried activity) is not sent twice. */
+  sent?: string[];
+  /** Digests sent by this workflow id so far: numbers the digest events. */
+  sequence?: number;
+  /** History events after which a run continues as new (default 10,000). */
+  historyLimit?: number;
+}
+
+/** What `digest` answers: the open window, for operators and tests. */
+export interface DigestState {
+  pending: number;
+  openedAt: string | null;
+  closesAt: string | null;
+  sequence: number;
+}
+
+export const digestSignal = defineSignal<[DigestEntry]>('digest');
+export const digestQuery = defineQuery<DigestState>('digest');

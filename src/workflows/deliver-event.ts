@@ -15,6 +15,7 @@ import type { AttemptResult, DeliveryState } from '../activities/types';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
+import { historyIsLong } from './history';
 import {
   cancelSignal,
   retrySignal,
@@ -55,9 +56,6 @@ function deliveryTier(timeoutMs: number) {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
   });
 }
-
-/** Past this many history events a run hands its open deliveries to a fresh run. */
-const HISTORY_LIMIT = 10_000;
 
 interface Slot extends DeliveryState {
   looping: boolean;
@@ -200,7 +198,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     }
   }
 
-  if (mode.kind === 'ingest' || mode.kind === 'ping') {
+  if (mode.kind === 'ingest' || mode.kind === 'ping' || mode.kind === 'digest') {
     const recorded = await store.recordEvent({ tenant, event, workflowId, runId });
     if (recorded === 'duplicate') {
       // The audit outlived Temporal's retention of the first run: this run delivers nothing.
@@ -217,6 +215,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
           eventType: event.type,
           workflowId,
           ...(mode.kind !== 'ingest' && mode.subscriptionId && { only: mode.subscriptionId }),
+          ...(mode.kind === 'digest' && { digest: true }),
         });
   slots.push(...states.map((s) => ({ ...s, looping: false })));
   matched = true;
@@ -233,7 +232,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   for (const request of queued.splice(0)) control(request);
 
   for (;;) {
-    await condition(() => running === 0 || historyIsLong(input.historyLimit ?? HISTORY_LIMIT));
+    await condition(() => running === 0 || historyIsLong(input.historyLimit));
     if (running > 0) {
       // Hand the open deliveries to a fresh run before the history grows unwieldy: the
       // attempts in flight finish, the waiting ones are picked up from the audit.
@@ -263,9 +262,4 @@ function requestOf(action: ControlAction['action'], req: ControlRequest | undefi
     at: new Date().toISOString(),
     ...(req?.subscriptionId && { subscriptionId: req.subscriptionId }),
   };
-}
-
-function historyIsLong(limit: number): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > limit;
 }

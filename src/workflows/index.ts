@@ -1,4 +1,5 @@
 // The workflow bundle's entry: every workflow type the worker registers.
 export { applyRetention } from './apply-retention';
+export { collectDigest } from './collect-digest';
 export { deliverEvent } from './deliver-event';
 export { recoverDeliveries } from './recover-deliveries';

@@ -95,8 +95,8 @@ export interface TestStack {
 }
 
 export interface StackOptions {
-  /** Extra environment for the worker process. */
-  workerEnv?: Record<string, string>;
+  /** Extra environment for the worker process; a function is read when the stack starts (e.g. a server's port). */
+  workerEnv?: Record<string, string> | (() => Record<string, string>);
   allowPrivateTargets?: boolean;
   /** Events per second per key (default: high enough never to matter). */
   ingestRate?: number;
@@ -123,7 +123,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     HERALD_WORKER_METRICS_PORT: '0',
     HERALD_ENCRYPTION_KEY: encryptionKey.toString('base64'),
     HERALD_LOG_LEVEL: 'info', // the harness waits for the "worker running" line; output is not shown
-    ...options.workerEnv,
+    ...(typeof options.workerEnv === 'function' ? options.workerEnv() : options.workerEnv),
   };
   const worker = await WorkerProcess.start(workerEnv);
 

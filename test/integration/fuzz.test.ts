@@ -43,6 +43,10 @@ const eventBody = fc.record(
   },
   { requiredKeys: [] },
 );
+// Mustache fragments, well-formed and not: sections, partials, unescaped values, delimiter changes.
+const template = fc
+  .array(fc.oneof(fc.constantFrom('{{type}}', '{{#a}}', '{{/a}}', '{{^b}}', '{{{x}}}', '{{& x}}', '{{> p}}', '{{=<% %>=}}', '{{=x=}}', '{{', '}}'), hostileText), { maxLength: 4 })
+  .map((parts) => parts.join(''));
 const subscriptionBody = fc.record(
   {
     channel: fc.oneof(fc.constantFrom('webhook', 'email'), hostileText),
@@ -52,6 +56,11 @@ const subscriptionBody = fc.record(
     retry: hostileValue,
     timeoutMs: hostileValue,
     secret: hostileText,
+    to: fc.oneof(fc.array(fc.oneof(fc.constant('ops@example.test'), hostileText), { maxLength: 3 }), hostileValue),
+    subject: fc.oneof(template, hostileValue),
+    body: fc.oneof(template, hostileValue),
+    html: fc.oneof(template, hostileValue),
+    digest: fc.oneof(fc.record({ every: fc.oneof(fc.constantFrom('30s', '1h', '0s', '8d', '1.5h'), hostileText), maxEvents: hostileValue }), hostileValue),
   },
   { requiredKeys: [] },
 );
@@ -79,7 +88,7 @@ const route = fc.oneof(
   fc.tuple(fc.constant('POST'), fc.tuple(pathParam, fc.constantFrom('cancel', 'retry', 'replay')).map(([id, a]) => `/v1/events/${id}/${a}`)),
   fc.tuple(fc.constantFrom('POST', 'GET'), fc.constant('/v1/subscriptions')),
   fc.tuple(fc.constantFrom('GET', 'PATCH', 'DELETE'), pathParam.map((id) => `/v1/subscriptions/${id}`)),
-  fc.tuple(fc.constant('POST'), fc.tuple(pathParam, fc.constantFrom('rotate-secret', 'test', 'recover')).map(([id, a]) => `/v1/subscriptions/${id}/${a}`)),
+  fc.tuple(fc.constant('POST'), fc.tuple(pathParam, fc.constantFrom('rotate-secret', 'test', 'recover', 'preview')).map(([id, a]) => `/v1/subscriptions/${id}/${a}`)),
   fc.tuple(fc.constantFrom('POST', 'GET', 'DELETE'), fc.constant('/v1/api-keys')),
   fc.tuple(fc.constant('GET'), pathParam.map((id) => `/v1/events/${id}/tree`)),
   fc.tuple(fc.constant('GET'), fc.tuple(pathParam, pathParam).map(([t, id]) => `/v1/subjects/${t}/${id}/events`)),

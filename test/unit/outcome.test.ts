@@ -1,4 +1,4 @@
-import { classifyAttempt, type AttemptOutcome } from '../../src/domain/outcome';
+import { classifyAttempt, classifySmtpReply, type AttemptOutcome } from '../../src/domain/outcome';
 
 const now = Date.parse('2025-06-01T12:00:00Z');
 const response = (status: number, retryAfter?: string) => classifyAttempt({ kind: 'response', status, retryAfter }, now);
@@ -70,6 +70,31 @@ describe('classifyAttempt', () => {
     expect(classifyAttempt({ kind: 'error', message: 'connect ECONNREFUSED 203.0.113.7:443' }, now)).toEqual({
       kind: 'retryable',
       reason: 'connect ECONNREFUSED 203.0.113.7:443',
+    });
+  });
+});
+
+describe('classifySmtpReply', () => {
+  test.each([250, 251])('a %p reply means the email was accepted', (code) => {
+    expect(classifySmtpReply({ code, message: `${code} OK` })).toEqual({ kind: 'succeeded' });
+  });
+
+  test.each([421, 450, 451, 452])('a temporary %p is retried on the schedule', (code) => {
+    expect(classifySmtpReply({ code, message: `${code} try later` })).toEqual({ kind: 'retryable', reason: `SMTP server answered ${code}` });
+  });
+
+  test.each([500, 550, 553, 554])('a permanent %p fails at once without disabling the subscription', (code) => {
+    expect(classifySmtpReply({ code, message: `${code} no` })).toEqual({
+      kind: 'permanent',
+      reason: `SMTP server answered ${code}`,
+      disableSubscription: false,
+    });
+  });
+
+  test('no reply at all (refused connection, timeout) is retried with the error as its reason', () => {
+    expect(classifySmtpReply({ code: null, message: 'ECONNECTION: connect ECONNREFUSED 127.0.0.1:2525' })).toEqual({
+      kind: 'retryable',
+      reason: 'ECONNECTION: connect ECONNREFUSED 127.0.0.1:2525',
     });
   });
 });

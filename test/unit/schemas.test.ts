@@ -131,6 +131,24 @@ describe('subscriptionCreateSchema', () => {
     expect(subscriptionCreateSchema.safeParse({ channel: 'email', eventTypes: ['a'], to: ['ops@example.com'] }).success).toBe(true);
   });
 
+  test('email templates and a digest are accepted on an email subscription and refused on a webhook one', () => {
+    const email = { channel: 'email', eventTypes: ['a'], to: ['ops@example.com'] };
+    const extras = { subject: '{{type}}', body: 'Hi {{actor}}', html: '<b>{{actor}}</b>' };
+    expect(subscriptionCreateSchema.safeParse({ ...email, ...extras, digest: { every: '1d', maxEvents: 100 } }).success).toBe(true);
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, ...extras, to: ['a@example.com'] }))).toEqual(['to', 'subject', 'body', 'html']);
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...email, url: 'https://x.example.com/', headers: { 'x-a': 'b' } }))).toEqual(['url', 'headers']);
+  });
+
+  test.each([
+    [{ every: '500ms' }, 'digest.every'],
+    [{ every: '8d' }, 'digest.every'],
+    [{ every: 'hourly' }, 'digest.every'],
+    [{ every: '1h', maxEvents: 1001 }, 'digest.maxEvents'],
+    [{ every: '1h', extra: 1 }, 'digest'],
+  ])('refuses the digest %p at %p', (digest, path) => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, digest }))).toEqual([path]);
+  });
+
   test.each(['http://hooks.example.com/', 'https://hooks.example.com:8443/a?b=c'])('accepts the http(s) URL %p', (url) => {
     expect(subscriptionCreateSchema.safeParse({ ...webhook, url }).success).toBe(true);
   });

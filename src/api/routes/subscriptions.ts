@@ -1,8 +1,12 @@
 import { Router, type Response } from 'express';
 import { ulid } from 'ulid';
 import { newEventId, newSecret, newSubscriptionId } from '../../domain/ids';
+import { digestEmail, digestPayload, eventEmail, webhookPayload } from '../../domain/messages';
+import { parseDuration } from '../../domain/schedule';
 import {
+  channelMismatch,
   listQuerySchema,
+  previewSchema,
   recoverSchema,
   rotateSecretSchema,
   subscriptionCreateSchema,
@@ -71,9 +75,6 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   router.post('/', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const input = parseOrThrow(subscriptionCreateSchema, req.body);
-    if (input.channel === 'email') {
-      throw new ProblemError(400, 'Channel not available', 'The email channel is not available in this version of Herald yet.');
-    }
     checkTarget(input.url);
     if ((await countSubscriptions(deps.store, tenant)) >= deps.maxSubscriptionsPerTenant) {
       throw new ProblemError(409, 'Limit reached', `A tenant may have at most ${deps.maxSubscriptionsPerTenant} subscriptions (HERALD_MAX_SUBSCRIPTIONS).`);
@@ -87,6 +88,11 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       eventTypes: input.eventTypes,
       channel: input.channel,
       ...(input.url !== undefined && { url: input.url }),
+      ...(input.to !== undefined && { to: input.to }),
+      ...(input.subject !== undefined && { subject: input.subject }),
+      ...(input.body !== undefined && { body: input.body }),
+      ...(input.html !== undefined && { html: input.html }),
+      ...(input.digest !== undefined && { digest: input.digest }),
       ...(input.headers !== undefined && { headers: sealHeaders(input.headers, deps.secretBox) }),
       ...(input.retry !== undefined && { retry: input.retry }),
       ...(input.rateLimitPerSecond !== undefined && { rateLimitPerSecond: input.rateLimitPerSecond }),
@@ -122,7 +128,11 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const patch = parseOrThrow(subscriptionPatchSchema, req.body);
     checkTarget(patch.url);
     const current = await load(tenant, String(req.params.id));
-    if (current.channel === 'webhook' && patch.to) throw validationProblem([{ path: 'to', message: 'applies to channel "email" only' }]);
+    const mismatched = channelMismatch(current.channel, patch);
+    if (mismatched.length > 0) {
+      const other = current.channel === 'email' ? 'webhook' : 'email';
+      throw validationProblem(mismatched.map((path) => ({ path, message: `applies to channel "${other}" only` })));
+    }
     const sealed = patch.headers ? { ...patch, headers: sealHeaders(patch.headers, deps.secretBox) } : patch;
     const updated = await updateSubscription(deps.store, tenant, current._id, sealed, new Date());
     if (!updated) throw notFound(`subscription ${current._id}`);
@@ -189,6 +199,34 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       delivery,
       attempt: attempts[0] ? attemptView(attempts[0]) : null,
     });
+  });
+
+  /**
+   * Renders what this subscription would be sent for an event, without sending anything or
+   * storing the event: the email's subject and parts, or the webhook body. A digest
+   * subscription shows a digest holding just this event.
+   */
+  router.post('/:id/preview', requireScope('subscriptions:read'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const { event: input } = parseOrThrow(previewSchema, req.body ?? {});
+    const sub = await load(tenant, String(req.params.id));
+    const now = new Date();
+    const event: HeraldEvent = {
+      ...input,
+      id: input.id ?? newEventId(),
+      occurredAt: input.occurredAt ?? now.toISOString(),
+      receivedAt: now.toISOString(),
+    };
+    const window = sub.digest && {
+      openedAt: now.toISOString(),
+      closedAt: new Date(now.getTime() + parseDuration(sub.digest.every)).toISOString(),
+    };
+    if (sub.channel === 'webhook') {
+      res.json({ channel: sub.channel, body: window ? digestPayload([event]) : webhookPayload(event) });
+      return;
+    }
+    const templates = { subject: sub.subject, body: sub.body, html: sub.html };
+    res.json({ channel: sub.channel, ...(window ? digestEmail(templates, [event], window) : eventEmail(templates, event)) });
   });
 
   /** Redelivers the subscription's failed deliveries opened in the window, in a workflow of its own. */

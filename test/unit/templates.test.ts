@@ -1,0 +1,99 @@
+import { groupDigest } from '../../src/domain/digest';
+import { digestEmail, eventEmail } from '../../src/domain/messages';
+import type { HeraldEvent } from '../../src/domain/schemas';
+import { sanitizeSubject, templateProblem } from '../../src/domain/templates';
+
+const event = (over: Partial<HeraldEvent> = {}): HeraldEvent => ({
+  id: 'evt_1',
+  type: 'package.promoted',
+  data: { version: '1.2.3' },
+  occurredAt: '2026-11-20T10:00:00.000Z',
+  receivedAt: '2026-11-20T10:00:01.000Z',
+  ...over,
+});
+
+describe('templateProblem', () => {
+  test.each([
+    ['subject', '{{type}} on {{subject.id}}'],
+    ['text', '{{#subjectText}}{{subjectText}}{{/subjectText}}{{^actor}}nobody{{/actor}}'],
+    ['text', 'raw {{{data.note}}} is fine in text'],
+    ['html', '<p>{{data.note}}</p>'],
+  ] as const)('a %s template %p compiles', (part, template) => {
+    expect(templateProblem(part, template)).toBeNull();
+  });
+
+  test.each([
+    ['subject', 'Hi {{#user}}', /not a valid Mustache template: Unclosed section "user"/],
+    ['text', '{{/user}}', /Unopened section "user"/],
+    ['text', '{{> footer}}', /partial "footer"/],
+    ['html', '<b>{{{data.note}}}</b>', /unescaped/],
+    ['html', '<b>{{& data.note}}</b>', /unescaped/],
+    ['html', '{{#data}}{{{note}}}{{/data}}', /unescaped/],
+  ] as const)('a %s template %p is refused', (part, template, message) => {
+    expect(templateProblem(part, template)).toMatch(message);
+  });
+});
+
+describe('sanitizeSubject', () => {
+  test('CR, LF and other control characters become single spaces', () => {
+    expect(sanitizeSubject('a\r\nBcc: x@example.com\u0000\tb\u2028c')).toBe('a Bcc: x@example.com b c');
+  });
+
+  test('a long subject is cut with an ellipsis', () => {
+    const cut = sanitizeSubject('x'.repeat(500));
+    expect(cut).toHaveLength(200);
+    expect(cut.endsWith('…')).toBe(true);
+  });
+});
+
+describe('eventEmail', () => {
+  test('the default shows type, subject, actor, time and data in both parts', () => {
+    const mail = eventEmail({}, event({ subject: { type: 'package', id: 'core' }, actor: 'alice' }));
+    expect(mail.subject).toBe('[Herald] package.promoted on package/core');
+    expect(mail.text).toBe(
+      'package.promoted\n\nSubject: package/core\nActor:   alice\nTime:    2026-11-20T10:00:00.000Z\nEvent:   evt_1\n\n{\n  "version": "1.2.3"\n}\n',
+    );
+    expect(mail.html).toContain('<td>package&#x2F;core</td>');
+    expect(mail.html).toContain('&quot;version&quot;: &quot;1.2.3&quot;');
+  });
+
+  test('values are HTML-escaped in the HTML part and left as they are in the text part', () => {
+    const mail = eventEmail({ body: '{{data.note}}', html: '<i>{{data.note}}</i>' }, event({ data: { note: '<script>x</script>' } }));
+    expect(mail.text).toBe('<script>x</script>');
+    expect(mail.html).toBe('<i>&lt;script&gt;x&lt;&#x2F;script&gt;</i>');
+  });
+
+  test('templates see the data only, never a prototype (constructor, __proto__)', () => {
+    const mail = eventEmail({ body: '[{{data.constructor}}][{{#data.constructor}}x{{/data.constructor}}][{{data.toString}}]' }, event());
+    expect(mail.text).toBe('[][][]');
+  });
+
+  test('a subject template rendering nothing falls back to the default subject', () => {
+    expect(eventEmail({ subject: '{{actor}}' }, event()).subject).toBe('[Herald] package.promoted');
+  });
+});
+
+describe('digests', () => {
+  const events = [
+    event({ id: 'e1', type: 'deploy.finished', subject: { type: 'service', id: 'api' } }),
+    event({ id: 'e2', type: 'deploy.failed' }),
+    event({ id: 'e3', type: 'deploy.finished', subject: { type: 'service', id: 'web' } }),
+    event({ id: 'e4', type: 'deploy.finished', subject: { type: 'service', id: 'api' } }),
+  ];
+
+  test('groupDigest groups by type, then subject, in order of first appearance', () => {
+    const groups = groupDigest(events);
+    expect(groups.map((g) => [g.type, g.count, g.subjects.map((s) => [s.subject, s.events.map((e) => e.id)])])).toEqual([
+      ['deploy.finished', 3, [['service/api', ['e1', 'e4']], ['service/web', ['e3']]]],
+      ['deploy.failed', 1, [[null, ['e2']]]],
+    ]);
+  });
+
+  test('the default digest email counts and lists every event under its type and subject', () => {
+    const mail = digestEmail({}, events, { openedAt: '2026-11-20T10:00:00.000Z', closedAt: '2026-11-20T11:00:00.000Z' });
+    expect(mail.subject).toBe('[Herald] 4 events from 2026-11-20T10:00:00.000Z to 2026-11-20T11:00:00.000Z');
+    expect(mail.text).toContain('deploy.finished (3)\n  service/api (2)\n    2026-11-20T10:00:00.000Z  e1\n    2026-11-20T10:00:00.000Z  e4\n  service/web (1)\n');
+    expect(mail.text).toContain('deploy.failed (1)\n  (no subject) (1)\n    2026-11-20T10:00:00.000Z  e2\n');
+    expect(mail.html).toContain('<h3>deploy.finished (3)</h3>');
+  });
+});
