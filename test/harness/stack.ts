@@ -141,6 +141,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     secretBox: createSecretBox(encryptionKey),
     ingestRate: options.ingestRate ?? 1_000_000,
     maxSubscriptionsPerTenant: options.maxSubscriptionsPerTenant ?? 100_000,
+    temporalUiUrl: shared.temporalUiUrl,
+    temporalNamespace: 'default',
+    portalDir: path.join(ROOT, 'dist/portal'),
   };
   const app = createApp(appDeps);
   const server: Server = await new Promise((resolve) => {
