@@ -1,0 +1,184 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import * as api from '../harness/api';
+import { startReceiver, type Receiver } from '../harness/receiver';
+import { eventually, sharedServers, startStack, type TestStack } from '../harness/stack';
+
+/**
+ * The portal end to end, in Debian's headless Chromium against the real stack: what a person
+ * does with it, step by step. Screenshots of every page land in test-artifacts/portal/.
+ */
+
+const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts/portal');
+const LAPTOP = { width: 1366, height: 900 };
+const PHONE = { width: 390, height: 844 };
+/** Long enough for a poll or two of the page (every 2-3 s) on a busy machine. */
+const SEEN_MS = 30_000;
+
+let stack: TestStack;
+let receiver: Receiver;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  [stack, receiver, browser] = await Promise.all([
+    startStack(),
+    startReceiver(),
+    chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      // Flags for a closed network: no background calls to Google's services.
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    }),
+  ]);
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  await receiver?.close();
+});
+
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+
+async function signIn(page: Page, key: string): Promise<void> {
+  await page.goto(`${stack.url}/portal/`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).waitFor();
+}
+
+const deliveryTo = (page: Page, subscriptionId: string) => page.getByRole('region', { name: `Delivery to ${subscriptionId}` });
+
+test('sign in, subscribe, test, watch a failing delivery retry, retry it after the fix, manage keys, be signed out on revoke', async () => {
+  const page = await browser.newPage({ viewport: LAPTOP });
+  await page.goto(`${stack.url}/portal/`);
+  await shot(page, '01-sign-in');
+  await signIn(page, stack.adminKey);
+  await page.getByRole('heading', { name: 'Overview' }).waitFor();
+
+  // Create a subscription through the form; the secret is shown once.
+  let failing = false;
+  receiver.on('/orders', () => (failing ? { status: 500, body: 'down for maintenance' } : { status: 200, body: 'thanks' }));
+  await page.getByRole('link', { name: 'Subscriptions' }).click();
+  await page.getByRole('link', { name: 'New subscription' }).click();
+  await page.getByLabel('Name').fill('Orders service');
+  await page.getByLabel('Endpoint URL').fill(`${receiver.url}/orders`);
+  await page.getByLabel('Another type or prefix').fill('order.*');
+  await page.getByRole('button', { name: 'Add' }).click();
+  await page.getByLabel('Retry schedule').fill('1s, 2s');
+  await shot(page, '02-subscription-new');
+  await page.getByRole('button', { name: 'Create subscription' }).click();
+  const secret = await page.getByLabel('Signing secret').textContent();
+  expect(secret).toMatch(/^whsec_/);
+  await shot(page, '03-subscription-created');
+  await page.getByRole('link', { name: 'Open Orders service' }).click();
+  await page.getByRole('heading', { name: 'Orders service' }).waitFor();
+  const subscriptionId = (await page.locator('dd code').first().textContent())!;
+  expect(subscriptionId).toMatch(/^sub_/);
+
+  // Send a test and see it delivered.
+  await page.getByRole('button', { name: 'Send test' }).click();
+  await page.getByText(/HTTP 200 in \d+ ms/).waitFor({ timeout: SEEN_MS });
+  expect(await page.locator('.outcome .status').textContent()).toBe('succeeded');
+  const ping = receiver.received('/orders').find((r) => JSON.parse(r.body).type === 'herald.ping');
+  expect(ping && api.signedWith(secret!, ping)).toBe(true);
+  await shot(page, '04-subscription-tested');
+
+  // The receiver fails: the events log shows the event, its page shows the retries live.
+  failing = true;
+  const { id } = await api.send(stack, { type: 'order.created', data: { orderId: 42, total: '19.99' }, subject: { type: 'order', id: '42' }, actor: 'user:ada' });
+  await page.getByRole('link', { name: 'Events', exact: true }).click();
+  await page.getByLabel('Type', { exact: true }).fill('order.*');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: id }).waitFor({ timeout: SEEN_MS });
+  await shot(page, '05-events-log');
+  await page.getByRole('link', { name: id }).click();
+  const delivery = deliveryTo(page, subscriptionId);
+  await delivery.getByText('retrying').waitFor({ timeout: SEEN_MS });
+  await shot(page, '06-event-retrying');
+  await delivery.getByText('failed', { exact: true }).waitFor({ timeout: SEEN_MS });
+  expect(await delivery.getByText(/^Attempt \d/).count()).toBe(3);
+  expect(receiver.received('/orders').filter((r) => JSON.parse(r.body).id === id)).toHaveLength(3);
+  const firstAttempt = delivery.locator('details').filter({ hasText: /^Attempt 1 ·/ });
+  await firstAttempt.locator('summary').click();
+  await firstAttempt.getByText('down for maintenance').waitFor();
+  await firstAttempt.getByText('webhook-signature').waitFor();
+  await shot(page, '07-event-failed-attempt-open');
+
+  // Fixed: press Retry and see it succeed.
+  failing = false;
+  await delivery.getByRole('button', { name: 'Retry', exact: true }).click();
+  await delivery.getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
+  await page.getByRole('heading', { name: /order\.created/ }).getByText('delivered').waitFor({ timeout: SEEN_MS });
+  expect(await delivery.getByText(/^Attempt \d/).count()).toBe(4);
+  const workflowLink = page.getByRole('link', { name: /in the Temporal Web UI/ }).first();
+  expect(await workflowLink.getAttribute('href')).toBe(
+    `${sharedServers().temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(`event/default/${id}`)}`,
+  );
+  await shot(page, '08-event-retried-delivered');
+
+  // A second subscription that keeps failing, for the overview's failing list.
+  receiver.on('/broken', () => ({ status: 502, body: 'bad gateway' }));
+  await api.subscribe(stack, receiver, '/broken', ['order.*'], { name: 'Broken receiver', retry: { maxAttempts: 1 } });
+  const shipped = await api.send(stack, { type: 'order.shipped', data: { orderId: 42 } });
+  await api.finalEvent(stack, shipped.id);
+
+  await page.getByRole('link', { name: 'Subscriptions' }).click();
+  const ordersRow = page.getByRole('row', { name: /Orders service/ });
+  await ordersRow.getByText('100 %').waitFor({ timeout: SEEN_MS });
+  await page.getByRole('row', { name: /Broken receiver/ }).getByText('HTTP 502').waitFor({ timeout: SEEN_MS });
+  await shot(page, '09-subscriptions-health');
+
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await page.getByRole('row', { name: /Broken receiver/ }).waitFor({ timeout: SEEN_MS });
+  await page.waitForFunction(() => document.querySelectorAll('canvas').length === 3);
+  await shot(page, '10-overview');
+
+  // API keys: create a read-only key, shown once.
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByLabel('Name').fill('read-only viewer');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const readOnlyKey = (await page.getByLabel('API key "read-only viewer"').textContent())!;
+  expect(readOnlyKey).toMatch(/^hk_/);
+  await page.getByRole('row', { name: /read-only viewer/ }).waitFor();
+  await shot(page, '11-api-keys-created');
+
+  // That key, in another browser session: no write buttons, and the API refuses writes anyway.
+  const viewerContext = await browser.newContext({ viewport: LAPTOP });
+  const viewer = await viewerContext.newPage();
+  await signIn(viewer, readOnlyKey);
+  expect(await viewer.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).toEqual(['Overview', 'Events']);
+  await viewer.goto(`${stack.url}/portal/#/events/${id}`);
+  await deliveryTo(viewer, subscriptionId).getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
+  expect(await viewer.getByRole('button', { name: /Retry|Cancel|Replay|Send test|Create/ }).count()).toBe(0);
+  await shot(viewer, '12-read-only-event');
+  const refused = await viewer.evaluate(async (eventId) => {
+    const key = sessionStorage.getItem('herald.apiKey');
+    const res = await fetch(`/v1/events/${eventId}/retry`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: '{}' });
+    return { status: res.status, storedElsewhere: localStorage.length + document.cookie.length };
+  }, id);
+  expect(refused).toEqual({ status: 403, storedElsewhere: 0 });
+
+  // The admin revokes it: the viewer's next poll signs it out.
+  const keyRow = page.getByRole('row', { name: /read-only viewer/ });
+  await keyRow.getByRole('button', { name: 'Revoke…' }).click();
+  await keyRow.getByRole('button', { name: 'Yes, revoke' }).click();
+  await keyRow.getByRole('button', { name: 'Revoke…' }).waitFor({ state: 'detached' });
+  await viewer.getByText('You were signed out: The API key was revoked.').waitFor({ timeout: SEEN_MS });
+  expect(await viewer.evaluate(() => sessionStorage.getItem('herald.apiKey'))).toBeNull();
+  await shot(viewer, '13-revoked-signed-out');
+  await viewerContext.close();
+
+  // The same pages on a phone.
+  await page.setViewportSize(PHONE);
+  await page.goto(`${stack.url}/portal/#/events/${id}`);
+  await deliveryTo(page, subscriptionId).getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
+  await shot(page, '14-phone-event');
+  await page.goto(`${stack.url}/portal/#/subscriptions`);
+  await page.getByRole('row', { name: /Orders service/ }).waitFor({ timeout: SEEN_MS });
+  await shot(page, '15-phone-subscriptions');
+  // Nothing wider than the screen but the tables, which scroll inside their own box.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+  await eventually(async () => (await page.title()) === 'Herald portal', 1000, 'title');
+});
