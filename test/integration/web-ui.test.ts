@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import * as api from '../harness/api';
+import { artifactsDir, launchChromium } from '../harness/browser';
 import { startReceiver, type Receiver } from '../harness/receiver';
 import { eventually, sharedServers, startStack, type TestStack } from '../harness/stack';
 
@@ -11,21 +11,16 @@ import { eventually, sharedServers, startStack, type TestStack } from '../harnes
  * under test-artifacts/ for a person to look at.
  */
 
-const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
+const ARTIFACTS = artifactsDir();
 let stack: TestStack;
 let receiver: Receiver;
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   [stack, receiver, browser] = await Promise.all([
     startStack(),
     startReceiver(),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      // Flags for a closed network: no background calls to Google's services.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    }),
+    launchChromium(),
   ]);
 });
 afterAll(async () => {

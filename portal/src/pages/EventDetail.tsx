@@ -1,8 +1,13 @@
-import { call, can, workflowUrl, type AttemptView, type EventView, type Me, type Page } from '../api';
+import { call, can, workflowUrl, type AttemptView, type EventView, type Me, type Page, type Subscription } from '../api';
 import { ActionButton, ErrorNote, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 
 const POLL_MS = 2_000;
+
+type DeliveryStatus = EventView['deliveries'][number]['status'];
+const final = (s: DeliveryStatus) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
+/** What `retry` acts on: deliveries waiting for their next attempt, and failed ones (a fresh run). */
+const retryable = (s: DeliveryStatus) => s === 'failed' || !final(s);
 
 function Attempt({ a }: { a: AttemptView }) {
   const outcome = a.response ? `HTTP ${a.response.status}` : (a.error ?? 'no answer');
@@ -51,6 +56,14 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
     () => Promise.all([call<EventView>('GET', `/events/${id}`), call<Page<AttemptView>>('GET', `/events/${id}/attempts`)]),
     [id],
     POLL_MS,
+  );
+  // Deliveries name their subscription by id; people know them by name.
+  const { data: names } = useLoad(
+    async () =>
+      can(me, 'subscriptions:read')
+        ? new Map((await call<Page<Subscription>>('GET', '/subscriptions?limit=200')).data.map((s) => [s.id, s.name ?? s.url ?? s.id]))
+        : new Map<string, string>(),
+    [me],
   );
   if (!data) return error ? <ErrorNote error={error} /> : <p className="loading">Loading…</p>;
   const [view, attempts] = data;
@@ -120,45 +133,58 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
       <p className="help">This page updates every {POLL_MS / 1000} s.</p>
 
       {write && (
-        <div className="actions">
-          <ActionButton label="Retry all" run={control('retry')} done={() => 'Retry sent'} />
-          <ActionButton label="Cancel all" run={control('cancel')} done={() => 'Cancel sent'} />
-          <ActionButton label="Replay" run={control('replay')} done={() => 'Replay started: new messages with new webhook-ids'} />
-        </div>
+        <>
+          <div className="actions">
+            {view.deliveries.filter((d) => retryable(d.status)).length > 1 && (
+              <ActionButton label="Retry all" run={control('retry')} done={() => 'Retry sent'} />
+            )}
+            {view.deliveries.filter((d) => !final(d.status)).length > 1 && (
+              <ActionButton label="Cancel all" run={control('cancel')} done={() => 'Cancel sent'} />
+            )}
+            <ActionButton label="Replay" run={control('replay')} done={() => 'Replay started: new messages with new webhook-ids'} />
+          </div>
+          <p className="help">
+            Retry attempts a waiting or failed delivery now; Cancel stops one that is not finished; Replay sends the stored event again, as a
+            new message, to the subscriptions that match it today.
+          </p>
+        </>
       )}
 
       <h2>Deliveries</h2>
       {view.deliveries.length === 0 && <p>No subscription matched this event (yet).</p>}
-      {view.deliveries.map((d) => (
-        <section key={`${d.workflowId}|${d.subscriptionId}`} className="delivery" aria-label={`Delivery to ${d.subscriptionId}`}>
-          <h3>
-            <a href={`#/subscriptions/${d.subscriptionId}`}>{d.subscriptionId}</a> <Status value={d.status} />
-          </h3>
-          <p>
-            {d.attempts} attempt{d.attempts === 1 ? '' : 's'}
-            {d.lastResponseStatus !== null && <> · last answer HTTP {d.lastResponseStatus}</>}
-            {d.nextAttemptAt && (
-              <>
-                {' '}
-                · next attempt <Time iso={d.nextAttemptAt} />
-              </>
+      {view.deliveries.map((d) => {
+        const name = names?.get(d.subscriptionId) ?? d.subscriptionId;
+        return (
+          <section key={`${d.workflowId}|${d.subscriptionId}`} className="delivery" aria-label={`Delivery to ${name}`}>
+            <h3>
+              <a href={`#/subscriptions/${d.subscriptionId}`}>{name}</a> <Status value={d.status} />
+            </h3>
+            <p>
+              {d.attempts} attempt{d.attempts === 1 ? '' : 's'}
+              {d.lastResponseStatus !== null && <> · last answer HTTP {d.lastResponseStatus}</>}
+              {d.nextAttemptAt && (
+                <>
+                  {' '}
+                  · next attempt <Time iso={d.nextAttemptAt} />
+                </>
+              )}
+              {d.error && <> · {d.error}</>} · message <code>{d.messageId}</code>
+              {d.workflowId !== `event/${me.tenant}/${e.id}` && <> · replay</>}
+            </p>
+            {write && retryable(d.status) && (
+              <div className="actions">
+                {retryable(d.status) && <ActionButton label="Retry" run={control('retry', d.subscriptionId)} done={() => 'Retry sent'} />}
+                {!final(d.status) && <ActionButton label="Cancel" run={control('cancel', d.subscriptionId)} done={() => 'Cancel sent'} />}
+              </div>
             )}
-            {d.error && <> · {d.error}</>} · message <code>{d.messageId}</code>
-            {d.workflowId !== `event/${me.tenant}/${e.id}` && <> · replay</>}
-          </p>
-          {write && (
-            <div className="actions">
-              <ActionButton label="Retry" run={control('retry', d.subscriptionId)} done={() => 'Retry sent'} />
-              <ActionButton label="Cancel" run={control('cancel', d.subscriptionId)} done={() => 'Cancel sent'} />
-            </div>
-          )}
-          {attempts.data
-            .filter((a) => a.subscriptionId === d.subscriptionId)
-            .map((a) => (
-              <Attempt key={`${a.subscriptionId}#${a.attempt}#${a.startedAt}`} a={a} />
-            ))}
-        </section>
-      ))}
+            {attempts.data
+              .filter((a) => a.subscriptionId === d.subscriptionId)
+              .map((a) => (
+                <Attempt key={`${a.subscriptionId}#${a.attempt}#${a.startedAt}`} a={a} />
+              ))}
+          </section>
+        );
+      })}
 
       <h2>Data</h2>
       <pre className="body">{JSON.stringify(e.data, null, 2)}</pre>

@@ -88,23 +88,23 @@ export function Events() {
       {data && data.data.length === 0 && <p>No events match.</p>}
       {data && data.data.length > 0 && (
         <div className="table-wrap">
-          <table>
+          <table className="stack">
             <Head columns={['Occurred', 'Type', 'Status', 'Subject', 'Actor', 'Id']} />
             <tbody>
               {data.data.map((e) => (
                 <tr key={e.id}>
-                  <td>
+                  <td data-label="Occurred">
                     <Time iso={e.occurredAt} />
                   </td>
-                  <td>
+                  <td data-label="Type">
                     <code>{e.type}</code>
                   </td>
-                  <td>
+                  <td data-label="Status">
                     <Status value={e.status} />
                   </td>
-                  <td>{e.subject ? `${e.subject.type}/${e.subject.id}` : <span className="muted">—</span>}</td>
-                  <td>{e.actor ?? <span className="muted">—</span>}</td>
-                  <td>
+                  <td data-label="Subject">{e.subject ? `${e.subject.type}/${e.subject.id}` : <span className="muted">—</span>}</td>
+                  <td data-label="Actor">{e.actor ?? <span className="muted">—</span>}</td>
+                  <td data-label="Id">
                     <a href={`#/events/${e.id}`}>{e.id}</a>
                   </td>
                 </tr>

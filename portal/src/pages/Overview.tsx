@@ -58,7 +58,10 @@ export function Overview() {
   return (
     <>
       <h1>Overview</h1>
-      <p className="help">The last 24 hours, by hour (your local time). Refreshes every 30 s.</p>
+      <p className="help">
+        The last 24 hours, by hour (your local time). Refreshes every 30 s. Events include Herald&apos;s own <code>herald.*</code> events
+        (subscription and key changes, test pings).
+      </p>
       <ErrorNote error={error} />
       <dl className="cards">
         <div>

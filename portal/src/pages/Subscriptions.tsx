@@ -30,25 +30,25 @@ export function Subscriptions({ me }: { me: Me }) {
       {data && data.length === 0 && <p>No subscriptions yet.</p>}
       {data && data.length > 0 && (
         <div className="table-wrap">
-          <table>
+          <table className="stack">
             <Head columns={['Subscription', 'Event types', 'State', 'Success (24 h)', 'Deliveries (24 h)', 'Last error']} />
             <tbody>
               {data.map(({ subscription: s, health: h }) => (
                 <tr key={s.id}>
-                  <td>
+                  <td data-label="Subscription">
                     <a href={`#/subscriptions/${s.id}`}>{s.name ?? s.id}</a>
                     <div className="muted small-text">{s.url}</div>
                   </td>
-                  <td>{s.eventTypes.join(', ')}</td>
-                  <td>
+                  <td data-label="Event types">{s.eventTypes.join(', ')}</td>
+                  <td data-label="State">
                     <Status value={s.active ? 'active' : 'disabled'} />
                     {s.disabledReason && <div className="small-text">{s.disabledReason}</div>}
                   </td>
-                  <td>{percent(h.successRate)}</td>
-                  <td>
+                  <td data-label="Success (24 h)">{percent(h.successRate)}</td>
+                  <td data-label="Deliveries (24 h)">
                     {h.deliveries.succeeded} ok · {h.deliveries.failed} failed · {h.deliveries.retrying} retrying
                   </td>
-                  <td>
+                  <td data-label="Last error">
                     {h.lastError ? (
                       <>
                         <a href={`#/events/${h.lastError.eventId}`}>

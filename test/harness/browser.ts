@@ -1,0 +1,20 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+
+/** Debian's headless Chromium (no browser download), and where tests keep screenshots. */
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    // Flags for a closed network: no background calls to Google's services.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** test-artifacts/<subdir> (git-ignored), created on first use: for a person to look at. */
+export function artifactsDir(subdir = ''): string {
+  const dir = path.resolve(__dirname, '../../test-artifacts', subdir);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
