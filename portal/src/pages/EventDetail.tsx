@@ -171,6 +171,15 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
               {d.error && <> · {d.error}</>} · message <code>{d.messageId}</code>
               {d.workflowId !== `event/${me.tenant}/${e.id}` && <> · replay</>}
             </p>
+            {d.actions.length > 0 && (
+              <ul className="small-text">
+                {d.actions.map((a) => (
+                  <li key={`${a.action}${a.at}`}>
+                    {a.action} asked by <code>{a.by}</code> at <Time iso={a.at} />
+                  </li>
+                ))}
+              </ul>
+            )}
             {write && retryable(d.status) && (
               <div className="actions">
                 {retryable(d.status) && <ActionButton label="Retry" run={control('retry', d.subscriptionId)} done={() => 'Retry sent'} />}
