@@ -179,3 +179,57 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   const overflow = await page.evaluate(`document.documentElement.scrollWidth - window.innerWidth`);
   expect(overflow).toBeLessThanOrEqual(0);
 });
+
+test('subscription controls: seen types in the picker, edit, rotate, disable and enable, recover, replay', async () => {
+  const page = await browser.newPage({ viewport: LAPTOP });
+  await signIn(page, stack.adminKey);
+  receiver.on('/controls', () => ({ status: 200 }));
+  const seen = await api.send(stack, { type: 'invoice.paid', data: { invoice: 7 } });
+  await api.finalEvent(stack, seen.id);
+
+  // The picker offers the types seen in recent events (this stack has no type registry).
+  await page.goto(`${stack.url}/portal/#/subscriptions/new`);
+  await page.getByLabel('invoice.paid').check();
+  await page.getByLabel('Name').fill('Controls');
+  await page.getByLabel('Endpoint URL').fill(`${receiver.url}/controls`);
+  await page.getByRole('button', { name: 'Create subscription' }).click();
+  const first = await page.getByLabel('Signing secret').textContent();
+  await page.getByRole('link', { name: 'Open Controls' }).click();
+  const facts = page.locator('dl.facts');
+  await facts.getByText('invoice.paid').waitFor();
+
+  // Edit: the name changes.
+  await page.getByRole('button', { name: 'Edit' }).click();
+  await page.getByLabel('Name').fill('Invoices');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { name: 'Invoices' }).waitFor({ timeout: SEEN_MS });
+
+  // Rotate: a new secret, shown once.
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  const rotated = await page.getByLabel('New signing secret').textContent();
+  expect(rotated).toMatch(/^whsec_/);
+  expect(rotated).not.toBe(first);
+
+  // Disable, then enable again.
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await facts.getByText('disabled', { exact: true }).waitFor({ timeout: SEEN_MS });
+  await page.getByRole('button', { name: 'Enable' }).click();
+  await facts.getByText('active', { exact: true }).waitFor({ timeout: SEEN_MS });
+
+  // Recover starts its workflow.
+  await page.getByRole('button', { name: 'Recover' }).click();
+  await page.getByText('Recovery started').waitFor({ timeout: SEEN_MS });
+  await shot(page, '16-subscription-controls');
+
+  // Replay an event from its page: a new message with a new webhook-id, signed with the new secret.
+  const before = receiver.received('/controls').length;
+  await page.goto(`${stack.url}/portal/#/events/${seen.id}`);
+  await page.getByRole('button', { name: 'Replay' }).click();
+  await page.getByText('Replay started').waitFor({ timeout: SEEN_MS });
+  await page.getByRole('region', { name: 'Delivery to Invoices' }).getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
+  const replayed = receiver.received('/controls').slice(before);
+  expect(replayed).toHaveLength(1);
+  expect(JSON.parse(replayed[0].body).id).toBe(seen.id);
+  expect(api.signedWith(rotated!, replayed[0])).toBe(true);
+  await shot(page, '17-event-replayed');
+});
