@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
 import { call, can, type AttemptView, type Me, type Subscription, type SubscriptionHealth } from '../api';
 import { ActionButton, ErrorNote, percent, ShownOnce, Status, Time } from '../components';
 import { go, useLoad } from '../hooks';
@@ -66,7 +67,7 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
           <Status value={s.active ? 'active' : 'disabled'} /> {s.disabledReason && <>— {s.disabledReason} (<Time iso={s.disabledAt} />)</>}
         </dd>
         <dt>Retries</dt>
-        <dd>{s.retry?.schedule ? s.retry.schedule.join(', ') : 'default schedule'}{s.retry?.maxAttempts ? `, at most ${s.retry.maxAttempts} attempts` : ''}; timeout {s.timeoutMs} ms</dd>
+        <dd>{s.retry?.schedule ? s.retry.schedule.join(', ') : `${DEFAULT_RETRY_SCHEDULE.join(', ')} (the default)`}{s.retry?.maxAttempts ? `, at most ${s.retry.maxAttempts} attempts` : ''}; timeout {s.timeoutMs} ms</dd>
         <dt>Success (24 h)</dt>
         <dd>
           {percent(h.successRate)} — {h.deliveries.succeeded} succeeded, {h.deliveries.failed} failed, {h.deliveries.retrying} retrying,{' '}
@@ -100,10 +101,11 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
           <h2 id="actions">Actions</h2>
           <div className="actions">
             <ActionButton label="Send test" run={() => call('POST', `/subscriptions/${s.id}/test`).finally(reload)} done={testOutcome} />
+            {/* Keyed by the state, so the button starts afresh once the State line shows the change. */}
             <ActionButton
+              key={String(s.active)}
               label={s.active ? 'Disable' : 'Enable'}
               run={() => call('PATCH', `/subscriptions/${s.id}`, { active: !s.active }).finally(reload)}
-              done={() => (s.active ? 'Disabled' : 'Enabled')}
             />
             <ActionButton
               label="Rotate secret"

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
 import { ApiError, call, can, type ListedEvent, type Me, type Page, type Subscription } from '../api';
 import { ErrorNote, ShownOnce } from '../components';
 import { useLoad } from '../hooks';
@@ -149,7 +150,7 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
           id="sub-schedule"
           value={schedule}
           onChange={(e) => setSchedule(e.target.value)}
-          placeholder="default: 5s, 5m, 30m, 2h, 5h, 10h, 10h"
+          placeholder={`default: ${DEFAULT_RETRY_SCHEDULE.join(', ')}`}
           aria-describedby="sub-schedule-help"
         />
         <p id="sub-schedule-help" className="help">
