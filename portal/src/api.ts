@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type {
   apiKeySchema,
   AttemptView,
+  EventTypeView,
   EventView,
   HeraldEvent,
   meSchema,
@@ -17,7 +18,7 @@ export type Me = z.infer<typeof meSchema>;
 export type Subscription = z.infer<typeof subscriptionSchema>;
 export type ApiKey = z.infer<typeof apiKeySchema>;
 export type ListedEvent = HeraldEvent & { status: EventView['status'] };
-export type { AttemptView, EventView, HeraldEvent, Overview, Scope, SubscriptionHealth };
+export type { AttemptView, EventTypeView, EventView, HeraldEvent, Overview, Scope, SubscriptionHealth };
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;

@@ -29,6 +29,7 @@ import {
 } from '../store/deliveries';
 import {
   deleteExpiredEvents,
+  eventDocOf,
   eventKey,
   eventOf,
   findEvent,
@@ -195,23 +196,7 @@ export function createActivities(deps: ActivityDeps) {
     /** Writes the event into the audit; `duplicate` when another run already did. */
     async recordEvent(input: RecordEventInput): Promise<'recorded' | 'duplicate'> {
       const { tenant, event, workflowId, runId } = input;
-      return recordEvent(store, {
-        _id: eventKey(tenant, event.id),
-        tenant,
-        id: event.id,
-        type: event.type,
-        dataJson: JSON.stringify(event.data),
-        ...(event.subject && { subject: event.subject }),
-        ...(event.actor && { actor: event.actor }),
-        ...(event.source && { source: event.source }),
-        ...(event.parentId && { parentId: event.parentId }),
-        ...(event.correlationId && { correlationId: event.correlationId }),
-        occurredAt: new Date(event.occurredAt),
-        receivedAt: new Date(event.receivedAt),
-        workflowId,
-        runId,
-        status: 'delivering',
-      });
+      return recordEvent(store, eventDocOf(tenant, event, workflowId, runId));
     },
 
     /**

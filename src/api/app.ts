@@ -4,15 +4,18 @@ import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import type { SecretBox } from '../security/secret-box';
-import { authenticate } from './auth';
+import { allEventTypes, eventTypeView } from '../store/event-types';
+import { authenticate, principalOf } from './auth';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
 import { apiKeysRouter } from './routes/api-keys';
 import { causalityRouter } from './routes/causality';
+import { eventTypesRouter, registryReaders } from './routes/event-types';
 import { eventsRouter } from './routes/events';
 import { meRouter } from './routes/me';
 import { statsRouter } from './routes/stats';
+import { exportRouter } from './routes/export';
 import { subscriptionsRouter } from './routes/subscriptions';
 
 export interface AppDeps extends IngestDeps {
@@ -80,13 +83,18 @@ export function createApp(deps: AppDeps): express.Express {
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false }));
   const causality = causalityRouter(deps);
+  app.use('/v1/events', exportRouter(deps)); // before `/v1/events/{id}`: "export" is a valid id
   app.use('/v1/events', causality.events);
   app.use('/v1/events', eventsRouter(deps));
   app.use('/v1/subjects', causality.subjects);
+  app.use('/v1/event-types', eventTypesRouter(deps));
   app.use('/v1/subscriptions', subscriptionsRouter(deps));
   app.use('/v1/api-keys', apiKeysRouter(deps));
   app.use('/v1/me', meRouter(deps));
   app.use('/v1/stats', statsRouter(deps));
+  app.get('/v1/openapi.json', registryReaders, async (_req, res) => {
+    res.json(openApiDocument((await allEventTypes(deps.store, principalOf(res).tenant)).map(eventTypeView)));
+  });
 
   app.use((req, res) => {
     sendProblem(res, problemBody(404, 'Not found', `No route for ${req.method} ${req.path}`));

@@ -60,11 +60,12 @@ function unauthorized(detail: string): ProblemError {
   return new ProblemError(401, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
 }
 
-export function requireScope(scope: Scope): RequestHandler {
+/** Lets the request through when the key has any of these scopes. */
+export function requireScope(...scopes: [Scope, ...Scope[]]): RequestHandler {
   return (_req, res, next) => {
     const principal = principalOf(res);
-    if (principal.admin || principal.scopes.includes(scope)) return next();
-    next(new ProblemError(403, 'Forbidden', `This API key lacks the "${scope}" scope.`));
+    if (principal.admin || scopes.some((s) => principal.scopes.includes(s))) return next();
+    next(new ProblemError(403, 'Forbidden', `This API key lacks the ${scopes.map((s) => `"${s}"`).join(' or ')} scope.`));
   };
 }
 

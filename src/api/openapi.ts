@@ -7,8 +7,11 @@ import {
   deliveryControlSchema,
   deliveryViewSchema,
   eventInputSchema,
+  eventExportQuerySchema,
   eventListQuerySchema,
   eventSchema,
+  eventTypePutSchema,
+  eventTypeViewSchema,
   eventViewSchema,
   listQuerySchema,
   meSchema,
@@ -23,6 +26,7 @@ import {
   subscriptionSchema,
   treeQuerySchema,
 } from '../domain/schemas';
+import type { EventTypeView } from '../domain/schemas';
 import { VERSION } from '../version';
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
@@ -46,6 +50,8 @@ const components = {
   Me: meSchema,
   SubscriptionHealth: subscriptionHealthSchema,
   Overview: overviewSchema,
+  EventTypePut: eventTypePutSchema,
+  EventType: eventTypeViewSchema,
 };
 
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
@@ -72,7 +78,37 @@ const workflowIdBody = { type: 'object', properties: { workflowId: { type: 'stri
 const unavailable = { description: 'Temporal unavailable; retry after Retry-After' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
-export function openApiDocument() {
+const typeParam = { name: 'type', in: 'path', required: true, schema: { type: 'string' } };
+
+/** What a subscriber receives for one registered type (contract section 4), `data` held to its schema. */
+function webhookOf(t: EventTypeView) {
+  return {
+    post: {
+      summary: t.type,
+      description: t.description,
+      requestBody: json({
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          type: { const: t.type },
+          timestamp: { type: 'string', format: 'date-time' },
+          data: t.schema ?? { type: 'object' },
+          subject: { type: 'object', properties: { type: { type: 'string' }, id: { type: 'string' } } },
+          actor: { type: 'string' },
+          correlationId: { type: 'string' },
+        },
+        required: ['id', 'type', 'timestamp', 'data'],
+      }),
+      responses: { '2XX': { description: 'Received; any other answer is retried on the schedule' } },
+    },
+  };
+}
+
+/**
+ * The document; with a tenant's event-type registry, each type is also listed under
+ * `webhooks` (OpenAPI 3.1) with the payload a subscriber receives.
+ */
+export function openApiDocument(eventTypes?: EventTypeView[]) {
   const schemas = Object.fromEntries(
     Object.entries(components).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })]),
   );
@@ -81,6 +117,7 @@ export function openApiDocument() {
     info: { title: 'Herald', version: VERSION, description: 'Durable notification and webhook delivery on Temporal.' },
     components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     security: [{ bearer: [] }],
+    ...(eventTypes && { webhooks: Object.fromEntries(eventTypes.map((t) => [t.type, webhookOf(t)])) }),
     paths: {
       '/v1/events': {
         post: {
@@ -94,6 +131,29 @@ export function openApiDocument() {
           },
         },
         get: { summary: 'List events, newest first', parameters: queryParameters(eventListQuerySchema), responses: { '200': { description: 'A page', ...json(list('Event')) }, ...problems } },
+      },
+      '/v1/events/export': {
+        get: {
+          summary: "The audit as NDJSON, oldest first, one event per line (with `status`, and `deliveries` / `attempts` when included); streamed, so any size runs in constant memory. An event whose id is \"export\" is read through the list.",
+          parameters: queryParameters(eventExportQuerySchema),
+          responses: { '200': { description: 'application/x-ndjson: one Event per line' }, ...problems },
+        },
+      },
+      '/v1/event-types': {
+        get: { summary: 'The event-type registry, newest first', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('EventType')) }, ...problems } },
+      },
+      '/v1/event-types/{type}': {
+        put: {
+          summary: 'Describe an event type (scope events:write); with a JSON Schema, ingestion refuses events of this type whose `data` fails it (400, paths under `data`)',
+          parameters: [typeParam],
+          requestBody: json(ref('EventTypePut')),
+          responses: { '200': { description: 'Replaced', ...json(ref('EventType')) }, '201': { description: 'Created', ...json(ref('EventType')) }, ...problems },
+        },
+        get: { summary: 'One registered event type', parameters: [typeParam], responses: { '200': { description: 'The type', ...json(ref('EventType')) }, ...problems } },
+        delete: { summary: "Remove a type from the registry: its events are no longer validated", parameters: [typeParam], responses: { '204': { description: 'Removed' }, ...problems } },
+      },
+      '/v1/openapi.json': {
+        get: { summary: "This document with the key's tenant's registered event types under `webhooks`", responses: { '200': { description: 'OpenAPI 3.1' }, ...problems } },
       },
       '/v1/events/{id}': { get: { summary: 'An event with its deliveries', parameters: [idParam], responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems } } },
       '/v1/events/{id}/attempts': { get: { summary: 'Every delivery attempt of an event', parameters: [idParam], responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems } } },

@@ -167,10 +167,59 @@ export const eventListQuerySchema = z.strictObject({
   status: z.enum(EVENT_STATUSES).optional(),
   since: timeSchema.optional(),
   until: timeSchema.optional(),
+  open: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .describe('true: events no "*.completed" or "*.failed" event names as its parent yet (opened, never closed); false: those that one does'),
+  q: text(100)
+    .optional()
+    .describe('case-insensitive text found in the type, the subject type or id, or the actor'),
   limit: limitSchema,
   cursor: z.string().max(512).optional(),
 });
 export type EventListQuery = z.infer<typeof eventListQuerySchema>;
+
+/** `GET /v1/events/export`: the list's filters, without paging, and what to include with each event. */
+export const EXPORT_INCLUDES = ['deliveries', 'attempts'] as const;
+export const eventExportQuerySchema = eventListQuerySchema.omit({ limit: true, cursor: true }).extend({
+  include: z
+    .string()
+    .max(64)
+    .transform((v, ctx) => {
+      const parts = v.split(',').filter(Boolean);
+      for (const p of parts) {
+        if (!(EXPORT_INCLUDES as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `"${p}" is not one of ${EXPORT_INCLUDES.join(', ')}` });
+      }
+      return parts as (typeof EXPORT_INCLUDES)[number][];
+    })
+    .optional()
+    .describe('comma-separated: deliveries, attempts'),
+});
+export type EventExportQuery = z.infer<typeof eventExportQuerySchema>;
+/** The filters shared by the list and the export. */
+export type EventFilterQuery = Omit<EventListQuery, 'limit' | 'cursor'>;
+
+/** `PUT /v1/event-types/{type}`: what the type means, and optionally a JSON Schema its `data` must satisfy. */
+export const MAX_EVENT_TYPE_SCHEMA_BYTES = 64 * 1024;
+export const eventTypePutSchema = z.strictObject({
+  description: text(1000),
+  schema: z
+    .record(z.string(), z.unknown())
+    .refine((s) => JSON.stringify(s).length <= MAX_EVENT_TYPE_SCHEMA_BYTES, `must be at most ${MAX_EVENT_TYPE_SCHEMA_BYTES} bytes as JSON`)
+    .optional()
+    .describe('a JSON Schema (draft 2020-12, or draft-07 when its "$schema" says so) for the event\'s `data`'),
+});
+export type EventTypePut = z.infer<typeof eventTypePutSchema>;
+
+export const eventTypeViewSchema = z.object({
+  type: z.string(),
+  description: z.string(),
+  schema: z.record(z.string(), z.unknown()).optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type EventTypeView = z.infer<typeof eventTypeViewSchema>;
 
 export const CONTROL_ACTIONS = ['cancel', 'retry'] as const;
 export const controlActionSchema = z.object({

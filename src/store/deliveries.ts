@@ -126,6 +126,25 @@ export function attemptsForEvent(store: Store, tenant: string, eventId: string):
   return store.attempts.find({ tenant, eventId }).sort({ startedAt: -1, _id: -1 }).toArray();
 }
 
+/** The deliveries and attempts of many events at once, by event id: the export reads a batch per query. */
+export async function auditOfEvents(
+  store: Store,
+  tenant: string,
+  eventIds: string[],
+  include: { deliveries: boolean; attempts: boolean },
+): Promise<{ deliveries: Map<string, DeliveryDoc[]>; attempts: Map<string, AttemptDoc[]> }> {
+  const [deliveries, attempts] = await Promise.all([
+    include.deliveries ? store.deliveries.find({ tenant, eventId: { $in: eventIds } }).sort({ createdAt: 1, _id: 1 }).toArray() : [],
+    include.attempts ? store.attempts.find({ tenant, eventId: { $in: eventIds } }).sort({ startedAt: 1, _id: 1 }).toArray() : [],
+  ]);
+  const byEvent = <T extends { eventId: string }>(docs: T[]) => {
+    const map = new Map<string, T[]>();
+    for (const d of docs) map.set(d.eventId, [...(map.get(d.eventId) ?? []), d]);
+    return map;
+  };
+  return { deliveries: byEvent(deliveries), attempts: byEvent(attempts) };
+}
+
 export function deliveryView(doc: DeliveryDoc): DeliveryView {
   return {
     subscriptionId: doc.subscriptionId,

@@ -1,9 +1,30 @@
 import type { Filter } from 'mongodb';
-import type { EventListQuery, HeraldEvent } from '../domain/schemas';
+import type { EventFilterQuery, EventListQuery, HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
 import { decodeCursor, encodeCursor, findByIds, isDuplicateKeyError, type EventDoc, type Store } from './index';
 
 export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
+
+/** An accepted event as the audit keeps it, from the run that records it. */
+export function eventDocOf(tenant: string, event: HeraldEvent, workflowId: string, runId: string): EventDoc {
+  return {
+    _id: eventKey(tenant, event.id),
+    tenant,
+    id: event.id,
+    type: event.type,
+    dataJson: JSON.stringify(event.data),
+    ...(event.subject && { subject: event.subject }),
+    ...(event.actor && { actor: event.actor }),
+    ...(event.source && { source: event.source }),
+    ...(event.parentId && { parentId: event.parentId }),
+    ...(event.correlationId && { correlationId: event.correlationId }),
+    occurredAt: new Date(event.occurredAt),
+    receivedAt: new Date(event.receivedAt),
+    workflowId,
+    runId,
+    status: 'delivering',
+  };
+}
 
 /**
  * Records an event in the audit exactly once. Answers `recorded` for the run that wrote
@@ -12,12 +33,34 @@ export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
 export async function recordEvent(store: Store, doc: EventDoc): Promise<'recorded' | 'duplicate'> {
   try {
     await store.events.insertOne(doc);
-    return 'recorded';
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     const existing = await store.events.findOne({ _id: doc._id }, { projection: { runId: 1 } });
-    return existing?.runId === doc.runId ? 'recorded' : 'duplicate';
+    if (existing?.runId !== doc.runId) return 'duplicate';
   }
+  await linkClosure(store, doc);
+  return 'recorded';
+}
+
+/** `deployment.completed`, `build.failed`: an event that closes what its parent opened. */
+const CLOSING_TYPE = /\.(completed|failed)$/;
+export const isClosingType = (type: string) => CLOSING_TYPE.test(type);
+
+/**
+ * Marks which events were closed. Parent and child may arrive in either order and at once,
+ * so each side writes itself first and looks for the other second: whichever is recorded
+ * last finds the other, and both finding it sets the same mark.
+ */
+async function linkClosure(store: Store, doc: EventDoc): Promise<void> {
+  if (doc.parentId && isClosingType(doc.type)) {
+    await store.events.updateOne({ _id: eventKey(doc.tenant, doc.parentId), closedBy: { $exists: false } }, { $set: { closedBy: doc.id } });
+  }
+  if (isClosingType(doc.type)) return; // a closing event is not itself opened
+  const closer = await store.events.findOne(
+    { tenant: doc.tenant, parentId: doc.id, type: { $regex: CLOSING_TYPE.source } },
+    { projection: { id: 1 } },
+  );
+  if (closer) await store.events.updateOne({ _id: doc._id, closedBy: { $exists: false } }, { $set: { closedBy: closer.id } });
 }
 
 export async function setEventStatus(store: Store, tenant: string, id: string, status: EventStatus): Promise<void> {
@@ -60,32 +103,54 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** `a.*` matches `a` and everything under `a.`. */
+const prefixPattern = (type: string) => `^${escapeRegex(type.slice(0, -2))}(\\.|$)`;
+
+/**
+ * The MongoDB filter for the list's and the export's query. Conditions are top-level fields
+ * wherever they can be, so the store matches them against an index (FerretDB pushes down
+ * only top-level equalities); only the text search needs an `$or`.
+ */
+export function eventFilter(tenant: string, q: EventFilterQuery): Filter<EventDoc> {
+  const filter: Filter<EventDoc> = { tenant };
+  if (q.type?.endsWith('.*')) filter.type = { $regex: prefixPattern(q.type) };
+  else if (q.type) filter.type = q.type;
+  if (q.subjectType) filter['subject.type'] = q.subjectType;
+  if (q.subjectId) filter['subject.id'] = q.subjectId;
+  if (q.actor) filter.actor = q.actor;
+  if (q.correlationId) filter.correlationId = q.correlationId;
+  if (q.status) filter.status = q.status;
+  if (q.since || q.until) {
+    filter.occurredAt = { ...(q.since && { $gte: new Date(q.since) }), ...(q.until && { $lte: new Date(q.until) }) };
+  }
+  if (q.open !== undefined) filter.closedBy = { $exists: !q.open };
+  // Closing events are never open themselves, unless asked for by their exact type.
+  if (q.open === true && !(q.type && !q.type.endsWith('.*'))) {
+    filter.type = { ...(q.type && { $regex: prefixPattern(q.type) }), $not: new RegExp(CLOSING_TYPE.source) };
+  }
+  if (q.q) {
+    const text = { $regex: escapeRegex(q.q), $options: 'i' };
+    filter.$or = [{ type: text }, { 'subject.type': text }, { 'subject.id': text }, { actor: text }];
+  }
+  return filter;
+}
+
 /** Newest first by occurredAt, ties broken by id, so a cursor never skips or repeats. */
 export async function listEvents(
   store: Store,
   tenant: string,
   q: EventListQuery,
 ): Promise<{ data: EventDoc[]; nextCursor: string | null }> {
-  const and: Filter<EventDoc>[] = [{ tenant }];
-  if (q.type?.endsWith('.*')) {
-    const prefix = q.type.slice(0, -2);
-    and.push({ $or: [{ type: prefix }, { type: { $regex: `^${escapeRegex(prefix)}\\.` } }] });
-  } else if (q.type) and.push({ type: q.type });
-  if (q.subjectType) and.push({ 'subject.type': q.subjectType });
-  if (q.subjectId) and.push({ 'subject.id': q.subjectId });
-  if (q.actor) and.push({ actor: q.actor });
-  if (q.correlationId) and.push({ correlationId: q.correlationId });
-  if (q.status) and.push({ status: q.status });
-  if (q.since) and.push({ occurredAt: { $gte: new Date(q.since) } });
-  if (q.until) and.push({ occurredAt: { $lte: new Date(q.until) } });
+  const filter = eventFilter(tenant, q);
+  let query: Filter<EventDoc> = filter;
   if (q.cursor) {
     const key = decodeCursor(q.cursor);
     if (!key) throw new InvalidCursorError();
     const [time, id] = key;
-    and.push({ $or: [{ occurredAt: { $lt: time } }, { occurredAt: time, id: { $lt: id } }] });
+    query = { $and: [filter, { $or: [{ occurredAt: { $lt: time } }, { occurredAt: time, id: { $lt: id } }] }] };
   }
   const docs = await store.events
-    .find({ $and: and })
+    .find(query)
     .sort({ occurredAt: -1, id: -1 })
     .limit(q.limit + 1)
     .toArray();
@@ -93,6 +158,14 @@ export async function listEvents(
   const last = page[page.length - 1];
   const nextCursor = docs.length > q.limit && last ? encodeCursor([last.occurredAt.toISOString(), last.id]) : null;
   return { data: page, nextCursor };
+}
+
+/**
+ * The export's events, oldest first, as one cursor the caller reads batch by batch: one
+ * query for the whole export, so memory holds one batch and the store reads each event once.
+ */
+export function exportEvents(store: Store, tenant: string, q: EventFilterQuery, batchSize: number) {
+  return store.events.find(eventFilter(tenant, q)).sort({ occurredAt: 1, id: 1 }).batchSize(batchSize);
 }
 
 export class InvalidCursorError extends Error {

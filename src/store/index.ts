@@ -34,6 +34,8 @@ export interface EventDoc {
   status: EventStatus;
   /** How many replays were started: numbers the replay workflows `…/replay/{n}`. */
   replays?: number;
+  /** The id of a `*.completed` / `*.failed` event whose parent this event is: it was closed. */
+  closedBy?: string;
 }
 
 export interface SubscriptionSecret {
@@ -120,9 +122,33 @@ export interface ApiKeyDoc {
  * A counter per tenant, raised after every change to its subscriptions, so a worker can keep
  * the tenant's subscriptions in memory and know with one read by `_id` whether they changed.
  */
-export interface SubscriptionsVersionDoc {
+export interface TenantVersionDoc {
   _id: string; // the tenant
   version: number;
+}
+
+/**
+ * Raised after each change that readers cache (subscriptions for matching, event types for
+ * validation). After, not before: a reader takes the version first and the documents second,
+ * so whatever it caches under a version is at least as new as that version.
+ */
+export async function bumpTenantVersion(versions: Collection<TenantVersionDoc>, tenant: string): Promise<void> {
+  await versions.updateOne({ _id: tenant }, { $inc: { version: 1 } }, { upsert: true });
+}
+
+export async function tenantVersion(versions: Collection<TenantVersionDoc>, tenant: string): Promise<number> {
+  return (await versions.findOne({ _id: tenant }))?.version ?? 0;
+}
+
+/** A JSON Schema is kept as text: its keywords (`$ref`, `$schema`) are not valid field names. */
+export interface EventTypeDoc {
+  _id: string; // `${tenant}/${type}`
+  tenant: string;
+  type: string;
+  description: string;
+  schemaJson?: string;
+  createdAt: Date;
+  updatedAt: Date;
 }
 
 export interface Store {
@@ -133,7 +159,9 @@ export interface Store {
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
   apiKeys: Collection<ApiKeyDoc>;
-  subscriptionsVersions: Collection<SubscriptionsVersionDoc>;
+  subscriptionsVersions: Collection<TenantVersionDoc>;
+  eventTypes: Collection<EventTypeDoc>;
+  eventTypesVersions: Collection<TenantVersionDoc>;
 }
 
 export async function connectStore(url: string): Promise<Store> {
@@ -148,7 +176,9 @@ export async function connectStore(url: string): Promise<Store> {
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('attempts'),
     apiKeys: db.collection<ApiKeyDoc>('api_keys'),
-    subscriptionsVersions: db.collection<SubscriptionsVersionDoc>('subscriptions_versions'),
+    subscriptionsVersions: db.collection<TenantVersionDoc>('subscriptions_versions'),
+    eventTypes: db.collection<EventTypeDoc>('event_types'),
+    eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
   };
 }
 
@@ -175,6 +205,8 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
   apiKeys: [{ key: { createdAt: -1, _id: -1 }, name: 'created' }],
   subscriptionsVersions: [], // read by _id only
+  eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
+  eventTypesVersions: [],
 };
 
 /**

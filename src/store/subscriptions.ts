@@ -1,7 +1,7 @@
 import type { SecretBox } from '../security/secret-box';
 import { redactHeaders } from '../security/sensitive';
 import type { SubscriptionPatch } from '../domain/schemas';
-import { decodeCursor, encodeCursor, type Store, type SubscriptionDoc } from './index';
+import { bumpTenantVersion, decodeCursor, encodeCursor, tenantVersion, type Store, type SubscriptionDoc } from './index';
 import { InvalidCursorError } from './events';
 
 export async function insertSubscription(store: Store, doc: SubscriptionDoc): Promise<void> {
@@ -9,18 +9,10 @@ export async function insertSubscription(store: Store, doc: SubscriptionDoc): Pr
   await bumpSubscriptionsVersion(store, doc.tenant);
 }
 
-/**
- * Raised after each change that matching sees (create, update, delete, disable). After, not
- * before: a reader takes the version first and the subscriptions second, so whatever it
- * caches under a version is at least as new as that version.
- */
-async function bumpSubscriptionsVersion(store: Store, tenant: string): Promise<void> {
-  await store.subscriptionsVersions.updateOne({ _id: tenant }, { $inc: { version: 1 } }, { upsert: true });
-}
+/** After each change that matching sees: create, update, delete, disable (see bumpTenantVersion). */
+const bumpSubscriptionsVersion = (store: Store, tenant: string) => bumpTenantVersion(store.subscriptionsVersions, tenant);
 
-export async function subscriptionsVersion(store: Store, tenant: string): Promise<number> {
-  return (await store.subscriptionsVersions.findOne({ _id: tenant }))?.version ?? 0;
-}
+export const subscriptionsVersion = (store: Store, tenant: string) => tenantVersion(store.subscriptionsVersions, tenant);
 
 export function countSubscriptions(store: Store, tenant: string): Promise<number> {
   return store.subscriptions.countDocuments({ tenant });

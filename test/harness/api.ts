@@ -50,3 +50,10 @@ export function signedWith(secret: string, req: ReceivedRequest): boolean {
     return false;
   }
 }
+
+/** An API key of this tenant with these scopes, made with the admin key. */
+export async function createKey(stack: TestStack, tenant: string, scopes: string[]) {
+  const res = await stack.request('POST', '/v1/api-keys', { name: `${tenant} ${scopes.join(' ')}`, tenant, scopes });
+  expect(res.status).toBe(201);
+  return res.body as { id: string; key: string; prefix: string; tenant: string };
+}

@@ -61,3 +61,19 @@ test('a subject\'s history lists everything that happened to it, newest first, w
   expect((await env.stack.request('GET', '/v1/subjects/package/nothing/events')).body).toEqual({ data: [], nextCursor: null });
   expect((await env.stack.request('GET', '/v1/subjects/package/%00/events')).status).toBe(404);
 });
+
+test('open=true finds what was opened and never closed by a *.completed or *.failed child, whichever arrived first', async () => {
+  await sendAll([
+    { id: 'o-done', type: 'rollout.started', data: {} },
+    { id: 'o-done-end', type: 'rollout.completed', data: {}, parentId: 'o-done' },
+    { id: 'o-late-end', type: 'rollout.failed', data: {}, parentId: 'o-late' }, // the closer arrives before what it closes
+    { id: 'o-late', type: 'rollout.started', data: {} },
+    { id: 'o-open', type: 'rollout.started', data: {} },
+    { id: 'o-progress', type: 'rollout.progressed', data: {}, parentId: 'o-open' }, // a child, but not a closing one
+  ]);
+  const ids = async (query: string) => (await env.stack.request('GET', `/v1/events?${query}`)).body.data.map((e: any) => e.id).sort();
+  expect(await ids('open=true&type=rollout.started')).toEqual(['o-open']);
+  expect(await ids('open=false&type=rollout.started')).toEqual(['o-done', 'o-late']);
+  expect(await ids('open=true&type=rollout.*')).toEqual(['o-open', 'o-progress']);
+  expect(await ids('open=true&q=ROLLOUT')).toEqual(['o-open', 'o-progress']); // closing events are never open themselves
+});

@@ -180,15 +180,20 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   expect(overflow).toBeLessThanOrEqual(0);
 });
 
-test('subscription controls: seen types in the picker, edit, rotate, disable and enable, recover, replay', async () => {
+test('subscription controls: registered and seen types in the picker, edit, rotate, disable and enable, recover, replay', async () => {
   const page = await browser.newPage({ viewport: LAPTOP });
   await signIn(page, stack.adminKey);
   receiver.on('/controls', () => ({ status: 200 }));
   const seen = await api.send(stack, { type: 'invoice.paid', data: { invoice: 7 } });
   await api.finalEvent(stack, seen.id);
 
-  // The picker offers the types seen in recent events (this stack has no type registry).
+  const registered = await stack.request('PUT', '/v1/event-types/invoice.refunded', { description: 'An invoice was refunded in full' });
+  expect(registered.status).toBe(201);
+
+  // The picker offers the registry's types with their descriptions, and the types seen in recent events.
   await page.goto(`${stack.url}/portal/#/subscriptions/new`);
+  await page.getByText('An invoice was refunded in full').waitFor({ timeout: SEEN_MS });
+  await page.getByLabel('invoice.refunded').check();
   await page.getByLabel('invoice.paid').check();
   await page.getByLabel('Name').fill('Controls');
   await page.getByLabel('Endpoint URL').fill(`${receiver.url}/controls`);
@@ -196,7 +201,7 @@ test('subscription controls: seen types in the picker, edit, rotate, disable and
   const first = await page.getByLabel('Signing secret').textContent();
   await page.getByRole('link', { name: 'Open Controls' }).click();
   const facts = page.locator('dl.facts');
-  await facts.getByText('invoice.paid').waitFor();
+  await facts.getByText('invoice.refunded, invoice.paid').waitFor();
 
   // Edit: the name changes.
   await page.getByRole('button', { name: 'Edit' }).click();

@@ -13,11 +13,7 @@ const guarded = useStack({ allowPrivateTargets: false, ingestRate: 20, maxSubscr
 
 const ALL_SCOPES = ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read'];
 
-async function createKey(stack: TestStack, tenant: string, scopes: string[]) {
-  const res = await stack.request('POST', '/v1/api-keys', { name: `${tenant} ${scopes.join(' ')}`, tenant, scopes });
-  expect(res.status).toBe(201);
-  return res.body as { id: string; key: string; prefix: string; tenant: string };
-}
+const { createKey } = api;
 
 function as(stack: TestStack, key: string) {
   return (method: string, route: string, body?: unknown) => stack.request(method, route, body, { authorization: `Bearer ${key}` });

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"log"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,11 +15,14 @@ import (
 // FerretDB 1.x on PostgreSQL filters with `_jsonb->'field' @> value`, which its own btree
 // indexes on `(_jsonb->'field')` cannot serve: every find, even by _id, reads the whole
 // table, so each query costs as much as the collection is large. Herald's tests and bench
-// keep FerretDB's indexes and add a GIN companion on the leading field of each, which
-// PostgreSQL does use for `@>` once plans are made with the actual parameters.
+// keep FerretDB's indexes and add a GIN companion on each top-level field of each, which
+// PostgreSQL does use for `@>` once plans are made with the actual parameters, and combines
+// (BitmapAnd) when a query filters on several. Fields named `…At` are skipped: Herald only
+// sorts and ranges on its times, and `@>` serves neither. FerretDB does not push down
+// dotted fields (`subject.id`) by default, so those get none either.
 // (Real MongoDB, which production runs, needs none of this.)
 
-var leadingField = regexp.MustCompile(`USING btree \(+_jsonb -> '([^']+)'::text\)`)
+var indexedField = regexp.MustCompile(`\(\(_jsonb -> '([^']+)'::text\)\)`)
 
 func tunePostgres(ctx context.Context, url string) {
 	conn, err := pgx.Connect(ctx, url)
@@ -70,7 +74,13 @@ func addCompanions(ctx context.Context, conn *pgx.Conn) error {
 			return err
 		}
 		existing[name] = true
-		if m := leadingField.FindStringSubmatch(def); m != nil {
+		if !strings.Contains(def, "USING btree") {
+			continue
+		}
+		for _, m := range indexedField.FindAllStringSubmatch(def, -1) {
+			if strings.HasSuffix(m[1], "At") {
+				continue
+			}
 			sum := sha1.Sum([]byte(schema + "." + table + "." + m[1]))
 			wanted = append(wanted, target{schema, table, m[1], "herald_gin_" + hex.EncodeToString(sum[:8])})
 		}

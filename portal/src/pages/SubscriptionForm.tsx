@@ -1,22 +1,19 @@
 import { useState } from 'react';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
-import { ApiError, call, can, type ListedEvent, type Me, type Page, type Subscription } from '../api';
+import { ApiError, call, can, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
 import { ErrorNote, ShownOnce } from '../components';
 import { useLoad } from '../hooks';
 
-interface KnownType {
-  type: string;
-  description?: string;
-}
+type KnownType = Pick<EventTypeView, 'type'> & Partial<Pick<EventTypeView, 'description'>>;
 
 /**
- * Event types to pick from: the registry (`GET /v1/event-types`, absent on older servers:
- * 404 means no registry) and the types seen in the tenant's latest events.
+ * Event types to pick from: the registry (`GET /v1/event-types`; a server without one answers
+ * 404) and the types seen in the tenant's latest events, which a registry need not list.
  */
 async function knownTypes(me: Me): Promise<KnownType[]> {
-  const registry = await call<Page<KnownType>>('GET', '/event-types?limit=200').then(
+  const registry: KnownType[] = await call<Page<EventTypeView>>('GET', '/event-types?limit=200').then(
     (page) => page.data,
-    (err) => {
+    (err: unknown) => {
       if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return [];
       throw err;
     },

@@ -18,6 +18,7 @@ import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../
 import { principalOf, requireScope } from '../auth';
 import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
+import { createEventDataValidator } from '../event-type-schemas';
 import { ingestGate } from '../load-shedding';
 import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
@@ -29,6 +30,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   router.param('id', checkIdParam('event'));
   const limitIngest = ingestLimiter(deps.ingestRate);
   const gate = ingestGate(deps.maxPendingStarts ?? 500);
+  const validateData = createEventDataValidator(deps.store);
 
   router.post('/', requireScope('events:write'), async (req, res) => {
     const { tenant, keyId } = principalOf(res);
@@ -49,6 +51,8 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 
     if (!isBatch) {
       const input = parseOrThrow(eventInputSchema, body);
+      const [issues] = await validateData.check(tenant, [input]);
+      if (issues!.length) throw validationProblem(issues!.map((i) => ({ path: i.path.join('.'), message: i.message })));
       const [result] = await ingest(deps, tenant, [completeEvent(input, now)]);
       if (result.error) throw unavailable(result.error);
       res.status(202).json(result);
@@ -62,6 +66,11 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       if (!parsed.success) errors.push(...issuesOf(parsed.error, ['events', i]));
       return parsed.success ? completeEvent(parsed.data, now) : null;
     });
+    const valid = events.flatMap((e, i) => (e ? [{ event: e, index: i }] : []));
+    const dataIssues = await validateData.check(tenant, valid.map((v) => v.event));
+    dataIssues.forEach((issues, k) =>
+      errors.push(...issues.map((i) => ({ path: ['events', valid[k]!.index, ...i.path].join('.'), message: i.message }))),
+    );
     if (errors.length) throw validationProblem(errors); // nothing of an invalid batch is started
     const results: Accepted[] = await ingest(deps, tenant, events.map((e) => e!));
     if (results.some((r) => r.error)) {

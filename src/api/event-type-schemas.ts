@@ -1,0 +1,83 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import Ajv2020 from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
+import { LRUCache } from 'lru-cache';
+import type { Store } from '../store';
+import { registryVersion, schemasOf } from '../store/event-types';
+
+/**
+ * JSON Schema validation of event `data` against the tenant's event-type registry. Schemas
+ * are compiled once per registry version: each request costs one read of the version.
+ */
+
+// Not strict: schemas written for other tools carry keywords (`example`, `x-…`) Ajv does not know.
+const options = { strict: false, allErrors: true } as const;
+const draft2020 = addFormats(new Ajv2020(options));
+const draft07 = addFormats(new Ajv(options));
+
+function compilerFor(schema: Record<string, unknown>): Ajv {
+  return typeof schema.$schema === 'string' && /draft-0[4-7]/.test(schema.$schema) ? draft07 : draft2020;
+}
+
+/** Compiles a schema; throws with Ajv's message when it is not a valid JSON Schema. */
+export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
+  return compilerFor(schema).compile(schema);
+}
+
+export interface DataIssue {
+  path: string[];
+  message: string;
+}
+
+const MAX_ISSUES = 20;
+
+/** Ajv's errors as paths inside `data` (`["data", "items", "0", "name"]`). */
+function issuesOf(errors: ErrorObject[]): DataIssue[] {
+  return errors.slice(0, MAX_ISSUES).map((e) => {
+    const path = ['data', ...e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))];
+    const params = e.params as { missingProperty?: string; additionalProperty?: string };
+    if (e.keyword === 'required' && params.missingProperty) path.push(params.missingProperty);
+    if (e.keyword === 'additionalProperties' && params.additionalProperty) path.push(params.additionalProperty);
+    return { path, message: e.message ?? `fails "${e.keyword}"` };
+  });
+}
+
+interface TenantSchemas {
+  version: number;
+  sources: Map<string, string>;
+  compiled: Map<string, ValidateFunction>;
+}
+
+export interface EventDataValidator {
+  /** For each event, the issues its `data` has against its type's schema (empty when none or no schema). */
+  check(tenant: string, events: { type: string; data: Record<string, unknown> }[]): Promise<DataIssue[][]>;
+}
+
+export function createEventDataValidator(store: Store): EventDataValidator {
+  const tenants = new LRUCache<string, TenantSchemas>({ max: 1000 });
+
+  async function schemasFor(tenant: string): Promise<TenantSchemas> {
+    const cached = tenants.get(tenant);
+    if (cached && cached.version === (await registryVersion(store, tenant))) return cached;
+    const loaded = await schemasOf(store, tenant);
+    const fresh = { version: loaded.version, sources: loaded.schemas, compiled: new Map<string, ValidateFunction>() };
+    tenants.set(tenant, fresh);
+    return fresh;
+  }
+
+  return {
+    async check(tenant, events) {
+      const schemas = await schemasFor(tenant);
+      return events.map((event) => {
+        const source = schemas.sources.get(event.type);
+        if (!source) return [];
+        let validate = schemas.compiled.get(event.type);
+        if (!validate) {
+          validate = compileSchema(JSON.parse(source) as Record<string, unknown>);
+          schemas.compiled.set(event.type, validate);
+        }
+        return validate(event.data) ? [] : issuesOf(validate.errors ?? []);
+      });
+    },
+  };
+}

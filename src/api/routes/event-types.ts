@@ -1,0 +1,63 @@
+import { Router } from 'express';
+import { eventTypePutSchema, eventTypeSchema, listQuerySchema } from '../../domain/schemas';
+import type { Store } from '../../store';
+import { InvalidCursorError } from '../../store/events';
+import { deleteEventType, eventTypeView, findEventType, listEventTypes, putEventType } from '../../store/event-types';
+import { principalOf, requireScope } from '../auth';
+import { compileSchema } from '../event-type-schemas';
+import { notFound, parseOrThrow, validationProblem } from '../problem';
+
+/** Who may read the registry: producers, subscribers and auditors alike. */
+export const registryReaders = requireScope('events:read', 'subscriptions:read', 'events:write');
+
+/**
+ * The event-type registry: producers (`events:write`) describe their types and may give a
+ * JSON Schema that ingestion then holds `data` to; subscribers (`subscriptions:read`) and
+ * auditors (`events:read`) read it.
+ */
+export function eventTypesRouter(deps: { store: Store }): Router {
+  const router = Router();
+  router.param('type', (_req, _res, next, value: string) =>
+    next(eventTypeSchema.safeParse(value).success ? undefined : notFound(`event type ${JSON.stringify(value).slice(0, 80)}`)),
+  );
+  const readers = registryReaders;
+
+  router.put('/:type', requireScope('events:write'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const input = parseOrThrow(eventTypePutSchema, req.body);
+    if (input.schema) {
+      try {
+        compileSchema(input.schema);
+      } catch (err) {
+        throw validationProblem([{ path: 'schema', message: `is not a valid JSON Schema: ${(err as Error).message}` }]);
+      }
+    }
+    const { doc, created } = await putEventType(deps.store, tenant, String(req.params.type), input, new Date());
+    res.status(created ? 201 : 200).json(eventTypeView(doc));
+  });
+
+  router.get('/', readers, async (req, res) => {
+    const { tenant } = principalOf(res);
+    const { limit, cursor } = parseOrThrow(listQuerySchema, req.query);
+    try {
+      const page = await listEventTypes(deps.store, tenant, limit, cursor);
+      res.json({ data: page.data.map(eventTypeView), nextCursor: page.nextCursor });
+    } catch (err) {
+      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
+      throw err;
+    }
+  });
+
+  router.get('/:type', readers, async (req, res) => {
+    const doc = await findEventType(deps.store, principalOf(res).tenant, String(req.params.type));
+    if (!doc) throw notFound(`event type ${String(req.params.type)}`);
+    res.json(eventTypeView(doc));
+  });
+
+  router.delete('/:type', requireScope('events:write'), async (req, res) => {
+    if (!(await deleteEventType(deps.store, principalOf(res).tenant, String(req.params.type)))) throw notFound(`event type ${String(req.params.type)}`);
+    res.status(204).end();
+  });
+
+  return router;
+}

@@ -1,0 +1,73 @@
+import { once } from 'node:events';
+import type { Response } from 'express';
+import { Router } from 'express';
+import { eventExportQuerySchema } from '../../domain/schemas';
+import type { Logger } from '../../logger';
+import type { EventDoc, Store } from '../../store';
+import { attemptView, auditOfEvents, deliveryView } from '../../store/deliveries';
+import { eventOf, exportEvents } from '../../store/events';
+import { principalOf, requireScope } from '../auth';
+import { parseOrThrow } from '../problem';
+
+/** Events read from the store per round trip: with `data` up to 256 KiB each, a batch stays under ~50 MB. */
+const BATCH = 200;
+
+/** Writes a chunk, waiting while the client's socket is full: memory holds one batch, whatever the export's size. */
+async function write(res: Response, chunk: string): Promise<void> {
+  if (res.write(chunk)) return;
+  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+}
+
+/**
+ * `GET /v1/events/export`: the tenant's audit as NDJSON, oldest first, one event per line with
+ * its deliveries and attempts when asked. Streams from one store cursor with backpressure.
+ */
+export function exportRouter(deps: { store: Store; logger: Logger }): Router {
+  const router = Router();
+  router.get('/export', requireScope('events:read'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const { include = [], ...filter } = parseOrThrow(eventExportQuerySchema, req.query);
+    const wanted = { deliveries: include.includes('deliveries'), attempts: include.includes('attempts') };
+    const cursor = exportEvents(deps.store, tenant, filter, BATCH);
+    res.status(200).type('application/x-ndjson').set('Content-Disposition', 'attachment; filename="herald-events.ndjson"');
+
+    const flush = async (batch: EventDoc[]) => {
+      const audit = wanted.deliveries || wanted.attempts ? await auditOfEvents(deps.store, tenant, batch.map((d) => d.id), wanted) : null;
+      for (const doc of batch) {
+        const line = {
+          ...eventOf(doc),
+          status: doc.status,
+          ...(wanted.deliveries && { deliveries: (audit!.deliveries.get(doc.id) ?? []).map(deliveryView) }),
+          ...(wanted.attempts && { attempts: (audit!.attempts.get(doc.id) ?? []).map(attemptView) }),
+        };
+        await write(res, JSON.stringify(line) + '\n');
+      }
+    };
+
+    let exported = 0;
+    try {
+      let batch: EventDoc[] = [];
+      for await (const doc of cursor) {
+        if (res.destroyed) break; // the client went away
+        batch.push(doc);
+        if (batch.length === BATCH) {
+          await flush(batch);
+          exported += batch.length;
+          batch = [];
+        }
+      }
+      if (batch.length && !res.destroyed) {
+        await flush(batch);
+        exported += batch.length;
+      }
+      res.end();
+    } catch (err) {
+      // The status line is gone: cutting the stream short is how the client learns it is incomplete.
+      deps.logger.error({ err, tenant, exported }, 'event export failed');
+      res.destroy(err as Error);
+    } finally {
+      await cursor.close();
+    }
+  });
+  return router;
+}
