@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { startReceiver, type Receiver } from './receiver';
+import { startStack, type TestStack } from './stack';
 
 /** Debian's headless Chromium (no browser download), and where tests keep screenshots. */
 
@@ -17,4 +19,21 @@ export function artifactsDir(subdir = ''): string {
   const dir = path.resolve(__dirname, '../../test-artifacts', subdir);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * A browser test file's stack, loopback receiver and Chromium, started before its tests and
+ * stopped after them. Read them as `env.stack`, `env.receiver` and `env.browser` inside tests.
+ */
+export function useBrowserStack(): { readonly stack: TestStack; readonly receiver: Receiver; readonly browser: Browser } {
+  const env = {} as { stack: TestStack; receiver: Receiver; browser: Browser };
+  beforeAll(async () => {
+    [env.stack, env.receiver, env.browser] = await Promise.all([startStack(), startReceiver(), launchChromium()]);
+  });
+  afterAll(async () => {
+    await env.browser?.close();
+    await env.stack?.stop();
+    await env.receiver?.close();
+  });
+  return env;
 }

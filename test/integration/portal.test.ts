@@ -1,9 +1,8 @@
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import * as api from '../harness/api';
-import { artifactsDir, launchChromium } from '../harness/browser';
-import { startReceiver, type Receiver } from '../harness/receiver';
-import { sharedServers, startStack, type TestStack } from '../harness/stack';
+import { artifactsDir, useBrowserStack } from '../harness/browser';
+import { sharedServers } from '../harness/stack';
 
 /**
  * The portal end to end, in Debian's headless Chromium against the real stack: what a person
@@ -16,27 +15,12 @@ const PHONE = { width: 390, height: 844 };
 /** Long enough for a poll or two of the page (every 2-3 s) on a busy machine. */
 const SEEN_MS = 30_000;
 
-let stack: TestStack;
-let receiver: Receiver;
-let browser: Browser;
-
-beforeAll(async () => {
-  [stack, receiver, browser] = await Promise.all([
-    startStack(),
-    startReceiver(),
-    launchChromium(),
-  ]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await receiver?.close();
-});
+const env = useBrowserStack();
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 
 async function signIn(page: Page, key: string): Promise<void> {
-  await page.goto(`${stack.url}/portal/`);
+  await page.goto(`${env.stack.url}/portal/`);
   await page.getByLabel('API key').fill(key);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
@@ -45,19 +29,19 @@ async function signIn(page: Page, key: string): Promise<void> {
 const deliveryTo = (page: Page, subscription: string) => page.getByRole('region', { name: `Delivery to ${subscription}` });
 
 test('sign in, subscribe, test, watch a failing delivery retry, retry it after the fix, manage keys, be signed out on revoke', async () => {
-  const page = await browser.newPage({ viewport: LAPTOP });
-  await page.goto(`${stack.url}/portal/`);
+  const page = await env.browser.newPage({ viewport: LAPTOP });
+  await page.goto(`${env.stack.url}/portal/`);
   await shot(page, '01-sign-in');
-  await signIn(page, stack.adminKey);
+  await signIn(page, env.stack.adminKey);
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
 
   // Create a subscription through the form; the secret is shown once.
   let failing = false;
-  receiver.on('/orders', () => (failing ? { status: 500, body: 'down for maintenance' } : { status: 200, body: 'thanks' }));
+  env.receiver.on('/orders', () => (failing ? { status: 500, body: 'down for maintenance' } : { status: 200, body: 'thanks' }));
   await page.getByRole('link', { name: 'Subscriptions' }).click();
   await page.getByRole('link', { name: 'New subscription' }).click();
   await page.getByLabel('Name').fill('Orders service');
-  await page.getByLabel('Endpoint URL').fill(`${receiver.url}/orders`);
+  await page.getByLabel('Endpoint URL').fill(`${env.receiver.url}/orders`);
   await page.getByLabel('Another type or prefix').fill('order.*');
   await page.getByRole('button', { name: 'Add' }).click();
   await page.getByLabel('Retry schedule').fill('1s, 2s');
@@ -75,13 +59,13 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   await page.getByRole('button', { name: 'Send test' }).click();
   await page.getByText(/HTTP 200 in \d+ ms/).waitFor({ timeout: SEEN_MS });
   expect(await page.locator('.outcome .status').textContent()).toBe('succeeded');
-  const ping = receiver.received('/orders').find((r) => JSON.parse(r.body).type === 'herald.ping');
+  const ping = env.receiver.received('/orders').find((r) => JSON.parse(r.body).type === 'herald.ping');
   expect(ping && api.signedWith(secret!, ping)).toBe(true);
   await shot(page, '04-subscription-tested');
 
   // The receiver fails: the events log shows the event, its page shows the retries live.
   failing = true;
-  const { id } = await api.send(stack, { type: 'order.created', data: { orderId: 42, total: '19.99' }, subject: { type: 'order', id: '42' }, actor: 'user:ada' });
+  const { id } = await api.send(env.stack, { type: 'order.created', data: { orderId: 42, total: '19.99' }, subject: { type: 'order', id: '42' }, actor: 'user:ada' });
   await page.getByRole('link', { name: 'Events', exact: true }).click();
   await page.getByLabel('Type', { exact: true }).fill('order.*');
   await page.getByRole('button', { name: 'Search' }).click();
@@ -93,7 +77,7 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   await shot(page, '06-event-retrying');
   await delivery.getByText('failed', { exact: true }).waitFor({ timeout: SEEN_MS });
   expect(await delivery.getByText(/^Attempt \d/).count()).toBe(3);
-  expect(receiver.received('/orders').filter((r) => JSON.parse(r.body).id === id)).toHaveLength(3);
+  expect(env.receiver.received('/orders').filter((r) => JSON.parse(r.body).id === id)).toHaveLength(3);
   const firstAttempt = delivery.locator('details').filter({ hasText: /^Attempt 1 ·/ });
   await firstAttempt.locator('summary').click();
   await firstAttempt.getByText('down for maintenance').waitFor();
@@ -114,10 +98,10 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   await shot(page, '08-event-retried-delivered');
 
   // A second subscription that keeps failing, for the overview's failing list.
-  receiver.on('/broken', () => ({ status: 502, body: 'bad gateway' }));
-  await api.subscribe(stack, receiver, '/broken', ['order.*'], { name: 'Broken receiver', retry: { maxAttempts: 1 } });
-  const shipped = await api.send(stack, { type: 'order.shipped', data: { orderId: 42 } });
-  await api.finalEvent(stack, shipped.id);
+  env.receiver.on('/broken', () => ({ status: 502, body: 'bad gateway' }));
+  await api.subscribe(env.stack, env.receiver, '/broken', ['order.*'], { name: 'Broken receiver', retry: { maxAttempts: 1 } });
+  const shipped = await api.send(env.stack, { type: 'order.shipped', data: { orderId: 42 } });
+  await api.finalEvent(env.stack, shipped.id);
 
   await page.getByRole('link', { name: 'Subscriptions' }).click();
   const ordersRow = page.getByRole('row', { name: /Orders service/ });
@@ -142,11 +126,11 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
 
   // That key, in another browser session: no write buttons, and the API refuses writes anyway.
   // Without subscriptions:read it knows deliveries by subscription id only.
-  const viewerContext = await browser.newContext({ viewport: LAPTOP });
+  const viewerContext = await env.browser.newContext({ viewport: LAPTOP });
   const viewer = await viewerContext.newPage();
   await signIn(viewer, readOnlyKey);
   expect(await viewer.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).toEqual(['Overview', 'Events']);
-  await viewer.goto(`${stack.url}/portal/#/events/${id}`);
+  await viewer.goto(`${env.stack.url}/portal/#/events/${id}`);
   await deliveryTo(viewer, subscriptionId).getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
   expect(await viewer.getByRole('button', { name: /Retry|Cancel|Replay|Send test|Create/ }).count()).toBe(0);
   await shot(viewer, '12-read-only-event');
@@ -169,10 +153,10 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
 
   // The same pages on a phone.
   await page.setViewportSize(PHONE);
-  await page.goto(`${stack.url}/portal/#/events/${id}`);
+  await page.goto(`${env.stack.url}/portal/#/events/${id}`);
   await deliveryTo(page, 'Orders service').getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
   await shot(page, '14-phone-event');
-  await page.goto(`${stack.url}/portal/#/subscriptions`);
+  await page.goto(`${env.stack.url}/portal/#/subscriptions`);
   await page.getByRole('row', { name: /Orders service/ }).waitFor({ timeout: SEEN_MS });
   await shot(page, '15-phone-subscriptions');
   // Nothing wider than the screen but the tables, which scroll inside their own box.
@@ -181,22 +165,22 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
 });
 
 test('subscription controls: registered and seen types in the picker, edit, rotate, disable and enable, recover, replay', async () => {
-  const page = await browser.newPage({ viewport: LAPTOP });
-  await signIn(page, stack.adminKey);
-  receiver.on('/controls', () => ({ status: 200 }));
-  const seen = await api.send(stack, { type: 'invoice.paid', data: { invoice: 7 } });
-  await api.finalEvent(stack, seen.id);
+  const page = await env.browser.newPage({ viewport: LAPTOP });
+  await signIn(page, env.stack.adminKey);
+  env.receiver.on('/controls', () => ({ status: 200 }));
+  const seen = await api.send(env.stack, { type: 'invoice.paid', data: { invoice: 7 } });
+  await api.finalEvent(env.stack, seen.id);
 
-  const registered = await stack.request('PUT', '/v1/event-types/invoice.refunded', { description: 'An invoice was refunded in full' });
+  const registered = await env.stack.request('PUT', '/v1/event-types/invoice.refunded', { description: 'An invoice was refunded in full' });
   expect(registered.status).toBe(201);
 
   // The picker offers the registry's types with their descriptions, and the types seen in recent events.
-  await page.goto(`${stack.url}/portal/#/subscriptions/new`);
+  await page.goto(`${env.stack.url}/portal/#/subscriptions/new`);
   await page.getByText('An invoice was refunded in full').waitFor({ timeout: SEEN_MS });
   await page.getByLabel('invoice.refunded').check();
   await page.getByLabel('invoice.paid').check();
   await page.getByLabel('Name').fill('Controls');
-  await page.getByLabel('Endpoint URL').fill(`${receiver.url}/controls`);
+  await page.getByLabel('Endpoint URL').fill(`${env.receiver.url}/controls`);
   await page.getByRole('button', { name: 'Create subscription' }).click();
   const first = await page.getByLabel('Signing secret').textContent();
   await page.getByRole('link', { name: 'Open Controls' }).click();
@@ -227,12 +211,12 @@ test('subscription controls: registered and seen types in the picker, edit, rota
   await shot(page, '16-subscription-controls');
 
   // Replay an event from its page: a new message with a new webhook-id, signed with the new secret.
-  const before = receiver.received('/controls').length;
-  await page.goto(`${stack.url}/portal/#/events/${seen.id}`);
+  const before = env.receiver.received('/controls').length;
+  await page.goto(`${env.stack.url}/portal/#/events/${seen.id}`);
   await page.getByRole('button', { name: 'Replay' }).click();
   await page.getByText('Replay started').waitFor({ timeout: SEEN_MS });
   await page.getByRole('region', { name: 'Delivery to Invoices' }).getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
-  const replayed = receiver.received('/controls').slice(before);
+  const replayed = env.receiver.received('/controls').slice(before);
   expect(replayed).toHaveLength(1);
   expect(JSON.parse(replayed[0].body).id).toBe(seen.id);
   expect(api.signedWith(rotated!, replayed[0])).toBe(true);
