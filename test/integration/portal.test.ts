@@ -32,7 +32,10 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   const page = await env.browser.newPage({ viewport: LAPTOP });
   await page.goto(`${env.stack.url}/portal/`);
   await shot(page, '01-sign-in');
-  await signIn(page, env.stack.adminKey);
+  // From the keyboard alone: Tab to the key field, type, Enter.
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(env.stack.adminKey);
+  await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
 
   // Create a subscription through the form; the secret is shown once.
@@ -96,6 +99,11 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
     `${sharedServers().temporalUiUrl}/namespaces/default/workflows/${encodeURIComponent(`event/default/${id}`)}`,
   );
   await shot(page, '08-event-retried-delivered');
+  const [workflowPage] = await Promise.all([page.context().waitForEvent('page'), workflowLink.click()]);
+  await workflowPage.getByText('deliverEvent').first().waitFor({ timeout: SEEN_MS });
+  await workflowPage.getByText('Completed').first().waitFor({ timeout: SEEN_MS });
+  await shot(workflowPage, '08b-temporal-ui-workflow');
+  await workflowPage.close();
 
   // A second subscription that keeps failing, for the overview's failing list.
   env.receiver.on('/broken', () => ({ status: 502, body: 'bad gateway' }));
