@@ -131,3 +131,21 @@ export function Head({ columns }: { columns: string[] }) {
     </thead>
   );
 }
+
+/** Newer/Older buttons over a list's cursors: `cursors` is the trail of pages opened so far. */
+export function Pager({ cursors, setCursors, nextCursor }: { cursors: string[]; setCursors: (c: string[]) => void; nextCursor: string | null | undefined }) {
+  return (
+    <div className="row">
+      {cursors.length > 0 && (
+        <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
+          Newer
+        </button>
+      )}
+      {nextCursor && (
+        <button type="button" onClick={() => setCursors([...cursors, nextCursor])}>
+          Older
+        </button>
+      )}
+    </div>
+  );
+}

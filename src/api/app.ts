@@ -118,7 +118,7 @@ function portal(dir: string): express.Router {
     next();
   });
   // Hashed asset names change with every build, so they may be cached for good; index.html may not.
-  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d', fallthrough: false }));
+  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d' }));
   router.get(['/', '/index.html'], (_req, res) => {
     const index = path.join(dir, 'index.html');
     if (!existsSync(index)) return sendProblem(res, problemBody(404, 'Not found', 'The portal was not built: run "npm run build".'));

@@ -143,5 +143,7 @@ test('/portal/ serves the built page and its bundled assets without a key, under
     expect([asset, res.status]).toEqual([asset, 200]);
     expect(res.headers.get('cache-control')).toContain('immutable');
   }
-  expect((await fetch(`${env.stack.url}/portal/assets/missing.js`)).status).toBe(404);
+  const missing = await fetch(`${env.stack.url}/portal/assets/missing.js`);
+  expect(missing.status).toBe(404);
+  expect(await missing.json()).toMatchObject({ title: 'Not found' });
 });

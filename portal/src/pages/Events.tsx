@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { call, query, type ListedEvent, type Page } from '../api';
-import { ErrorNote, Head, Status, Time } from '../components';
+import { ErrorNote, Head, Pager, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 
 /** Live updates are polling: the first page is asked for again every few seconds. */
@@ -113,18 +113,7 @@ export function Events() {
           </table>
         </div>
       )}
-      <div className="row">
-        {cursors.length > 0 && (
-          <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>
-            Newer
-          </button>
-        )}
-        {data?.nextCursor && (
-          <button type="button" onClick={() => setCursors([...cursors, data.nextCursor!])}>
-            Older
-          </button>
-        )}
-      </div>
+      <Pager cursors={cursors} setCursors={setCursors} nextCursor={data?.nextCursor} />
     </>
   );
 }

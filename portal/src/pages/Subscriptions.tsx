@@ -1,20 +1,25 @@
-import { call, can, type Me, type Page, type Subscription, type SubscriptionHealth } from '../api';
-import { ErrorNote, Head, percent, Status, Time } from '../components';
+import { useState } from 'react';
+import { call, can, query, type Me, type Page, type Subscription, type SubscriptionHealth } from '../api';
+import { ErrorNote, Head, Pager, percent, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 
-const REFRESH_MS = 10_000;
+/** Each refresh asks for every listed subscription's health, so not too often. */
+const REFRESH_MS = 30_000;
 
 /** Every subscription of the tenant with its health over the last 24 hours. */
 export function Subscriptions({ me }: { me: Me }) {
-  const { data, error } = useLoad(
+  const [cursors, setCursors] = useState<string[]>([]);
+  const cursor = cursors[cursors.length - 1];
+  const { data: page, error } = useLoad(
     async () => {
-      const page = await call<Page<Subscription>>('GET', '/subscriptions?limit=100');
-      const health = await Promise.all(page.data.map((s) => call<SubscriptionHealth>('GET', `/subscriptions/${s.id}/health`)));
-      return page.data.map((s, i) => ({ subscription: s, health: health[i] }));
+      const list = await call<Page<Subscription>>('GET', `/subscriptions${query({ limit: 50, cursor })}`);
+      const health = await Promise.all(list.data.map((s) => call<SubscriptionHealth>('GET', `/subscriptions/${s.id}/health`)));
+      return { rows: list.data.map((s, i) => ({ subscription: s, health: health[i] })), nextCursor: list.nextCursor };
     },
-    [],
+    [cursor],
     REFRESH_MS,
   );
+  const data = page?.rows;
   return (
     <>
       <div className="title-row">
@@ -66,6 +71,7 @@ export function Subscriptions({ me }: { me: Me }) {
           </table>
         </div>
       )}
+      <Pager cursors={cursors} setCursors={setCursors} nextCursor={page?.nextCursor} />
     </>
   );
 }
