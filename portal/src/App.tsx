@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { call, can, session, whenUnauthorized, type Me } from './api';
+import { call, session, whenUnauthorized, type Me } from './api';
+import { can } from './me';
 import { go, useHashRoute } from './hooks';
 import { ApiKeys } from './pages/ApiKeys';
 import { EventDetail } from './pages/EventDetail';

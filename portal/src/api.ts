@@ -1,28 +1,6 @@
-import type { z } from 'zod';
-import type {
-  apiKeySchema,
-  AttemptView,
-  EventTypeView,
-  EventView,
-  HeraldEvent,
-  meSchema,
-  Overview,
-  Scope,
-  SubscriptionHealth,
-  subscriptionSchema,
-} from '../../src/domain/schemas';
-
 /** The portal's one way to the API: `/v1` with the signed-in key as a Bearer token. */
 
-export type Me = z.infer<typeof meSchema>;
-export type Subscription = z.infer<typeof subscriptionSchema>;
-export type ApiKey = z.infer<typeof apiKeySchema>;
-export type ListedEvent = HeraldEvent & { status: EventView['status'] };
-export type { AttemptView, EventTypeView, EventView, HeraldEvent, Overview, Scope, SubscriptionHealth };
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
+export type * from './types';
 
 const KEY_ITEM = 'herald.apiKey';
 
@@ -67,21 +45,4 @@ export async function call<T>(method: string, path: string, body?: unknown, key 
     throw error;
   }
   return parsed as T;
-}
-
-/** `?a=1&b=2` from the set values only. */
-export function query(params: Record<string, string | number | undefined>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
-  const s = q.toString();
-  return s ? `?${s}` : '';
-}
-
-export function can(me: Me, scope: Scope): boolean {
-  return me.admin || me.scopes.includes(scope);
-}
-
-/** The workflow's page in the Temporal Web UI. */
-export function workflowUrl(me: Me, workflowId: string): string {
-  return `${me.temporal.uiUrl}/namespaces/${encodeURIComponent(me.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }

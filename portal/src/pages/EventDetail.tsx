@@ -1,4 +1,5 @@
-import { call, can, workflowUrl, type AttemptView, type EventView, type Me, type Page, type Subscription } from '../api';
+import { call, type AttemptView, type EventView, type Me, type Page, type Subscription } from '../api';
+import { can, workflowUrl } from '../me';
 import { ActionButton, ErrorNote, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 
@@ -168,7 +169,7 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
                   · next attempt <Time iso={d.nextAttemptAt} />
                 </>
               )}
-              {d.error && <> · {d.error}</>} · message <code>{d.messageId}</code>
+              {d.error && <> · {d.error}</>} · webhook-id <code>{d.messageId}</code>
               {d.workflowId !== `event/${me.tenant}/${e.id}` && <> · replay</>}
             </p>
             {d.actions.length > 0 && (

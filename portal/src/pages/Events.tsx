@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
-import { call, query, type ListedEvent, type Page } from '../api';
+import { call, type ListedEvent, type Page } from '../api';
+import { query } from '../query';
 import { ErrorNote, Head, Pager, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 

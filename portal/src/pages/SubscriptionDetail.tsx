@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
-import { call, can, type AttemptView, type Me, type Subscription, type SubscriptionHealth } from '../api';
+import { call, type AttemptView, type Me, type Subscription, type SubscriptionHealth } from '../api';
+import { can } from '../me';
 import { ActionButton, ErrorNote, percent, ShownOnce, Status, Time } from '../components';
 import { go, useLoad } from '../hooks';
 import { SubscriptionForm } from './SubscriptionForm';

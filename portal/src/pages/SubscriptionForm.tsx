@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
-import { ApiError, call, can, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
+import { ApiError, call, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
+import { can } from '../me';
 import { ErrorNote, ShownOnce } from '../components';
 import { useLoad } from '../hooks';
 

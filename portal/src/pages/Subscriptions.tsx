@@ -1,5 +1,7 @@
 import { useState } from 'react';
-import { call, can, query, type Me, type Page, type Subscription, type SubscriptionHealth } from '../api';
+import { call, type Me, type Page, type Subscription, type SubscriptionHealth } from '../api';
+import { can } from '../me';
+import { query } from '../query';
 import { ErrorNote, Head, Pager, percent, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 

@@ -1,4 +1,6 @@
-import { can, query, workflowUrl, type Me } from '../../portal/src/api';
+import { can, workflowUrl } from '../../portal/src/me';
+import { query } from '../../portal/src/query';
+import type { Me } from '../../portal/src/types';
 
 const me = (scopes: Me['scopes'], admin = false): Me => ({
   keyId: 'key_1',
