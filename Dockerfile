@@ -15,6 +15,8 @@ RUN npm install --no-save --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY scripts ./scripts
+# The portal's source: `npm run build` bundles it into dist/portal, which the API serves at /portal.
+COPY portal ./portal
 # tsc writes dist/src, dist/scripts and dist/package.json (dist/src/version.js reads it);
 # then scripts/bundle-workflows.ts writes dist/workflow-bundle.js, so workers start without webpack.
 RUN npm run build

@@ -14,6 +14,8 @@ TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 MONGO_PORT=${MONGO_PORT:-27017}
 export TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT
+# The portal links each event to its workflow in this Web UI.
+export HERALD_TEMPORAL_UI_URL=${HERALD_TEMPORAL_UI_URL:-http://127.0.0.1:$TEMPORAL_UI_PORT}
 # The dev stack delivers to receivers on this machine, so the private-target guard is off
 # unless the caller sets HERALD_ALLOW_PRIVATE_TARGETS=0.
 export HERALD_ALLOW_PRIVATE_TARGETS=${HERALD_ALLOW_PRIVATE_TARGETS:-1}
@@ -120,6 +122,7 @@ BANNER
 if [[ "$MODE" == dev ]]; then
   cat <<BANNER
   API            http://$HERALD_HOST:$HERALD_PORT   (OpenAPI: /openapi.json)
+  Portal         http://$HERALD_HOST:$HERALD_PORT/portal/   (sign in with an API key)
   Admin key      $HERALD_ADMIN_KEY
   Secrets are sealed with HERALD_ENCRYPTION_KEY (kept in $HERALD_DATA_DIR/encryption-key unless set)
   Private targets allowed: $HERALD_ALLOW_PRIVATE_TARGETS (set HERALD_ALLOW_PRIVATE_TARGETS=0 to keep the guard on)

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import path from 'node:path';
 import { createApp } from './api/app';
 import { loadConfig } from './config';
 import { createSecretBox } from './security/secret-box';
@@ -38,6 +39,9 @@ async function main() {
     ingestRate: config.ingestRate,
     maxSubscriptionsPerTenant: config.maxSubscriptionsPerTenant,
     maxPendingStarts: config.maxPendingStarts,
+    temporalUiUrl: config.temporalUiUrl,
+    temporalNamespace: config.temporalNamespace,
+    portalDir: path.join(__dirname, '..', 'portal'),
   });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');

@@ -29,6 +29,7 @@ const envSchema = z.object({
   HERALD_WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   HERALD_WORKFLOW_BUNDLE: z.string().optional(),
   HERALD_LOG_LEVEL: z.string().default('info'),
+  HERALD_TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
 });
 
 export interface Config {
@@ -62,6 +63,8 @@ export interface Config {
   workerMetricsPort: number;
   workflowBundle: string | undefined;
   logLevel: string;
+  /** Where people open the Temporal Web UI; the portal links each event to its workflow there. */
+  temporalUiUrl: string;
 }
 
 function flag(value: string | undefined): boolean {
@@ -94,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerMetricsPort: e.HERALD_WORKER_METRICS_PORT,
     workflowBundle: e.HERALD_WORKFLOW_BUNDLE,
     logLevel: e.HERALD_LOG_LEVEL,
+    temporalUiUrl: e.HERALD_TEMPORAL_UI_URL.replace(/\/+$/, ''),
   };
 }
 

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
@@ -12,6 +14,8 @@ import { apiKeysRouter } from './routes/api-keys';
 import { causalityRouter } from './routes/causality';
 import { eventTypesRouter, registryReaders } from './routes/event-types';
 import { eventsRouter } from './routes/events';
+import { meRouter } from './routes/me';
+import { statsRouter } from './routes/stats';
 import { exportRouter } from './routes/export';
 import { ingestLogRouter } from './routes/ingest-log';
 import { purgeRouter } from './routes/purge';
@@ -30,6 +34,11 @@ export interface AppDeps extends IngestDeps {
   logger: Logger;
   /** How often a key's refused ingestion requests are announced (default one minute). */
   rejectionAlertIntervalMs?: number;
+  /** The Temporal Web UI people open (HERALD_TEMPORAL_UI_URL); `GET /v1/me` tells the portal. */
+  temporalUiUrl: string;
+  temporalNamespace: string;
+  /** The built portal (dist/portal), served at /portal; absent when it was not built. */
+  portalDir?: string;
 }
 
 export const BODY_LIMIT = '256kb';
@@ -73,6 +82,8 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(openapi);
   });
 
+  if (deps.portalDir) app.use('/portal', portal(deps.portalDir));
+
   app.use('/v1', authenticate(deps.adminKey, deps.store));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
@@ -87,6 +98,8 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/v1/ingest-log', ingestLogRouter(deps));
   app.use('/v1/subscriptions', subscriptionsRouter(deps));
   app.use('/v1/api-keys', apiKeysRouter(deps));
+  app.use('/v1/me', meRouter(deps));
+  app.use('/v1/stats', statsRouter(deps));
   app.get('/v1/openapi.json', registryReaders, async (_req, res) => {
     res.json(openApiDocument((await allEventTypes(deps.store, principalOf(res).tenant)).map(eventTypeView)));
   });
@@ -96,4 +109,28 @@ export function createApp(deps: AppDeps): express.Express {
   });
   app.use(problemHandler(deps.logger));
   return app;
+}
+
+/**
+ * The portal: static files built by Vite. It keeps its key in sessionStorage and talks to
+ * /v1 like any client, so it gets no privileges here; a strict CSP keeps it to its own files.
+ */
+function portal(dir: string): express.Router {
+  const router = express.Router();
+  router.use((_req, res, next) => {
+    res.set({
+      'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
+    next();
+  });
+  // Hashed asset names change with every build, so they may be cached for good; index.html may not.
+  router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d' }));
+  router.get(['/', '/index.html'], (_req, res) => {
+    const index = path.join(dir, 'index.html');
+    if (!existsSync(index)) return sendProblem(res, problemBody(404, 'Not found', 'The portal was not built: run "npm run build".'));
+    res.set('Cache-Control', 'no-cache').sendFile(index);
+  });
+  return router;
 }

@@ -16,12 +16,15 @@ import {
   listQuerySchema,
   previewResultSchema,
   previewSchema,
+  meSchema,
+  overviewSchema,
   problemSchema,
   recoverSchema,
   rotateSecretSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
   subjectEventsQuerySchema,
+  subscriptionHealthSchema,
   subscriptionSchema,
   treeQuerySchema,
 } from '../domain/schemas';
@@ -48,6 +51,9 @@ const components = {
   PreviewResult: previewResultSchema,
   ApiKeyCreate: apiKeyCreateSchema,
   ApiKey: apiKeySchema,
+  Me: meSchema,
+  SubscriptionHealth: subscriptionHealthSchema,
+  Overview: overviewSchema,
   EventTypePut: eventTypePutSchema,
   EventType: eventTypeViewSchema,
 };
@@ -206,6 +212,13 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         patch: { summary: 'Change a subscription', parameters: [idParam], requestBody: json(ref('SubscriptionPatch')), responses: { '200': { description: 'Updated', ...json(ref('Subscription')) }, ...problems } },
         delete: { summary: 'Delete a subscription', parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...problems } },
       },
+      '/v1/subscriptions/{id}/health': {
+        get: {
+          summary: 'Health over the last 24 hours: deliveries by status, success rate, the last error and why it was disabled',
+          parameters: [idParam],
+          responses: { '200': { description: 'Health', ...json(ref('SubscriptionHealth')) }, ...problems },
+        },
+      },
       '/v1/subscriptions/{id}/rotate-secret': {
         post: {
           summary: 'Replace the signing secret; the old one keeps signing beside it for 24 h',
@@ -262,6 +275,16 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/api-keys/{id}': {
         delete: { summary: 'Revoke an API key (admin key only): 401 from its next request on', parameters: [idParam], responses: { '204': { description: 'Revoked' }, ...problems } },
       },
+      '/v1/me': {
+        get: { summary: "The calling key: its tenant, scopes, whether it is the admin key, and where the Temporal Web UI is", responses: { '200': { description: 'The key', ...json(ref('Me')) }, ...problems } },
+      },
+      '/v1/stats/overview': {
+        get: {
+          summary: "The tenant's last 24 hours: events and deliveries per hour, and the subscriptions failing most (scope events:read)",
+          responses: { '200': { description: 'The overview', ...json(ref('Overview')) }, ...problems },
+        },
+      },
+      '/portal/': { get: { summary: 'The portal: a web page to manage subscriptions and see every delivery (sign in with an API key)', security: [], responses: { '200': { description: 'HTML' } } } },
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },
       '/readyz': { get: { summary: 'Temporal and the store are reachable', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Metrics' } } } },

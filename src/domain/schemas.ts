@@ -427,3 +427,56 @@ export const problemSchema = z.object({
   detail: z.string().optional(),
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
+
+/** `GET /v1/me`: who the key is, so a client (the portal) shows only what the key may do. */
+export const meSchema = z.object({
+  keyId: z.string().describe('"admin" for the admin key'),
+  tenant: z.string(),
+  scopes: z.array(z.enum(SCOPES)),
+  admin: z.boolean().describe('only the admin key manages API keys'),
+  temporal: z
+    .object({ uiUrl: z.string(), namespace: z.string() })
+    .describe('where the Temporal Web UI shows the workflows (HERALD_TEMPORAL_UI_URL)'),
+});
+
+const statusCountsSchema = z.object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number()])) as Record<(typeof DELIVERY_STATUSES)[number], z.ZodNumber>);
+
+const successRateSchema = z
+  .number()
+  .nullable()
+  .describe('succeeded / (succeeded + failed + retrying) of the deliveries opened in the window; null when none was attempted');
+
+export const subscriptionHealthSchema = z.object({
+  subscriptionId: z.string(),
+  since: z.string().describe('the window: the last 24 hours'),
+  deliveries: statusCountsSchema,
+  successRate: successRateSchema,
+  lastError: z
+    .object({ eventId: z.string(), at: z.string().nullable(), responseStatus: z.number().nullable(), error: z.string().nullable(), status: z.enum(DELIVERY_STATUSES) })
+    .nullable()
+    .describe('the delivery whose last attempt failed most recently, at any time'),
+  active: z.boolean(),
+  disabledAt: z.string().nullable(),
+  disabledReason: z.string().nullable(),
+  failingSince: z.string().nullable().describe('first failed attempt since the last success; HERALD_DISABLE_AFTER counts from it'),
+});
+export type SubscriptionHealth = z.infer<typeof subscriptionHealthSchema>;
+
+export const overviewSchema = z.object({
+  since: z.string(),
+  hours: z
+    .array(z.object({ start: z.string(), events: z.number(), deliveries: statusCountsSchema }))
+    .describe('24 whole UTC hours, oldest first; the last is the current hour. Events by occurredAt, deliveries by when they were opened'),
+  failingSubscriptions: z
+    .array(
+      z.object({
+        subscriptionId: z.string(),
+        name: z.string().nullable(),
+        deliveries: statusCountsSchema,
+        successRate: successRateSchema,
+        disabledReason: z.string().nullable(),
+      }),
+    )
+    .describe('subscriptions with failed or retrying deliveries opened in the last 24 hours, most failures first, at most 10'),
+});
+export type Overview = z.infer<typeof overviewSchema>;

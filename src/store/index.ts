@@ -226,6 +226,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
     { key: { subscriptionId: 1, status: 1, updatedAt: -1 }, name: 'subscription_status' },
     { key: { tenant: 1, subscriptionId: 1, status: 1, createdAt: 1, _id: 1 }, name: 'tenant_subscription_status_created' },
     { key: { workflowId: 1 }, name: 'workflow' },
+    { key: { tenant: 1, createdAt: -1 }, name: 'tenant_created' }, // the portal's hourly counts
   ],
   attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
   apiKeys: [{ key: { createdAt: -1, _id: -1 }, name: 'created' }],

@@ -143,6 +143,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     ingestRate: options.ingestRate ?? 1_000_000,
     maxSubscriptionsPerTenant: options.maxSubscriptionsPerTenant ?? 100_000,
     ...(options.rejectionAlertIntervalMs && { rejectionAlertIntervalMs: options.rejectionAlertIntervalMs }),
+    temporalUiUrl: shared.temporalUiUrl,
+    temporalNamespace: 'default',
+    portalDir: path.join(ROOT, 'dist/portal'),
   };
   const app = createApp(appDeps);
   const server: Server = await new Promise((resolve) => {

@@ -1,9 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
 import * as api from '../harness/api';
-import { startReceiver, type Receiver } from '../harness/receiver';
-import { eventually, sharedServers, startStack, type TestStack } from '../harness/stack';
+import { artifactsDir, useBrowserStack } from '../harness/browser';
+import { eventually, sharedServers } from '../harness/stack';
 
 /**
  * The Temporal Web UI is one of Herald's user interfaces: deliveries are found there by
@@ -11,43 +9,23 @@ import { eventually, sharedServers, startStack, type TestStack } from '../harnes
  * under test-artifacts/ for a person to look at.
  */
 
-const ARTIFACTS = path.resolve(__dirname, '../../test-artifacts');
-let stack: TestStack;
-let receiver: Receiver;
-let browser: Browser;
-
-beforeAll(async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
-  [stack, receiver, browser] = await Promise.all([
-    startStack(),
-    startReceiver(),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      // Flags for a closed network: no background calls to Google's services.
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    }),
-  ]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-  await receiver?.close();
-});
+const ARTIFACTS = artifactsDir();
+const env = useBrowserStack();
 
 test('the Web UI lists workflows filtered by HeraldEventType and opens one', async () => {
-  await api.subscribe(stack, receiver, '/ui', ['ui.*']);
-  const shown = await api.send(stack, { type: 'ui.shown', data: { visible: true } });
-  const hidden = await api.send(stack, { type: 'ui.hidden', data: {} });
-  await api.finalEvent(stack, shown.id);
-  await api.finalEvent(stack, hidden.id);
+  await api.subscribe(env.stack, env.receiver, '/ui', ['ui.*']);
+  const shown = await api.send(env.stack, { type: 'ui.shown', data: { visible: true } });
+  const hidden = await api.send(env.stack, { type: 'ui.hidden', data: {} });
+  await api.finalEvent(env.stack, shown.id);
+  await api.finalEvent(env.stack, hidden.id);
   // Visibility is eventually consistent: wait until Temporal's own list finds it.
   const query = `HeraldEventType="ui.shown"`;
   await eventually(async () => {
-    for await (const w of stack.temporal.workflow.list({ query })) if (w.workflowId === shown.workflowId) return true;
+    for await (const w of env.stack.temporal.workflow.list({ query })) if (w.workflowId === shown.workflowId) return true;
     return false;
   }, 30_000, 'visibility to index the workflow');
 
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
   const ui = sharedServers().temporalUiUrl;
   await page.goto(`${ui}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
   const link = page.getByRole('link', { name: shown.workflowId });

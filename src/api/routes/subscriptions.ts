@@ -13,10 +13,13 @@ import {
   subscriptionPatchSchema,
   type EventView,
   type HeraldEvent,
+  type SubscriptionHealth,
 } from '../../domain/schemas';
+import { successRate } from '../../domain/stats';
 import { classifyUrlHost } from '../../domain/targets';
 import type { Store, SubscriptionDoc } from '../../store';
 import { attemptsForEvent, attemptView } from '../../store/deliveries';
+import { lastFailedDelivery, statsSince, subscriptionCounts } from '../../store/stats';
 import { InvalidCursorError } from '../../store/events';
 import type { SecretBox } from '../../security/secret-box';
 import { sealHeaders } from '../../security/sensitive';
@@ -121,6 +124,35 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
 
   router.get('/:id', requireScope('subscriptions:read'), async (req, res) => {
     res.json(subscriptionView(await load(principalOf(res).tenant, String(req.params.id))));
+  });
+
+  /** Health over the last 24 hours: what the portal shows beside each subscription. */
+  router.get('/:id/health', requireScope('subscriptions:read'), async (req, res) => {
+    const { tenant } = principalOf(res);
+    const sub = await load(tenant, String(req.params.id));
+    const since = statsSince(new Date());
+    const [deliveries, lastFailed] = await Promise.all([
+      subscriptionCounts(deps.store, tenant, sub._id, since),
+      lastFailedDelivery(deps.store, tenant, sub._id),
+    ]);
+    const health: SubscriptionHealth = {
+      subscriptionId: sub._id,
+      since: since.toISOString(),
+      deliveries,
+      successRate: successRate(deliveries),
+      lastError: lastFailed && {
+        eventId: lastFailed.eventId,
+        at: lastFailed.lastAttemptAt?.toISOString() ?? null,
+        responseStatus: lastFailed.lastResponseStatus ?? null,
+        error: lastFailed.error ?? null,
+        status: lastFailed.status,
+      },
+      active: sub.active,
+      disabledAt: sub.disabledAt?.toISOString() ?? null,
+      disabledReason: sub.disabledReason ?? null,
+      failingSince: sub.failingSince?.toISOString() ?? null,
+    };
+    res.json(health);
   });
 
   router.patch('/:id', requireScope('subscriptions:write'), async (req, res) => {

@@ -1,0 +1,116 @@
+import { useEffect, useState } from 'react';
+import { call, session, whenUnauthorized, type Me } from './api';
+import { can } from './me';
+import { go, useHashRoute } from './hooks';
+import { ApiKeys } from './pages/ApiKeys';
+import { EventDetail } from './pages/EventDetail';
+import { Events } from './pages/Events';
+import { Overview } from './pages/Overview';
+import { SignIn } from './pages/SignIn';
+import { SubscriptionDetail } from './pages/SubscriptionDetail';
+import { SubscriptionForm } from './pages/SubscriptionForm';
+import { Subscriptions } from './pages/Subscriptions';
+
+/** Signs in, then shows the pages this key's scopes allow. */
+export function App() {
+  const [me, setMe] = useState<Me | null>(null);
+  const [signedOutReason, setSignedOutReason] = useState<string>();
+  const [checking, setChecking] = useState(() => session.key() !== null);
+  const route = useHashRoute();
+
+  useEffect(() => {
+    whenUnauthorized((reason) => {
+      session.clear();
+      setMe(null);
+      setSignedOutReason(`You were signed out: ${reason}`);
+    });
+    // A reload keeps the tab's session: ask again who the stored key is.
+    if (session.key()) {
+      call<Me>('GET', '/me')
+        .then(setMe, () => session.clear())
+        .finally(() => setChecking(false));
+    }
+  }, []);
+
+  if (checking) return <p className="loading">Loading…</p>;
+  if (!me) {
+    return (
+      <SignIn
+        reason={signedOutReason}
+        onSignedIn={(key, who) => {
+          session.save(key);
+          setSignedOutReason(undefined);
+          setMe(who);
+          go(can(who, 'events:read') ? '/overview' : '/subscriptions');
+        }}
+      />
+    );
+  }
+
+  const pages = [
+    { path: '/overview', label: 'Overview', allowed: can(me, 'events:read') },
+    { path: '/subscriptions', label: 'Subscriptions', allowed: can(me, 'subscriptions:read') },
+    { path: '/events', label: 'Events', allowed: can(me, 'events:read') },
+    { path: '/api-keys', label: 'API keys', allowed: me.admin },
+  ].filter((p) => p.allowed);
+
+  return (
+    <>
+      <a className="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">Herald</span>
+        <nav aria-label="Pages">
+          {pages.map((p) => (
+            <a key={p.path} href={`#${p.path}`} aria-current={route.startsWith(p.path) ? 'page' : undefined}>
+              {p.label}
+            </a>
+          ))}
+        </nav>
+        <span className="who">
+          Tenant <strong>{me.tenant}</strong> · key <code>{me.keyId}</code>
+          {!me.admin && <> · {me.scopes.join(', ')}</>}
+        </span>
+        <button
+          type="button"
+          onClick={() => {
+            session.clear();
+            setMe(null);
+            setSignedOutReason('You signed out.');
+          }}
+        >
+          Sign out
+        </button>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <Page route={route} me={me} fallback={pages[0]?.path} />
+      </main>
+    </>
+  );
+}
+
+function Page({ route, me, fallback }: { route: string; me: Me; fallback: string | undefined }) {
+  const [, section, id] = route.split('/');
+  switch (section) {
+    case 'overview':
+      if (can(me, 'events:read')) return <Overview />;
+      break;
+    case 'subscriptions':
+      if (!can(me, 'subscriptions:read')) break;
+      if (id === 'new') return <SubscriptionForm me={me} />;
+      if (id) return <SubscriptionDetail me={me} id={id} />;
+      return <Subscriptions me={me} />;
+    case 'events':
+      if (!can(me, 'events:read')) break;
+      return id ? <EventDetail me={me} id={id} /> : <Events />;
+    case 'api-keys':
+      if (me.admin) return <ApiKeys />;
+      break;
+  }
+  if (fallback && route !== fallback) {
+    go(fallback);
+    return null;
+  }
+  return <p>This key may not read anything the portal shows.</p>;
+}

@@ -1,0 +1,12 @@
+import type { Me, Scope } from './types';
+
+/** What the signed-in key may do, and where its workflows are shown. */
+
+export function can(me: Me, scope: Scope): boolean {
+  return me.admin || me.scopes.includes(scope);
+}
+
+/** The workflow's page in the Temporal Web UI. */
+export function workflowUrl(me: Me, workflowId: string): string {
+  return `${me.temporal.uiUrl}/namespaces/${encodeURIComponent(me.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

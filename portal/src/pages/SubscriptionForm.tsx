@@ -1,0 +1,169 @@
+import { useState } from 'react';
+import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
+import { ApiError, call, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
+import { can } from '../me';
+import { ErrorNote, ShownOnce } from '../components';
+import { useLoad } from '../hooks';
+
+type KnownType = Pick<EventTypeView, 'type'> & Partial<Pick<EventTypeView, 'description'>>;
+
+/**
+ * Event types to pick from: the registry (`GET /v1/event-types`; a server without one answers
+ * 404) and the types seen in the tenant's latest events, which a registry need not list.
+ */
+async function knownTypes(me: Me): Promise<KnownType[]> {
+  const registry: KnownType[] = await call<Page<EventTypeView>>('GET', '/event-types?limit=200').then(
+    (page) => page.data,
+    (err: unknown) => {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 403)) return [];
+      throw err;
+    },
+  );
+  const seen = can(me, 'events:read') ? (await call<Page<ListedEvent>>('GET', '/events?limit=200')).data.map((e) => e.type) : [];
+  const byType = new Map(registry.map((t) => [t.type, t]));
+  for (const type of seen) if (!byType.has(type)) byType.set(type, { type });
+  return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+function EventTypePicker({ me, value, onChange }: { me: Me; value: string[]; onChange: (v: string[]) => void }) {
+  const { data: known, error } = useLoad(() => knownTypes(me), [me]);
+  const [other, setOther] = useState('');
+  const toggle = (type: string, on: boolean) => onChange(on ? [...value, type] : value.filter((t) => t !== type));
+  const extra = value.filter((t) => t !== '*' && !known?.some((k) => k.type === t));
+  return (
+    <fieldset>
+      <legend>Event types</legend>
+      <label className="check">
+        <input type="checkbox" checked={value.includes('*')} onChange={(e) => toggle('*', e.target.checked)} />
+        All events (<code>*</code>)
+      </label>
+      {known?.map((k) => (
+        <label key={k.type} className="check">
+          <input type="checkbox" checked={value.includes(k.type)} onChange={(e) => toggle(k.type, e.target.checked)} />
+          <code>{k.type}</code>
+          {k.description && <span className="muted"> — {k.description}</span>}
+        </label>
+      ))}
+      {known?.length === 0 && <p className="help">No event types registered or seen yet: type one below.</p>}
+      {extra.map((t) => (
+        <label key={t} className="check">
+          <input type="checkbox" checked onChange={() => toggle(t, false)} />
+          <code>{t}</code>
+        </label>
+      ))}
+      <ErrorNote error={error} />
+      <div className="row">
+        <label htmlFor="other-type">Another type or prefix</label>
+        <input id="other-type" placeholder="e.g. order.created or order.*" value={other} onChange={(e) => setOther(e.target.value)} />
+        <button
+          type="button"
+          disabled={!other.trim() || value.includes(other.trim())}
+          onClick={() => {
+            onChange([...value, other.trim()]);
+            setOther('');
+          }}
+        >
+          Add
+        </button>
+      </div>
+    </fieldset>
+  );
+}
+
+const splitList = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const numberOrUndefined = (text: string) => (text.trim() === '' ? undefined : Number(text));
+
+/** Create a subscription, or edit one (`existing`): the same fields either way. */
+export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?: Subscription; onSaved?: (s: Subscription) => void }) {
+  const [name, setName] = useState(existing?.name ?? '');
+  const [url, setUrl] = useState(existing?.url ?? '');
+  const [eventTypes, setEventTypes] = useState<string[]>(existing?.eventTypes ?? []);
+  const [schedule, setSchedule] = useState(existing?.retry?.schedule?.join(', ') ?? '');
+  const [maxAttempts, setMaxAttempts] = useState(existing?.retry?.maxAttempts?.toString() ?? '');
+  const [timeoutMs, setTimeoutMs] = useState(existing?.timeoutMs?.toString() ?? '');
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<Subscription>();
+
+  if (created) {
+    return (
+      <>
+        <h1>Subscription created</h1>
+        <ShownOnce label="Signing secret" value={created.secret!} />
+        <p className="help">Receivers verify each request's <code>webhook-signature</code> with this secret (Standard Webhooks).</p>
+        <a className="button" href={`#/subscriptions/${created.id}`}>
+          Open {created.name ?? created.id}
+        </a>
+      </>
+    );
+  }
+
+  const submit = async () => {
+    const schedules = splitList(schedule);
+    const retry = {
+      ...(schedules.length > 0 && { schedule: schedules }),
+      ...(numberOrUndefined(maxAttempts) !== undefined && { maxAttempts: numberOrUndefined(maxAttempts) }),
+    };
+    const body = {
+      ...(name.trim() && { name: name.trim() }),
+      url: url.trim(),
+      eventTypes,
+      ...(Object.keys(retry).length > 0 && { retry }),
+      ...(numberOrUndefined(timeoutMs) !== undefined && { timeoutMs: numberOrUndefined(timeoutMs) }),
+    };
+    if (existing) onSaved?.(await call<Subscription>('PATCH', `/subscriptions/${existing.id}`, body));
+    else setCreated(await call<Subscription>('POST', '/subscriptions', { channel: 'webhook', ...body }));
+  };
+
+  return (
+    <>
+      {!existing && <h1>New subscription</h1>}
+      <form
+        className="form"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(undefined);
+          try {
+            await submit();
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <label htmlFor="sub-name">Name</label>
+        <input id="sub-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="optional, e.g. Billing service" />
+        <label htmlFor="sub-url">Endpoint URL</label>
+        <input id="sub-url" type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" />
+        <EventTypePicker me={me} value={eventTypes} onChange={setEventTypes} />
+        <label htmlFor="sub-schedule">Retry schedule</label>
+        <input
+          id="sub-schedule"
+          value={schedule}
+          onChange={(e) => setSchedule(e.target.value)}
+          placeholder={`default: ${DEFAULT_RETRY_SCHEDULE.join(', ')}`}
+          aria-describedby="sub-schedule-help"
+        />
+        <p id="sub-schedule-help" className="help">
+          Delays before each retry, separated by commas. The first attempt is immediate.
+        </p>
+        <label htmlFor="sub-max">Maximum attempts</label>
+        <input id="sub-max" type="number" min={1} max={50} value={maxAttempts} onChange={(e) => setMaxAttempts(e.target.value)} placeholder="default: the schedule's length + 1" />
+        <label htmlFor="sub-timeout">Timeout (ms)</label>
+        <input id="sub-timeout" type="number" min={100} max={60000} value={timeoutMs} onChange={(e) => setTimeoutMs(e.target.value)} placeholder="default: 15000" />
+        <ErrorNote error={error} />
+        <button type="submit" disabled={busy || eventTypes.length === 0}>
+          {existing ? 'Save changes' : 'Create subscription'}
+        </button>
+        {eventTypes.length === 0 && <p className="help">Pick at least one event type.</p>}
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,25 @@
+/** The API's shapes as the portal reads them: types only, from the API's own zod schemas. */
+import type { z } from 'zod';
+import type {
+  apiKeySchema,
+  AttemptView,
+  EventTypeView,
+  EventView,
+  HeraldEvent,
+  meSchema,
+  Overview,
+  Scope,
+  SubscriptionHealth,
+  subscriptionSchema,
+} from '../../src/domain/schemas';
+
+export type Me = z.infer<typeof meSchema>;
+export type Subscription = z.infer<typeof subscriptionSchema>;
+export type ApiKey = z.infer<typeof apiKeySchema>;
+export type ListedEvent = HeraldEvent & { status: EventView['status'] };
+export type { AttemptView, EventTypeView, EventView, HeraldEvent, Overview, Scope, SubscriptionHealth };
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+

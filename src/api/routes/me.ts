@@ -1,0 +1,26 @@
+import { Router } from 'express';
+import type { z } from 'zod';
+import type { meSchema } from '../../domain/schemas';
+import { principalOf } from '../auth';
+
+export interface MeDeps {
+  temporalUiUrl: string;
+  temporalNamespace: string;
+}
+
+/** `GET /v1/me`: the calling key's tenant and scopes, so clients hide what it may not do. */
+export function meRouter(deps: MeDeps): Router {
+  const router = Router();
+  router.get('/', (_req, res) => {
+    const { keyId, tenant, scopes, admin } = principalOf(res);
+    const me: z.infer<typeof meSchema> = {
+      keyId,
+      tenant,
+      scopes: [...scopes],
+      admin,
+      temporal: { uiUrl: deps.temporalUiUrl, namespace: deps.temporalNamespace },
+    };
+    res.json(me);
+  });
+  return router;
+}

@@ -1,0 +1,32 @@
+import { can, workflowUrl } from '../../portal/src/me';
+import { query } from '../../portal/src/query';
+import type { Me } from '../../portal/src/types';
+
+const me = (scopes: Me['scopes'], admin = false): Me => ({
+  keyId: 'key_1',
+  tenant: 'acme',
+  scopes,
+  admin,
+  temporal: { uiUrl: 'http://127.0.0.1:8233', namespace: 'default' },
+});
+
+describe("the portal's view of a key", () => {
+  test('a key may do what its scopes say; the admin key may do everything', () => {
+    expect(can(me(['events:read']), 'events:read')).toBe(true);
+    expect(can(me(['events:read']), 'events:write')).toBe(false);
+    expect(can(me(['events:read']), 'subscriptions:write')).toBe(false);
+    expect(can(me([], true), 'subscriptions:write')).toBe(true);
+  });
+
+  test('workflow links escape the workflow id, whose slashes are part of it', () => {
+    expect(workflowUrl(me([]), 'event/acme/evt_1/replay/2')).toBe(
+      'http://127.0.0.1:8233/namespaces/default/workflows/event%2Facme%2Fevt_1%2Freplay%2F2',
+    );
+  });
+
+  test('list queries carry only the filters that are set', () => {
+    expect(query({ type: 'order.*', actor: '', status: undefined, limit: 50 })).toBe('?type=order.*&limit=50');
+    expect(query({ actor: '' })).toBe('');
+    expect(query({ subjectId: 'a b&c' })).toBe('?subjectId=a+b%26c');
+  });
+});
