@@ -71,7 +71,7 @@ const QUERIES: Query[] = [
   { status: 'failed' },
   { status: 'delivering' },
   { since: minute(20) },
-  { until: minute(150) },
+  { until: minute(135) },
   { since: minute(90), until: minute(75) },
   { type: 'deployment.*', actor: 'actor-3' },
   { subjectId: 'res-10', status: 'delivered' },
@@ -80,7 +80,7 @@ const QUERIES: Query[] = [
   { q: 'PROMOTED' },
   { q: 'res-4' },
   { q: 'actor-9', type: 'user.*' },
-  { type: 'deployment.failed', subjectType: 'package', subjectId: 'res-13', actor: 'actor-3', correlationId: 'corr-13', status: 'delivering', since: minute(150), until: minute(10) },
+  { type: 'deployment.failed', subjectType: 'package', subjectId: 'res-13', actor: 'actor-3', correlationId: 'corr-13', status: 'delivered', since: minute(150), until: minute(10) },
 ];
 
 test.each(QUERIES)('filter %j returns exactly its events, newest first', async (q) => {
