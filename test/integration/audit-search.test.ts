@@ -83,12 +83,30 @@ const QUERIES: Query[] = [
   { type: 'deployment.failed', subjectType: 'package', subjectId: 'res-13', actor: 'actor-3', correlationId: 'corr-13', status: 'delivered', since: minute(150), until: minute(10) },
 ];
 
-test.each(QUERIES)('filter %j returns exactly its events, newest first', async (q) => {
+/** The whole selection of a filter, oldest first, from the export (one store query, however many events). */
+async function exported(q: Query): Promise<string[]> {
+  const res = await env.stack.request('GET', `/v1/events/export?${new URLSearchParams(q)}`);
+  expect(res.status).toBe(200);
+  return res.body === null ? [] : String(res.body).trim().split('\n').map((line) => JSON.parse(line).id);
+}
+
+// Each filter's first list page and its whole selection (through the export, which builds its
+// query with the same function): paging every filter through the list would cost the test
+// store (FerretDB, which sorts in its own memory) a read of the selection per page.
+test.each(QUERIES)('filter %j selects exactly its events; the list answers them newest first', async (q) => {
   const want = expected(q);
   expect(want.length).toBeGreaterThan(0); // each query selects something, so a filter ignored would show
   expect(want.length).toBeLessThan(events.length);
-  expect(await pageThrough(q, 200)).toEqual(want);
-}, 300_000); // the test store reads every event a filter cannot narrow by index, for each page
+  const page = await env.stack.request('GET', `/v1/events?${new URLSearchParams({ ...q, limit: '200' })}`);
+  expect(page.body.data.map((e: { id: string }) => e.id)).toEqual(want.slice(0, 200));
+  expect(page.body.nextCursor === null).toBe(want.length <= 200);
+  expect(await exported(q)).toEqual([...want].reverse());
+});
+
+test('a filter that selects more than a page pages through the list to exactly its events', async () => {
+  const q = { type: 'deployment.*', actor: 'actor-3' };
+  expect(await pageThrough(q, 200)).toEqual(expected(q));
+}, 300_000);
 
 test('paging with limit=37 yields every one of the 10,000 events once, in order, while new events arrive', async () => {
   // Type by type: the test store (FerretDB) sorts in its own memory, so each page costs a read
