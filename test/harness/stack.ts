@@ -174,12 +174,9 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : null;
-      } catch {
-        // not JSON (e.g. /metrics): keep the text
-      }
+      // JSON answers parsed; anything else (metrics, an NDJSON export) kept as text, empty as null.
+      const isJson = /\bjson\b/.test(res.headers.get('content-type') ?? '');
+      const parsed: unknown = !text ? null : isJson ? JSON.parse(text) : text;
       return { status: res.status, headers: res.headers, body: parsed as never };
     },
     async stop() {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as api from '../harness/api';
 import { auditEvents, seedAudit } from '../harness/audit-seed';
 import { freePort, waitForPort } from '../harness/servers';
-import { useStack } from '../harness/stack';
+import { eventually, useStack } from '../harness/stack';
 
 /** `GET /v1/events/export`: the audit as NDJSON, streamed in constant memory. */
 
@@ -45,9 +45,13 @@ test('an event exports with its deliveries and attempts when asked', async () =>
   const sent = await api.send(env.stack, { type: 'export.live', data: { n: 1 }, subject: { type: 'package', id: 'p1' } });
   await api.finalEvent(env.stack, sent.id);
 
-  const plain = await env.stack.request('GET', '/v1/events/export?type=export.live');
-  expect(plain.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
-  const [line] = String(plain.body).trim().split('\n').map((l) => JSON.parse(l));
+  // The export reads the recorded status, which the workflow writes a moment after the live view.
+  const line = await eventually(async () => {
+    const plain = await env.stack.request('GET', '/v1/events/export?type=export.live');
+    expect(plain.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+    const [only] = String(plain.body).trim().split('\n').map((l) => JSON.parse(l));
+    return only.status === 'delivered' && only;
+  }, 10_000, 'the recorded status');
   expect(line).toMatchObject({ id: sent.id, type: 'export.live', data: { n: 1 }, subject: { type: 'package', id: 'p1' }, status: 'delivered' });
   expect(line.deliveries).toBeUndefined();
 

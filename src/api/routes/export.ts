@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Response } from 'express';
 import { Router } from 'express';
 import { eventExportQuerySchema } from '../../domain/schemas';
@@ -12,10 +11,22 @@ import { parseOrThrow } from '../problem';
 /** Events read from the store per round trip: with `data` up to 256 KiB each, a batch stays under ~50 MB. */
 const BATCH = 200;
 
-/** Writes a chunk, waiting while the client's socket is full: memory holds one batch, whatever the export's size. */
+/**
+ * Writes a chunk, waiting while the client's socket is full: memory holds one batch, whatever
+ * the export's size. The waiter removes both of its listeners when either fires: a listener
+ * left behind on every full socket would grow with the export (`events.once` in a race does).
+ */
 async function write(res: Response, chunk: string): Promise<void> {
   if (res.write(chunk)) return;
-  await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /**
