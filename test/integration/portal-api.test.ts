@@ -18,7 +18,7 @@ test('GET /v1/me tells a key its tenant, scopes and where the Temporal Web UI is
   expect(admin.body).toEqual({
     keyId: 'admin',
     tenant: 'default',
-    scopes: ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read'],
+    scopes: ['events:write', 'events:read', 'subscriptions:write', 'subscriptions:read', 'events:purge'],
     admin: true,
     temporal: { uiUrl: sharedServers().temporalUiUrl, namespace: 'default' },
   });
@@ -111,7 +111,7 @@ test('subscription health counts the last 24 hours, and names the last error and
   expect(total('failed')).toBe(3 + goneHealth.deliveries.failed);
   expect(total('succeeded')).toBeGreaterThanOrEqual(3);
   expect(overview.failingSubscriptions).toEqual([
-    // Most failures first: bad failed all three.
+    // Most failures first, ties oldest first: bad failed all three, and so did gone (410, then disabled).
     { subscriptionId: bad.id, name: 'bad', deliveries: expect.objectContaining({ failed: 3 }), successRate: 0, disabledReason: null },
     { subscriptionId: gone.id, name: 'gone', deliveries: goneHealth.deliveries, successRate: 0, disabledReason: expect.stringMatching(/410/) },
   ]);

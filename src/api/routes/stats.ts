@@ -16,9 +16,11 @@ export function statsRouter(deps: { store: Store }): Router {
     const now = new Date();
     const since = statsSince(now);
     const [hours, bySubscription] = await Promise.all([hourlyStats(deps.store, tenant, now), countsBySubscription(deps.store, tenant, since)]);
+    const failures = (s: (typeof bySubscription)[number]) => s.deliveries.failed + s.deliveries.retrying;
+    // Most failures first; ties oldest subscription first, so the chart's order holds between refreshes.
     const failing = bySubscription
-      .filter((s) => s.deliveries.failed + s.deliveries.retrying > 0)
-      .sort((a, b) => b.deliveries.failed + b.deliveries.retrying - (a.deliveries.failed + a.deliveries.retrying))
+      .filter((s) => failures(s) > 0)
+      .sort((a, b) => failures(b) - failures(a) || (a.subscriptionId < b.subscriptionId ? -1 : 1))
       .slice(0, FAILING_SHOWN);
     const subscriptions = new Map(
       (await findByIds(deps.store.subscriptions, failing.map((f) => f.subscriptionId)))
