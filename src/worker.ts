@@ -11,7 +11,7 @@ import { createLogger } from './logger';
 import { createRegistry, workerMetrics } from './metrics';
 import { connectStore, ensureIndexes } from './store';
 import { ensureRetentionSchedule } from './temporal/retention-schedule';
-import { tracingActivityInterceptors, tracingClientInterceptors, tracingSinks } from './temporal/tracing';
+import { tracingActivityInterceptors, tracingClientInterceptors, workflowSpanSinks } from './temporal/tracing';
 import { workflowSource } from './temporal/workflow-source';
 import { startTracing } from './tracing';
 
@@ -47,14 +47,14 @@ async function main() {
     logger.error({ err }, 'could not create or update the retention schedule');
   }
 
-  const { workflowModules, ...source } = workflowSource(config.workflowBundle, traced);
+  const { workflowModules, ...source } = workflowSource(config.workflowBundle);
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     ...source,
     interceptors: { workflowModules, activity: traced ? [tracingActivityInterceptors] : [] },
-    ...(tracing && { sinks: tracingSinks(tracing) }),
+    sinks: workflowSpanSinks(tracing),
     activities: createActivities({
       store,
       dispatcher,

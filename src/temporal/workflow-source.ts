@@ -6,26 +6,18 @@ import { WORKFLOW_TRACING_MODULE } from './tracing';
 export const DEFAULT_BUNDLE_PATH = path.resolve(__dirname, '../../workflow-bundle.js');
 
 /**
- * The same workflows with OpenTelemetry's workflow interceptors bundled in, beside the plain
- * bundle. A worker that does not trace loads the plain one, so tracing costs nothing when off.
+ * The workflow interceptor modules, in every bundle whether the worker traces or not: workflow
+ * code must run the same way on every worker that may replay it (src/workflows/tracing-interceptors.ts).
  */
-export function tracedBundlePath(bundlePath: string): string {
-  return `${bundlePath.replace(/\.js$/, '')}.traced.js`;
-}
-
-/** The workflow interceptor modules each bundle is built with. */
-export function workflowInterceptorModules(traced: boolean): string[] {
-  return traced ? [WORKFLOW_TRACING_MODULE] : [];
-}
+export const WORKFLOW_INTERCEPTOR_MODULES = [WORKFLOW_TRACING_MODULE];
 
 /**
  * The worker loads the prebuilt workflow bundle when there is one (start-up in a second,
  * no webpack in production); otherwise it bundles the sources itself, with the interceptor
- * modules the worker then passes on.
+ * modules the worker passes on.
  */
-export function workflowSource(bundlePath: string | undefined, traced: boolean) {
-  const plain = bundlePath ?? DEFAULT_BUNDLE_PATH;
-  const codePath = traced ? tracedBundlePath(plain) : plain;
+export function workflowSource(bundlePath: string | undefined) {
+  const codePath = bundlePath ?? DEFAULT_BUNDLE_PATH;
   if (existsSync(codePath)) return { workflowBundle: { codePath }, workflowModules: [] };
-  return { workflowsPath: require.resolve('../workflows'), workflowModules: workflowInterceptorModules(traced) };
+  return { workflowsPath: require.resolve('../workflows'), workflowModules: WORKFLOW_INTERCEPTOR_MODULES };
 }
