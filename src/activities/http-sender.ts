@@ -63,23 +63,21 @@ export interface WebhookResponse {
 }
 
 /**
- * POSTs one webhook as a client span of the attempt's trace, and sends the receiver that
- * span's W3C `traceparent`, so a receiver that traces continues Herald's trace. The span
- * names the receiver's host and port but not its URL: webhook URLs often carry credentials
- * in their path or query. Without tracing the span is OpenTelemetry's no-op and nothing is
- * added to the request.
+ * POSTs one webhook. Within a traced attempt the request is a client span of the attempt's
+ * trace, and the receiver gets that span's W3C `traceparent`, so a receiver that traces
+ * continues Herald's trace. The span names the receiver's host and port but not its URL:
+ * webhook URLs often carry credentials in their path or query. An attempt that is not traced
+ * (tracing off, or a workflow started without trace context) starts no trace of its own.
  */
 export async function postWebhook(
   dispatcher: Agent,
   allowPrivateTargets: boolean,
   req: WebhookRequest,
 ): Promise<WebhookResponse> {
-  return tracer.startActiveSpan('POST', { kind: SpanKind.CLIENT }, async (span) => {
+  if (!trace.getActiveSpan()?.isRecording()) return post(dispatcher, allowPrivateTargets, req);
+  return tracer.startActiveSpan('POST', { kind: SpanKind.CLIENT, attributes: targetAttributes(req.url) }, async (span) => {
     const headers = { ...req.headers };
-    if (span.isRecording()) {
-      span.setAttributes(targetAttributes(req.url));
-      propagation.inject(context.active(), headers);
-    }
+    propagation.inject(context.active(), headers);
     try {
       const response = await post(dispatcher, allowPrivateTargets, { ...req, headers });
       if (response.status !== null) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);

@@ -1,3 +1,10 @@
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { completeEvent } from '../../src/api/ingest';
+import { startDeliverEvent } from '../../src/temporal/deliver-event-client';
+import { eventWorkflowId } from '../../src/temporal/names';
+import { workflowSpanSinks } from '../../src/temporal/tracing';
 import * as api from '../harness/api';
 import { startCollector, type CollectedSpan, type Collector } from '../harness/otlp-collector';
 import { eventually, useStack } from '../harness/stack';
@@ -118,4 +125,32 @@ test("a worker log line written during a traced attempt carries the attempt's tr
   );
   expect(disabled.traceId).toBe(attempt!.traceId);
   expect(disabled.spanId).toMatch(/^[0-9a-f]{16}$/);
+});
+
+test('a workflow started without trace context is not traced by a tracing worker, and histories of both kinds replay on a worker that does not trace', async () => {
+  await api.subscribe(env.stack, env.receiver, '/untraced', ['trace.untraced']);
+  const traced = await api.send(env.stack, { type: 'trace.untraced', data: {} });
+  // Started as a process without tracing would: a client with no interceptors.
+  const plainClient = new Client({ connection: env.stack.connection, namespace: 'default' });
+  const event = completeEvent({ id: 'untraced-1', type: 'trace.untraced', data: {} }, new Date());
+  const workflowId = eventWorkflowId('default', event.id);
+  await startDeliverEvent(plainClient, env.stack.taskQueue, workflowId, { tenant: 'default', event });
+  await api.finalEvent(env.stack, traced.id);
+  expect((await api.finalEvent(env.stack, event.id)).status).toBe('delivered');
+
+  const [untracedAttempt] = await attemptsOf(event.id);
+  expect(untracedAttempt!.traceId).toBeNull();
+  const requests = env.receiver.received('/untraced');
+  expect(requests).toHaveLength(2);
+  expect(requests.filter((r) => r.headers.traceparent)).toHaveLength(1);
+  await new Promise((r) => setTimeout(r, 500)); // several of the worker's 100 ms export rounds
+  expect(collector.spans.filter((s) => s.attributes.workflowId === workflowId)).toEqual([]);
+  expect(collector.spans.some((s) => s.attributes.workflowId === traced.workflowId)).toBe(true);
+
+  const histories = await Promise.all(
+    [traced.workflowId, workflowId].map(async (id) => ({ workflowId: id, history: await env.stack.temporal.workflow.getHandle(id).fetchHistory() })),
+  );
+  const bundle = path.resolve(__dirname, '../../dist/workflow-bundle.js'); // what the worker process runs
+  const replays = Worker.runReplayHistories({ workflowBundle: { codePath: bundle }, sinks: workflowSpanSinks(undefined) }, histories);
+  for await (const replay of replays) expect(replay.error).toBeUndefined();
 });
