@@ -7,12 +7,15 @@ import { createLogger } from './logger';
 import { apiMetrics, createRegistry } from './metrics';
 import { connectStore, ensureIndexes } from './store';
 import { createTemporalClient } from './temporal/client';
+import { startTracing } from './tracing';
 import { Connection } from '@temporalio/client';
 
 /** `npm run api`: one API process against the configured Temporal and store. */
 async function main() {
   const config = loadConfig();
-  const logger = createLogger('herald-api', config.logLevel);
+  const tracing = config.otlpEndpoint ? startTracing({ serviceName: 'herald-api', endpoint: config.otlpEndpoint }) : undefined;
+  const traced = tracing !== undefined;
+  const logger = createLogger('herald-api', config.logLevel, traced);
   if (!config.adminKey) {
     logger.fatal('HERALD_ADMIN_KEY is not set and $HERALD_DATA_DIR/admin-key does not exist');
     process.exit(1);
@@ -23,7 +26,7 @@ async function main() {
   }
   const store = await connectStore(config.mongoUrl);
   await ensureIndexes(store);
-  const temporal = createTemporalClient(config.temporalAddress, config.temporalNamespace);
+  const temporal = createTemporalClient(config.temporalAddress, config.temporalNamespace, traced);
   const registry = createRegistry('api');
   const app = createApp({
     temporal,
@@ -42,12 +45,16 @@ async function main() {
     temporalUiUrl: config.temporalUiUrl,
     temporalNamespace: config.temporalNamespace,
     portalDir: path.join(__dirname, '..', 'portal'),
+    traced,
   });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
-  logger.info({ url: `http://${config.host}:${config.port}`, allowPrivateTargets: config.allowPrivateTargets }, 'Herald API listening');
+  logger.info(
+    { url: `http://${config.host}:${config.port}`, allowPrivateTargets: config.allowPrivateTargets, otlpEndpoint: config.otlpEndpoint ?? null },
+    'Herald API listening',
+  );
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then close clients and exit 0.
   const shutdown = async (signal: string) => {
@@ -55,7 +62,7 @@ async function main() {
     server.close();
     server.closeIdleConnections();
     await once(server, 'close');
-    await Promise.allSettled([temporal.connection.close(), store.client.close()]);
+    await Promise.allSettled([temporal.connection.close(), store.client.close(), tracing?.shutdown()]);
     process.exit(0);
   };
   process.once('SIGTERM', (s) => void shutdown(s));

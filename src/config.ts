@@ -30,6 +30,7 @@ const envSchema = z.object({
   HERALD_WORKFLOW_BUNDLE: z.string().optional(),
   HERALD_LOG_LEVEL: z.string().default('info'),
   HERALD_TEMPORAL_UI_URL: z.url().default('http://127.0.0.1:8233'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.union([z.literal(''), z.url()]).optional(),
 });
 
 export interface Config {
@@ -65,6 +66,8 @@ export interface Config {
   logLevel: string;
   /** Where people open the Temporal Web UI; the portal links each event to its workflow there. */
   temporalUiUrl: string;
+  /** The OTLP/HTTP collector traces are exported to; tracing is off when unset. */
+  otlpEndpoint: string | undefined;
 }
 
 function flag(value: string | undefined): boolean {
@@ -98,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workflowBundle: e.HERALD_WORKFLOW_BUNDLE,
     logLevel: e.HERALD_LOG_LEVEL,
     temporalUiUrl: e.HERALD_TEMPORAL_UI_URL.replace(/\/+$/, ''),
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
   };
 }
 

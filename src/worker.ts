@@ -11,12 +11,16 @@ import { createLogger } from './logger';
 import { createRegistry, workerMetrics } from './metrics';
 import { connectStore, ensureIndexes } from './store';
 import { ensureRetentionSchedule } from './temporal/retention-schedule';
+import { tracingActivityInterceptors, tracingClientInterceptors, workflowSpanSinks } from './temporal/tracing';
 import { workflowSource } from './temporal/workflow-source';
+import { startTracing } from './tracing';
 
 /** `npm run worker`: one worker process; scale out by running more of them. */
 async function main() {
   const config = loadConfig();
-  const logger = createLogger('herald-worker', config.logLevel);
+  const tracing = config.otlpEndpoint ? startTracing({ serviceName: 'herald-worker', endpoint: config.otlpEndpoint }) : undefined;
+  const traced = tracing !== undefined;
+  const logger = createLogger('herald-worker', config.logLevel, traced);
   if (!config.encryptionKey) {
     logger.fatal('HERALD_ENCRYPTION_KEY is not set and $HERALD_DATA_DIR/encryption-key does not exist');
     process.exit(1);
@@ -30,7 +34,11 @@ async function main() {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   // Activities start Herald's own events and signal workflows through a client of their own.
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
-  const temporal = new Client({ connection: clientConnection, namespace: config.temporalNamespace });
+  const temporal = new Client({
+    connection: clientConnection,
+    namespace: config.temporalNamespace,
+    ...(traced && { interceptors: tracingClientInterceptors() }),
+  });
   try {
     const scheduleId = await ensureRetentionSchedule(temporal, config.taskQueue, config.retentionDays, config.ingestLogDays);
     logger.info({ scheduleId, retentionDays: config.retentionDays }, 'retention schedule in place');
@@ -39,11 +47,14 @@ async function main() {
     logger.error({ err }, 'could not create or update the retention schedule');
   }
 
+  const { workflowModules, ...source } = workflowSource(config.workflowBundle);
   const worker = await Worker.create({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...workflowSource(config.workflowBundle),
+    ...source,
+    interceptors: { workflowModules, activity: traced ? [tracingActivityInterceptors] : [] },
+    sinks: workflowSpanSinks(tracing),
     activities: createActivities({
       store,
       dispatcher,
@@ -77,13 +88,17 @@ async function main() {
   metricsServer.listen(config.workerMetricsPort, config.host, () => {
     const address = metricsServer.address();
     const port = typeof address === 'object' && address ? address.port : config.workerMetricsPort;
-    logger.info({ taskQueue: config.taskQueue, metrics: `http://${config.host}:${port}/metrics` }, 'Herald worker running');
+    logger.info(
+      { taskQueue: config.taskQueue, metrics: `http://${config.host}:${port}/metrics`, otlpEndpoint: config.otlpEndpoint ?? null },
+      'Herald worker running',
+    );
   });
 
   await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
   metricsServer.close();
   mailer?.close();
   await Promise.allSettled([connection.close(), clientConnection.close(), store.client.close(), dispatcher.close()]);
+  await tracing?.shutdown(); // last: the spans of the final attempts are exported before the process ends
   logger.info('worker stopped');
 }
 

@@ -1,8 +1,16 @@
 import dns from 'node:dns';
 import type { LookupAddress } from 'node:dns';
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+} from '@opentelemetry/semantic-conventions';
 import { Agent, request } from 'undici';
 import type { AttemptResult } from '../domain/outcome';
 import { classifyAddress, classifyUrlHost } from '../domain/targets';
+import { TRACER_NAME } from '../tracing';
 
 /** Bytes of a receiver's answer kept in the attempt audit. */
 export const RESPONSE_BODY_LIMIT = 4096;
@@ -55,10 +63,52 @@ export interface WebhookResponse {
 }
 
 /**
+ * POSTs one webhook. Within a traced attempt the request is a client span of the attempt's
+ * trace, and the receiver gets that span's W3C `traceparent`, so a receiver that traces
+ * continues Herald's trace. The span names the receiver's host and port but not its URL:
+ * webhook URLs often carry credentials in their path or query. An attempt that is not traced
+ * (tracing off, or a workflow started without trace context) starts no trace of its own.
+ */
+export async function postWebhook(
+  dispatcher: Agent,
+  allowPrivateTargets: boolean,
+  req: WebhookRequest,
+): Promise<WebhookResponse> {
+  if (!trace.getActiveSpan()?.isRecording()) return post(dispatcher, allowPrivateTargets, req);
+  return tracer.startActiveSpan('POST', { kind: SpanKind.CLIENT, attributes: targetAttributes(req.url) }, async (span) => {
+    const headers = { ...req.headers };
+    propagation.inject(context.active(), headers);
+    try {
+      const response = await post(dispatcher, allowPrivateTargets, { ...req, headers });
+      if (response.status !== null) span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, response.status);
+      if (response.result.kind === 'error') span.setStatus({ code: SpanStatusCode.ERROR, message: response.result.message });
+      else if (response.result.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: 'request aborted' });
+      throw err;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+const tracer = trace.getTracer(TRACER_NAME);
+
+function targetAttributes(target: string) {
+  const url = new URL(target);
+  return {
+    [ATTR_HTTP_REQUEST_METHOD]: 'POST',
+    [ATTR_SERVER_ADDRESS]: url.hostname,
+    [ATTR_SERVER_PORT]: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+  };
+}
+
+/**
  * POSTs one webhook. Redirects are never followed (a 3xx is a failed attempt), and only
  * the first 4 KiB of the answer are read.
  */
-export async function postWebhook(
+async function post(
   dispatcher: Agent,
   allowPrivateTargets: boolean,
   req: WebhookRequest,

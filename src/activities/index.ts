@@ -56,6 +56,7 @@ import { digestSignal, retrySignal, type CollectDigestInput, type DigestEntry, t
 import type { collectDigest } from '../workflows/collect-digest';
 import { COLLECT_DIGEST_WORKFLOW, digestWorkflowId } from '../temporal/names';
 import { HeraldTenant } from '../temporal/search-attributes';
+import { activeTraceId } from '../tracing';
 import { VERSION } from '../version';
 import type { SecretBox } from '../security/secret-box';
 import { isSensitiveHeader, openHeaders, REDACTED } from '../security/sensitive';
@@ -441,6 +442,7 @@ export function createActivities(deps: ActivityDeps) {
     const content = await messageContent(delivery);
     const attempt = input.attempt;
     const startedAt = new Date();
+    const traceId = activeTraceId();
     const prepared =
       sub.channel === 'email'
         ? prepareEmail(delivery, sub, content)
@@ -457,6 +459,7 @@ export function createActivities(deps: ActivityDeps) {
       request: prepared.request,
       response,
       error,
+      ...(traceId && { traceId }),
     });
 
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure('delivery cancelled before the request was sent');

@@ -20,6 +20,7 @@ import { exportRouter } from './routes/export';
 import { ingestLogRouter } from './routes/ingest-log';
 import { purgeRouter } from './routes/purge';
 import { subscriptionsRouter } from './routes/subscriptions';
+import { traceRoute } from './tracing';
 
 export interface AppDeps extends IngestDeps {
   adminKey: string;
@@ -39,6 +40,8 @@ export interface AppDeps extends IngestDeps {
   temporalNamespace: string;
   /** The built portal (dist/portal), served at /portal; absent when it was not built. */
   portalDir?: string;
+  /** Ingestion opens a span (the root of each event's trace) when the process traces. */
+  traced?: boolean;
 }
 
 export const BODY_LIMIT = '256kb';
@@ -88,6 +91,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));
+  if (deps.traced) app.post('/v1/events', traceRoute('POST', '/v1/events'));
   const causality = causalityRouter(deps);
   app.use('/v1/events', exportRouter(deps)); // before `/v1/events/{id}`: "export" is a valid id
   app.use('/v1/events', purgeRouter(deps));

@@ -360,6 +360,10 @@ export const attemptViewSchema = z.object({
   request: z.object({ url: z.string(), headers: z.record(z.string(), z.string()) }),
   response: z.object({ status: z.number(), body: z.string() }).nullable(),
   error: z.string().nullable(),
+  traceId: z
+    .string()
+    .nullable()
+    .describe('the OpenTelemetry trace id of the attempt (the trace its event was ingested in); null when the worker does not trace'),
 });
 export type AttemptView = z.infer<typeof attemptViewSchema>;
 

@@ -171,5 +171,6 @@ export function attemptView(doc: AttemptDoc): AttemptView {
     request: doc.request,
     response: doc.response ?? null,
     error: doc.error ?? null,
+    traceId: doc.traceId ?? null,
   };
 }

@@ -111,6 +111,8 @@ export interface AttemptDoc {
   request: { url: string; headers: Record<string, string> };
   response: { status: number; body: string } | null;
   error: string | null;
+  /** The OpenTelemetry trace the attempt ran in; absent when the worker did not trace. */
+  traceId?: string;
 }
 
 export interface ApiKeyDoc {

@@ -1,13 +1,15 @@
 import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
 import { status as grpcStatus } from '@grpc/grpc-js';
+import { tracingClientInterceptors } from './tracing';
 
 /**
  * The API's Temporal client. The connection is lazy so the API starts (and answers 503)
- * while Temporal is down, and reconnects by itself when it comes back.
+ * while Temporal is down, and reconnects by itself when it comes back. When the API traces,
+ * the workflows it starts continue the trace of the request that started them.
  */
-export function createTemporalClient(address: string, namespace: string): Client {
+export function createTemporalClient(address: string, namespace: string, traced = false): Client {
   const connection = Connection.lazy({ address });
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, ...(traced && { interceptors: tracingClientInterceptors() }) });
 }
 
 /** True when an error means "Temporal could not be reached in time", not "request refused". */

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger';
 import { apiMetrics, createRegistry } from '../../src/metrics';
 import { connectStore, ensureIndexes, type Store } from '../../src/store';
 import { createTemporalClient } from '../../src/temporal/client';
+import { startTracing, type Tracing } from '../../src/tracing';
 import { startReceiver, type Receiver } from './receiver';
 
 /**
@@ -90,6 +91,8 @@ export interface TestStack {
   taskQueue: string;
   workerEnv: Record<string, string>;
   worker: WorkerProcess;
+  /** The in-process API's tracing, when the stack was started with `otlpEndpoint`. */
+  tracing?: Tracing;
   request<T = any>(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<ApiResponse<T>>;
   stop(): Promise<void>;
 }
@@ -102,6 +105,8 @@ export interface StackOptions {
   ingestRate?: number;
   maxSubscriptionsPerTenant?: number;
   rejectionAlertIntervalMs?: number;
+  /** An OTLP/HTTP collector both the worker and the in-process API export traces to; read when the stack starts. */
+  otlpEndpoint?: () => string;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<TestStack> {
@@ -112,6 +117,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
   const adminKey = `hk_admin_test_${randomBytes(12).toString('hex')}`;
   const allowPrivateTargets = options.allowPrivateTargets ?? true;
   const encryptionKey = randomBytes(32);
+  const otlpEndpoint = options.otlpEndpoint?.();
 
   const store = await connectStore(mongoUrl);
   await ensureIndexes(store);
@@ -123,11 +129,16 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     HERALD_WORKER_METRICS_PORT: '0',
     HERALD_ENCRYPTION_KEY: encryptionKey.toString('base64'),
     HERALD_LOG_LEVEL: 'info', // the harness waits for the "worker running" line; output is not shown
+    // Tracing only where a test asks for it (never to a collector set in the shell); exported
+    // every 100 ms rather than every 5 s, so the test sees the worker's spans soon.
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint ?? '',
+    ...(otlpEndpoint && { OTEL_BSP_SCHEDULE_DELAY: '100' }),
     ...(typeof options.workerEnv === 'function' ? options.workerEnv() : options.workerEnv),
   };
   const worker = await WorkerProcess.start(workerEnv);
 
-  const temporal = createTemporalClient(shared.temporalAddress, 'default');
+  const tracing = otlpEndpoint ? startTracing({ serviceName: 'herald-api', endpoint: otlpEndpoint }) : undefined;
+  const temporal = createTemporalClient(shared.temporalAddress, 'default', tracing !== undefined);
   const registry = createRegistry('api');
   const appDeps: AppDeps = {
     temporal,
@@ -146,6 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     temporalUiUrl: shared.temporalUiUrl,
     temporalNamespace: 'default',
     portalDir: path.join(ROOT, 'dist/portal'),
+    traced: tracing !== undefined,
   };
   const app = createApp(appDeps);
   const server: Server = await new Promise((resolve) => {
@@ -163,6 +175,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     taskQueue,
     workerEnv,
     worker,
+    tracing,
     async request(method, route, body, headers = {}) {
       const res = await fetch(`${url}${route}`, {
         method,
@@ -186,6 +199,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       await temporal.connection.close();
       await store.db.dropDatabase().catch(() => undefined);
       await store.client.close();
+      await tracing?.shutdown();
     },
   };
   return stack;
