@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 
 /**
  * The real servers integration tests run against: the Temporal CLI's dev server and a
@@ -119,7 +120,12 @@ export async function startStore(): Promise<StoreServer> {
   // Otherwise SQLite on tmpfs when there is one: the test store's data is thrown away, and
   // SQLite's fsyncs on a real disk would make the store, not Herald, what the tests measure.
   const backend = pg ? ['-postgresql', pg.url] : ['-dir', tmp()];
-  const child = spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, ...backend], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, ...backend], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Herald's idempotent writes insert and take a duplicate key as "already recorded"; FerretDB
+  // logs each of those at ERROR, thousands per run, hiding its real errors: those still show.
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    if (!line.includes('duplicate key value violates unique constraint')) process.stderr.write(`${line}\n`);
+  });
   await waitForPort(port);
   return { baseUrl: `mongodb://127.0.0.1:${port}`, process: child, ...(pg && { cleanup: pg.drop }) };
 }
