@@ -120,7 +120,7 @@ describe('webhookMiddleware', () => {
     const tampered = await post(BODY.replace('evt_1', 'evt_2'), signedHeaders(SECRET, BODY));
     expect(tampered.status).toBe(401);
     expect(tampered.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect((await tampered.json()).detail).toMatch(/no matching signature/);
+    expect(((await tampered.json()) as { detail: string }).detail).toMatch(/no matching signature/);
     expect((await post(BODY, signedHeaders(SECRET, BODY, new Date(Date.now() - 600_000)))).status).toBe(401);
     expect((await post(BODY, {})).status).toBe(400);
     expect(received.length).toBe(before);
