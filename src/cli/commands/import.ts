@@ -6,8 +6,11 @@ import { checkpointPath } from '../import/checkpoint';
 import { importFile, type ImportSummary } from '../import/importer';
 import { emit, table } from '../output';
 
-/** Generous retries: a long import should wait out rate limits and restarts, not stop at the first 503. */
-const IMPORT_RETRIES = { attempts: 12, maxDelayMs: 60_000 };
+/**
+ * Generous retries: a long import waits out rate limits, load shedding (503 while the API is
+ * still starting earlier events) and restarts, for minutes rather than seconds.
+ */
+const IMPORT_RETRIES = { attempts: 60, maxDelayMs: 60_000 };
 
 /** Lines in the file, for the progress bar's total (one quick pass: newline bytes). */
 function countLines(file: string): number {
@@ -27,7 +30,9 @@ export function importCommand(): Command {
     .description(`send the events of an NDJSON file (one per line) in batches; resumable: a re-run after an interruption sends no event twice (progress in <file>.herald-import)`)
     .argument('<file>', 'NDJSON, one event per line')
     .option('--batch-size <n>', 'events per request (at most 500)', parse.integer, 500)
-    .option('--concurrency <n>', 'batches in flight', parse.integer, 2)
+    // One batch at a time by default: the API sheds load above 500 events being started, so a
+    // second 500-event batch in flight mostly earns 503s.
+    .option('--concurrency <n>', 'batches in flight', parse.integer, 1)
     .action(async (file: string, opts: { batchSize: number; concurrency: number }, command: Command) => {
       const client = clientFor(command, IMPORT_RETRIES);
       // On a terminal only: the bar draws over itself, which a log file or pipe should not get.

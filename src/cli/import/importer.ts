@@ -89,7 +89,7 @@ function rejectedItems(error: HeraldProblemError, items: Item[]): Map<number, st
 
 export async function importFile(client: HeraldClient, file: string, options: ImportOptions = {}): Promise<ImportSummary> {
   const batchSize = Math.min(options.batchSize ?? MAX_BATCH, MAX_BATCH);
-  const concurrency = options.concurrency ?? 2;
+  const concurrency = options.concurrency ?? 1;
   const started = Date.now();
   const stats = statSync(file);
   const checkpoint = readCheckpoint(file, stats);
