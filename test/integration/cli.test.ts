@@ -17,7 +17,7 @@ const heraldJson = async <T = any>(...args: string[]): Promise<T> => {
 };
 
 test('subscriptions create/list/get print aligned tables, and the same data as JSON with --json', async () => {
-  const created = await heraldJson('subscriptions', 'create', '--name', 'cli', '--url', `${env.receiver.url}/cli`, '--event-types', 'cli.sent,cli.other', '--header', 'x-team:ops', '--retry-schedule', '1s,5s');
+  const created = await heraldJson('subscriptions', 'create', '--name', 'cli', '--webhook', `${env.receiver.url}/cli`, '--event-types', 'cli.sent,cli.other', '--header', 'x-team:ops', '--retry-schedule', '1s,5s');
   expect(created).toMatchObject({ name: 'cli', eventTypes: ['cli.sent', 'cli.other'], headers: { 'x-team': 'ops' }, retry: { schedule: ['1s', '5s'] }, secret: expect.stringMatching(/^whsec_/) });
 
   const table = await herald('subscriptions', 'list');
@@ -93,7 +93,7 @@ test('errors: the problem and its invalid fields on stderr, exit code 1', async 
   expect(missing).toMatchObject({ code: 1, stdout: '' });
   expect(missing.stderr).toMatch(/^herald: 404 Not found/);
 
-  const invalid = await herald('subscriptions', 'create', '--url', 'ftp://example.invalid/', '--event-types', 'a.b');
+  const invalid = await herald('subscriptions', 'create', '--webhook', 'ftp://example.invalid/', '--event-types', 'a.b');
   expect(invalid.code).toBe(1);
   expect(invalid.stderr).toMatch(/^\s+url: must be an absolute http or https URL$/m);
 
@@ -107,7 +107,7 @@ test('listen verifies deliveries, prints them and forwards them with their signa
   const listener = spawnCli(['listen', '--port', '0', '--secret', secret, '--forward', `${env.receiver.url}/forwarded`, '--json'], connection());
   try {
     const url = await eventually(async () => /listening on (\S+),/.exec(listener.output.stderr)?.[1], 15_000, 'listen to start');
-    await heraldJson('subscriptions', 'create', '--url', `${url}/hooks`, '--event-types', 'cli.listen', '--secret', secret);
+    await heraldJson('subscriptions', 'create', '--webhook', `${url}/hooks`, '--event-types', 'cli.listen', '--secret', secret);
     const sent = await heraldJson('events', 'send', 'cli.listen', '--data', '{"n": 1}');
 
     const printed = await eventually(async () => listener.output.stdout.split('\n').find((l) => l.includes(sent.id)), 30_000, 'the event printed');

@@ -36,7 +36,7 @@ const subscriptionRecord = (s: Subscription) =>
 interface SettingsFlags {
   name?: string;
   eventTypes?: string[];
-  url?: string;
+  webhook?: string;
   to?: string[];
   header?: Record<string, string>;
   retrySchedule?: string[];
@@ -51,7 +51,8 @@ function withSettingsOptions(command: Command): Command {
   return command
     .option('--name <name>')
     .option('--event-types <patterns>', 'comma-separated: "*", "a.*" or "a.b"', parse.list)
-    .option('--url <url>', 'webhook target')
+    // Not --url: that global option names the Herald API.
+    .option('--webhook <url>', 'the webhook target URL')
     .option('--to <addresses>', 'email recipients, comma-separated', parse.list)
     .option('--header <name:value>', 'a header sent with each webhook (repeatable)', parse.header)
     .option('--retry-schedule <delays>', 'delays before each retry, e.g. 5s,5m,30m', parse.list)
@@ -65,7 +66,7 @@ function settingsOf(flags: SettingsFlags): SubscriptionPatch {
   return {
     ...(flags.name !== undefined && { name: flags.name }),
     ...(flags.eventTypes && { eventTypes: flags.eventTypes }),
-    ...(flags.url && { url: flags.url }),
+    ...(flags.webhook && { url: flags.webhook }),
     ...(flags.to && { to: flags.to }),
     ...(flags.header && { headers: flags.header }),
     ...(retry && { retry }),
