@@ -126,3 +126,31 @@ test('listen verifies deliveries, prints them and forwards them with their signa
     await listener.exited;
   }
 });
+
+test('import sets aside the items the server refuses (an event type\'s JSON Schema), sends the rest of the batch, and reports them', async () => {
+  const put = await env.stack.request('PUT', '/v1/event-types/cli.schema', {
+    description: 'a release',
+    schema: { type: 'object', required: ['version'], properties: { version: { type: 'string' } } },
+  });
+  expect(put.status).toBe(201);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-cli-import-'));
+  const file = path.join(dir, 'small.ndjson');
+  const lines = [1, 2, 3, 4, 5].map((n) => JSON.stringify({ id: `schema-${n}`, type: 'cli.schema', data: n === 2 || n === 4 ? { version: n } : { version: `1.${n}` } }));
+  writeFileSync(file, `${lines.join('\n')}\n`);
+
+  const run = await herald('import', file, '--batch-size', '5', '--json');
+  expect(run.code).toBe(1);
+  const summary = JSON.parse(run.stdout);
+  expect(summary).toMatchObject({ lines: 5, accepted: 3, duplicates: 0 });
+  expect(summary.rejected).toEqual([
+    { line: 2, reason: expect.stringMatching(/^data\.version: /) },
+    { line: 4, reason: expect.stringMatching(/^data\.version: /) },
+  ]);
+
+  // Without --json: the same, as a sentence and a table of the rejected lines.
+  const again = await herald('import', file);
+  expect(again.code).toBe(1);
+  expect(again.stdout).toMatch(/5 lines, 0 accepted, 3 duplicates, 2 rejected/);
+  expect(again.stdout).toMatch(/^LINE\s+REASON$/m);
+  expect(again.stdout).toMatch(/^2\s+data\.version: /m);
+});
