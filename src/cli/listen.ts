@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebhookVerificationError } from '../domain/signing';
-import { verifyWebhook, type WebhookBody } from '../receiver';
+import { rejectionStatus, verifyWebhook, type WebhookBody } from '../receiver';
 
 /**
  * `herald listen`: a loopback receiver for development. It verifies each delivery, prints it,
@@ -48,7 +48,7 @@ export async function listen(options: ListenOptions, onReceived: (received: Rece
       } catch (err) {
         if (!(err instanceof WebhookVerificationError)) throw err;
         onRejected(err.message);
-        res.writeHead(err.reason === 'no_matching_signature' || err.reason.startsWith('timestamp') ? 401 : 400).end(err.message);
+        res.writeHead(rejectionStatus(err)).end(err.message);
         return;
       }
       const webhookId = String(req.headers['webhook-id']);

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { WebhookVerificationError } from '../domain/signing';
-import { verifyWebhook, type VerifyWebhookOptions, type WebhookBody } from './verify';
+import { rejectionStatus, verifyWebhook, type VerifyWebhookOptions, type WebhookBody } from './verify';
 
 declare global {
   namespace Express {
@@ -15,9 +15,6 @@ export interface WebhookMiddlewareOptions extends VerifyWebhookOptions {
   /** Largest body read, in bytes or as "256kb" (default 1mb). */
   limit?: number | string;
 }
-
-/** A request that is malformed answers 400; one that is not authentic or not fresh answers 401. */
-const MALFORMED = new Set(['missing_headers', 'invalid_timestamp', 'invalid_body']);
 
 /**
  * Express middleware for a webhook route: reads the raw body, verifies it with one of
@@ -40,7 +37,7 @@ export function webhookMiddleware(secrets: string | readonly string[], options: 
         next(err);
         return;
       }
-      const status = MALFORMED.has(err.reason) ? 400 : 401;
+      const status = rejectionStatus(err);
       res
         .status(status)
         .type('application/problem+json')

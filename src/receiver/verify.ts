@@ -57,3 +57,8 @@ export function verifyWebhook(
     throw new WebhookVerificationError('body is not JSON', 'invalid_body');
   }
 }
+
+/** The answer to a delivery that failed verification: 400 when it is malformed, 401 when it is not authentic or not fresh. */
+export function rejectionStatus(error: WebhookVerificationError): 400 | 401 {
+  return error.reason === 'no_matching_signature' || error.reason === 'timestamp_too_old' || error.reason === 'timestamp_in_future' ? 401 : 400;
+}
