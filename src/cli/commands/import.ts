@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
-import { readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { clientFor, outputOf, parse } from '../context';
 import { checkpointPath } from '../import/checkpoint';
 import { importFile, type ImportSummary } from '../import/importer';
@@ -12,12 +12,15 @@ import { emit, table } from '../output';
  */
 const IMPORT_RETRIES = { attempts: 60, maxDelayMs: 60_000 };
 
-/** Lines in the file, for the progress bar's total (one quick pass: newline bytes). */
-function countLines(file: string): number {
-  const bytes = readFileSync(file);
-  let n = 0;
-  for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) n++;
-  return bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? n + 1 : n;
+/** Lines in the file, for the progress bar's total: one streamed pass counting newline bytes, so any size fits in memory. */
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 10;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+    last = chunk[chunk.length - 1]!;
+  }
+  return last === 10 ? lines : lines + 1;
 }
 
 function report(s: ImportSummary): string {
@@ -37,7 +40,7 @@ export function importCommand(): Command {
       const client = clientFor(command, IMPORT_RETRIES);
       // On a terminal only: the bar draws over itself, which a log file or pipe should not get.
       const bar = new SingleBar({ format: 'import [{bar}] {value}/{total} lines | {accepted} accepted, {duplicates} duplicates, {rejected} rejected | {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
-      bar.start(countLines(file), 0, { accepted: 0, duplicates: 0, rejected: 0 });
+      bar.start(await countLines(file), 0, { accepted: 0, duplicates: 0, rejected: 0 });
       let summary: ImportSummary;
       try {
         summary = await importFile(client, file, { ...opts, onProgress: ({ line, ...counts }) => bar.update(line, counts) });
