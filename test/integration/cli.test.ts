@@ -154,3 +154,30 @@ test('import sets aside the items the server refuses (an event type\'s JSON Sche
   expect(again.stdout).toMatch(/^LINE\s+REASON$/m);
   expect(again.stdout).toMatch(/^2\s+data\.version: /m);
 });
+
+test('the steering commands: subscriptions update/test/rotate/delete and events replay/cancel/retry', async () => {
+  const sub = await heraldJson('subscriptions', 'create', '--webhook', `${env.receiver.url}/steer`, '--event-types', 'cli.steer');
+  const updated = await heraldJson('subscriptions', 'update', sub.id, '--name', 'steered', '--no-active');
+  expect(updated).toMatchObject({ id: sub.id, name: 'steered', active: false });
+  expect(await heraldJson('subscriptions', 'update', sub.id, '--active')).toMatchObject({ active: true });
+
+  const ping = await herald('subscriptions', 'test', sub.id);
+  expect(ping.stdout).toMatch(/^status\s+succeeded$/m);
+  expect(ping.stdout).toMatch(/^response\s+200$/m);
+
+  const rotated = await heraldJson('subscriptions', 'rotate', sub.id);
+  expect(rotated.secret).toMatch(/^whsec_/);
+  expect(rotated.secret).not.toBe(sub.secret);
+
+  const sent = await heraldJson('events', 'send', 'cli.steer', '--data', '{}');
+  await eventually(async () => (await heraldJson('events', 'get', sent.id)).status === 'delivered', 30_000, 'delivered');
+  const replay = await herald('events', 'replay', sent.id);
+  expect(replay).toMatchObject({ code: 0, stdout: `event/default/${sent.id}/replay/1\n` });
+  await eventually(async () => env.receiver.received('/steer').filter((r) => r.body.includes(sent.id)).length === 2, 15_000, 'the replay');
+  // Nothing left to cancel or retry: both answer with no workflow told.
+  expect(await heraldJson('events', 'cancel', sent.id)).toEqual({ workflowIds: [] });
+  expect(await herald('events', 'retry', sent.id, '--subscription', sub.id)).toMatchObject({ code: 0, stdout: '(no delivery to signal)\n' });
+
+  expect(await herald('subscriptions', 'delete', sub.id)).toMatchObject({ code: 0, stdout: `deleted ${sub.id}\n` });
+  expect((await herald('subscriptions', 'get', sub.id)).stderr).toMatch(/^herald: 404 /);
+});
