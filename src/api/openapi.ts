@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  acceptedBatchSchema,
   acceptedEventSchema,
   apiKeyCreateSchema,
   apiKeySchema,
@@ -8,6 +9,7 @@ import {
   deliveryViewSchema,
   eventInputSchema,
   eventExportQuerySchema,
+  eventListItemSchema,
   eventListQuerySchema,
   eventSchema,
   eventTypePutSchema,
@@ -21,11 +23,14 @@ import {
   problemSchema,
   recoverSchema,
   rotateSecretSchema,
+  signalledWorkflowsSchema,
+  startedWorkflowSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
   subjectEventsQuerySchema,
   subscriptionHealthSchema,
   subscriptionSchema,
+  subscriptionTestResultSchema,
   treeQuerySchema,
 } from '../domain/schemas';
 import type { EventTypeView } from '../domain/schemas';
@@ -37,6 +42,8 @@ const components = {
   EventInput: eventInputSchema,
   Event: eventSchema,
   AcceptedEvent: acceptedEventSchema,
+  AcceptedBatch: acceptedBatchSchema,
+  EventListItem: eventListItemSchema,
   EventView: eventViewSchema,
   Attempt: attemptViewSchema,
   SubscriptionCreate: subscriptionCreateSchema,
@@ -47,6 +54,9 @@ const components = {
   DeliveryControl: deliveryControlSchema,
   RotateSecret: rotateSecretSchema,
   Recover: recoverSchema,
+  SignalledWorkflows: signalledWorkflowsSchema,
+  StartedWorkflow: startedWorkflowSchema,
+  SubscriptionTestResult: subscriptionTestResultSchema,
   Preview: previewSchema,
   PreviewResult: previewResultSchema,
   ApiKeyCreate: apiKeyCreateSchema,
@@ -77,8 +87,8 @@ function queryParameters(schema: z.ZodObject) {
   const js = z.toJSONSchema(schema, { io: 'input' }) as { properties: Record<string, object> };
   return Object.entries(js.properties).map(([name, s]) => ({ name, in: 'query', required: false, schema: s }));
 }
-const workflowIds = { type: 'object', properties: { workflowIds: { type: 'array', items: { type: 'string' } } } };
-const workflowIdBody = { type: 'object', properties: { workflowId: { type: 'string' } } };
+const workflowIds = ref('SignalledWorkflows');
+const workflowIdBody = ref('StartedWorkflow');
 const unavailable = { description: 'Temporal unavailable; retry after Retry-After' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
@@ -128,13 +138,13 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
           requestBody: json({ oneOf: [ref('EventInput'), { type: 'object', properties: { events: { type: 'array', items: ref('EventInput'), minItems: 1, maxItems: 500 } }, required: ['events'] }] }),
           responses: {
-            '202': { description: 'Accepted: the workflow has started', ...json({ oneOf: [ref('AcceptedEvent'), { type: 'object', properties: { results: { type: 'array', items: ref('AcceptedEvent') } } }] }) },
+            '202': { description: 'Accepted: the workflow has started', ...json({ oneOf: [ref('AcceptedEvent'), ref('AcceptedBatch')] }) },
             '413': { description: 'Body over 256 KiB' },
             '503': { description: 'Temporal unavailable; retry after Retry-After' },
             ...problems,
           },
         },
-        get: { summary: 'List events, newest first', parameters: queryParameters(eventListQuerySchema), responses: { '200': { description: 'A page', ...json(list('Event')) }, ...problems } },
+        get: { summary: 'List events, newest first', parameters: queryParameters(eventListQuerySchema), responses: { '200': { description: 'A page', ...json(list('EventListItem')) }, ...problems } },
       },
       '/v1/events/export': {
         get: {
@@ -234,18 +244,9 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           responses: {
             '200': {
               description: 'The attempt finished',
-              ...json({
-                type: 'object',
-                properties: {
-                  eventId: { type: 'string' },
-                  workflowId: { type: 'string' },
-                  status: { type: 'string' },
-                  delivery: ref('Delivery'),
-                  attempt: { oneOf: [ref('Attempt'), { type: 'null' }] },
-                },
-              }),
+              ...json(ref('SubscriptionTestResult')),
             },
-            '202': { description: 'Still running after the subscription timeout plus 10 s', ...json(workflowIdBody) },
+            '202': { description: 'Still running after the subscription timeout plus 10 s', ...json(ref('SubscriptionTestResult')) },
             '503': unavailable,
             ...problems,
           },

@@ -54,6 +54,24 @@ export const acceptedEventSchema = z.object({
   error: z.string().optional(),
 });
 
+/** The answer to a batch: one result per input event, in input order. */
+export const acceptedBatchSchema = z.object({ results: z.array(acceptedEventSchema) });
+
+/** An item of `GET /v1/events`: the stored event with its current status. */
+export const eventListItemSchema = eventSchema.extend({ status: z.enum(EVENT_STATUSES) });
+
+/** The body a webhook subscriber receives (contract section 4); a digest sends an array of them. */
+export const webhookPayloadSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  timestamp: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  subject: z.object({ type: z.string(), id: z.string() }).optional(),
+  actor: z.string().optional(),
+  correlationId: z.string().optional(),
+});
+export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
+
 const eventTypePatternSchema = z
   .string()
   .max(256)
@@ -366,6 +384,21 @@ export const attemptViewSchema = z.object({
     .describe('the OpenTelemetry trace id of the attempt (the trace its event was ingested in); null when the worker does not trace'),
 });
 export type AttemptView = z.infer<typeof attemptViewSchema>;
+
+/** The answer to cancel and retry: the workflows that were told. */
+export const signalledWorkflowsSchema = z.object({ workflowIds: z.array(z.string()) });
+
+/** The answer to replay and recover: the workflow that was started. */
+export const startedWorkflowSchema = z.object({ workflowId: z.string() });
+
+/** `POST /v1/subscriptions/{id}/test`: the ping's outcome (200), or only its workflow when it takes too long (202). */
+export const subscriptionTestResultSchema = z.object({
+  eventId: z.string(),
+  workflowId: z.string(),
+  status: z.enum(DELIVERY_STATUSES).or(z.literal('delivering')),
+  delivery: deliveryViewSchema.nullable().optional(),
+  attempt: attemptViewSchema.nullable().optional(),
+});
 
 export const MAX_TREE_DEPTH = 10;
 export const treeQuerySchema = z.strictObject({ depth: z.coerce.number().int().min(1).max(MAX_TREE_DEPTH).default(5) });

@@ -29,7 +29,18 @@ export interface VerifyOptions {
   nowSeconds?: number;
 }
 
-export class WebhookVerificationError extends Error {}
+/** Why a delivery failed verification: a malformed request, or one that is not authentic or not fresh. */
+export type VerificationFailure = 'missing_headers' | 'invalid_timestamp' | 'timestamp_too_old' | 'timestamp_in_future' | 'no_matching_signature' | 'invalid_body';
+
+export class WebhookVerificationError extends Error {
+  override readonly name = 'WebhookVerificationError';
+  constructor(
+    message: string,
+    readonly reason: VerificationFailure,
+  ) {
+    super(message);
+  }
+}
 
 /** Verifies one delivery; throws WebhookVerificationError with the reason when it does not hold. */
 export function verify(
@@ -39,13 +50,13 @@ export function verify(
   options: VerifyOptions = {},
 ): void {
   const { id, timestamp, signature } = headers;
-  if (!id || !timestamp || !signature) throw new WebhookVerificationError('missing webhook headers');
+  if (!id || !timestamp || !signature) throw new WebhookVerificationError('missing webhook headers', 'missing_headers');
   const ts = Number(timestamp);
-  if (!Number.isInteger(ts)) throw new WebhookVerificationError('invalid timestamp');
+  if (!Number.isInteger(ts)) throw new WebhookVerificationError('invalid timestamp', 'invalid_timestamp');
   const now = options.nowSeconds ?? Math.floor(Date.now() / 1000);
   const tolerance = options.toleranceSeconds ?? 300;
-  if (ts < now - tolerance) throw new WebhookVerificationError('timestamp too old');
-  if (ts > now + tolerance) throw new WebhookVerificationError('timestamp in the future');
+  if (ts < now - tolerance) throw new WebhookVerificationError('timestamp too old', 'timestamp_too_old');
+  if (ts > now + tolerance) throw new WebhookVerificationError('timestamp in the future', 'timestamp_in_future');
   const expected = Buffer.from(sign(secret, id, ts, body).slice(3), 'base64');
   for (const candidate of signature.split(' ')) {
     const [version, mac] = candidate.split(',', 2);
@@ -53,5 +64,5 @@ export function verify(
     const given = Buffer.from(mac, 'base64');
     if (given.length === expected.length && timingSafeEqual(given, expected)) return;
   }
-  throw new WebhookVerificationError('no matching signature');
+  throw new WebhookVerificationError('no matching signature', 'no_matching_signature');
 }

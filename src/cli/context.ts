@@ -1,0 +1,55 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { HeraldClient, type RetryOptions } from '../client';
+import { resolveConnection } from './config';
+import type { OutputOptions } from './output';
+
+/** What every command gets from the global options: a client for the chosen API, and the output mode. */
+
+interface GlobalOptions extends OutputOptions {
+  url?: string;
+  apiKey?: string;
+  profile?: string;
+}
+
+const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
+
+export function clientFor(command: Command, retries?: RetryOptions): HeraldClient {
+  const { url, apiKey, profile } = globals(command);
+  return new HeraldClient({ ...resolveConnection({ url, apiKey, profile }), ...(retries && { retries }) });
+}
+
+export function outputOf(command: Command): OutputOptions {
+  return { json: globals(command).json ?? false };
+}
+
+/** Option parsers that turn a flag's text into the value the API wants, or say what is wrong. */
+export const parse = {
+  json(text: string): Record<string, unknown> {
+    try {
+      const value: unknown = JSON.parse(text);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    throw new InvalidArgumentError('must be a JSON object, e.g. \'{"version": "1.2.3"}\'');
+  },
+  integer(text: string): number {
+    if (!/^\d+$/.test(text)) throw new InvalidArgumentError('must be a whole number');
+    return Number(text);
+  },
+  list(text: string): string[] {
+    return text.split(',').map((s) => s.trim()).filter(Boolean);
+  },
+  /** `--subject package/herald`: the resource's type and id. */
+  subject(text: string): { type: string; id: string } {
+    const at = text.indexOf('/');
+    if (at < 1 || at === text.length - 1) throw new InvalidArgumentError('must be "type/id", e.g. package/herald');
+    return { type: text.slice(0, at), id: text.slice(at + 1) };
+  },
+  /** `--header name:value`, repeatable. */
+  header(text: string, previous: Record<string, string> = {}): Record<string, string> {
+    const at = text.indexOf(':');
+    if (at < 1) throw new InvalidArgumentError('must be "name:value"');
+    return { ...previous, [text.slice(0, at).trim()]: text.slice(at + 1).trim() };
+  },
+};

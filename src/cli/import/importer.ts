@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { HeraldProblemError, type AcceptedEvent, type EventInput, type HeraldClient } from '../../client';
+import { eventInputSchema, MAX_BATCH } from '../../domain/schemas';
+import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint';
+
+/**
+ * `herald import <file.ndjson>`: one event per line, sent in batches, resumable without
+ * duplicates. An event without an id gets one derived from its line (number and text), so a
+ * re-run sends the ids the interrupted run sent and the server answers `duplicate: true`;
+ * the checkpoint only saves the work of re-sending what was already acknowledged.
+ */
+
+export interface RejectedLine {
+  line: number;
+  reason: string;
+}
+
+export interface ImportOptions {
+  batchSize?: number;
+  /** Batches in flight at once. */
+  concurrency?: number;
+  /** Called after each acknowledged batch. */
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface ImportProgress {
+  /** Lines done: acknowledged or rejected, in order from the start of the file. */
+  line: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+}
+
+export interface ImportSummary {
+  file: string;
+  /** The line a resumed run started after (0 for a fresh run). */
+  resumedAfter: number;
+  lines: number;
+  accepted: number;
+  duplicates: number;
+  rejected: RejectedLine[];
+  seconds: number;
+}
+
+interface Item {
+  line: number;
+  event: EventInput & { id: string };
+}
+
+interface Batch {
+  items: Item[];
+  /** The last line read into this batch, rejected ones included. */
+  lastLine: number;
+  done: boolean;
+}
+
+/** The id of an event that has none: the same line of the same text always gets the same one. */
+export function lineEventId(line: number, text: string): string {
+  return `imp_${createHash('sha256').update(`${line}\n${text}`).digest('hex').slice(0, 32)}`;
+}
+
+/** An NDJSON line as an event, or why it is not one (checked with the schema the API validates with). */
+function parseLine(line: number, text: string): Item | RejectedLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { line, reason: `invalid JSON: ${(err as Error).message}` };
+  }
+  const parsed = eventInputSchema.safeParse(value);
+  if (!parsed.success) return { line, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ') };
+  return { line, event: { ...parsed.data, id: parsed.data.id ?? lineEventId(line, text) } };
+}
+
+/** The batch items a 400 names (`events.<index>.…`), with the server's reasons. */
+function rejectedItems(error: HeraldProblemError, items: Item[]): Map<number, string> {
+  const reasons = new Map<number, string>();
+  for (const { path, message } of error.errors ?? []) {
+    const match = /^events\.(\d+)(?:\.(.*))?$/.exec(path);
+    const item = match && items[Number(match[1])];
+    if (!item) continue;
+    const reason = `${match[2] || '(event)'}: ${message}`;
+    reasons.set(item.line, reasons.has(item.line) ? `${reasons.get(item.line)}; ${reason}` : reason);
+  }
+  return reasons;
+}
+
+export async function importFile(client: HeraldClient, file: string, options: ImportOptions = {}): Promise<ImportSummary> {
+  const batchSize = Math.min(options.batchSize ?? MAX_BATCH, MAX_BATCH);
+  const concurrency = options.concurrency ?? 1;
+  const started = Date.now();
+  const stats = statSync(file);
+  const checkpoint = readCheckpoint(file, stats);
+  const resumedAfter = checkpoint?.line ?? 0;
+  const rejected: RejectedLine[] = [...(checkpoint?.rejected ?? [])];
+  const counts = { accepted: 0, duplicates: 0 };
+  let acknowledgedLine = resumedAfter;
+
+  const pending: Batch[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  /** Moves the checkpoint over every batch finished in order from the front. */
+  function advance(): void {
+    while (pending[0]?.done) acknowledgedLine = pending.shift()!.lastLine;
+    writeCheckpoint(file, { size: stats.size, mtimeMs: stats.mtimeMs, line: acknowledgedLine, rejected: rejected.filter((r) => r.line <= acknowledgedLine) });
+    options.onProgress?.({ line: acknowledgedLine, ...counts, rejected: rejected.length });
+  }
+
+  /** Sends a batch; items the server refuses are set aside and the rest sent again. */
+  async function send(batch: Batch): Promise<void> {
+    let items = batch.items;
+    while (items.length > 0) {
+      let results: AcceptedEvent[];
+      try {
+        results = await client.events.sendBatch(items.map((i) => i.event));
+      } catch (err) {
+        const refused = err instanceof HeraldProblemError && err.status === 400 ? rejectedItems(err, items) : new Map<number, string>();
+        if (refused.size === 0) throw err;
+        for (const [line, reason] of refused) rejected.push({ line, reason });
+        items = items.filter((i) => !refused.has(i.line));
+        continue;
+      }
+      for (const r of results) counts[r.duplicate ? 'duplicates' : 'accepted']++;
+      break;
+    }
+    batch.done = true;
+    advance();
+  }
+
+  async function dispatch(batch: Batch): Promise<void> {
+    pending.push(batch);
+    const sending = send(batch).finally(() => inFlight.delete(sending));
+    // A failure surfaces through the race below or the final wait; until then it is not unhandled.
+    sending.catch(() => undefined);
+    inFlight.add(sending);
+    if (inFlight.size >= concurrency) await Promise.race(inFlight);
+  }
+
+  let line = 0;
+  let items: Item[] = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  try {
+    for await (const text of lines) {
+      line++;
+      if (line <= resumedAfter || text.trim() === '') continue;
+      const parsed = parseLine(line, text);
+      if ('event' in parsed) items.push(parsed);
+      else rejected.push(parsed);
+      if (items.length === batchSize) {
+        await dispatch({ items, lastLine: line, done: false });
+        items = [];
+      }
+    }
+    await dispatch({ items, lastLine: line, done: false });
+    await Promise.all(inFlight);
+  } catch (err) {
+    // Let the batches already sent finish, so the checkpoint keeps their progress.
+    await Promise.allSettled(inFlight);
+    throw err;
+  }
+  removeCheckpoint(file);
+  return { file, resumedAfter, lines: line, ...counts, rejected: rejected.sort((a, b) => a.line - b.line), seconds: (Date.now() - started) / 1000 };
+}

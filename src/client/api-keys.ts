@@ -1,0 +1,26 @@
+import { iteratePages } from './pagination';
+import type { Transport } from './transport';
+import type { ApiKey, ApiKeyCreate, ListQuery, Page } from './types';
+
+/** API keys (admin key only): one tenant and a set of scopes each. */
+export class ApiKeysApi {
+  constructor(private readonly http: Transport) {}
+
+  /** The answer holds the `key`, shown only here. */
+  create(key: ApiKeyCreate): Promise<ApiKey> {
+    return this.http.request('POST', '/v1/api-keys', { body: key });
+  }
+
+  list(query: ListQuery = {}): Promise<Page<ApiKey>> {
+    return this.http.request('GET', '/v1/api-keys', { query });
+  }
+
+  iterate(query: Omit<ListQuery, 'cursor'> = {}): AsyncGenerator<ApiKey, void, undefined> {
+    return iteratePages((cursor) => this.list({ ...query, cursor }));
+  }
+
+  /** From now on the key answers 401. */
+  async revoke(id: string): Promise<void> {
+    await this.http.request('DELETE', `/v1/api-keys/${encodeURIComponent(id)}`);
+  }
+}

@@ -1,0 +1,29 @@
+import type { Problem } from './types';
+
+/** An answer of the API that is not a success: the RFC 9457 problem it carried. */
+export class HeraldProblemError extends Error {
+  override readonly name = 'HeraldProblemError';
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string | undefined;
+  readonly errors: Problem['errors'];
+
+  constructor(
+    readonly problem: Problem,
+    /** The whole answer, e.g. a batch's per-item `results` on 503. */
+    readonly body: unknown,
+  ) {
+    super(`${problem.status} ${problem.title}${problem.detail ? `: ${problem.detail}` : ''}`);
+    this.type = problem.type;
+    this.title = problem.title;
+    this.status = problem.status;
+    this.detail = problem.detail;
+    this.errors = problem.errors;
+  }
+}
+
+/** The API could not be reached (or the connection broke) on every attempt. */
+export class HeraldNetworkError extends Error {
+  override readonly name = 'HeraldNetworkError';
+}

@@ -1,0 +1,61 @@
+import type { z } from 'zod';
+import type {
+  acceptedEventSchema,
+  apiKeyCreateSchema,
+  apiKeySchema,
+  attemptViewSchema,
+  deliveryControlSchema,
+  eventInputSchema,
+  eventListItemSchema,
+  eventListQuerySchema,
+  eventViewSchema,
+  listQuerySchema,
+  problemSchema,
+  recoverSchema,
+  rotateSecretSchema,
+  signalledWorkflowsSchema,
+  startedWorkflowSchema,
+  subscriptionCreateSchema,
+  subscriptionPatchSchema,
+  subscriptionSchema,
+  subscriptionTestResultSchema,
+} from '../domain/schemas';
+
+/**
+ * The client's types, all inferred from the schemas the API validates with: what a call
+ * takes is the schema's input (z.input), what it answers is the view schema's output (z.infer).
+ */
+
+export type EventInput = z.input<typeof eventInputSchema>;
+export type AcceptedEvent = z.infer<typeof acceptedEventSchema>;
+export type EventView = z.infer<typeof eventViewSchema>;
+export type EventListItem = z.infer<typeof eventListItemSchema>;
+export type Attempt = z.infer<typeof attemptViewSchema>;
+export type DeliveryControl = z.input<typeof deliveryControlSchema>;
+export type SignalledWorkflows = z.infer<typeof signalledWorkflowsSchema>;
+export type StartedWorkflow = z.infer<typeof startedWorkflowSchema>;
+
+export type SubscriptionCreate = z.input<typeof subscriptionCreateSchema>;
+export type SubscriptionPatch = z.input<typeof subscriptionPatchSchema>;
+export type Subscription = z.infer<typeof subscriptionSchema>;
+export type SubscriptionTestResult = z.infer<typeof subscriptionTestResultSchema>;
+export type RotateSecret = z.input<typeof rotateSecretSchema>;
+export type Recover = z.input<typeof recoverSchema>;
+
+export type ApiKeyCreate = z.input<typeof apiKeyCreateSchema>;
+export type ApiKey = z.infer<typeof apiKeySchema>;
+
+export type Problem = z.infer<typeof problemSchema>;
+
+/**
+ * Query strings carry text, so the schemas coerce `limit` (input type `unknown`) and parse
+ * `open` from "true"/"false"; a caller passes them as the values they mean.
+ */
+type Paging = { limit?: number; cursor?: string };
+export type ListQuery = Omit<z.input<typeof listQuerySchema>, 'limit' | 'cursor'> & Paging;
+export type EventListQuery = Omit<z.input<typeof eventListQuerySchema>, 'limit' | 'cursor' | 'open'> & Paging & { open?: boolean };
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}

@@ -1,0 +1,43 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { configPath, DEFAULT_URL, resolveConnection } from '../../src/cli/config';
+import { lineEventId } from '../../src/cli/import/importer';
+
+describe('where the CLI finds the API and its key', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-config-'));
+  const file = path.join(dir, 'config.json');
+  writeFileSync(file, JSON.stringify({ profiles: { default: { url: 'http://127.0.0.1:1', apiKey: 'from-default' }, ci: { apiKey: 'from-ci' } } }));
+  const env = { HERALD_CONFIG: file };
+
+  test('flags win over the environment, which wins over the profile', () => {
+    expect(resolveConnection({ url: 'http://flag', apiKey: 'flag' }, { ...env, HERALD_URL: 'http://env', HERALD_API_KEY: 'env' })).toEqual({ url: 'http://flag', apiKey: 'flag' });
+    expect(resolveConnection({}, { ...env, HERALD_URL: 'http://env', HERALD_API_KEY: 'env' })).toEqual({ url: 'http://env', apiKey: 'env' });
+    expect(resolveConnection({}, env)).toEqual({ url: 'http://127.0.0.1:1', apiKey: 'from-default' });
+  });
+
+  test('--profile or HERALD_PROFILE picks a profile; a profile without url gets the default', () => {
+    expect(resolveConnection({ profile: 'ci' }, env)).toEqual({ url: DEFAULT_URL, apiKey: 'from-ci' });
+    expect(resolveConnection({}, { ...env, HERALD_PROFILE: 'ci' })).toEqual({ url: DEFAULT_URL, apiKey: 'from-ci' });
+    expect(() => resolveConnection({ profile: 'prod' }, env)).toThrow(/no profile "prod"/);
+  });
+
+  test('no key anywhere is an error that says where to put one; a missing file is not', () => {
+    expect(() => resolveConnection({}, { HERALD_CONFIG: path.join(dir, 'none.json') })).toThrow(/no API key/);
+  });
+
+  test('the file is found under XDG_CONFIG_HOME, else ~/.config', () => {
+    expect(configPath({ XDG_CONFIG_HOME: '/x' })).toBe('/x/herald/config.json');
+    expect(configPath({})).toBe(path.join(os.homedir(), '.config/herald/config.json'));
+  });
+});
+
+describe('import ids', () => {
+  test('an event without id gets one from its line number and text: the same on every run, different for another line', () => {
+    const text = '{"type": "a.b", "data": {}}';
+    expect(lineEventId(7, text)).toBe(lineEventId(7, text));
+    expect(lineEventId(7, text)).toMatch(/^imp_[0-9a-f]{32}$/);
+    expect(lineEventId(8, text)).not.toBe(lineEventId(7, text));
+    expect(lineEventId(7, `${text} `)).not.toBe(lineEventId(7, text));
+  });
+});

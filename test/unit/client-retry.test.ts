@@ -1,0 +1,29 @@
+import { DEFAULT_RETRY, delayBefore, retryAfterMs } from '../../src/client/retry';
+
+describe('Retry-After', () => {
+  test('reads delta-seconds and HTTP dates, and ignores what it cannot read', () => {
+    const now = Date.parse('2026-11-30T04:00:00Z');
+    expect(retryAfterMs('3', now)).toBe(3000);
+    expect(retryAfterMs(' 0 ', now)).toBe(0);
+    expect(retryAfterMs('Mon, 30 Nov 2026 04:00:10 GMT', now)).toBe(10_000);
+    expect(retryAfterMs('Mon, 30 Nov 2026 03:00:00 GMT', now)).toBe(0);
+    expect(retryAfterMs('soon', now)).toBeUndefined();
+    expect(retryAfterMs(null, now)).toBeUndefined();
+  });
+
+  test("the server's Retry-After decides the wait, but never beyond maxDelayMs", () => {
+    expect(delayBefore(1, 2000, DEFAULT_RETRY)).toBe(2000);
+    expect(delayBefore(1, 3_600_000, DEFAULT_RETRY)).toBe(DEFAULT_RETRY.maxDelayMs);
+  });
+
+  test('without Retry-After the back-off doubles, with ±20% jitter, up to the cap', () => {
+    const options = { attempts: 10, baseDelayMs: 100, maxDelayMs: 1000 };
+    for (let i = 0; i < 50; i++) {
+      expect(delayBefore(1, undefined, options)).toBeGreaterThanOrEqual(80);
+      expect(delayBefore(1, undefined, options)).toBeLessThanOrEqual(120);
+      expect(delayBefore(3, undefined, options)).toBeGreaterThanOrEqual(320);
+      expect(delayBefore(3, undefined, options)).toBeLessThanOrEqual(480);
+      expect(delayBefore(8, undefined, options)).toBe(1000);
+    }
+  });
+});
