@@ -24,6 +24,7 @@ test('ten kinds of bad request are logged with their problems, per tenant, the b
     ['a 20 KB body', big],
     ['a key without events:write', { type: 'log.a', data: {} }, as(reader)],
     ['over 256 KiB', JSON.stringify({ type: 'log.a', data: { pad: 'x'.repeat(300_000) } })],
+    ['a NUL byte in the body', '{"type": "log.a", "data": {}, "x": "a\u0000b"}'],
   ];
   for (const [, body, headers] of bad) {
     const res = await env.stack.request('POST', '/v1/events', body, headers);
@@ -34,7 +35,7 @@ test('ten kinds of bad request are logged with their problems, per tenant, the b
     return res.body.data.length >= bad.length && res.body.data;
   }, 10_000, 'every refusal in the log');
   expect(entries).toHaveLength(bad.length);
-  expect(entries.map((e: any) => e.status).sort()).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400, 403, 413]);
+  expect(entries.map((e: any) => e.status).sort()).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 403, 413]);
   for (const e of entries) {
     expect(e).toMatchObject({ method: 'POST', route: '/v1/events', problem: expect.objectContaining({ status: e.status, title: expect.any(String) }) });
     expect(JSON.stringify(e)).not.toContain(env.stack.adminKey);
@@ -45,6 +46,7 @@ test('ten kinds of bad request are logged with their problems, per tenant, the b
   expect(cut.body).toHaveLength(16 * 1024);
   expect(entries.find((e: any) => e.problem.errors?.[0]?.path === 'data.n')).toBeDefined();
   expect(entries.find((e: any) => e.status === 403).keyId).not.toBe('admin');
+  expect(entries.find((e: any) => e.body.includes('"x"')).body).toBe('{"type": "log.a", "data": {}, "x": "a\ufffdb"}');
 
   const only413 = await env.stack.request('GET', '/v1/ingest-log?status=413');
   expect(only413.body.data).toHaveLength(1);
