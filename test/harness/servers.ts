@@ -65,20 +65,34 @@ export interface TemporalServer {
   process: ChildProcess;
 }
 
-export async function startTemporal(): Promise<TemporalServer> {
-  const [port, httpPort, metricsPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const child = spawn(
-    tool('temporal'),
-    [
-      'server', 'start-dev', '--ip', '127.0.0.1', '--ui-port', String(uiPort),
-      '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
-      '--log-level', 'error',
-      ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', sa]),
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  await waitForPort(port);
-  return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, process: child };
+/**
+ * The dev server normally listens within a second. Once in a fresh-clone run it neither
+ * listened nor said why for a minute (a free port taken again between the probe and its
+ * bind is one way), which failed the whole run: a start that does not listen within 30 s is
+ * killed and tried again on other ports.
+ */
+export async function startTemporal(tries = 3): Promise<TemporalServer> {
+  for (let attempt = 1; ; attempt++) {
+    const [port, httpPort, metricsPort, uiPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const child = spawn(
+      tool('temporal'),
+      [
+        'server', 'start-dev', '--ip', '127.0.0.1', '--ui-port', String(uiPort),
+        '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
+        '--log-level', 'error',
+        ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', sa]),
+      ],
+      { stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    try {
+      await waitForPort(port, 30_000);
+      return { address: `127.0.0.1:${port}`, uiUrl: `http://127.0.0.1:${uiPort}`, process: child };
+    } catch (err) {
+      child.kill('SIGKILL');
+      if (attempt >= tries) throw err;
+      process.stderr.write(`Temporal dev server did not listen on ${port} (try ${attempt} of ${tries}); starting it again\n`);
+    }
+  }
 }
 
 export interface StoreServer {
