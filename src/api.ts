@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { createApp } from './api/app';
 import { loadConfig } from './config';
+import { limitHeapGrowth } from './heap';
 import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
 import { apiMetrics, createRegistry } from './metrics';
@@ -12,6 +13,7 @@ import { Connection } from '@temporalio/client';
 
 /** `npm run api`: one API process against the configured Temporal and store. */
 async function main() {
+  limitHeapGrowth(50);
   const config = loadConfig();
   const tracing = config.otlpEndpoint ? startTracing({ serviceName: 'herald-api', endpoint: config.otlpEndpoint }) : undefined;
   const traced = tracing !== undefined;

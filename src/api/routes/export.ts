@@ -4,7 +4,7 @@ import { eventExportQuerySchema } from '../../domain/schemas';
 import type { Logger } from '../../logger';
 import type { EventDoc, Store } from '../../store';
 import { attemptView, auditOfEvents, deliveryView } from '../../store/deliveries';
-import { eventOf, exportEvents } from '../../store/events';
+import { eventJson, exportEvents } from '../../store/events';
 import { principalOf, requireScope } from '../auth';
 import { parseOrThrow } from '../problem';
 
@@ -45,13 +45,12 @@ export function exportRouter(deps: { store: Store; logger: Logger }): Router {
     const flush = async (batch: EventDoc[]) => {
       const audit = wanted.deliveries || wanted.attempts ? await auditOfEvents(deps.store, tenant, batch.map((d) => d.id), wanted) : null;
       for (const doc of batch) {
-        const line = {
-          ...eventOf(doc),
+        const line = eventJson(doc, {
           status: doc.status,
           ...(wanted.deliveries && { deliveries: (audit!.deliveries.get(doc.id) ?? []).map(deliveryView) }),
           ...(wanted.attempts && { attempts: (audit!.attempts.get(doc.id) ?? []).map(attemptView) }),
-        };
-        await write(res, JSON.stringify(line) + '\n');
+        });
+        await write(res, line + '\n');
       }
     };
 
