@@ -15,12 +15,15 @@ import {
   eventTypePutSchema,
   eventTypeViewSchema,
   eventViewSchema,
+  ingestLogEntrySchema,
+  ingestLogQuerySchema,
   listQuerySchema,
   previewResultSchema,
   previewSchema,
   meSchema,
   overviewSchema,
   problemSchema,
+  purgeSchema,
   recoverSchema,
   rotateSecretSchema,
   signalledWorkflowsSchema,
@@ -66,6 +69,8 @@ const components = {
   Overview: overviewSchema,
   EventTypePut: eventTypePutSchema,
   EventType: eventTypeViewSchema,
+  IngestLogEntry: ingestLogEntrySchema,
+  Purge: purgeSchema,
 };
 
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
@@ -92,6 +97,7 @@ const workflowIdBody = ref('StartedWorkflow');
 const unavailable = { description: 'Temporal unavailable; retry after Retry-After' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
+const purged = { type: 'object', properties: { purged: { type: 'integer' }, recordId: { type: 'string' } }, required: ['purged', 'recordId'] };
 const typeParam = { name: 'type', in: 'path', required: true, schema: { type: 'string' } };
 
 /** What a subscriber receives for one registered type (contract section 4), `data` held to its schema. */
@@ -169,7 +175,29 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/openapi.json': {
         get: { summary: "This document with the key's tenant's registered event types under `webhooks`", responses: { '200': { description: 'OpenAPI 3.1' }, ...problems } },
       },
-      '/v1/events/{id}': { get: { summary: 'An event with its deliveries', parameters: [idParam], responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems } } },
+      '/v1/events/{id}': {
+        get: { summary: 'An event with its deliveries', parameters: [idParam], responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems } },
+        delete: {
+          summary: 'Purge one event with its deliveries and attempts, cancelling deliveries still running (admin key or scope events:purge); recorded as a `herald.events.purged` event',
+          parameters: [idParam],
+          responses: { '200': { description: 'Removed', ...json(purged) }, '409': { description: 'The record of a purge cannot be purged' }, '503': unavailable, ...problems },
+        },
+      },
+      '/v1/events/purge': {
+        post: {
+          summary:
+            'Purge the events of one selection (a correlationId; a subject; or since + until with an optional type) with their deliveries and attempts, cancelling deliveries still running, in batches of 200 (admin key or scope events:purge); recorded as a `herald.events.purged` event, which no purge removes',
+          requestBody: json(ref('Purge')),
+          responses: { '200': { description: 'How many events were removed, and the id of the purge record', ...json(purged) }, '503': unavailable, ...problems },
+        },
+      },
+      '/v1/ingest-log': {
+        get: {
+          summary: "The tenant's refused ingestion requests (4xx other than 401, and 5xx), newest first, kept HERALD_INGEST_LOG_DAYS days (scope events:read)",
+          parameters: queryParameters(ingestLogQuerySchema),
+          responses: { '200': { description: 'A page', ...json(list('IngestLogEntry')) }, ...problems },
+        },
+      },
       '/v1/events/{id}/attempts': { get: { summary: 'Every delivery attempt of an event', parameters: [idParam], responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems } } },
       '/v1/events/{id}/cancel': {
         post: {
