@@ -56,6 +56,11 @@ test('ten kinds of bad request are logged with their problems, per tenant, the b
   const paged = await env.stack.request('GET', '/v1/ingest-log?limit=4');
   const rest = await env.stack.request('GET', `/v1/ingest-log?limit=50&cursor=${paged.body.nextCursor}`);
   expect([...paged.body.data, ...rest.body.data].map((e: any) => e.id)).toEqual(entries.map((e: any) => e.id));
+  const [since, until] = [entries[8].at, entries[3].at]; // both ends inclusive
+  const windowed = await env.stack.request('GET', `/v1/ingest-log?limit=50&since=${since}&until=${until}`);
+  const inWindow = entries.filter((e: any) => e.at >= since && e.at <= until);
+  expect(inWindow.length).toBeGreaterThanOrEqual(6);
+  expect(windowed.body.data.map((e: any) => e.id)).toEqual(inWindow.map((e: any) => e.id));
 
   const other = (await api.createKey(env.stack, 'other-tenant', ['events:read', 'events:write'])).key;
   expect((await env.stack.request('GET', '/v1/ingest-log', undefined, as(other))).body.data).toEqual([]);
@@ -129,6 +134,27 @@ test('purge by correlation id removes 1,000 events, cancels the 10 still retryin
   expect(badPurge.status).toBe(400);
   expect((await env.stack.request('POST', '/v1/events/purge', {})).status).toBe(400);
 }, 300_000);
+
+test('purge by subject, and by a time window with a type, removes exactly its selection', async () => {
+  const end = new Date('2025-03-01T00:00:00Z');
+  const seeded = auditEvents(200, end, 'selected'); // 50 subjects, 5 types, one a second back from `end`
+  await seedAudit(env.stack.store, 'default', seeded);
+  const ids = async (query: string) => ((await env.stack.request('GET', `/v1/events/export?${query}`)).body ?? '').split('\n').filter(Boolean).map((l: string) => JSON.parse(l).id).sort();
+  const all = `since=2025-02-28T00:00:00Z&until=${end.toISOString()}`;
+  expect(await ids(all)).toHaveLength(200);
+
+  const subject = seeded.filter((e) => e.subject!.id === 'res-7');
+  const bySubject = await env.stack.request('POST', '/v1/events/purge', { subjectType: 'package', subjectId: 'res-7' });
+  expect(bySubject.body.purged).toBe(subject.length);
+  expect(await ids('subjectType=package&subjectId=res-7')).toEqual([]);
+
+  const [since, until] = [seeded[150]!.occurredAt, seeded[50]!.occurredAt];
+  const inWindow = seeded.filter((e) => e.subject!.id !== 'res-7' && e.type === 'package.built' && e.occurredAt >= since && e.occurredAt <= until);
+  const byWindow = await env.stack.request('POST', '/v1/events/purge', { since, until, type: 'package.built' });
+  expect(byWindow.body.purged).toBe(inWindow.length);
+  const gone = new Set([...subject, ...inWindow].map((e) => e.id));
+  expect(await ids(all)).toEqual(seeded.filter((e) => !gone.has(e.id)).map((e) => e.id).sort());
+});
 
 test('the OpenAPI document describes the ingestion log and purge from the schemas that validate them', async () => {
   const doc: any = await (await fetch(`${env.stack.url}/openapi.json`)).json();
