@@ -1,5 +1,5 @@
 import type { EventTypePut, EventTypeView } from '../domain/schemas';
-import { bumpTenantVersion, decodeCursor, encodeCursor, tenantVersion, type EventTypeDoc, type Store } from './index';
+import { bumpTenantVersion, decodeCursor, encodeCursor, tenantVersion, upsertRetryingRace, type EventTypeDoc, type Store } from './index';
 import { InvalidCursorError } from './events';
 
 /** The event-type registry: what each type means and, optionally, the JSON Schema of its `data`. */
@@ -8,14 +8,16 @@ const key = (tenant: string, type: string) => `${tenant}/${type}`;
 
 /** Creates or replaces a type's entry; answers whether it was new. */
 export async function putEventType(store: Store, tenant: string, type: string, input: EventTypePut, now: Date): Promise<{ doc: EventTypeDoc; created: boolean }> {
-  const result = await store.eventTypes.findOneAndUpdate(
-    { _id: key(tenant, type) },
-    {
-      $set: { description: input.description, updatedAt: now, ...(input.schema && { schemaJson: JSON.stringify(input.schema) }) },
-      ...(!input.schema && { $unset: { schemaJson: '' } }),
-      $setOnInsert: { tenant, type, createdAt: now },
-    },
-    { upsert: true, returnDocument: 'before' },
+  const result = await upsertRetryingRace(() =>
+    store.eventTypes.findOneAndUpdate(
+      { _id: key(tenant, type) },
+      {
+        $set: { description: input.description, updatedAt: now, ...(input.schema && { schemaJson: JSON.stringify(input.schema) }) },
+        ...(!input.schema && { $unset: { schemaJson: '' } }),
+        $setOnInsert: { tenant, type, createdAt: now },
+      },
+      { upsert: true, returnDocument: 'before' },
+    ),
   );
   await bumpTenantVersion(store.eventTypesVersions, tenant);
   const doc = await store.eventTypes.findOne({ _id: key(tenant, type) });

@@ -143,7 +143,22 @@ export interface TenantVersionDoc {
  * so whatever it caches under a version is at least as new as that version.
  */
 export async function bumpTenantVersion(versions: Collection<TenantVersionDoc>, tenant: string): Promise<void> {
-  await versions.updateOne({ _id: tenant }, { $inc: { version: 1 } }, { upsert: true });
+  await upsertRetryingRace(() => versions.updateOne({ _id: tenant }, { $inc: { version: 1 } }, { upsert: true }));
+}
+
+/**
+ * Runs an upsert by `_id` again when it lost a race: two upserts of a document that does not
+ * exist yet may both insert it, and the later one fails with a duplicate key. MongoDB retries
+ * such an upsert itself; FerretDB answers the error, which made concurrent first writes of a
+ * tenant answer 500. Run again, the upsert finds the document and updates it.
+ */
+export async function upsertRetryingRace<T>(upsert: () => Promise<T>): Promise<T> {
+  try {
+    return await upsert();
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    return upsert();
+  }
 }
 
 export async function tenantVersion(versions: Collection<TenantVersionDoc>, tenant: string): Promise<number> {

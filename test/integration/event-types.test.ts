@@ -87,3 +87,22 @@ test('the registry is listed, readable by subscribers, writable by producers, an
   expect((await env.stack.request('DELETE', '/v1/event-types/user.removed')).status).toBe(204);
   expect((await env.stack.request('DELETE', '/v1/event-types/user.removed')).status).toBe(404);
 });
+
+test("a new tenant's first writes made at once all succeed: the cache versions they raise are created once", async () => {
+  // Each subscription and event-type write raises its tenant's version, which the first write
+  // creates; concurrent first writes used to race on that insert and answer 500 (found by the bench).
+  for (let round = 0; round < 3; round++) {
+    const key = (await api.createKey(env.stack, `burst-${round}`, ['subscriptions:write', 'events:write'])).key;
+    const auth = { authorization: `Bearer ${key}` };
+    const answers = await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) =>
+        env.stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url: `http://127.0.0.1:9/${i}`, eventTypes: ['burst.*'] }, auth),
+      ),
+      ...Array.from({ length: 10 }, (_, i) => env.stack.request('PUT', `/v1/event-types/burst.t${i % 2}`, { description: `d${i}` }, auth)),
+    ]);
+    expect(answers.slice(0, 10).map((a) => a.status)).toEqual(Array(10).fill(201));
+    const puts = answers.slice(10).map((a) => a.status);
+    expect(puts.filter((s) => s === 201)).toHaveLength(2); // one creation per type, the rest replace it
+    expect(puts.filter((s) => s === 200)).toHaveLength(8);
+  }
+});
