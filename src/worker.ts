@@ -6,6 +6,7 @@ import { createDispatcher } from './activities/http-sender';
 import { createMailer } from './activities/smtp-sender';
 import { createThrottle } from './activities/throttle';
 import { loadConfig } from './config';
+import { limitHeapGrowth } from './heap';
 import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
 import { createRegistry, workerMetrics } from './metrics';
@@ -17,6 +18,7 @@ import { startTracing } from './tracing';
 
 /** `npm run worker`: one worker process; scale out by running more of them. */
 async function main() {
+  limitHeapGrowth(50);
   const config = loadConfig();
   const tracing = config.otlpEndpoint ? startTracing({ serviceName: 'herald-worker', endpoint: config.otlpEndpoint }) : undefined;
   const traced = tracing !== undefined;
