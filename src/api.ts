@@ -13,7 +13,7 @@ import { Connection } from '@temporalio/client';
 
 /** `npm run api`: one API process against the configured Temporal and store. */
 async function main() {
-  limitHeapGrowth(50);
+  limitHeapGrowth();
   const config = loadConfig();
   const tracing = config.otlpEndpoint ? startTracing({ serviceName: 'herald-api', endpoint: config.otlpEndpoint }) : undefined;
   const traced = tracing !== undefined;

@@ -13,10 +13,11 @@ import v8 from 'node:v8';
  *
  * A heap setting given on the command line or in NODE_OPTIONS wins: the operator chose it.
  */
-export function limitHeapGrowth(percent: number): boolean {
-  if (heapSettingGiven(process.execArgv, process.env.NODE_OPTIONS)) return false;
-  v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
-  return true;
+const GROWTH_PERCENT = 50;
+
+export function limitHeapGrowth(): void {
+  if (heapSettingGiven(process.execArgv, process.env.NODE_OPTIONS)) return;
+  v8.setFlagsFromString(`--heap-growing-percent=${GROWTH_PERCENT}`);
 }
 
 const HEAP_SETTINGS = /^--(max-old-space-size|max-heap-size|heap-growing-percent)(=|$)/;

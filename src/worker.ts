@@ -18,7 +18,7 @@ import { startTracing } from './tracing';
 
 /** `npm run worker`: one worker process; scale out by running more of them. */
 async function main() {
-  limitHeapGrowth(50);
+  limitHeapGrowth();
   const config = loadConfig();
   const tracing = config.otlpEndpoint ? startTracing({ serviceName: 'herald-worker', endpoint: config.otlpEndpoint }) : undefined;
   const traced = tracing !== undefined;
