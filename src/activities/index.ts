@@ -278,7 +278,8 @@ export function createActivities(deps: ActivityDeps) {
      */
     async attemptDelivery(input: AttemptInput): Promise<AttemptResult> {
       const ctx = Context.current();
-      const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
+      // A local attempt has no heartbeat: its workflow task's timeout watches the worker.
+      const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
       try {
         return await attemptOnce(input, ctx);
       } finally {

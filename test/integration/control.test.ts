@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startDeliverEvent } from '../../src/temporal/deliver-event-client';
 import { HeraldStatus } from '../../src/temporal/search-attributes';
+import { LOCAL_ATTEMPT_MAX_MS } from '../../src/workflows/deliver-event';
 import { statusQuery } from '../../src/workflows/definitions';
 import * as api from '../harness/api';
 import { TOOLS_DIR } from '../harness/servers';
@@ -56,6 +57,45 @@ test('cancel while the receiver hangs aborts the HTTP request and cancels the de
   const attempts = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
   expect(attempts).toHaveLength(1);
   expect(attempts[0]).toMatchObject({ attempt: 1, response: null, error: 'request aborted: delivery cancelled' });
+});
+
+/** The activity types a workflow's history ran, remote (activity tasks) and local (markers). */
+async function activityTypes(workflowId: string) {
+  const { events } = await env.stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const remote = events!.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+  const local = events!.flatMap((e) => {
+    const payload = e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data;
+    return payload ? [JSON.parse(Buffer.from(payload).toString()).activity_type as string] : [];
+  });
+  return { remote, local };
+}
+
+test('a receiver allowed more than 15 s is attempted by a remote activity', async () => {
+  await subscribe('/remote-tier', ['tier.remote'], { timeoutMs: LOCAL_ATTEMPT_MAX_MS + 1 });
+  const { id, workflowId } = await send({ type: 'tier.remote', data: {} });
+  expect((await api.finalEvent(env.stack, id)).status).toBe('delivered');
+  expect((await activityTypes(workflowId)).remote).toEqual(['attemptDelivery']);
+});
+
+test('a receiver allowed up to 15 s is attempted by a local activity; a cancel aborts one in flight at the next workflow task heartbeat', async () => {
+  env.receiver.on('/local-hang', () => ({ status: 200, delayMs: 14_000 }));
+  await subscribe('/local-hang', ['tier.local'], { timeoutMs: LOCAL_ATTEMPT_MAX_MS });
+  const { id, workflowId } = await send({ type: 'tier.local', data: {} });
+  await eventually(async () => env.receiver.received('/local-hang').length === 1, 20_000, 'the request to arrive');
+
+  const asked = Date.now();
+  expect((await env.stack.request('POST', `/v1/events/${id}/cancel`, {})).status).toBe(202);
+  const view = await api.eventWhen(env.stack, id, (v) => deliveryOf(v).status === 'cancelled', 20_000, 'cancelled');
+  // The heartbeat comes at 80% of the 10 s workflow task timeout, before the receiver's 14 s.
+  expect(Date.now() - asked).toBeLessThan(10_000);
+  expect(env.receiver.received('/local-hang')[0].abortedAt).toBeDefined();
+  expect(view.status).toBe('cancelled');
+  const attempts = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
+  expect(attempts).toEqual([expect.objectContaining({ attempt: 1, response: null, error: 'request aborted: delivery cancelled' })]);
+
+  const tiers = await activityTypes(workflowId);
+  expect(tiers.remote).toEqual([]);
+  expect(tiers.local).toContain('attemptDelivery');
 });
 
 test('retry over HTTP after the receiver recovers delivers within 2 s, keeping the webhook-id', async () => {
