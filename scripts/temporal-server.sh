@@ -78,8 +78,11 @@ persistence:
   visibilityStore: visibility
   datastores:
 YAML
-  datastore default "$DB" 20
-  datastore visibility "${DB}_visibility" 10
+  # Each of the four services opens its own pools: 4 × (8 + 4) = 48 connections at most,
+  # which with FerretDB's 30 stays under PostgreSQL's default max_connections of 100 (the
+  # defaults, 4 × (20 + 10), did not: PostgreSQL refused clients under `make bench`).
+  datastore default "$DB" 8
+  datastore visibility "${DB}_visibility" 4
   cat <<YAML
 global:
   membership:

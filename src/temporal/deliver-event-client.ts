@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { deliverEvent } from '../workflows/deliver-event';
 import {
   cancelSignal,
+  DELIVER_EVENT_TASK_TIMEOUT,
   retrySignal,
   type ControlRequest,
   type DeliverEventInput,
@@ -36,6 +37,7 @@ export async function startDeliverEvent(
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
+      workflowTaskTimeout: DELIVER_EVENT_TASK_TIMEOUT,
       typedSearchAttributes: searchAttributes(input),
     });
     return true;
@@ -63,6 +65,7 @@ export async function sendRetry(
     signal: retrySignal,
     signalArgs: [request],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    workflowTaskTimeout: DELIVER_EVENT_TASK_TIMEOUT,
     typedSearchAttributes: searchAttributes(input),
   });
 }

@@ -66,8 +66,8 @@ function deliveryTier(timeoutMs: number) {
  * dispatch and the workflow task that reports the result). `make bench` measured the
  * remote tier at about half the server's work per delivery. The cost is that a local
  * activity holds its workflow task: a `cancel` or `retry` signal reaches the workflow only
- * when the attempt ends or at the task's heartbeat (80% of its 10 s timeout), so an
- * attempt in flight is aborted within about 8 s instead of at once. Slower receivers
+ * when the attempt ends or at the task's heartbeat (80% of DELIVER_EVENT_TASK_TIMEOUT), so
+ * an attempt in flight is aborted within about 2.5 s instead of at once. Slower receivers
  * keep the remote tier, where a cancel aborts the request immediately.
  */
 export const LOCAL_ATTEMPT_MAX_MS = 15_000;

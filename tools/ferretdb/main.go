@@ -8,6 +8,7 @@ import (
 	"flag"
 	"log"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,7 +28,7 @@ func main() {
 		Handler:  "sqlite",
 	}
 	if *pg != "" {
-		cfg.Handler, cfg.PostgreSQLURL = "postgresql", *pg
+		cfg.Handler, cfg.PostgreSQLURL = "postgresql", withPoolLimit(*pg)
 	} else {
 		if err := os.MkdirAll(*dir, 0o755); err != nil {
 			log.Fatal(err)
@@ -48,4 +49,20 @@ func main() {
 	if err := f.Run(ctx); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// withPoolLimit caps FerretDB's connections at 30 unless the URL says otherwise. FerretDB
+// opens up to 50; beside the production-shaped Temporal's pools that passed PostgreSQL's
+// default max_connections (100) under `make bench`, and PostgreSQL refused clients.
+func withPoolLimit(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	q := u.Query()
+	if !q.Has("pool_max_conns") {
+		q.Set("pool_max_conns", "30")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
