@@ -27,6 +27,8 @@ export interface BenchResults {
     duplicates: number;
     workerRssMbMax: number;
     apiRssMbMax: number;
+    /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL serves Temporal and the store). */
+    cpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };
   receiver: { requests: number; verified: number; badSignatures: number; faulted: number };
@@ -92,7 +94,10 @@ export function markdownReport(r: BenchResults): string {
       `**${r.sustained.deliveriesPerSecond} deliveries/s** delivered in the window (${ratio(r.sustained.deliveriesPerSecond, base)} of the baseline), ` +
       `backlog at the end ${r.sustained.backlogAtEnd}, ${r.sustained.drained ? `drained ${ms(r.sustained.drainMs)} later` : `not drained ${ms(r.sustained.drainMs)} later`}; ` +
       `ingest→receipt p50 ${ms(r.sustained.latency.p50)}, p99 ${ms(r.sustained.latency.p99)}; duplicates ${r.sustained.duplicates}. ` +
-      `Peak RSS: worker(s) ${r.sustained.workerRssMbMax} MB, API ${r.sustained.apiRssMbMax} MB.`,
+      `Peak RSS: worker(s) ${r.sustained.workerRssMbMax} MB, API ${r.sustained.apiRssMbMax} MB.` +
+      (r.sustained.cpuMsPerDelivery
+        ? ` CPU per delivery: ${Object.entries(r.sustained.cpuMsPerDelivery).map(([name, cpu]) => `${name} ${cpu} ms`).join(', ')}.`
+        : ''),
     '',
     `Receiver: ${r.receiver.requests} requests, ${r.receiver.verified} signatures verified with the standardwebhooks library, ${r.receiver.badSignatures} bad.`,
     '',

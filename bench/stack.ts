@@ -101,6 +101,42 @@ export class ManagedProcess {
     if (!this.running || !this.child?.pid) return 0;
     return groupRss(this.child.pid);
   }
+
+  /** CPU time (user + system) in ms used so far by the process group's processes we can see. */
+  cpuMs(): number {
+    if (!this.running || !this.child?.pid) return 0;
+    const pgid = this.child.pid;
+    return cpuMsOf((fields) => Number(fields[2]) === pgid);
+  }
+}
+
+/** Linux reports CPU times in clock ticks of USER_HZ, 100 per second on every mainstream build. */
+const TICK_MS = 10;
+
+/** CPU ms of the visible processes whose /proc stat fields (after the name) pass `select`. */
+function cpuMsOf(select: (fields: string[], name: string) => boolean): number {
+  let total = 0;
+  for (const entry of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14 and 15 of stat: utime and stime, here at indices 11 and 12.
+      if (select(fields, name)) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return total;
+}
+
+/**
+ * CPU ms of PostgreSQL's processes (all databases: Temporal's and the store's). A backend
+ * that ended took its time with it, so this undercounts when connections are closed.
+ */
+export function postgresCpuMs(): number {
+  return cpuMsOf((_fields, name) => name === 'postgres');
 }
 
 function groupRss(pgid: number): number {
