@@ -49,8 +49,10 @@ export class HeraldHttp {
     return created.key;
   }
 
-  async subscribe(key: string, url: string, eventTypes: string[], secret: string): Promise<string> {
-    const created = await this.expect<{ id: string }>(201, 'POST', '/v1/subscriptions', key, { url, eventTypes, channel: 'webhook', secret });
+  /** A webhook subscription; without `timeoutMs`, the API's default. */
+  async subscribe(key: string, url: string, eventTypes: string[], secret: string, timeoutMs?: number): Promise<string> {
+    const body = { url, eventTypes, channel: 'webhook', secret, ...(timeoutMs && { timeoutMs }) };
+    const created = await this.expect<{ id: string }>(201, 'POST', '/v1/subscriptions', key, body);
     return created.id;
   }
 

@@ -2,7 +2,6 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { deliverEvent } from '../workflows/deliver-event';
 import {
   cancelSignal,
-  DELIVER_EVENT_TASK_TIMEOUT,
   retrySignal,
   type ControlRequest,
   type DeliverEventInput,
@@ -37,7 +36,6 @@ export async function startDeliverEvent(
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
-      workflowTaskTimeout: DELIVER_EVENT_TASK_TIMEOUT,
       typedSearchAttributes: searchAttributes(input),
     });
     return true;
@@ -65,7 +63,6 @@ export async function sendRetry(
     signal: retrySignal,
     signalArgs: [request],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    workflowTaskTimeout: DELIVER_EVENT_TASK_TIMEOUT,
     typedSearchAttributes: searchAttributes(input),
   });
 }

@@ -13,7 +13,7 @@ import type { HeraldEvent } from '../domain/schemas';
 import { DELIVER_EVENT_WORKFLOW, digestEventId, eventWorkflowId } from '../temporal/names';
 import { HeraldEventType, HeraldStatus, HeraldTenant } from '../temporal/search-attributes';
 import type { deliverEvent } from './deliver-event';
-import { DELIVER_EVENT_TASK_TIMEOUT, digestQuery, digestSignal, type CollectDigestInput, type DigestEntry } from './definitions';
+import { digestQuery, digestSignal, type CollectDigestInput, type DigestEntry } from './definitions';
 import { historyIsLong } from './history';
 
 /** A digest workflow idle this long ends; the next event starts it again with signal-with-start. */
@@ -88,7 +88,6 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
         args: [{ tenant, event, mode: { kind: 'digest', subscriptionId } }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        workflowTaskTimeout: DELIVER_EVENT_TASK_TIMEOUT,
         typedSearchAttributes: [
           { key: HeraldTenant, value: tenant },
           { key: HeraldEventType, value: DIGEST_EVENT_TYPE },

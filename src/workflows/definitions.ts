@@ -36,14 +36,6 @@ export interface DeliverEventInput {
   historyLimit?: number;
 }
 
-/**
- * Workflow task timeout of `deliverEvent` runs, set by every start. A local attempt
- * (deliver-event.ts) holds its workflow task open, and a signal reaches the workflow at the
- * task's heartbeat, 80% of this timeout: 3 s keeps a cancel of an attempt in flight to about
- * 2.5 s (8 s with the SDK's default of 10 s), and a lost worker's task is retried after 3 s.
- */
-export const DELIVER_EVENT_TASK_TIMEOUT = '3s';
-
 /** Same shape as `GET /v1/events/{id}`, from the workflow's own state. */
 export const statusQuery = defineQuery<EventView>('status');
 export const cancelSignal = defineSignal<[ControlRequest?]>('cancel');
