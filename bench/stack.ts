@@ -106,29 +106,40 @@ export class ManagedProcess {
   cpuMs(): number {
     if (!this.running || !this.child?.pid) return 0;
     const pgid = this.child.pid;
-    return cpuMsOf((fields) => Number(fields[2]) === pgid);
+    let total = 0;
+    forEachProcess((proc) => {
+      if (proc.pgid === pgid) total += proc.cpuMs;
+    });
+    return total;
   }
 }
 
 /** Linux reports CPU times in clock ticks of USER_HZ, 100 per second on every mainstream build. */
 const TICK_MS = 10;
 
-/** CPU ms of the visible processes whose /proc stat fields (after the name) pass `select`. */
-function cpuMsOf(select: (fields: string[], name: string) => boolean): number {
-  let total = 0;
-  for (const entry of readdirSafe('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+interface ProcStat {
+  pid: string;
+  name: string;
+  pgid: number;
+  /** User + system CPU time so far. */
+  cpuMs: number;
+}
+
+/** Calls `visit` with each visible process's /proc stat; processes that end meanwhile are skipped. */
+function forEachProcess(visit: (proc: ProcStat) => void): void {
+  for (const pid of readdirSafe('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // After the parenthesised name: field 5 (index 2) is the process group id, fields 14
+      // and 15 (indices 11 and 12) are utime and stime.
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Fields 14 and 15 of stat: utime and stime, here at indices 11 and 12.
-      if (select(fields, name)) total += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+      visit({ pid, name, pgid: Number(fields[2]), cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS });
     } catch {
       // the process ended while we looked
     }
   }
-  return total;
 }
 
 /**
@@ -136,25 +147,24 @@ function cpuMsOf(select: (fields: string[], name: string) => boolean): number {
  * that ended took its time with it, so this undercounts when connections are closed.
  */
 export function postgresCpuMs(): number {
-  return cpuMsOf((_fields, name) => name === 'postgres');
+  let total = 0;
+  forEachProcess((proc) => {
+    if (proc.name === 'postgres') total += proc.cpuMs;
+  });
+  return total;
 }
 
 function groupRss(pgid: number): number {
   let total = 0;
-  for (const entry of readdirSafe('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  forEachProcess((proc) => {
+    if (proc.pgid !== pgid) return;
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      // Field 5 (after the parenthesised name) is the process group id.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const status = readFileSync(`/proc/${entry}/status`, 'utf8');
-      const match = /VmRSS:\s+(\d+) kB/.exec(status);
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
       if (match) total += Number(match[1]) * 1024;
     } catch {
       // the process ended while we looked
     }
-  }
+  });
   return total;
 }
 

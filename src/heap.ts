@@ -1,5 +1,7 @@
 import v8 from 'node:v8';
 
+const GROWTH_PERCENT = 50;
+
 /**
  * V8 lets the old generation grow to up to four times what survived the last full GC before
  * it collects again, when the machine has plenty of memory. Herald's processes keep little
@@ -13,8 +15,6 @@ import v8 from 'node:v8';
  *
  * A heap setting given on the command line or in NODE_OPTIONS wins: the operator chose it.
  */
-const GROWTH_PERCENT = 50;
-
 export function limitHeapGrowth(): void {
   if (heapSettingGiven(process.execArgv, process.env.NODE_OPTIONS)) return;
   v8.setFlagsFromString(`--heap-growing-percent=${GROWTH_PERCENT}`);
