@@ -1,4 +1,7 @@
-/** Two projects: fast unit tests of pure logic, and integration tests against real servers. */
+/**
+ * Three projects: unit tests of pure logic; workflow tests, Herald's workflows on the project's
+ * Temporal binary with activities in memory; integration tests against the real servers.
+ */
 const tsJest = ['ts-jest', { diagnostics: false }];
 
 /** @type {import('jest').Config} */
@@ -10,6 +13,14 @@ module.exports = {
       modulePathIgnorePatterns: ['<rootDir>/dist/'],
       testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
       transform: { '^.+\\.ts$': tsJest },
+    },
+    {
+      displayName: 'workflows',
+      testEnvironment: 'node',
+      modulePathIgnorePatterns: ['<rootDir>/dist/'],
+      testMatch: ['<rootDir>/test/workflows/**/*.test.ts'],
+      transform: { '^.+\\.ts$': tsJest },
+      setupFilesAfterEnv: ['<rootDir>/test/harness/setup-timeouts.ts'],
     },
     {
       displayName: 'integration',

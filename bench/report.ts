@@ -12,6 +12,7 @@ export interface BenchResults {
   ingest: Array<{ mode: string; batchSize: number; level: number; requests: number; failed: number; eventsPerSecond: number; latency: LatencySummary; errors: Record<string, number> }>;
   e2e: E2eEntry[];
   e2eHold?: { rate: number; trials: E2eEntry[] };
+  import: { events: number; accepted: number; importEventsPerSecond: number; delivered: number; complete: boolean; lastDeliveryAfterImportMs: number; deliveriesPerSecond: number };
   fanout: Array<{ subscriptions: number; received: number; complete: boolean; firstReceiptMs: number; lastReceiptMs: number }>;
   sustained: {
     offeredEventsPerSecond: number;
@@ -78,6 +79,12 @@ export function markdownReport(r: BenchResults): string {
     ),
     '',
     r.e2eHold ? `Highest rate held for 60 s with p99 < 1 s: **${r.e2eHold.rate} events/s** (${ratio(r.e2eHold.rate, base)} of the baseline).` : 'The 60-second hold search runs in the full bench only.',
+    '',
+    '## Import: `herald import` of an NDJSON file, one subscription',
+    '',
+    `${r.import.accepted} of ${r.import.events} events accepted at **${r.import.importEventsPerSecond} events/s**; ` +
+      `${r.import.delivered} delivered${r.import.complete ? '' : ' (not all)'}, the last ${ms(r.import.lastDeliveryAfterImportMs)} after the import ended ` +
+      `(${r.import.deliveriesPerSecond} deliveries/s from the import's start).`,
     '',
     '## Fan-out: one event to N subscriptions',
     '',

@@ -1,6 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -51,6 +51,7 @@ const plan = QUICK
       e2eRates: [5, 10],
       e2eMs: 8_000,
       holdMs: 0,
+      importEvents: 2_000,
       fanout: [1, 10, 100],
       sustainedMs: 15_000,
       sustainedRate: SUSTAINED_RATE,
@@ -65,6 +66,7 @@ const plan = QUICK
       e2eRates: [10, 20, 50],
       e2eMs: 20_000,
       holdMs: 60_000,
+      importEvents: 20_000,
       fanout: [1, 10, 100, 1000],
       sustainedMs: 300_000,
       sustainedRate: SUSTAINED_RATE,
@@ -238,6 +240,50 @@ async function main() {
         if (!held(entry)) best = i === 0 ? Math.round((best * 2) / 3) : 0;
       }
       results.e2eHold.rate = best;
+    }
+
+    // Import: `herald import` of an NDJSON file to one subscription (the 20,000-event run that
+    // `make test` once made; its test now proves the behaviour on 2,000).
+    {
+      const count = plan.importEvents;
+      const key = await http.tenantKey(stack.adminKey, 'bench-import');
+      await http.subscribe(key, `${receiver.url}/import`, ['bench.import'], secret, TIMEOUT_MS);
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-bench-import-'));
+      const file = path.join(dir, 'events.ndjson');
+      const run = 'import';
+      writeFileSync(file, Array.from({ length: count }, (_, i) => JSON.stringify(eventBody(run, 'bench.import', i))).join('\n') + '\n');
+      const bar = progress(`import ${count} events`, count, 'delivered');
+      const t0 = Date.now();
+      // A child process, not spawnSync: the receiver answering the deliveries runs in this one.
+      const cli = spawn(process.execPath, [path.resolve(__dirname, '../src/cli/main.js'), 'import', file, '--json'], {
+        env: { ...process.env, HERALD_URL: stack.apiUrl, HERALD_API_KEY: key },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      cli.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      cli.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+      const importedMs = Date.now() - t0;
+      if (code !== 0) throw new Error(`herald import exited ${code}: ${stderr}`);
+      const summary = JSON.parse(stdout) as { accepted: number };
+      const delivered = await receiver.until(() => {
+        bar.update(receiver.received(run));
+        return receiver.received(run) >= summary.accepted;
+      }, 600_000);
+      const deliveredMs = Date.now() - t0;
+      results.import = {
+        events: count,
+        accepted: summary.accepted,
+        importEventsPerSecond: rate(summary.accepted, importedMs),
+        delivered: receiver.received(run),
+        complete: delivered,
+        lastDeliveryAfterImportMs: deliveredMs - importedMs,
+        deliveriesPerSecond: rate(receiver.received(run), deliveredMs),
+      };
+      bar.done(`${results.import.importEventsPerSecond} ev/s imported, all delivered ${ms(results.import.lastDeliveryAfterImportMs)} after the import`);
+      rmSync(dir, { recursive: true, force: true });
+      await drain('import');
     }
 
     // Fan-out: one event to N subscriptions, time to the last receipt.

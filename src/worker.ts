@@ -11,6 +11,7 @@ import { createSecretBox } from './security/secret-box';
 import { createLogger } from './logger';
 import { createRegistry, workerMetrics } from './metrics';
 import { connectStore, ensureIndexes } from './store';
+import { sealPlaintextSecrets } from './store/subscriptions';
 import { ensureRetentionSchedule } from './temporal/retention-schedule';
 import { tracingActivityInterceptors, tracingClientInterceptors, workflowSpanSinks } from './temporal/tracing';
 import { workflowSource } from './temporal/workflow-source';
@@ -30,6 +31,8 @@ async function main() {
   const secretBox = createSecretBox(config.encryptionKey);
   const store = await connectStore(config.mongoUrl);
   await ensureIndexes(store);
+  const sealed = await sealPlaintextSecrets(store, secretBox);
+  if (sealed > 0) logger.warn({ subscriptions: sealed }, 'sealed signing secrets that were stored in the clear');
   const registry = createRegistry('worker');
   const dispatcher = createDispatcher(config.allowPrivateTargets);
   const mailer = config.smtpUrl ? createMailer(config.smtpUrl, config.smtpFrom) : undefined;

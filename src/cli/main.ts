@@ -7,6 +7,7 @@ import { importCommand } from './commands/import';
 import { keysCommand } from './commands/keys';
 import { listenCommand } from './commands/listen';
 import { subscriptionsCommand } from './commands/subscriptions';
+import { misplacedOption } from './misplaced-options';
 
 /** `herald`: the command line, built on the client library. */
 
@@ -36,14 +37,24 @@ function explain(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-program()
-  .parseAsync(process.argv)
-  .catch((err: unknown) => {
-    // Commander has printed its own usage errors (and --help/--version) already.
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    process.stderr.write(`herald: ${explain(err)}\n`);
-    process.exitCode = 1;
-  });
+const refusal = misplacedOption(process.argv.slice(2));
+if (refusal) {
+  process.stderr.write(`herald: ${refusal}\n`);
+  process.exitCode = 2;
+} else {
+  run();
+}
+
+function run(): void {
+  program()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      // Commander has printed its own usage errors (and --help/--version) already.
+      if (err instanceof CommanderError) {
+        process.exitCode = err.exitCode;
+        return;
+      }
+      process.stderr.write(`herald: ${explain(err)}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -27,3 +27,24 @@ export class HeraldProblemError extends Error {
 export class HeraldNetworkError extends Error {
   override readonly name = 'HeraldNetworkError';
 }
+
+/** A success answer that is not the API's JSON: the URL most likely names something else. */
+export class HeraldResponseError extends Error {
+  override readonly name = 'HeraldResponseError';
+
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly status: number,
+    readonly contentType: string | null,
+    body: string,
+  ) {
+    super(`${method} ${url} answered ${describeAnswer(status, contentType, body)}, not the Herald API's JSON: is the API's URL (--url, HERALD_URL) right?`);
+  }
+}
+
+/** Status, content type and the start of the body, as an error message shows them. */
+export function describeAnswer(status: number, contentType: string | null, body: string): string {
+  const start = body.trim().slice(0, 80);
+  return `${status} (${contentType ?? 'no content type'})${start ? ` "${start}${body.trim().length > 80 ? '…' : ''}"` : ' with an empty body'}`;
+}

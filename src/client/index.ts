@@ -24,5 +24,5 @@ export class HeraldClient {
 
 export type HeraldClientOptions = TransportOptions;
 export type { RetryOptions } from './retry';
-export { HeraldNetworkError, HeraldProblemError } from './errors';
+export { HeraldNetworkError, HeraldProblemError, HeraldResponseError } from './errors';
 export type * from './types';

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { problemSchema } from '../domain/schemas';
 import { VERSION } from '../version';
-import { HeraldNetworkError, HeraldProblemError } from './errors';
+import { describeAnswer, HeraldNetworkError, HeraldProblemError, HeraldResponseError } from './errors';
 import { DEFAULT_RETRY, delayBefore, RETRYABLE_STATUSES, retryAfterMs, type RetryOptions } from './retry';
 
 export interface TransportOptions {
@@ -51,13 +51,13 @@ export class Transport {
         await sleep(delayBefore(attempt, undefined, this.retry));
         continue;
       }
-      if (res.ok) return (res.status === 204 ? undefined : await res.json()) as T;
+      if (res.ok) return (res.status === 204 ? undefined : await jsonOf(method, res)) as T;
       if (!last && RETRYABLE_STATUSES.has(res.status)) {
         await res.body?.cancel();
         await sleep(delayBefore(attempt, retryAfterMs(res.headers.get('retry-after')), this.retry));
         continue;
       }
-      throw await problemOf(res);
+      throw await problemOf(method, res);
     }
   }
 
@@ -78,16 +78,33 @@ export class Transport {
   }
 }
 
-/** The problem an error answer carries; one made from the status line when the body is not a problem. */
-async function problemOf(res: Response): Promise<HeraldProblemError> {
+/**
+ * The JSON of a success. Anything else came from something other than the API (a webhook
+ * receiver or a proxy at the URL given): said with the URL and status, not a parser's message.
+ */
+async function jsonOf(method: string, res: Response): Promise<unknown> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HeraldResponseError(method, res.url, res.status, res.headers.get('content-type'), text);
+  }
+}
+
+/**
+ * The problem an error answer carries; one made from the status line, naming the request,
+ * when the body is not a problem (e.g. a proxy's HTML error page).
+ */
+async function problemOf(method: string, res: Response): Promise<HeraldProblemError> {
   const text = await res.text();
   let body: unknown = text;
   try {
     body = JSON.parse(text);
   } catch {
-    // not JSON, e.g. a proxy's HTML error page: keep the text
+    // not JSON: kept as text
   }
   const parsed = problemSchema.safeParse(body);
-  const problem = parsed.success ? parsed.data : { type: 'about:blank', title: res.statusText || 'Error', status: res.status, ...(text && { detail: text.slice(0, 500) }) };
-  return new HeraldProblemError(problem, body);
+  if (parsed.success) return new HeraldProblemError(parsed.data, body);
+  const detail = `${method} ${res.url} answered ${describeAnswer(res.status, res.headers.get('content-type'), text)}, not a problem document of the Herald API`;
+  return new HeraldProblemError({ type: 'about:blank', title: res.statusText || 'Error', status: res.status, detail }, body);
 }

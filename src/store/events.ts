@@ -166,7 +166,6 @@ const EXPORTED_FIELDS = {
   id: 1,
   type: 1,
   dataJson: 1,
-  data: 1,
   subject: 1,
   actor: 1,
   source: 1,
@@ -194,9 +193,8 @@ export function exportEvents(store: Store, tenant: string, q: EventFilterQuery, 
  * event's data only to serialise it again would double the garbage it leaves behind.
  */
 export function eventJson(doc: EventDoc, extra: Record<string, unknown>): string {
-  const data = doc.dataJson ?? JSON.stringify(doc.data ?? {});
   const rest = JSON.stringify({ ...eventFieldsAfterData(doc), ...extra }); // never empty: it holds the times
-  return `{"id":${JSON.stringify(doc.id)},"type":${JSON.stringify(doc.type)},"data":${data},${rest.slice(1)}`;
+  return `{"id":${JSON.stringify(doc.id)},"type":${JSON.stringify(doc.type)},"data":${doc.dataJson},${rest.slice(1)}`;
 }
 
 export class InvalidCursorError extends Error {
@@ -209,8 +207,7 @@ export function eventOf(doc: EventDoc): HeraldEvent {
   return {
     id: doc.id,
     type: doc.type,
-    // Early dev data kept `data` as a document; everything since keeps it as JSON text.
-    data: doc.dataJson !== undefined ? (JSON.parse(doc.dataJson) as Record<string, unknown>) : (doc.data ?? {}),
+    data: JSON.parse(doc.dataJson) as Record<string, unknown>,
     ...eventFieldsAfterData(doc),
   };
 }
@@ -259,11 +256,14 @@ export async function deleteEventsWithAudit(store: Store, tenant: string, ids: s
 /** The type of the record a purge leaves: it cannot itself be purged. */
 export const PURGED_EVENT_TYPE = 'herald.events.purged';
 
+/** What a purge needs of an event to stop its workflows: its own run's id and how many replays it had. */
+export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays'>;
+
 /** One batch of the events a purge selects (never the purge records), with what it needs to stop them. */
-export function purgeBatch(store: Store, tenant: string, filter: EventFilterQuery, limit: number): Promise<Pick<EventDoc, 'id' | 'status' | 'workflowId'>[]> {
+export function purgeBatch(store: Store, tenant: string, filter: EventFilterQuery, limit: number): Promise<PurgedEvent[]> {
   const selected = eventFilter(tenant, filter);
   return store.events
-    .find({ $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] }, { projection: { id: 1, status: 1, workflowId: 1 } })
+    .find({ $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] }, { projection: { id: 1, workflowId: 1, replays: 1 } })
     .limit(limit)
     .toArray();
 }

@@ -18,9 +18,7 @@ export interface EventDoc {
    * object is stored as sent: MongoDB and FerretDB each refuse some documents (field names
    * with "$" or ".", arrays in arrays, NUL) that are valid JSON.
    */
-  dataJson?: string;
-  /** Early dev data only: `data` as a document. */
-  data?: Record<string, unknown>;
+  dataJson: string;
   subject?: { type: string; id: string };
   actor?: string;
   source?: string;

@@ -139,8 +139,22 @@ export function activeSubscriptions(store: Store, tenant: string): Promise<Subsc
 export function signingSecrets(doc: SubscriptionDoc, now: Date, box: SecretBox): string[] {
   return doc.secrets
     .filter((s) => !s.expiresAt || s.expiresAt > now)
-    // A clear `whsec_` value was written before secrets were sealed (early dev data).
-    .map((s) => (s.value.startsWith('whsec_') ? s.value : box.open(s.value)));
+    .map((s) => box.open(s.value));
+}
+
+/**
+ * Seals every signing secret still stored in the clear (a `whsec_` value, written before
+ * secrets were sealed), so that one format is left to read; answers how many subscriptions
+ * it sealed. Run once at the worker's start. The scan reads the collection, so it stays out
+ * of every per-event path.
+ */
+export async function sealPlaintextSecrets(store: Store, box: SecretBox): Promise<number> {
+  const plain = await store.subscriptions.find({ 'secrets.value': { $regex: '^whsec_' } }, { projection: { secrets: 1 } }).toArray();
+  for (const doc of plain) {
+    const secrets = doc.secrets.map((s) => ({ ...s, value: s.value.startsWith('whsec_') ? box.seal(s.value) : s.value }));
+    await store.subscriptions.updateOne({ _id: doc._id }, { $set: { secrets } });
+  }
+  return plain.length;
 }
 
 export function subscriptionView(doc: SubscriptionDoc) {

@@ -1,6 +1,7 @@
 import {
   ActivityCancellationType,
   CancellationScope,
+  CancelledFailure,
   condition,
   continueAsNew,
   isCancellation,
@@ -85,7 +86,9 @@ function localDeliveryTier(timeoutMs: number) {
 
 /**
  * The tier of one attempt. The patch marker keeps histories recorded before local attempts
- * existed replaying their remote activities.
+ * existed replaying their remote activities. (Runs recorded while the bound was 15 s, before
+ * 9c78c4e, do not replay attempts to receivers allowed 5 to 15 s: the marker cannot tell them
+ * from today's; no deployment had such runs.)
  */
 function attemptTier(timeoutMs: number) {
   return timeoutMs <= LOCAL_ATTEMPT_MAX_MS && patched('local-attempts') ? localDeliveryTier(timeoutMs) : deliveryTier(timeoutMs);
@@ -265,14 +268,18 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   }
   for (const request of queued.splice(0)) control(request);
 
+  // Not cancellable: when the workflow is cancelled in Temporal, each delivery closes itself as
+  // cancelled (in `deliver`), and the run waits for them before it writes the final status.
+  // Runs recorded before the patch ended at the cancel, leaving the audit open.
+  const waitFor = patched('cancel-closes-deliveries') ? (done: () => boolean) => CancellationScope.nonCancellable(() => condition(done)) : condition;
   for (;;) {
-    await condition(() => running === 0 || historyIsLong(input.historyLimit));
+    await waitFor(() => running === 0 || historyIsLong(input.historyLimit));
     if (running > 0) {
       // Hand the open deliveries to a fresh run before the history grows unwieldy: the
       // attempts in flight finish, the waiting ones are picked up from the audit.
       draining = true;
       accepting = false;
-      await condition(() => running === 0);
+      await waitFor(() => running === 0);
       await continueAsNew<typeof deliverEvent>({
         tenant,
         event,
@@ -286,6 +293,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     await CancellationScope.nonCancellable(() => store.finishEvent({ tenant, eventId: event.id, status: status() }));
     if (running === 0) break; // else a retry reopened a delivery while the status was written
   }
+  // A cancelled workflow shows as cancelled in Temporal, once its audit is final.
+  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the workflow was cancelled in Temporal');
   return view();
 }
 

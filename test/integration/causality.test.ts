@@ -1,5 +1,5 @@
 import * as api from '../harness/api';
-import { useStack } from '../harness/stack';
+import { useStack, WorkerProcess } from '../harness/stack';
 
 /** The audit as causality (parents and correlation) and as the history of one resource. */
 
@@ -76,4 +76,33 @@ test('open=true finds what was opened and never closed by a *.completed or *.fai
   expect(await ids('open=false&type=rollout.started')).toEqual(['o-done', 'o-late']);
   expect(await ids('open=true&type=rollout.*')).toEqual(['o-open', 'o-progress']);
   expect(await ids('open=true&q=ROLLOUT')).toEqual(['o-open', 'o-progress']); // closing events are never open themselves
+});
+
+test('an accepted event its workflow has not recorded yet is answered by every read of it; an id never accepted is 404', async () => {
+  // No worker: the workflow's first task waits, as behind a backlog, and nothing is recorded.
+  await env.stack.worker.kill();
+  try {
+    // Its parent, c-root, is in the audit since the first test.
+    const accepted = await api.send(env.stack, { id: 'c-waiting', type: 'deploy.waiting', data: { n: 1 }, parentId: 'c-root' });
+    expect(accepted.duplicate).toBe(false);
+    expect(await env.stack.store.events.findOne({ _id: 'default/c-waiting' })).toBeNull();
+
+    const tree = await env.stack.request('GET', '/v1/events/c-waiting/tree');
+    expect(tree.status).toBe(200);
+    expect(tree.body).toMatchObject({ event: { id: 'c-waiting', type: 'deploy.waiting', parentId: 'c-root', status: 'delivering' }, descendants: [], truncated: false });
+    expect(tree.body.ancestors.map((a: any) => a.id)).toEqual(['c-root']);
+    const view = await env.stack.request('GET', '/v1/events/c-waiting');
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ event: { id: 'c-waiting', data: { n: 1 } }, status: 'delivering', deliveries: [] });
+    const attempts = await env.stack.request('GET', '/v1/events/c-waiting/attempts');
+    expect(attempts).toMatchObject({ status: 200, body: { data: [], nextCursor: null } });
+
+    for (const route of ['/v1/events/never-sent', '/v1/events/never-sent/tree', '/v1/events/never-sent/attempts']) {
+      expect((await env.stack.request('GET', route)).status).toBe(404);
+    }
+  } finally {
+    env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
+  }
+  expect((await api.finalEvent(env.stack, 'c-waiting')).status).toBe('delivered');
+  expect((await env.stack.request('GET', '/v1/events/c-waiting/tree')).body.event.status).toBe('delivered');
 });

@@ -102,6 +102,33 @@ test('errors: the problem and its invalid fields on stderr, exit code 1', async 
   expect(noKey.stderr).toMatch(/no API key/);
 });
 
+test('an answer that is not the API\'s names the URL asked and its status; --url after "subscriptions create" is refused with the option meant', async () => {
+  const receiver = env.receiver.url; // answers "ok" to anything, as a webhook receiver does
+  const misplaced = await herald('subscriptions', 'create', '--url', `${receiver}/hook`, '--event-types', 'cli.misplaced');
+  expect(misplaced).toMatchObject({ code: 2, stdout: '' });
+  expect(misplaced.stderr).toMatch(/^herald: --url after "subscriptions create": --url names the Herald API; .* Did you mean --webhook\?/);
+  expect((await herald('subs', 'update', 'sub_x', '--url=http://127.0.0.1:1/')).stderr).toMatch(/Did you mean --webhook\?/);
+  expect(env.receiver.requests.filter((r) => r.path.startsWith('/hook'))).toEqual([]);
+  const listed = await env.stack.request('GET', '/v1/subscriptions?limit=100');
+  expect(listed.body.data.filter((s: { eventTypes: string[] }) => s.eventTypes.includes('cli.misplaced'))).toEqual([]);
+
+  const notJson = await runCli(['events', 'list'], { HERALD_URL: `${receiver}/not-herald`, HERALD_API_KEY: env.stack.adminKey });
+  expect(notJson).toMatchObject({ code: 1, stdout: '' });
+  expect(notJson.stderr).toContain(`herald: GET ${receiver}/not-herald/v1/events`);
+  expect(notJson.stderr).toMatch(/ answered 200 \([^)]*\) "ok", not the Herald API's JSON: is the API's URL \(--url, HERALD_URL\) right\?/);
+  expect(notJson.stderr).not.toMatch(/Unexpected token/);
+
+  env.receiver.on('/proxy/v1/events/evt-1', () => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad gateway</html>' }));
+  const proxied = await runCli(['events', 'get', 'evt-1'], { HERALD_URL: `${receiver}/proxy`, HERALD_API_KEY: env.stack.adminKey });
+  expect(proxied.code).toBe(1);
+  expect(proxied.stderr).toContain(`GET ${receiver}/proxy/v1/events/evt-1 answered 502 (text/html) "<html>Bad gateway</html>", not a problem document of the Herald API`);
+
+  // Before the command, --url names the API, as it always did.
+  const placed = await herald('--url', env.stack.url, 'subscriptions', 'create', '--webhook', `${receiver}/placed`, '--event-types', 'cli.placed', '--json');
+  expect(placed).toMatchObject({ code: 0, stderr: '' });
+  expect(JSON.parse(placed.stdout)).toMatchObject({ url: `${receiver}/placed` });
+});
+
 test('listen verifies deliveries, prints them and forwards them with their signature to the local app', async () => {
   const secret = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
   const listener = spawnCli(['listen', '--port', '0', '--secret', secret, '--forward', `${env.receiver.url}/forwarded`, '--json'], connection());

@@ -12,7 +12,7 @@ import { eventually, useStack } from '../harness/stack';
 const env = useStack();
 // A fixed seed keeps `make test` repeatable; HERALD_FUZZ_SEED=random explores new cases.
 const SEED = process.env.HERALD_FUZZ_SEED === 'random' ? Date.now() % 1_000_000 : Number(process.env.HERALD_FUZZ_SEED ?? 20261123);
-const RUNS = Number(process.env.HERALD_FUZZ_RUNS ?? 2000);
+const RUNS = Number(process.env.HERALD_FUZZ_RUNS ?? 500);
 
 const hostileText = fc.oneof(
   fc.string(),
@@ -122,7 +122,7 @@ test(`${RUNS} random and hostile requests: never a 5xx, never a crash, every acc
     { numRuns: RUNS, seed: SEED, endOnFailure: true },
   );
   expect((await fetch(`${env.stack.url}/healthz`)).status).toBe(200);
-  if (RUNS >= 500) expect(accepted.size).toBeGreaterThan(0); // the generators do reach the happy path
+  expect(accepted.size).toBeGreaterThan(0); // the generators do reach the happy path
   // A 202 is a promise: whatever was accepted is in the audit shortly after.
   let missing: string[] = [];
   await eventually(async () => {

@@ -1,11 +1,7 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { eventWorkflowId } from '../../src/temporal/names';
-import { HeraldStatus } from '../../src/temporal/search-attributes';
 import * as api from '../harness/api';
-import { auditEvents, seedAudit } from '../harness/audit-seed';
 import { eventually, useStack } from '../harness/stack';
 
-/** The ingestion log, alerts on refused data, and purge. */
+/** The ingestion log and alerts on refused data. */
 
 const env = useStack({ rejectionAlertIntervalMs: 5_000 });
 
@@ -80,87 +76,8 @@ test('a burst of 100 bad requests yields one or two herald.ingest.rejected deliv
   expect(JSON.parse(deliveries[0]!.body).data.latest).toMatchObject({ status: 400 });
 });
 
-test('purge by correlation id removes 1,000 events, cancels the 10 still retrying, and is itself recorded', async () => {
-  env.receiver.on('/purge-retrying', () => ({ status: 500 }));
-  await api.subscribe(env.stack, env.receiver, '/purge-retrying', ['purge.retrying'], { retry: { schedule: Array(20).fill('1s') } });
-  const retrying: string[] = [];
-  for (let i = 0; i < 10; i++) retrying.push((await api.send(env.stack, { type: 'purge.retrying', data: { i }, correlationId: 'purge-me' })).id);
-  for (const id of retrying) await api.eventWhen(env.stack, id, (v) => v.deliveries[0]?.attempts >= 2, 60_000, 'a retry');
-  const quiet = auditEvents(990, new Date(), 'purge').map((e) => ({ ...e, correlationId: 'purge-me' }));
-  await seedAudit(env.stack.store, 'default', quiet);
-  const kept = await api.send(env.stack, { type: 'purge.kept', data: {}, correlationId: 'keep-me' });
-
-  // Still retrying when the purge comes: 20 more attempts a second apart would follow.
-  for (const id of retrying) expect((await env.stack.request('GET', `/v1/events/${id}`)).body.deliveries[0].status).toBe('retrying');
-  const purger = (await api.createKey(env.stack, 'default', ['events:purge'])).key;
-  expect((await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-me' }, as((await api.createKey(env.stack, 'default', ['events:write', 'events:read'])).key))).status).toBe(403);
-  const purged = await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-me' }, as(purger));
-  expect(purged.status).toBe(200);
-  expect(purged.body.purged).toBe(1000);
-
-  const sentAtPurge = env.receiver.received('/purge-retrying').length;
-  expect((await env.stack.request('GET', '/v1/events?correlationId=purge-me')).body.data).toEqual([]);
-  for (const id of [...retrying, quiet[0]!.id]) {
-    expect((await env.stack.request('GET', `/v1/events/${id}`)).status).toBe(404);
-    expect((await env.stack.request('GET', `/v1/events/${id}/attempts`)).status).toBe(404);
-  }
-  expect(await env.stack.store.deliveries.countDocuments({ eventId: { $in: retrying } })).toBe(0);
-  expect(await env.stack.store.attempts.countDocuments({ eventId: { $in: retrying } })).toBe(0);
-  expect((await env.stack.request('GET', '/v1/events/export?correlationId=purge-me')).body).toBeNull(); // an empty answer
-  expect((await env.stack.request('GET', `/v1/events/${kept.id}`)).status).toBe(200);
-  // Cancelled and closed before the answer, then deleted from Temporal too, whose history holds
-  // the event's data: Temporal removes a history in the background, about 20 s after it is asked to.
-  const inTemporal = async (id: string) =>
-    env.stack.temporal.workflow.getHandle(eventWorkflowId('default', id)).describe().catch((err) => {
-      if (err instanceof WorkflowNotFoundError) return null;
-      throw err;
-    });
-  for (const found of await Promise.all(retrying.map(inTemporal))) {
-    if (found) expect([found.status.name, found.typedSearchAttributes.get(HeraldStatus)]).toEqual(['COMPLETED', 'cancelled']);
-  }
-  await eventually(async () => (await Promise.all(retrying.map(inTemporal))).every((found) => found === null), 60_000, 'the purged workflows deleted');
-  await new Promise((r) => setTimeout(r, 4_000)); // four more periods of the 1 s schedule
-  expect(env.receiver.received('/purge-retrying')).toHaveLength(sentAtPurge);
-
-  const record = await eventually(async () => (await env.stack.request('GET', '/v1/events?type=herald.events.purged')).body.data[0], 30_000, 'the purge record');
-  expect(record).toMatchObject({ id: purged.body.recordId, data: { filter: { correlationId: 'purge-me' }, count: 1000, by: expect.stringMatching(/^key:key_/) } });
-  expect((await env.stack.request('DELETE', `/v1/events/${record.id}`)).status).toBe(409);
-  const window = { since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), type: 'herald.events.*' };
-  expect((await env.stack.request('POST', '/v1/events/purge', window)).body.purged).toBe(0);
-
-  expect((await env.stack.request('DELETE', `/v1/events/${kept.id}`)).body).toMatchObject({ purged: 1 });
-  expect((await env.stack.request('GET', `/v1/events/${kept.id}`)).status).toBe(404);
-  const badPurge = await env.stack.request('POST', '/v1/events/purge', { correlationId: 'x', subjectType: 'package' });
-  expect(badPurge.status).toBe(400);
-  expect((await env.stack.request('POST', '/v1/events/purge', {})).status).toBe(400);
-}, 300_000);
-
-test('purge by subject, and by a time window with a type, removes exactly its selection', async () => {
-  const end = new Date('2025-03-01T00:00:00Z');
-  const seeded = auditEvents(200, end, 'selected'); // 50 subjects, 5 types, one a second back from `end`
-  await seedAudit(env.stack.store, 'default', seeded);
-  const ids = async (query: string) => ((await env.stack.request('GET', `/v1/events/export?${query}`)).body ?? '').split('\n').filter(Boolean).map((l: string) => JSON.parse(l).id).sort();
-  const all = `since=2025-02-28T00:00:00Z&until=${end.toISOString()}`;
-  expect(await ids(all)).toHaveLength(200);
-
-  const subject = seeded.filter((e) => e.subject!.id === 'res-7');
-  const bySubject = await env.stack.request('POST', '/v1/events/purge', { subjectType: 'package', subjectId: 'res-7' });
-  expect(bySubject.body.purged).toBe(subject.length);
-  expect(await ids('subjectType=package&subjectId=res-7')).toEqual([]);
-
-  const [since, until] = [seeded[150]!.occurredAt, seeded[50]!.occurredAt];
-  const inWindow = seeded.filter((e) => e.subject!.id !== 'res-7' && e.type === 'package.built' && e.occurredAt >= since && e.occurredAt <= until);
-  const byWindow = await env.stack.request('POST', '/v1/events/purge', { since, until, type: 'package.built' });
-  expect(byWindow.body.purged).toBe(inWindow.length);
-  const gone = new Set([...subject, ...inWindow].map((e) => e.id));
-  expect(await ids(all)).toEqual(seeded.filter((e) => !gone.has(e.id)).map((e) => e.id).sort());
-});
-
-test('the OpenAPI document describes the ingestion log and purge from the schemas that validate them', async () => {
+test('the OpenAPI document describes the ingestion log from the schemas that validate it', async () => {
   const doc: any = await (await fetch(`${env.stack.url}/openapi.json`)).json();
   expect(doc.paths['/v1/ingest-log'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'since', 'until', 'limit', 'cursor']);
-  expect(doc.paths['/v1/events/purge'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Purge' });
-  expect(Object.keys(doc.components.schemas.Purge.properties).sort()).toEqual(['correlationId', 'since', 'subjectId', 'subjectType', 'type', 'until']);
-  expect(doc.paths['/v1/events/{id}'].delete.responses['409']).toBeDefined();
   expect(doc.components.schemas.IngestLogEntry.required).toEqual(expect.arrayContaining(['status', 'problem', 'body', 'truncated']));
 });

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { newSubscriptionId } from '../../src/domain/ids';
 import * as api from '../harness/api';
-import { eventually, useStack, type TestStack } from '../harness/stack';
+import { eventually, useStack, WorkerProcess, type TestStack } from '../harness/stack';
 import { insertSubscription } from '../../src/store/subscriptions';
 
 /** API keys, tenants, scopes, secrets at rest, outbound target safety and limits. */
@@ -162,6 +162,26 @@ describe('secrets', () => {
     const [attempt] = (await open.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
     expect(attempt.request.headers.Authorization).toBe('[redacted]');
     expect(attempt.request.headers['webhook-signature']).toMatch(/^v1,/);
+  });
+
+  test('a signing secret stored in the clear is sealed when a worker starts, and signs as before', async () => {
+    const plain = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+    const id = newSubscriptionId();
+    const now = new Date();
+    await insertSubscription(open.stack.store, {
+      _id: id, tenant: 'default', eventTypes: ['secret.plain'], channel: 'webhook', url: `${open.receiver.url}/plain`,
+      secrets: [{ value: plain }], timeoutMs: 5000, active: true, createdAt: now, updatedAt: now,
+    });
+    await open.stack.worker.kill('SIGTERM');
+    open.stack.worker = await WorkerProcess.start(open.stack.workerEnv);
+    const stored = await open.stack.store.subscriptions.findOne({ _id: id });
+    expect(stored!.secrets).toHaveLength(1);
+    expect(stored!.secrets[0]!.value).toMatch(/^v1:/);
+    expect(JSON.stringify(stored)).not.toContain(plain.slice(6));
+
+    const event = await api.send(open.stack, { type: 'secret.plain', data: {} });
+    expect((await api.finalEvent(open.stack, event.id)).status).toBe('delivered');
+    expect(api.signedWith(plain, open.receiver.received('/plain')[0]!)).toBe(true);
   });
 });
 

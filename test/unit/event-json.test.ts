@@ -23,7 +23,6 @@ const docs: [string, EventDoc][] = [
       ...times,
     },
   ],
-  ['early dev data kept as a document', { ...bookkeeping, id: 'e3', type: 'a.b', data: { n: 1 }, ...times }],
 ];
 
 test.each(docs)('%s', (_name, doc) => {

@@ -1,28 +1,33 @@
+import type { Client, Connection } from '@temporalio/client';
 import { Router } from 'express';
-import { subjectEventsQuerySchema, treeQuerySchema } from '../../domain/schemas';
-import { currentDeliveries, eventStatusOf, type DeliveryStatus } from '../../domain/status';
+import { subjectEventsQuerySchema, treeQuerySchema, type HeraldEvent } from '../../domain/schemas';
+import { currentDeliveries, eventStatusOf, type DeliveryStatus, type EventStatus } from '../../domain/status';
 import type { EventDoc, Store } from '../../store';
 import { deliveriesForEvent } from '../../store/deliveries';
 import { childrenOf, eventOf, findEvent, InvalidCursorError, listEvents } from '../../store/events';
+import { acceptedEvent } from '../../temporal/accepted-event';
 import { principalOf, requireScope } from '../auth';
+import { callTemporal } from '../temporal-call';
 import { checkIdParam, notFound, parseOrThrow, validationProblem } from '../problem';
 
 /** Events in a tree hold no more than this many nodes, so one request stays bounded. */
 const MAX_TREE_NODES = 1000;
 
-/** An event as a tree shows it: what happened, to what, by whom, and its stored status. */
-function summaryOf(doc: EventDoc) {
+/** An event as a tree shows it: what happened, to what, by whom, and its status. */
+function summaryOf(event: HeraldEvent, status: EventStatus) {
   return {
-    id: doc.id,
-    type: doc.type,
-    ...(doc.subject && { subject: doc.subject }),
-    ...(doc.actor && { actor: doc.actor }),
-    ...(doc.parentId && { parentId: doc.parentId }),
-    ...(doc.correlationId && { correlationId: doc.correlationId }),
-    occurredAt: doc.occurredAt.toISOString(),
-    status: doc.status,
+    id: event.id,
+    type: event.type,
+    ...(event.subject && { subject: event.subject }),
+    ...(event.actor && { actor: event.actor }),
+    ...(event.parentId && { parentId: event.parentId }),
+    ...(event.correlationId && { correlationId: event.correlationId }),
+    occurredAt: event.occurredAt,
+    status,
   };
 }
+
+const summaryOfDoc = (doc: EventDoc) => summaryOf(eventOf(doc), doc.status);
 
 interface TreeNode {
   event: ReturnType<typeof summaryOf>;
@@ -33,7 +38,7 @@ interface TreeNode {
  * The audit read as causality and as per-resource history: `GET /v1/events/{id}/tree` and
  * `GET /v1/subjects/{type}/{id}/events`.
  */
-export function causalityRouter(deps: { store: Store }) {
+export function causalityRouter(deps: { store: Store; temporal: Client; connection: Connection }) {
   const events = Router();
   events.param('id', checkIdParam('event'));
 
@@ -41,12 +46,16 @@ export function causalityRouter(deps: { store: Store }) {
   events.get('/:id/tree', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);
     const { depth } = parseOrThrow(treeQuerySchema, req.query);
-    const doc = await findEvent(deps.store, tenant, String(req.params.id));
-    if (!doc) throw notFound(`event ${req.params.id}`);
+    const id = String(req.params.id);
+    const doc = await findEvent(deps.store, tenant, id);
+    // Accepted a moment ago and not yet recorded: the event its workflow was started with.
+    const unrecorded = doc ? null : await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
+    const summary = doc ? summaryOfDoc(doc) : unrecorded ? summaryOf(unrecorded, 'delivering') : null;
+    if (!summary) throw notFound(`event ${id}`);
 
     const ancestors: EventDoc[] = [];
-    const seen = new Set([doc.id]);
-    for (let parentId = doc.parentId; parentId && ancestors.length < depth && !seen.has(parentId); ) {
+    const seen = new Set([summary.id]);
+    for (let parentId = summary.parentId; parentId && ancestors.length < depth && !seen.has(parentId); ) {
       seen.add(parentId);
       const parent = await findEvent(deps.store, tenant, parentId);
       if (!parent) break; // the parent was never sent here, or retention removed it
@@ -54,7 +63,7 @@ export function causalityRouter(deps: { store: Store }) {
       parentId = parent.parentId;
     }
 
-    const root: TreeNode = { event: summaryOf(doc), children: [] };
+    const root: TreeNode = { event: summary, children: [] };
     let level: TreeNode[] = [root];
     let nodes = 1;
     let truncated = false;
@@ -69,14 +78,14 @@ export function causalityRouter(deps: { store: Store }) {
           break;
         }
         seen.add(child.id);
-        const node = { event: summaryOf(child), children: [] };
+        const node = { event: summaryOfDoc(child), children: [] };
         byId.get(child.parentId!)?.children.push(node);
         next.push(node);
         nodes++;
       }
       level = next;
     }
-    res.json({ ancestors: ancestors.map(summaryOf), event: root.event, descendants: root.children, truncated });
+    res.json({ ancestors: ancestors.map(summaryOfDoc), event: root.event, descendants: root.children, truncated });
   });
 
   const subjects = Router();

@@ -1,4 +1,3 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router, type Response } from 'express';
 import {
   deliveryControlSchema,
@@ -12,6 +11,7 @@ import type { EventDoc } from '../../store';
 import { attemptsForEvent, attemptView, deliveriesForEvent, deliveryView } from '../../store/deliveries';
 import { eventOf, findEvent, InvalidCursorError, listEvents, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
+import { acceptedEvent } from '../../temporal/accepted-event';
 import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
 import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
 import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
@@ -23,6 +23,9 @@ import { ingestGate } from '../load-shedding';
 import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
 
+
+/** How long a read waits for a worker to answer the workflow's `status` query. */
+const QUERY_DEADLINE_MS = 2000;
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
 export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPendingStarts?: number }): Router {
@@ -100,7 +103,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const id = String(req.params.id);
     const doc = await findEvent(deps.store, tenant, id);
     if (!doc) {
-      res.json(await queryWorkflow(deps, tenant, id));
+      res.json(await unrecordedEvent(deps, tenant, id));
       return;
     }
     const deliveries = await deliveriesForEvent(deps.store, tenant, id);
@@ -116,8 +119,14 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 
   router.get('/:id/attempts', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);
-    const doc = await findEvent(deps.store, tenant, String(req.params.id));
-    if (!doc) throw notFound(`event ${String(req.params.id)}`);
+    const id = String(req.params.id);
+    const doc = await findEvent(deps.store, tenant, id);
+    if (!doc) {
+      // Accepted and not yet recorded: no attempt can have been made.
+      if (!(await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)))) throw notFound(`event ${id}`);
+      res.json({ data: [], nextCursor: null });
+      return;
+    }
     const attempts = await attemptsForEvent(deps.store, tenant, doc.id);
     res.json({ data: attempts.map(attemptView), nextCursor: null });
   });
@@ -204,22 +213,17 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 }
 
 /**
- * An accepted event is in Temporal before its workflow writes the audit; for that short
- * moment the workflow's `status` query answers instead.
+ * An accepted event the audit does not hold yet: its workflow's own view, with its
+ * deliveries, once a worker has run it; before that (a backlog holds its first task, so no
+ * worker can answer a query) the event it was started with, still delivering.
  */
-async function queryWorkflow(deps: IngestDeps, tenant: string, id: string): Promise<EventView> {
+async function unrecordedEvent(deps: IngestDeps, tenant: string, id: string): Promise<EventView> {
+  const event = await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
+  if (!event) throw notFound(`event ${id}`);
   try {
     const handle = deps.temporal.workflow.getHandle(eventWorkflowId(tenant, id));
-    return await deps.connection.withDeadline(Date.now() + 3000, async () => {
-      // Only a running workflow speaks for an event the audit lacks: one accepted a moment ago.
-      // A closed one whose event is not in the audit was purged (its deletion from Temporal
-      // may still be under way) or outlived by retention.
-      if ((await handle.describe()).status.name !== 'RUNNING') throw notFound(`event ${id}`);
-      return handle.query(statusQuery);
-    });
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw notFound(`event ${id}`);
-    throw err;
+    return await deps.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
+  } catch {
+    return { event, status: 'delivering', deliveries: [] };
   }
 }
-

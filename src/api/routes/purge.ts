@@ -2,12 +2,9 @@ import { Router } from 'express';
 import { ulid } from 'ulid';
 import { mapConcurrent } from '../../concurrency';
 import { purgeSchema, type EventFilterQuery, type PurgeInput } from '../../domain/schemas';
-import { isFinal } from '../../domain/status';
-import type { EventDoc } from '../../store';
-import { deliveriesForEvent } from '../../store/deliveries';
-import { deleteEventsWithAudit, findEvent, purgeBatch, PURGED_EVENT_TYPE } from '../../store/events';
-import { signalIfRunning } from '../../temporal/deliver-event-client';
-import { cancelSignal } from '../../workflows/definitions';
+import { deleteEventsWithAudit, findEvent, purgeBatch, PURGED_EVENT_TYPE, type PurgedEvent } from '../../store/events';
+import { terminateIfRunning } from '../../temporal/deliver-event-client';
+import { replayWorkflowId } from '../../temporal/names';
 import { announce } from '../announce';
 import { principalOf, requireScope, type Principal } from '../auth';
 import type { IngestDeps } from '../ingest';
@@ -16,52 +13,38 @@ import { callTemporal } from '../temporal-call';
 
 /** Events removed per round: one query selects them, three delete them with their audit. */
 const BATCH = 200;
-/** How long a cancelled workflow gets to close before the purge goes on. */
-const CLOSE_WAIT_MS = 10_000;
 const GRPC_NOT_FOUND = 5;
 
 /**
  * Purge: removes events that should not be there (wrong data, a test run in production),
- * with their deliveries and attempts. Deliveries still running are cancelled first and their
- * workflows closed, so nothing is sent after the answer. Each purge leaves a
- * `herald.events.purged` event, which no purge removes.
+ * with their deliveries and attempts. Their workflows are terminated first, so nothing is sent
+ * after the answer. Each purge leaves a `herald.events.purged` event, which no purge removes.
  */
 export function purgeRouter(deps: IngestDeps): Router {
   const router = Router();
   router.param('id', checkIdParam('event'));
 
   /**
-   * Stops and removes the workflows of these events (and of their replays): those still
-   * delivering get a `cancel` and a moment to close, so nothing is sent after the purge
-   * answers; then each execution is deleted from Temporal, whose history holds the event too.
+   * Stops and removes the workflows of these events and of their replays. Which of them still
+   * run is Temporal's to say, not the audit's, whose statuses trail the workflows: each one is
+   * terminated, which Temporal answers only once the execution is closed, so no attempt starts
+   * after the purge answers. Then each execution is deleted, since its history holds the event too.
    */
-  async function removeWorkflows(tenant: string, events: Pick<EventDoc, 'id' | 'status' | 'workflowId'>[], by: string): Promise<void> {
-    const running = new Set<string>();
-    const all = new Set<string>();
-    for (const e of events) {
-      all.add(e.workflowId);
-      if (e.status === 'delivering') running.add(e.workflowId);
-      for (const d of await deliveriesForEvent(deps.store, tenant, e.id)) {
-        all.add(d.workflowId);
-        if (!isFinal(d.status)) running.add(d.workflowId);
-      }
-    }
-    await mapConcurrent([...running], 16, (workflowId) => cancelAndWait(workflowId, by));
-    await mapConcurrent([...all], 16, (workflowId) => deleteExecution(workflowId));
-  }
-
-  async function cancelAndWait(workflowId: string, by: string): Promise<void> {
-    if (!(await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, cancelSignal, { requestedBy: by })))) return;
-    await Promise.race([
-      deps.temporal.workflow.getHandle(workflowId).result().catch(() => undefined),
-      new Promise((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref()),
+  async function removeWorkflows(tenant: string, events: PurgedEvent[], by: string): Promise<void> {
+    const workflowIds = events.flatMap((e) => [
+      e.workflowId,
+      ...Array.from({ length: e.replays ?? 0 }, (_, i) => replayWorkflowId(tenant, e.id, i + 1)),
     ]);
+    await mapConcurrent(workflowIds, 16, (workflowId) =>
+      callTemporal(deps.connection, () => terminateIfRunning(deps.temporal, workflowId, `purged by ${by}`)),
+    );
+    await mapConcurrent(workflowIds, 16, (workflowId) => deleteExecution(workflowId));
   }
 
   /**
-   * Asks Temporal to delete the execution (terminating it if still open). Temporal removes the
-   * history in the background, some seconds later (about 20 s on the dev server), so the purge
-   * does not wait for it: the cancel above is what stops the sending.
+   * Asks Temporal to delete the closed execution. Temporal removes the history in the
+   * background, some seconds later (about 20 s on the dev server), so the purge does not wait
+   * for it: the terminate above is what stops the sending.
    */
   async function deleteExecution(workflowId: string): Promise<void> {
     const { namespace } = deps.temporal.options;

@@ -1,7 +1,7 @@
 import * as api from '../harness/api';
 import { eventually, useStack } from '../harness/stack';
 
-/** Endpoint health: auto-disable and Herald's own `herald.subscription.*` events. */
+/** Auto-disable of failing endpoints, and Herald's own `herald.subscription.*` events that announce it and every other change. */
 
 // Continuous failure disables after 2 s here, instead of the default 5 days.
 const env = useStack({ workerEnv: { HERALD_DISABLE_AFTER: '2s' } });

@@ -1,0 +1,199 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { LOCAL_ATTEMPT_MAX_MS, type deliverEvent } from '../../src/workflows/deliver-event';
+import { cancelSignal, retrySignal, statusQuery, type ControlRequest, type DeliverEventInput } from '../../src/workflows/definitions';
+import { sendRetry } from '../../src/temporal/deliver-event-client';
+import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
+import { eventOf, gate, type Plan } from './fake-audit';
+import { startWorkflowEnv, type WorkflowEnv } from './workflow-env';
+
+/**
+ * `deliverEvent`'s own logic, one path per test: the tiers of an attempt, the retry schedule
+ * and the signals that steer it, continue-as-new with what it carries, and a cancel from
+ * Temporal. The activities are in memory (fake-audit.ts); Temporal is the project's own.
+ */
+
+let env: WorkflowEnv;
+beforeAll(async () => {
+  env = await startWorkflowEnv();
+}, 120_000);
+afterAll(() => env?.stop());
+
+const LOCAL = LOCAL_ATTEMPT_MAX_MS; // a receiver fast enough for a local attempt
+const REMOTE = LOCAL_ATTEMPT_MAX_MS + 5_000; // one that gets an activity task of its own
+/** Far longer than any test: a delivery that attempts again before it was asked to is seen. */
+const LATER = 600_000;
+
+let n = 0;
+function start(plan: Plan, input: Partial<DeliverEventInput> = {}) {
+  const id = `evt-${++n}-${Date.now()}`;
+  const seen = env.audit.plan(id, plan);
+  const args: DeliverEventInput = { tenant: 't1', event: eventOf(id), ...input };
+  const handle = env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, { workflowId: `wf-${id}`, taskQueue: env.taskQueue, args: [args] });
+  return { id, seen, args, handle };
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function eventTypes(handle: WorkflowHandle, runId?: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
+  return (history.events ?? []).map((e) => temporal.api.enums.v1.EventType[e.eventType ?? 0]);
+}
+
+const by = (requestedBy: string) => ({ requestedBy });
+
+test('delivers to every matching subscription, a fast receiver as a local activity and a slow one as an activity task', async () => {
+  const { seen, handle } = start({ subscriptions: [{ id: 'fast', timeoutMs: LOCAL }, { id: 'slow', timeoutMs: REMOTE }] });
+  const view = await (await handle).result();
+  expect(view.status).toBe('delivered');
+  expect(view.deliveries.map((d) => [d.subscriptionId, d.status, d.attempts])).toEqual([['fast', 'succeeded', 1], ['slow', 'succeeded', 1]]);
+  expect(seen.finished).toEqual(['delivered']);
+  const types = await eventTypes(await handle);
+  // One activity task (the slow receiver's attempt); the audit calls and the fast attempt are markers.
+  expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(1);
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED').length).toBeGreaterThanOrEqual(4);
+});
+
+test('an event nothing matches is delivered at once', async () => {
+  const { seen, handle } = start({ subscriptions: [] });
+  expect(await (await handle).result()).toMatchObject({ status: 'delivered', deliveries: [] });
+  expect(seen.attempts).toEqual([]);
+  expect(seen.finished).toEqual(['delivered']);
+});
+
+test('waits out the retry schedule, and a retry signal while it waits attempts at once', async () => {
+  const { seen, handle } = start({
+    subscriptions: [{ id: 's', timeoutMs: LOCAL }],
+    attempt: (_, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: LATER } : { ok: true }),
+  });
+  const h = await handle;
+  await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'retrying', 'the first attempt to fail');
+  await new Promise((r) => setTimeout(r, 1_000)); // a workflow that ignored the schedule would attempt again now
+  expect(seen.attempts).toHaveLength(1);
+
+  await h.signal(retrySignal, by('key:k1'));
+  const view = await h.result();
+  expect(view.status).toBe('delivered');
+  expect(seen.attempts.map((a) => [a.attempt, a.trigger?.action, a.trigger?.by])).toEqual([[1, undefined, undefined], [2, 'retry', 'key:k1']]);
+});
+
+test('a retry of a delivery that failed, while the event still delivers elsewhere, runs its schedule again from the next attempt', async () => {
+  const slow = gate();
+  const { seen, handle } = start({
+    subscriptions: [{ id: 'failing', timeoutMs: LOCAL }, { id: 'held', timeoutMs: REMOTE }],
+    attempt: (sub, attempt) => (sub === 'held' ? { hold: slow.promise } : attempt === 1 ? { ok: false, retryDelayMs: null } : { ok: true }),
+  });
+  const h = await handle;
+  await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'failed', 'the failing delivery to fail');
+
+  await h.signal(retrySignal, { subscriptionId: 'failing', requestedBy: 'key:k2' });
+  await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'succeeded', 'the reopened delivery to succeed');
+  expect(seen.reopened.map((r) => [r.action.by, r.attempts])).toEqual([['key:k2', 1]]);
+  expect(seen.attempts.filter((a) => a.deliveryId.endsWith('~failing')).map((a) => [a.attempt, a.scheduleBase])).toEqual([[1, 0], [2, 1]]);
+
+  slow.release({ ok: true });
+  expect((await h.result()).status).toBe('delivered');
+});
+
+test('a retry after the run closed starts a run of the same id that reopens the failed delivery', async () => {
+  const { id, seen, handle, args } = start({
+    subscriptions: [{ id: 's', timeoutMs: LOCAL }],
+    attempt: (_, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: null } : { ok: true }),
+  });
+  const h = await handle;
+  expect((await h.result()).status).toBe('failed');
+
+  await sendRetry(env.client, env.taskQueue, h.workflowId, { ...args, mode: { kind: 'resume' } }, by('key:k3'));
+  const resumed = env.client.workflow.getHandle(h.workflowId);
+  expect((await resumed.result()).status).toBe('delivered');
+  expect(seen.finished).toEqual(['failed', 'delivered']);
+  expect(seen.reopened.map((r) => r.action.by)).toEqual(['key:k3']);
+  expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
+});
+
+test('a cancel during an attempt aborts the attempt in flight and closes the delivery as cancelled', async () => {
+  const never = gate();
+  const { id, seen, handle } = start({ subscriptions: [{ id: 's', timeoutMs: REMOTE }], attempt: () => ({ hold: never.promise }) });
+  const h = await handle;
+  await until(() => seen.attempts.length === 1, 'the attempt to start');
+
+  await h.signal(cancelSignal, by('key:k4'));
+  const view = await h.result();
+  expect(view.status).toBe('cancelled');
+  expect(seen.cancelledInFlight).toEqual([`${id}~s`]);
+  expect(seen.cancelled.map((c) => c.action.by)).toEqual(['key:k4']);
+  expect(seen.attempts).toHaveLength(1);
+  expect(seen.finished).toEqual(['cancelled']);
+});
+
+test('a cancel of one subscription while its next attempt waits leaves the others delivering', async () => {
+  const { seen, handle } = start({
+    subscriptions: [{ id: 'a', timeoutMs: LOCAL }, { id: 'b', timeoutMs: LOCAL }],
+    attempt: (sub, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: sub === 'a' ? LATER : 500 } : { ok: true }),
+  });
+  const h = await handle;
+  await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'retrying', 'a to wait for its next attempt');
+  await h.signal(cancelSignal, { subscriptionId: 'a', requestedBy: 'key:k5' });
+  const view = await h.result();
+  expect(view.deliveries.map((d) => [d.subscriptionId, d.status])).toEqual([['a', 'cancelled'], ['b', 'succeeded']]);
+  expect(view.status).toBe('cancelled');
+  expect(seen.attempts.filter((a) => a.deliveryId.endsWith('~a'))).toHaveLength(1);
+});
+
+test('a cancel sent with the start, before the deliveries are known, is applied once they are', async () => {
+  const id = `evt-early-${Date.now()}`;
+  const never = gate();
+  const seen = env.audit.plan(id, { subscriptions: [{ id: 's', timeoutMs: LOCAL }], attempt: () => ({ hold: never.promise }) });
+  const h = await env.client.workflow.signalWithStart<typeof deliverEvent, [ControlRequest?]>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `wf-${id}`,
+    taskQueue: env.taskQueue,
+    args: [{ tenant: 't1', event: eventOf(id) }],
+    signal: cancelSignal,
+    signalArgs: [by('key:k6')],
+  });
+  expect((await h.result()).status).toBe('cancelled');
+  expect(seen.cancelled.map((c) => c.action.by)).toEqual(['key:k6']);
+});
+
+test('a long history continues as new: open deliveries go on in the next run, with the requests that arrived while handing over', async () => {
+  const held = gate();
+  const { id, seen, handle } = start(
+    {
+      subscriptions: [{ id: 's', timeoutMs: REMOTE }],
+      attempt: (_, attempt) => (attempt === 1 ? { hold: held.promise } : { ok: true }),
+    },
+    { historyLimit: 1 }, // past it from the first event: this run hands over as soon as its attempt ends
+  );
+  const h = await handle;
+  const firstRunId = h.firstExecutionRunId;
+  await until(() => seen.attempts.length === 1, 'the first attempt');
+  // The run is handing over now (it waits for the attempt in flight): the signal is kept for the next run.
+  await h.signal(cancelSignal, by('key:k7'));
+  held.release({ ok: false, retryDelayMs: LATER });
+
+  const view = await env.client.workflow.getHandle(h.workflowId).result();
+  expect(view.status).toBe('cancelled');
+  expect(seen.cancelled.map((c) => c.action.by)).toEqual(['key:k7']);
+  expect(seen.attempts).toHaveLength(1);
+  expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'cancelled', attempts: 1 });
+  expect((await eventTypes(h, firstRunId)).at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+});
+
+test('a cancel of the workflow in Temporal (the Web UI\'s Cancel) cancels every open delivery and still records the status', async () => {
+  const { seen, handle } = start({
+    subscriptions: [{ id: 'a', timeoutMs: LOCAL }, { id: 'b', timeoutMs: LOCAL }],
+    attempt: () => ({ ok: false, retryDelayMs: LATER }),
+  });
+  const h = await handle;
+  await until(() => seen.attempts.length === 2, 'both first attempts');
+  await h.cancel();
+  await expect(h.result()).rejects.toThrow();
+  expect(seen.cancelled.map((c) => c.action.by).sort()).toEqual(['temporal', 'temporal']);
+  expect(seen.finished).toEqual(['cancelled']);
+});

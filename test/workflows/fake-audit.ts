@@ -1,0 +1,166 @@
+import { Context } from '@temporalio/activity';
+import type { AttemptInput, AttemptResult, ControlInput, DeliveryState, MatchInput, RecordEventInput } from '../../src/activities/types';
+import type { HeraldEvent } from '../../src/domain/schemas';
+import type { EventStatus } from '../../src/domain/status';
+
+/**
+ * The activities `deliverEvent` calls, kept in memory: what a workflow test needs to steer a
+ * run (each attempt's outcome, its timing) and to see what the workflow asked for, with no
+ * store and no HTTP behind them. One instance per worker; each test uses its own event ids.
+ */
+
+/** What an attempt does: answer at once, or only when `release` is called or it is cancelled. */
+export type Outcome = { ok: true } | { ok: false; retryDelayMs: number | null } | { hold: Promise<Outcome> };
+
+export interface Subscription {
+  id: string;
+  timeoutMs: number;
+}
+
+export interface Plan {
+  subscriptions: Subscription[];
+  /** The outcome of each attempt, by subscription and 1-based attempt number (default: success). */
+  attempt?: (subscriptionId: string, attempt: number) => Outcome;
+}
+
+export interface Seen {
+  attempts: AttemptInput[];
+  /** Attempts whose activity was cancelled while in flight. */
+  cancelledInFlight: string[];
+  reopened: (ControlInput & { attempts: number })[];
+  cancelled: ControlInput[];
+  finished: EventStatus[];
+}
+
+interface Entry {
+  plan: Plan;
+  seen: Seen;
+  /** deliveryId → the delivery as the audit holds it. */
+  deliveries: Map<string, DeliveryState>;
+}
+
+export function gate(): { promise: Promise<Outcome>; release: (o: Outcome) => void } {
+  let release!: (o: Outcome) => void;
+  const promise = new Promise<Outcome>((r) => (release = r));
+  return { promise, release };
+}
+
+export class FakeAudit {
+  private readonly events = new Map<string, Entry>();
+
+  /** Sets what the event's activities answer; returns what they will have seen. */
+  plan(eventId: string, plan: Plan): Seen {
+    const seen: Seen = { attempts: [], cancelledInFlight: [], reopened: [], cancelled: [], finished: [] };
+    this.events.set(eventId, { plan, seen, deliveries: new Map() });
+    return seen;
+  }
+
+  deliveryOf(eventId: string, subscriptionId: string): DeliveryState {
+    return this.entry(eventId).deliveries.get(deliveryIdOf(eventId, subscriptionId))!;
+  }
+
+  private entry(eventId: string): Entry {
+    const entry = this.events.get(eventId);
+    if (!entry) throw new Error(`no plan for event ${eventId}`);
+    return entry;
+  }
+
+  private byDelivery(deliveryId: string): [Entry, DeliveryState] {
+    const entry = this.entry(deliveryId.split('~')[0]!);
+    return [entry, entry.deliveries.get(deliveryId)!];
+  }
+
+  activities() {
+    const result = (state: DeliveryState, retryDelayMs: number | null): AttemptResult => ({ view: { ...state.view }, retryDelayMs });
+    return {
+      recordEvent: async (input: RecordEventInput): Promise<'recorded'> => {
+        this.entry(input.event.id);
+        return 'recorded';
+      },
+      matchSubscriptions: async (input: MatchInput): Promise<DeliveryState[]> => {
+        const entry = this.entry(input.eventId);
+        return entry.plan.subscriptions.map((sub) => {
+          const state: DeliveryState = { deliveryId: deliveryIdOf(input.eventId, sub.id), timeoutMs: sub.timeoutMs, scheduleBase: 0, view: pendingView(sub.id, input.workflowId) };
+          entry.deliveries.set(state.deliveryId, state);
+          return structuredClone(state);
+        });
+      },
+      loadDeliveries: async (input: { workflowId: string }): Promise<DeliveryState[]> => {
+        const states = [...this.events.values()].flatMap((e) => [...e.deliveries.values()]);
+        return structuredClone(states.filter((s) => s.view.workflowId === input.workflowId));
+      },
+      attemptDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
+        const [entry, state] = this.byDelivery(input.deliveryId);
+        entry.seen.attempts.push(input);
+        let outcome = entry.plan.attempt?.(state.view.subscriptionId, input.attempt) ?? { ok: true };
+        if ('hold' in outcome) {
+          const ctx = Context.current();
+          const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), 200);
+          try {
+            outcome = await Promise.race([outcome.hold, ctx.cancelled]);
+          } catch (err) {
+            entry.seen.cancelledInFlight.push(input.deliveryId);
+            throw err;
+          } finally {
+            clearInterval(heartbeat);
+          }
+        }
+        const at = new Date().toISOString();
+        const delay = 'ok' in outcome && !outcome.ok ? outcome.retryDelayMs : null;
+        const status = 'ok' in outcome && outcome.ok ? 'succeeded' : delay === null ? 'failed' : 'retrying';
+        state.view = {
+          ...state.view,
+          status,
+          attempts: input.attempt,
+          lastAttemptAt: at,
+          lastResponseStatus: status === 'succeeded' ? 200 : 500,
+          nextAttemptAt: delay === null ? null : new Date(Date.now() + delay).toISOString(),
+          error: status === 'succeeded' ? null : 'HTTP 500',
+          actions: input.trigger ? [...state.view.actions, input.trigger] : state.view.actions,
+        };
+        return result(state, delay);
+      },
+      cancelDelivery: async (input: ControlInput): Promise<AttemptResult> => {
+        const [entry, state] = this.byDelivery(input.deliveryId);
+        entry.seen.cancelled.push(input);
+        state.view = { ...state.view, status: 'cancelled', nextAttemptAt: null, error: `cancelled by ${input.action.by}`, actions: [...state.view.actions, input.action] };
+        return result(state, null);
+      },
+      reopenDelivery: async (input: ControlInput & { attempts: number }): Promise<void> => {
+        const [entry, state] = this.byDelivery(input.deliveryId);
+        entry.seen.reopened.push(input);
+        state.view = { ...state.view, status: 'pending', error: null, nextAttemptAt: null, actions: [...state.view.actions, input.action] };
+        state.scheduleBase = input.attempts;
+      },
+      finishEvent: async (input: { eventId: string; status: EventStatus }): Promise<void> => {
+        this.entry(input.eventId).seen.finished.push(input.status);
+      },
+    };
+  }
+}
+
+/** A delivery id that names its event, so an activity given only the delivery finds its plan. */
+function deliveryIdOf(eventId: string, subscriptionId: string): string {
+  return `${eventId}~${subscriptionId}`;
+}
+
+function pendingView(subscriptionId: string, workflowId: string): DeliveryState['view'] {
+  return {
+    subscriptionId,
+    channel: 'webhook',
+    status: 'pending',
+    attempts: 0,
+    lastAttemptAt: null,
+    lastResponseStatus: null,
+    nextAttemptAt: null,
+    error: null,
+    messageId: `msg_${subscriptionId}`,
+    workflowId,
+    actions: [],
+  };
+}
+
+export function eventOf(id: string): HeraldEvent {
+  const at = '2026-12-01T00:00:00.000Z';
+  return { id, type: 'build.finished', data: { n: 1 }, occurredAt: at, receivedAt: at } as HeraldEvent;
+}
