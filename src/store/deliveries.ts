@@ -45,13 +45,19 @@ export async function recordAttempt(
     // Recorded by an earlier try of this activity: keep that record.
     if (!isDuplicateKeyError(err)) throw err;
   }
-  await store.deliveries.updateOne(
+  const updated = await store.deliveries.updateOne(
     { _id: attempt.deliveryId, attempts: { $lt: attempt.attempt } },
     {
       $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
       ...(trigger && { $push: { actions: trigger } }),
     },
   );
+  // A purge removed the delivery while this attempt was in flight: the attempt (which holds
+  // the event's data) goes with it. A purge deletes deliveries before attempts, so either it
+  // deletes this record or this finds the delivery gone. Read only when nothing matched.
+  if (updated.matchedCount === 0 && !(await store.deliveries.findOne({ _id: attempt.deliveryId }, { projection: { _id: 1 } }))) {
+    await store.attempts.deleteOne({ _id: attempt._id });
+  }
 }
 
 const FINAL: DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];

@@ -248,8 +248,9 @@ export async function deleteExpiredEvents(store: Store, before: Date, limit: num
  * event, so an interrupted call leaves events whose deletion the next one finishes.
  */
 export async function deleteEventsWithAudit(store: Store, tenant: string, ids: string[]): Promise<number> {
-  await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
+  // Deliveries first: an attempt recorded after this finds its delivery gone and removes itself.
   await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
+  await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
   return (await store.events.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } })).deletedCount;
 }
 

@@ -150,9 +150,15 @@ export function signingSecrets(doc: SubscriptionDoc, now: Date, box: SecretBox):
  */
 export async function sealPlaintextSecrets(store: Store, box: SecretBox): Promise<number> {
   const plain = await store.subscriptions.find({ 'secrets.value': { $regex: '^whsec_' } }, { projection: { secrets: 1 } }).toArray();
-  for (const doc of plain) {
-    const secrets = doc.secrets.map((s) => ({ ...s, value: s.value.startsWith('whsec_') ? box.seal(s.value) : s.value }));
-    await store.subscriptions.updateOne({ _id: doc._id }, { $set: { secrets } });
+  for (const found of plain) {
+    let doc: Pick<SubscriptionDoc, '_id' | 'secrets'> | null = found;
+    // Compare-and-set on the secrets as read: a rotation by an API meanwhile is kept, and its
+    // result sealed on the next round.
+    while (doc?.secrets.some((s) => s.value.startsWith('whsec_'))) {
+      const secrets = doc.secrets.map((s) => ({ ...s, value: s.value.startsWith('whsec_') ? box.seal(s.value) : s.value }));
+      if ((await store.subscriptions.updateOne({ _id: doc._id, secrets: doc.secrets }, { $set: { secrets } })).matchedCount === 1) break;
+      doc = await store.subscriptions.findOne({ _id: doc._id }, { projection: { secrets: 1 } });
+    }
   }
   return plain.length;
 }

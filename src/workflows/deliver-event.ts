@@ -235,25 +235,34 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     }
   }
 
+  // A cancel of the workflow in Temporal closes its deliveries as cancelled, and the run writes
+  // the final status before it ends as cancelled: the audit steps are not cancellable, and the
+  // deliveries see the cancel themselves (in `deliver`). Runs recorded before the patch ended
+  // at the cancel, leaving the audit open.
+  const cancelClosesDeliveries = patched('cancel-closes-deliveries');
+  const auditStep = <T>(step: () => Promise<T>): Promise<T> => (cancelClosesDeliveries ? CancellationScope.nonCancellable(step) : step());
+  const waitFor = (done: () => boolean): Promise<void> => auditStep(() => condition(done));
+
   if (mode.kind === 'ingest' || mode.kind === 'ping' || mode.kind === 'digest') {
-    const recorded = await store.recordEvent({ tenant, event, workflowId, runId });
+    const recorded = await auditStep(() => store.recordEvent({ tenant, event, workflowId, runId }));
     if (recorded === 'duplicate') {
       // The audit outlived Temporal's retention of the first run: this run delivers nothing.
       matched = true;
       return view();
     }
   }
-  const states =
+  const states = await auditStep(() =>
     mode.kind === 'resume'
-      ? await store.loadDeliveries({ workflowId })
-      : await store.matchSubscriptions({
+      ? store.loadDeliveries({ workflowId })
+      : store.matchSubscriptions({
           tenant,
           eventId: event.id,
           eventType: event.type,
           workflowId,
           ...(mode.kind !== 'ingest' && mode.subscriptionId && { only: mode.subscriptionId }),
           ...(mode.kind === 'digest' && { digest: true }),
-        });
+        }),
+  );
   slots.push(...states.map((s) => ({ ...s, looping: false })));
   matched = true;
   upsertSearchAttributes([
@@ -268,10 +277,6 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   }
   for (const request of queued.splice(0)) control(request);
 
-  // Not cancellable: when the workflow is cancelled in Temporal, each delivery closes itself as
-  // cancelled (in `deliver`), and the run waits for them before it writes the final status.
-  // Runs recorded before the patch ended at the cancel, leaving the audit open.
-  const waitFor = patched('cancel-closes-deliveries') ? (done: () => boolean) => CancellationScope.nonCancellable(() => condition(done)) : condition;
   for (;;) {
     await waitFor(() => running === 0 || historyIsLong(input.historyLimit));
     if (running > 0) {
@@ -280,6 +285,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       draining = true;
       accepting = false;
       await waitFor(() => running === 0);
+      // Deliveries that were waiting handed over without seeing a cancel of the workflow: the
+      // next run gets it as a request.
+      if (cancelClosesDeliveries && CancellationScope.current().consideredCancelled) queued.push(requestOf('cancel', undefined));
       await continueAsNew<typeof deliverEvent>({
         tenant,
         event,
@@ -294,7 +302,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     if (running === 0) break; // else a retry reopened a delivery while the status was written
   }
   // A cancelled workflow shows as cancelled in Temporal, once its audit is final.
-  if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the workflow was cancelled in Temporal');
+  if (cancelClosesDeliveries && CancellationScope.current().consideredCancelled) throw new CancelledFailure('the workflow was cancelled in Temporal');
   return view();
 }
 

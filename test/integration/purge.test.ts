@@ -55,6 +55,7 @@ test('a purge of 200 events still retrying answers only once none of them can se
   expect((await inTemporal(ids)).filter((s) => s === 'RUNNING')).toEqual([]);
   await new Promise((r) => setTimeout(r, WATCH_MS)); // proving an absence takes a window of time
   expect(env.receiver.received('/purge-200').filter((r) => r.receivedAt >= answeredAt)).toEqual([]);
+  expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0);
 }, 240_000);
 
 test('purge by correlation id removes 1,000 events while the worker is busy with them, none sent after the answer, and is itself recorded', async () => {
@@ -89,6 +90,8 @@ test('purge by correlation id removes 1,000 events while the worker is busy with
   await eventually(async () => (await inTemporal(live.slice(0, 20))).every((s) => s === 'deleted'), 120_000, 'the first purged workflows deleted');
   await new Promise((r) => setTimeout(r, Math.max(0, WATCH_MS - (Date.now() - answeredAt))));
   expect(env.receiver.received('/purge-busy').filter((r) => r.receivedAt >= answeredAt)).toEqual([]);
+  // An attempt that was in flight at the answer does not put its record (the event's data) back.
+  expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: live } })).toBe(0);
 
   const record = await eventually(async () => (await env.stack.request('GET', '/v1/events?type=herald.events.purged')).body.data[0], 30_000, 'the purge record');
   expect(record).toMatchObject({ id: purged.body.recordId, data: { filter: { correlationId: 'purge-me' }, count: 1000, by: expect.stringMatching(/^key:key_/) } });

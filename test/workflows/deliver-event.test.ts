@@ -194,6 +194,35 @@ test('a cancel of the workflow in Temporal (the Web UI\'s Cancel) cancels every 
   await until(() => seen.attempts.length === 2, 'both first attempts');
   await h.cancel();
   await expect(h.result()).rejects.toThrow();
+  expect((await h.describe()).status.name).toBe('CANCELLED');
   expect(seen.cancelled.map((c) => c.action.by).sort()).toEqual(['temporal', 'temporal']);
+  expect(seen.finished).toEqual(['cancelled']);
+});
+
+test('a cancel of the workflow that arrives while a slow store matches still closes the deliveries it opens', async () => {
+  const id = `evt-slow-match-${Date.now()}`;
+  const matching = gate();
+  const seen = env.audit.plan(id, { subscriptions: [{ id: 'a', timeoutMs: LOCAL }, { id: 'b', timeoutMs: REMOTE }], matching: matching.promise });
+  // A local activity holds its workflow task; a cancel reaches the workflow at the task's
+  // heartbeat (80% of its timeout), as it does when the store is slow.
+  const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `wf-${id}`,
+    taskQueue: env.taskQueue,
+    args: [{ tenant: 't1', event: eventOf(id) }],
+    workflowTaskTimeout: '1s',
+  });
+  await until(() => seen.matchStarted, 'matching to start');
+  await h.cancel();
+  const cancelDelivered = async () => {
+    const types = await eventTypes(h);
+    const requested = types.indexOf('EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED');
+    return requested >= 0 && types.lastIndexOf('EVENT_TYPE_WORKFLOW_TASK_STARTED') > requested;
+  };
+  await until(cancelDelivered, 'a workflow task to bring the cancel while matching still runs');
+  matching.release({ ok: true });
+  await expect(h.result()).rejects.toThrow();
+  expect((await h.describe()).status.name).toBe('CANCELLED');
+  expect(seen.cancelled.map((c) => [c.deliveryId.split('~')[1], c.action.by]).sort()).toEqual([['a', 'temporal'], ['b', 'temporal']]);
+  expect(seen.attempts).toEqual([]);
   expect(seen.finished).toEqual(['cancelled']);
 });

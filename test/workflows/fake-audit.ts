@@ -21,9 +21,13 @@ export interface Plan {
   subscriptions: Subscription[];
   /** The outcome of each attempt, by subscription and 1-based attempt number (default: success). */
   attempt?: (subscriptionId: string, attempt: number) => Outcome;
+  /** Matching answers only once this settles. */
+  matching?: Promise<unknown>;
 }
 
 export interface Seen {
+  /** Matching was asked for. */
+  matchStarted: boolean;
   attempts: AttemptInput[];
   /** Attempts whose activity was cancelled while in flight. */
   cancelledInFlight: string[];
@@ -50,7 +54,7 @@ export class FakeAudit {
 
   /** Sets what the event's activities answer; returns what they will have seen. */
   plan(eventId: string, plan: Plan): Seen {
-    const seen: Seen = { attempts: [], cancelledInFlight: [], reopened: [], cancelled: [], finished: [] };
+    const seen: Seen = { matchStarted: false, attempts: [], cancelledInFlight: [], reopened: [], cancelled: [], finished: [] };
     this.events.set(eventId, { plan, seen, deliveries: new Map() });
     return seen;
   }
@@ -79,6 +83,8 @@ export class FakeAudit {
       },
       matchSubscriptions: async (input: MatchInput): Promise<DeliveryState[]> => {
         const entry = this.entry(input.eventId);
+        entry.seen.matchStarted = true;
+        await entry.plan.matching;
         return entry.plan.subscriptions.map((sub) => {
           const state: DeliveryState = { deliveryId: deliveryIdOf(input.eventId, sub.id), timeoutMs: sub.timeoutMs, scheduleBase: 0, view: pendingView(sub.id, input.workflowId) };
           entry.deliveries.set(state.deliveryId, state);

@@ -9,7 +9,7 @@ import { announce } from '../announce';
 import { principalOf, requireScope, type Principal } from '../auth';
 import type { IngestDeps } from '../ingest';
 import { checkIdParam, notFound, parseOrThrow, ProblemError } from '../problem';
-import { callTemporal } from '../temporal-call';
+import { callTemporal, unavailable } from '../temporal-call';
 
 /** Events removed per round: one query selects them, three delete them with their audit. */
 const BATCH = 200;
@@ -61,7 +61,15 @@ export function purgeRouter(deps: IngestDeps): Router {
     for (;;) {
       const batch = await select(BATCH);
       if (batch.length === 0) return purged;
-      await removeWorkflows(principal.tenant, batch, by);
+      try {
+        await removeWorkflows(principal.tenant, batch, by);
+      } catch (err) {
+        // Temporal went away part way: some workflows of this batch may be stopped already.
+        if (err instanceof ProblemError && err.status === 503) {
+          throw unavailable(`Temporal is unavailable; the purge stopped part way (${purged} events removed, the rest still in the audit, some of their workflows stopped). Run the same purge again to finish it.`);
+        }
+        throw err;
+      }
       purged += await deleteEventsWithAudit(deps.store, principal.tenant, batch.map((e) => e.id));
       if (batch.length < BATCH) return purged;
     }
