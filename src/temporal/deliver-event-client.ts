@@ -84,16 +84,14 @@ export async function signalIfRunning(
 }
 
 /**
- * Terminates a workflow if it is open; false when it is not (closed, or never started).
+ * Terminates a workflow if it is open (one closed or never started is left as it is).
  * Temporal answers a terminate only once the execution is closed: no workflow task or activity
  * of it is dispatched after that, unlike a cancel, which the workflow acts on when it next runs.
  */
-export async function terminateIfRunning(client: Client, workflowId: string, reason: string): Promise<boolean> {
+export async function terminateIfRunning(client: Client, workflowId: string, reason: string): Promise<void> {
   try {
     await client.workflow.getHandle(workflowId).terminate(reason);
-    return true;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return false;
-    throw err;
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
 }
