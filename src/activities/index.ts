@@ -235,7 +235,8 @@ export function createActivities(deps: ActivityDeps) {
       }
       subs.sort((a, b) => a._id.localeCompare(b._id));
       const now = new Date();
-      await createDeliveries(
+      // A retried call keeps the first call's deliveries (and message ids).
+      const docs = await createDeliveries(
         store,
         subs.map((s) => ({
           _id: deliveryKey(workflowId, s._id),
@@ -257,8 +258,6 @@ export function createActivities(deps: ActivityDeps) {
           updatedAt: now,
         })),
       );
-      // A retried call keeps the first call's deliveries (and message ids): read them back.
-      const docs = await deliveriesOfRun(store, workflowId);
       const timeouts = new Map(subs.map((s) => [s._id, s.timeoutMs]));
       return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
     },

@@ -56,12 +56,13 @@ export function completeEvent(input: EventInput, now: Date): HeraldEvent {
  * so an answered start is the one durable record and nothing is written twice. The
  * workflow id is the event id: Temporal refuses a second start of the same id (also after
  * the first run closed), which makes racing duplicates safe; ids older than Temporal's
- * retention are caught by the audit look-up.
+ * retention are caught by the audit look-up. Only ids the client chose are looked up: an id
+ * Herald made (`clientIds` lacks it) is new by construction, so most events cost no read.
  */
-export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEvent[]): Promise<Accepted[]> {
+export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEvent[], clientIds: ReadonlySet<string>): Promise<Accepted[]> {
   let known = new Map<string, string>();
   try {
-    known = await withinMs(AUDIT_LOOKUP_MS, existingEventIds(deps.store, tenant, events.map((e) => e.id)));
+    known = await withinMs(AUDIT_LOOKUP_MS, existingEventIds(deps.store, tenant, events.map((e) => e.id).filter((id) => clientIds.has(id))));
   } catch (err) {
     // The audit look-up only catches duplicates older than Temporal's retention; the
     // workflow's own idempotent record still catches them, so a slow or stopped store must

@@ -5,18 +5,22 @@ import { isDuplicateKeyError, type AttemptDoc, type DeliveryDoc, type Store } fr
 export const deliveryKey = (workflowId: string, subscriptionId: string) => `${workflowId}|${subscriptionId}`;
 
 /**
- * Inserts pending deliveries in one unordered batch; on a retried call the ones already
- * there fail their unique _id and keep the first call's message ids.
+ * Inserts pending deliveries in one unordered batch and answers the run's deliveries as
+ * stored. On a retried call the ones already there fail their unique _id and keep the first
+ * call's message ids; only then is the run read back (it may also hold a delivery of a
+ * subscription deleted between the calls), so the first call costs no read.
  */
-export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promise<void> {
-  if (docs.length === 0) return;
+export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promise<DeliveryDoc[]> {
+  if (docs.length === 0) return [];
   try {
     await store.deliveries.insertMany(docs, { ordered: false });
+    return docs;
   } catch (err) {
     const writeErrors = (err as { writeErrors?: { code: number }[] | { code: number } }).writeErrors;
     const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
     if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
   }
+  return deliveriesOfRun(store, docs[0]!.workflowId);
 }
 
 export function findDelivery(store: Store, id: string): Promise<DeliveryDoc | null> {

@@ -48,19 +48,26 @@ export const isClosingType = (type: string) => CLOSING_TYPE.test(type);
 
 /**
  * Marks which events were closed. Parent and child may arrive in either order and at once,
- * so each side writes itself first and looks for the other second: whichever is recorded
- * last finds the other, and both finding it sets the same mark.
+ * so each side writes itself first and looks for the other second: the child leaves a mark
+ * keyed by its parent's `_id` and then closes the parent; the parent, once recorded, reads
+ * that mark by `_id`. Whichever is recorded last finds the other; both finding it set the
+ * same field. Only `_id` look-ups: FerretDB on SQLite would read the whole audit for
+ * anything else, on every event.
  */
 async function linkClosure(store: Store, doc: EventDoc): Promise<void> {
-  if (doc.parentId && isClosingType(doc.type)) {
-    await store.events.updateOne({ _id: eventKey(doc.tenant, doc.parentId), closedBy: { $exists: false } }, { $set: { closedBy: doc.id } });
+  if (isClosingType(doc.type)) {
+    if (!doc.parentId) return;
+    const parentKey = eventKey(doc.tenant, doc.parentId);
+    try {
+      await store.closures.insertOne({ _id: parentKey, closedBy: doc.id });
+    } catch (err) {
+      if (!isDuplicateKeyError(err)) throw err; // another closer, or a retry of this one
+    }
+    await store.events.updateOne({ _id: parentKey, closedBy: { $exists: false } }, { $set: { closedBy: doc.id } });
+    return; // a closing event is not itself opened
   }
-  if (isClosingType(doc.type)) return; // a closing event is not itself opened
-  const closer = await store.events.findOne(
-    { tenant: doc.tenant, parentId: doc.id, type: { $regex: CLOSING_TYPE.source } },
-    { projection: { id: 1 } },
-  );
-  if (closer) await store.events.updateOne({ _id: doc._id, closedBy: { $exists: false } }, { $set: { closedBy: closer.id } });
+  const closure = await store.closures.findOne({ _id: doc._id });
+  if (closure) await store.events.updateOne({ _id: doc._id, closedBy: { $exists: false } }, { $set: { closedBy: closure.closedBy } });
 }
 
 export async function setEventStatus(store: Store, tenant: string, id: string, status: EventStatus): Promise<void> {
@@ -251,7 +258,9 @@ export async function deleteEventsWithAudit(store: Store, tenant: string, ids: s
   // Deliveries first: an attempt recorded after this finds its delivery gone and removes itself.
   await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
   await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
-  return (await store.events.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } })).deletedCount;
+  const keys = ids.map((id) => eventKey(tenant, id));
+  await store.closures.deleteMany({ _id: { $in: keys } });
+  return (await store.events.deleteMany({ _id: { $in: keys } })).deletedCount;
 }
 
 /** The type of the record a purge leaves: it cannot itself be purged. */

@@ -36,6 +36,15 @@ export interface EventDoc {
   closedBy?: string;
 }
 
+/**
+ * A closing event's mark on its parent, keyed by the parent's `_id`: the parent, recorded
+ * before or after its closer, finds it with one read by `_id` on every store backend.
+ */
+export interface ClosureDoc {
+  _id: string; // the parent's `${tenant}/${id}`
+  closedBy: string;
+}
+
 export interface SubscriptionSecret {
   /** Sealed with HERALD_ENCRYPTION_KEY (src/security/secret-box.ts), never stored in clear. */
   value: string;
@@ -194,6 +203,7 @@ export interface Store {
   client: MongoClient;
   db: Db;
   events: Collection<EventDoc>;
+  closures: Collection<ClosureDoc>;
   subscriptions: Collection<SubscriptionDoc>;
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
@@ -212,6 +222,7 @@ export async function connectStore(url: string): Promise<Store> {
     client,
     db,
     events: db.collection<EventDoc>('events'),
+    closures: db.collection<ClosureDoc>('closures'),
     subscriptions: db.collection<SubscriptionDoc>('subscriptions'),
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('attempts'),
@@ -235,6 +246,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
     { key: { occurredAt: 1 }, name: 'time' }, // retention
     { key: { tenant: 1, parentId: 1 }, name: 'tenant_parent' }, // causality trees
   ],
+  closures: [], // read by _id only
   subscriptions: [{ key: { tenant: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' }],
   deliveries: [
     { key: { tenant: 1, eventId: 1 }, name: 'tenant_event' },

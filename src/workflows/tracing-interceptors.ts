@@ -10,19 +10,21 @@
  * on every worker, whether that worker traces or not; its start headers are in its history,
  * so the choice made on the first run is made again on every replay, and turning tracing on
  * or off on the workers never changes how a running workflow replays.
+ *
+ * OpenTelemetry's modules are loaded by the first traced run only. The SDK evaluates a
+ * workflow's modules again for every run it starts in its reused V8 context, and
+ * OpenTelemetry's are a third of the bundle: loaded up front, every untraced event paid for them.
  */
-import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
-import {
-  OpenTelemetryInboundInterceptor,
-  OpenTelemetryInternalsInterceptor,
-  OpenTelemetryOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/workflow';
+import type * as OtelWorkflow from '@temporalio/interceptors-opentelemetry/lib/workflow';
 import type { WorkflowInterceptors } from '@temporalio/workflow';
 
+/** `TRACE_HEADER` of `@temporalio/interceptors-opentelemetry`, whose module would load OpenTelemetry to read it. */
+export const TRACE_HEADER = '_tracer-data';
+
 interface TracingInterceptors {
-  inbound: OpenTelemetryInboundInterceptor;
-  outbound: OpenTelemetryOutboundInterceptor;
-  internals: OpenTelemetryInternalsInterceptor;
+  inbound: OtelWorkflow.OpenTelemetryInboundInterceptor;
+  outbound: OtelWorkflow.OpenTelemetryOutboundInterceptor;
+  internals: OtelWorkflow.OpenTelemetryInternalsInterceptor;
 }
 
 export const interceptors = (): WorkflowInterceptors => {
@@ -33,10 +35,11 @@ export const interceptors = (): WorkflowInterceptors => {
       {
         execute(input, next) {
           if (input.headers[TRACE_HEADER]) {
+            const tracing = require('@temporalio/interceptors-opentelemetry/lib/workflow') as typeof OtelWorkflow;
             otel = {
-              inbound: new OpenTelemetryInboundInterceptor(),
-              outbound: new OpenTelemetryOutboundInterceptor(),
-              internals: new OpenTelemetryInternalsInterceptor(),
+              inbound: new tracing.OpenTelemetryInboundInterceptor(),
+              outbound: new tracing.OpenTelemetryOutboundInterceptor(),
+              internals: new tracing.OpenTelemetryInternalsInterceptor(),
             };
           }
           return otel ? otel.inbound.execute(input, next) : next(input);

@@ -56,7 +56,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       const input = parseOrThrow(eventInputSchema, body);
       const [issues] = await validateData.check(tenant, [input]);
       if (issues!.length) throw validationProblem(issues!.map((i) => ({ path: i.path.join('.'), message: i.message })));
-      const [result] = await ingest(deps, tenant, [completeEvent(input, now)]);
+      const [result] = await ingest(deps, tenant, [completeEvent(input, now)], new Set(input.id ? [input.id] : []));
       if (result.error) throw unavailable(result.error);
       res.status(202).json(result);
       return;
@@ -64,9 +64,11 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 
     const batch = parseOrThrow(eventBatchSchema, body);
     const errors: { path: string; message: string }[] = [];
+    const clientIds = new Set<string>();
     const events = batch.events.map((item, i) => {
       const parsed = eventInputSchema.safeParse(item);
       if (!parsed.success) errors.push(...issuesOf(parsed.error, ['events', i]));
+      else if (parsed.data.id) clientIds.add(parsed.data.id);
       return parsed.success ? completeEvent(parsed.data, now) : null;
     });
     const valid = events.flatMap((e, i) => (e ? [{ event: e, index: i }] : []));
@@ -75,7 +77,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       errors.push(...issues.map((i) => ({ path: ['events', valid[k]!.index, ...i.path].join('.'), message: i.message }))),
     );
     if (errors.length) throw validationProblem(errors); // nothing of an invalid batch is started
-    const results: Accepted[] = await ingest(deps, tenant, events.map((e) => e!));
+    const results: Accepted[] = await ingest(deps, tenant, events.map((e) => e!), clientIds);
     if (results.some((r) => r.error)) {
       // Some items could not be started: 503 so clients retry, with per-item results so they
       // know which; resending the whole batch with the same ids is safe.
