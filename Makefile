@@ -27,8 +27,8 @@ infra: tools build
 test:
 	bash scripts/test.sh
 
-# The production-shaped stack (Temporal server on PostgreSQL) against a plain-Node baseline;
-# QUICK=1 runs about a minute of load. Results land in bench/results/.
+# The production-shaped stack (Temporal server on PostgreSQL) against a plain-Node baseline
+# and a bare-Temporal floor; QUICK=1 takes about 6 minutes. Results land in bench/results/.
 bench: tools build
 	bash scripts/tools.sh server
 	QUICK=$(QUICK) node dist/bench/run.js

@@ -32,7 +32,30 @@ export interface BenchResults {
     cpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };
+  stepped: {
+    stepS: number;
+    graceS: number;
+    p99LimitMs: number;
+    rates: number[];
+    ladders: Array<{ fanout: number; herald: StepEntry[]; floor: StepEntry[]; heraldHighestHeld: number; floorHighestHeld: number }>;
+  };
   receiver: { requests: number; verified: number; badSignatures: number; faulted: number };
+}
+
+/** One step of the stepped scenario (bench/stepped.ts). */
+export interface StepEntry {
+  offeredPerSecond: number;
+  durationS: number;
+  accepted: number;
+  rejected: number;
+  /** Distinct deliveries received within the grace after the step; with fan-out 0, workflows closed. */
+  delivered: number;
+  /** Events whose every delivery arrived (fan-out 0: whose workflow closed) within the grace. */
+  complete: number;
+  /** Per complete event: ingest → its last receipt; with fan-out 0, ingest → its workflow closed. */
+  latency: LatencySummary;
+  held: boolean;
+  errors: Record<string, number>;
 }
 
 interface E2eEntry {
@@ -45,7 +68,67 @@ interface E2eEntry {
 }
 
 const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : 'n/a');
-const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${((100 * v) / base).toPrecision(2)}%` : 'n/a');
+/** Two significant digits, without the exponent toPrecision gives from 100 up. */
+const twoDigits = (v: number) => (v >= 10 ? String(Math.round(v)) : v.toPrecision(2));
+const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${twoDigits((100 * v) / base)}%` : 'n/a');
+const times = (v: number, base: number) => (base > 0 && Number.isFinite(v) && Number.isFinite(base) ? `${twoDigits(v / base)}×` : 'n/a');
+
+/** One table per fan-out, Herald's figures beside the floor's, and the highest rate each held. */
+function steppedSection(r: BenchResults): string[] {
+  const s = r.stepped;
+  const base = r.baseline.deliveriesPerSecond;
+  const held = (e: StepEntry | undefined) => (e ? (e.held ? 'yes' : '**no**') : '—');
+  const top = Math.max(...s.rates);
+  const lines = [
+    '## Stepped fan-out: Herald against the floor',
+    '',
+    `Each step offers events at a fixed rate for ${s.stepS} s, each to F deliveries. A step is held when every delivery arrived within ${s.graceS} s of the step's end ` +
+      `and p99 of ingest → the event's last receipt (with F = 0: ingest → its workflow closed, from Temporal's visibility) is under ${ms(s.p99LimitMs)}; ` +
+      `the ladder stops at the first step not held. The floor (bench/floor/) is a bare workflow per event POSTing through F local activities, with no store: ` +
+      `the same Temporal server, receiver, signing and worker slots as Herald. H/F is Herald / floor. ` +
+      `Direct POST (baseline): ${base} deliveries/s, p50 ${ms(r.baseline.latency.p50)}, p99 ${ms(r.baseline.latency.p99)}.`,
+  ];
+  for (const { fanout, herald, floor, heraldHighestHeld, floorHighestHeld } of s.ladders) {
+    const rates = s.rates.filter((rate) => [...herald, ...floor].some((e) => e.offeredPerSecond === rate));
+    const direct = fanout > 0 ? Math.round(base / fanout) : 0;
+    lines.push(
+      '',
+      `### F = ${fanout}${fanout === 0 ? ' (no delivery: "delivered" counts workflows closed)' : ''}`,
+      '',
+      '| offered | vs direct POST | Herald accepted | Herald delivered | floor delivered | delivered H/F | Herald p50 | floor p50 | p50 H/F | Herald p99 | floor p99 | p99 H/F | Herald held | floor held |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+      ...rates.map((rate) => {
+        const h = herald.find((e) => e.offeredPerSecond === rate);
+        const f = floor.find((e) => e.offeredPerSecond === rate);
+        const cell = (e: StepEntry | undefined, value: (e: StepEntry) => string) => (e ? value(e) : '—');
+        const cells = [
+          `${rate}/s for ${s.stepS} s`,
+          fanout > 0 ? ratio(rate * fanout, base) : 'n/a',
+          cell(h, (e) => `${e.accepted}${e.rejected ? ` (${e.rejected} rejected)` : ''}`),
+          cell(h, (e) => String(e.delivered)),
+          cell(f, (e) => `${e.delivered}${e.rejected ? ` (${e.rejected} not started)` : ''}`),
+          h && f ? ratio(h.delivered, f.delivered) : '—',
+          cell(h, (e) => ms(e.latency.p50)),
+          cell(f, (e) => ms(e.latency.p50)),
+          h && f ? times(h.latency.p50, f.latency.p50) : '—',
+          cell(h, (e) => ms(e.latency.p99)),
+          cell(f, (e) => ms(e.latency.p99)),
+          h && f ? times(h.latency.p99, f.latency.p99) : '—',
+          held(h),
+          held(f),
+        ];
+        return `| ${cells.join(' | ')} |`;
+      }),
+      '',
+      `highest held: Herald ${heraldHighestHeld}/s, floor ${floorHighestHeld}/s (${ratio(heraldHighestHeld, floorHighestHeld)})` +
+        (fanout > 0 ? `; direct POST's rate at this fan-out: ${direct} events/s (Herald ${ratio(heraldHighestHeld, direct)}, floor ${ratio(floorHighestHeld, direct)}).` : '.') +
+        // A ladder held to its top step says only that the limit lies above it.
+        (heraldHighestHeld === top ? ` Herald held every step: ${top}/s is a lower bound.` : '') +
+        (floorHighestHeld === top ? ` The floor held every step: ${top}/s is a lower bound.` : ''),
+    );
+  }
+  return lines;
+}
 
 export function markdownReport(r: BenchResults): string {
   const base = r.baseline.deliveriesPerSecond;
@@ -105,6 +188,8 @@ export function markdownReport(r: BenchResults): string {
       (r.sustained.cpuMsPerDelivery
         ? ` CPU per delivery: ${Object.entries(r.sustained.cpuMsPerDelivery).map(([name, cpu]) => `${name} ${cpu} ms`).join(', ')}.`
         : ''),
+    '',
+    ...steppedSection(r),
     '',
     `Receiver: ${r.receiver.requests} requests, ${r.receiver.verified} signatures verified with the standardwebhooks library, ${r.receiver.badSignatures} bad.`,
     '',

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -9,16 +9,20 @@ import { Agent, request } from 'undici';
 // The baseline signs with Herald's own code, so it pays the same HMAC per delivery.
 import { sign } from '../src/domain/signing';
 import { LOCAL_ATTEMPT_MAX_MS } from '../src/workflows/deliver-event';
+import { FLOOR_TASK_QUEUE, floorDeliver } from './floor/workflows';
 import { HeraldHttp } from './herald-client';
 import { closedLoop, openLoop, summarize, type LoadResult } from './load';
 import { BenchReceiver } from './receiver';
-import { postgresCpuMs, ProductionStack, sleep, type StoreBackend } from './stack';
-import { markdownReport, type BenchResults } from './report';
+import { ManagedProcess, postgresCpuMs, ProductionStack, sleep, type StoreBackend } from './stack';
+import { markdownReport, type BenchResults, type StepEntry } from './report';
+import { climbLadder, GRACE_MS, highestHeld, P99_LIMIT_MS, type LadderTarget } from './stepped';
 
 /**
  * `make bench`: Herald on the production-shaped stack, measured against a plain Node loop
- * POSTing the same deliveries straight to the same receiver (the box's physical limit).
- * QUICK=1 runs about a minute of load; the full run stays under 20 minutes.
+ * POSTing the same deliveries straight to the same receiver (the box's physical limit), and,
+ * in the stepped scenario, against the floor (bench/floor/): a bare Temporal workflow per
+ * event on the same server, the least any Temporal-based engine spends per event.
+ * QUICK=1 takes about 6 minutes, the full run about 30.
  */
 
 const QUICK = process.env.QUICK === '1';
@@ -55,6 +59,7 @@ const plan = QUICK
       fanout: [1, 10, 100],
       sustainedMs: 15_000,
       sustainedRate: SUSTAINED_RATE,
+      stepped: { rates: [5, 20, 50], stepMs: 8_000, fanouts: [0, 1, 10] },
     }
   : {
       baselineMs: 15_000,
@@ -70,6 +75,7 @@ const plan = QUICK
       fanout: [1, 10, 100, 1000],
       sustainedMs: 300_000,
       sustainedRate: SUSTAINED_RATE,
+      stepped: { rates: [2, 5, 10, 20, 50, 100, 200], stepMs: 20_000, fanouts: [0, 1, 10] },
     };
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -111,16 +117,16 @@ async function main() {
   const rssSamples: BenchResults['sustained']['samples'] = [];
   const results = { startedAt: started.toISOString(), quick: QUICK, machine: machine(), workers: WORKERS, store: STORE } as BenchResults;
 
-  const running = () => temporal.workflow.count(`WorkflowType = 'deliverEvent' AND ExecutionStatus = 'Running'`).then((c) => c.count);
+  const running = (workflows: string) => temporal.workflow.count(`${workflows} AND ExecutionStatus = 'Running'`).then((c) => c.count);
   /** Lets the previous scenario's workflows finish so it does not slow the next one. */
-  async function drain(what: string, timeoutMs = 180_000) {
+  async function drain(what: string, timeoutMs = 180_000, workflows = `WorkflowType = 'deliverEvent'`) {
     const bar = progress(`drain after ${what}`, 1, 'idle');
     const deadline = Date.now() + timeoutMs;
-    let left = await running();
+    let left = await running(workflows);
     while (left > 0 && Date.now() < deadline) {
       bar.update(0, `${left} workflows running`);
       await sleep(1_000);
-      left = await running();
+      left = await running(workflows);
     }
     bar.done(left > 0 ? `${left} still running after ${timeoutMs / 1000}s` : 'idle');
   }
@@ -387,6 +393,73 @@ async function main() {
         ),
         samples: rssSamples,
       };
+    }
+
+    // Stepped fan-out: the floor, then Herald, climb the same ladder of offered rates per F.
+    {
+      const { rates, stepMs, fanouts } = plan.stepped;
+      const ladder = { rates, stepMs, receiver, temporal, progress };
+      // Herald's attempts to receivers allowed at most LOCAL_ATTEMPT_MAX_MS are local
+      // activities, as every floor delivery is: the comparison is local against local, also
+      // when BENCH_TIMEOUT_MS moves the other scenarios to the remote tier.
+      const timeoutMs = LOCAL_ATTEMPT_MAX_MS;
+      const floorWorkflows = `WorkflowType = '${floorDeliver.name}'`;
+      const floorTarget = (fanout: number): LadderTarget => ({
+        runTag: (rate) => `stepped-floor-f${fanout}-${rate}`,
+        offer: async (run, i) => {
+          const workflowId = `floor_${run}_${i}`;
+          const event = { id: `evt_${workflowId}`, timestamp: new Date().toISOString(), ...eventBody(run, 'bench.stepped', i) };
+          await temporal.workflow.start(floorDeliver, { taskQueue: FLOOR_TASK_QUEUE, workflowId, args: [{ url: `${receiver.url}/floor`, timeoutMs, fanout, event }] });
+          return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
+        },
+        workflows: floorWorkflows,
+        drain: (what) => drain(what, 180_000, floorWorkflows),
+      });
+      const readyFile = path.join(stack.dataDir, 'floor-worker.ready');
+      const floorWorker = new ManagedProcess(
+        'floor-worker',
+        process.execPath,
+        [path.resolve(__dirname, 'floor/worker.js')],
+        { TEMPORAL_ADDRESS: stack.temporalAddress, FLOOR_SIGNING_SECRET: secret, FLOOR_READY_FILE: readyFile },
+        path.join(stack.dataDir, 'logs', 'floor-worker.log'),
+        async () => {
+          const deadline = Date.now() + 120_000;
+          while (!existsSync(readyFile)) {
+            if (Date.now() > deadline) throw new Error(`the floor worker did not get ready; see ${stack.dataDir}/logs/floor-worker.log`);
+            await sleep(200);
+          }
+        },
+      );
+      const floorSteps = new Map<number, StepEntry[]>();
+      // Only while the floor climbs: idle, it would still poll and take CPU from Herald's steps.
+      await floorWorker.start();
+      try {
+        for (const fanout of fanouts) floorSteps.set(fanout, await climbLadder({ ...ladder, target: floorTarget(fanout), name: 'floor', fanout }));
+      } finally {
+        await floorWorker.stop();
+      }
+
+      results.stepped = { stepS: stepMs / 1000, graceS: GRACE_MS / 1000, p99LimitMs: P99_LIMIT_MS, rates, ladders: [] };
+      for (const fanout of fanouts) {
+        const tenant = `bench-stepped-${fanout}`;
+        const key = await http.tenantKey(stack.adminKey, tenant);
+        for (let k = 0; k < fanout; k++) await http.subscribe(key, `${receiver.url}/stepped`, ['bench.stepped'], secret, timeoutMs);
+        await drain('subscribing');
+        const heraldTarget: LadderTarget = {
+          runTag: (rate) => `stepped-herald-f${fanout}-${rate}`,
+          offer: async (run, i) => {
+            const body = eventBody(run, 'bench.stepped', i);
+            const res = await http.call<{ id: string; workflowId: string }>('POST', '/v1/events', key, body);
+            if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+            return { eventId: res.body.id, workflowId: res.body.workflowId, sentAt: body.data.sentAt };
+          },
+          workflows: `WorkflowType = 'deliverEvent' AND HeraldTenant = '${tenant}'`,
+          drain: (what) => drain(what),
+        };
+        const herald = await climbLadder({ ...ladder, target: heraldTarget, name: 'Herald', fanout });
+        const floor = floorSteps.get(fanout)!;
+        results.stepped.ladders.push({ fanout, herald, floor, heraldHighestHeld: highestHeld(herald), floorHighestHeld: highestHeld(floor) });
+      }
     }
     results.receiver = { ...receiver.counts };
   } finally {
