@@ -1,6 +1,6 @@
 # Herald: `make dev` runs the whole stack, `make test` runs every test. Both install what is missing.
 SHELL := /bin/bash
-.PHONY: dev infra test test-unit test-integration build deps tools bench chaos overload clean
+.PHONY: dev infra test test-unit test-integration build deps tools bench bench-audit chaos overload clean
 
 node_modules/.package-lock.json: package-lock.json
 	@# npm ci refuses this lockfile: the registry reachable here lacks the other platforms' optional
@@ -32,6 +32,12 @@ test:
 bench: tools build
 	bash scripts/tools.sh server
 	QUICK=$(QUICK) node dist/bench/run.js
+
+# The same recording rate and end-to-end latency with an empty audit and with 200,000 stored
+# events (QUICK=1: 50,000), on FerretDB/SQLite and FerretDB/PostgreSQL (BENCH_STORES=...).
+bench-audit: tools build
+	bash scripts/tools.sh server
+	QUICK=$(QUICK) node dist/bench/audit-size.js
 
 # Faults injected into the production-shaped stack under load (SEED=n replays a timetable).
 chaos: tools build

@@ -59,7 +59,7 @@ const plan = QUICK
       fanout: [1, 10, 100],
       sustainedMs: 15_000,
       sustainedRate: SUSTAINED_RATE,
-      stepped: { rates: [5, 20, 50], stepMs: 8_000, fanouts: [0, 1, 10] },
+      stepped: { rates: [5, 10, 20, 35, 50, 75], stepMs: 8_000, fanouts: [0, 1, 10] },
     }
   : {
       baselineMs: 15_000,

@@ -14,14 +14,17 @@ import { startWorkflowEnv, type WorkflowEnv } from '../test/workflows/workflow-e
  * of the workflow when a change to its commands lands, and commit what it writes:
  *
  *   npm run build
- *   node dist/scripts/record-workflow-histories.js <workflows source folder> test/workflows/histories/<shape>
+ *   node dist/scripts/record-workflow-histories.js <workflows source folder> test/workflows/histories/<shape> [revision]
+ *
+ * `revision` is the DELIVER_EVENT_REVISION the shape's starts carried (none before revisions).
  */
 
-const [workflowsPath, outDir] = process.argv.slice(2);
+const [workflowsPath, outDir, revisionArg] = process.argv.slice(2);
 if (!workflowsPath || !outDir) {
-  console.error('usage: record-workflow-histories <workflows source folder> <output folder>');
+  console.error('usage: record-workflow-histories <workflows source folder> <output folder> [revision]');
   process.exit(2);
 }
+const revision = revisionArg === undefined ? undefined : Number(revisionArg);
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const HOUR = 3_600_000;
@@ -87,7 +90,7 @@ async function record(env: WorkflowEnv): Promise<void> {
     const handle = await env.client.workflow.start(DELIVER_EVENT_WORKFLOW, {
       workflowId: `wf-${id}`,
       taskQueue: env.taskQueue,
-      args: [{ tenant: 't1', event: eventOf(id), ...(run.historyLimit && { historyLimit: run.historyLimit }) }],
+      args: [{ tenant: 't1', event: eventOf(id), ...(revision !== undefined && { revision }), ...(run.historyLimit && { historyLimit: run.historyLimit }) }],
     });
     await run.steer?.(handle, () => held.release({ ok: true }));
     await env.client.workflow.getHandle(handle.workflowId).result().catch(() => undefined); // a cancelled run ends in an error

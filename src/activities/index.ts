@@ -38,7 +38,7 @@ import {
   findEventsByIds,
   recordEvent,
   setEventStatus,
-  setStatusUnlessReplayed,
+  setStatusOfRun,
 } from '../store/events';
 import { deleteExpiredIngestLog } from '../store/ingest-log';
 import {
@@ -71,6 +71,7 @@ import type {
   ControlInput,
   DeliveryState,
   MatchInput,
+  OpenEventInput,
   RecordEventInput,
 } from './types';
 
@@ -208,11 +209,61 @@ export function createActivities(deps: ActivityDeps) {
     return true;
   }
 
+  /** The subscriptions an event goes to: a delivery of its own, or through their digest. */
+  async function subscriptionsFor(input: MatchInput): Promise<{ deliver: SubscriptionDoc[]; digests: SubscriptionDoc[] }> {
+    if (input.only) {
+      const sub = await findSubscription(store, input.tenant, input.only);
+      return { deliver: sub ? [sub] : [], digests: [] };
+    }
+    const matching = (await matchable(input.tenant)).filter((s) => matchesAny(s.eventTypes, input.eventType));
+    return {
+      deliver: matching.filter((s) => !s.digest),
+      // A digest is not collected into digests itself.
+      digests: input.eventType === DIGEST_EVENT_TYPE ? [] : matching.filter((s) => s.digest),
+    };
+  }
+
+  async function feedDigests(input: MatchInput, digests: SubscriptionDoc[]): Promise<void> {
+    await mapConcurrent(digests, SIGNAL_CONCURRENCY, (s) => addToDigest(input.tenant, s, input.eventId));
+  }
+
+  /** One pending delivery per subscription, each with a message id of its own. */
+  async function openDeliveries(input: MatchInput, subs: SubscriptionDoc[]): Promise<DeliveryState[]> {
+    const { tenant, eventId, workflowId } = input;
+    const sorted = [...subs].sort((a, b) => a._id.localeCompare(b._id));
+    const now = new Date();
+    // A retried call keeps the first call's deliveries (and message ids).
+    const docs = await createDeliveries(
+      store,
+      sorted.map((s) => ({
+        _id: deliveryKey(workflowId, s._id),
+        tenant,
+        eventId,
+        workflowId,
+        subscriptionId: s._id,
+        channel: s.channel,
+        messageId: newMessageId(),
+        status: 'pending',
+        attempts: 0,
+        lastAttemptAt: null,
+        lastResponseStatus: null,
+        nextAttemptAt: null,
+        error: null,
+        scheduleBase: 0,
+        ...(input.digest && { digest: true }),
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    const timeouts = new Map(sorted.map((s) => [s._id, s.timeoutMs]));
+    return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
+  }
+
   return {
     /** Writes the event into the audit; `duplicate` when another run already did. */
     async recordEvent(input: RecordEventInput): Promise<'recorded' | 'duplicate'> {
       const { tenant, event, workflowId, runId } = input;
-      return recordEvent(store, eventDocOf(tenant, event, workflowId, runId));
+      return recordEvent(store, eventDocOf(tenant, event, workflowId, runId, 'delivering'));
     },
 
     /**
@@ -220,46 +271,25 @@ export function createActivities(deps: ActivityDeps) {
      * for) and opens one delivery for each, with a message id of its own.
      */
     async matchSubscriptions(input: MatchInput): Promise<DeliveryState[]> {
-      const { tenant, eventId, eventType, workflowId, only } = input;
-      let subs: SubscriptionDoc[];
-      if (only) {
-        const sub = await findSubscription(store, tenant, only);
-        subs = sub ? [sub] : [];
-      } else {
-        const matching = (await matchable(tenant)).filter((s) => matchesAny(s.eventTypes, eventType));
-        // Digest subscriptions get the event through their digest workflow, not a delivery of its own.
-        await mapConcurrent(matching.filter((s) => s.digest && eventType !== DIGEST_EVENT_TYPE), SIGNAL_CONCURRENCY, (s) =>
-          addToDigest(tenant, s, eventId),
-        );
-        subs = matching.filter((s) => !s.digest);
-      }
-      subs.sort((a, b) => a._id.localeCompare(b._id));
-      const now = new Date();
-      // A retried call keeps the first call's deliveries (and message ids).
-      const docs = await createDeliveries(
-        store,
-        subs.map((s) => ({
-          _id: deliveryKey(workflowId, s._id),
-          tenant,
-          eventId,
-          workflowId,
-          subscriptionId: s._id,
-          channel: s.channel,
-          messageId: newMessageId(),
-          status: 'pending',
-          attempts: 0,
-          lastAttemptAt: null,
-          lastResponseStatus: null,
-          nextAttemptAt: null,
-          error: null,
-          scheduleBase: 0,
-          ...(input.digest && { digest: true }),
-          createdAt: now,
-          updatedAt: now,
-        })),
-      );
-      const timeouts = new Map(subs.map((s) => [s._id, s.timeoutMs]));
-      return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
+      const subs = await subscriptionsFor(input);
+      await feedDigests(input, subs.digests);
+      return openDeliveries(input, subs.deliver);
+    },
+
+    /**
+     * `recordEvent` and `matchSubscriptions` in one step, so a run starts with one local
+     * activity instead of two. An event that matched nothing is recorded as delivered: its
+     * run then has nothing left to write. `duplicate` when another run recorded the event.
+     */
+    async openEvent(input: OpenEventInput): Promise<DeliveryState[] | 'duplicate'> {
+      const { tenant, event, workflowId, runId } = input;
+      const match: MatchInput = { tenant, eventId: event.id, eventType: event.type, workflowId, ...(input.only && { only: input.only }), ...(input.digest && { digest: true }) };
+      const subs = await subscriptionsFor(match);
+      // Recorded before the digests hear of it: a digest reads the events it collected from the audit.
+      const recorded = await recordEvent(store, eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered'));
+      if (recorded === 'duplicate') return 'duplicate';
+      await feedDigests(match, subs.digests);
+      return openDeliveries(match, subs.deliver);
     },
 
     /** The deliveries a workflow id opened, for a run that continues its work. */
@@ -303,7 +333,7 @@ export function createActivities(deps: ActivityDeps) {
      * was replayed, the one its runs give together (the newest delivery per subscription).
      */
     async finishEvent(input: { tenant: string; eventId: string; status: EventStatus }): Promise<void> {
-      if (await setStatusUnlessReplayed(store, input.tenant, input.eventId, input.status)) return;
+      if (!(await setStatusOfRun(store, input.tenant, input.eventId, input.status)).replayed) return;
       const deliveries = await deliveriesForEvent(store, input.tenant, input.eventId);
       await setEventStatus(store, input.tenant, input.eventId, eventStatusOf(currentDeliveries(deliveries)));
     },

@@ -20,6 +20,12 @@ export interface MatchInput {
   digest?: boolean;
 }
 
+/** Recording an event and opening its deliveries in one step (`only`, `digest`: as in MatchInput). */
+export interface OpenEventInput extends RecordEventInput {
+  only?: string;
+  digest?: boolean;
+}
+
 /** One delivery as a workflow tracks it. */
 export interface DeliveryState {
   deliveryId: string;

@@ -1,6 +1,6 @@
 import type { AttemptView, ControlAction, DeliveryView } from '../domain/schemas';
-import type { DeliveryStatus } from '../domain/status';
-import { isDuplicateKeyError, type AttemptDoc, type DeliveryDoc, type Store } from './index';
+import { isFinal, type DeliveryStatus } from '../domain/status';
+import { isDuplicateKeyError, onlyDuplicateKeys, type AttemptDoc, type DeliveryDoc, type Store } from './index';
 
 export const deliveryKey = (workflowId: string, subscriptionId: string) => `${workflowId}|${subscriptionId}`;
 
@@ -16,9 +16,7 @@ export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promi
     await store.deliveries.insertMany(docs, { ordered: false });
     return docs;
   } catch (err) {
-    const writeErrors = (err as { writeErrors?: { code: number }[] | { code: number } }).writeErrors;
-    const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-    if (errors.length === 0 || errors.some((e) => e.code !== 11000)) throw err;
+    if (!onlyDuplicateKeys(err)) throw err;
   }
   return deliveriesOfRun(store, docs[0]!.workflowId);
 }
@@ -32,10 +30,18 @@ export type DeliveryProgress = Pick<
   'status' | 'lastAttemptAt' | 'lastResponseStatus' | 'nextAttemptAt' | 'error'
 >;
 
+/*
+ * The writes below filter by `_id` alone: FerretDB on SQLite pushes nothing else down and
+ * reads the whole collection for `{_id, ...}`. Their conditions are checked on the document
+ * as read instead, by the one caller that may write it at that moment: the delivery's
+ * workflow, which runs one step of a delivery at a time.
+ */
+
 /**
- * Writes one attempt and the delivery's new state. Keyed by attempt number, so an
- * activity retried after a crash neither records the attempt twice nor moves the
- * delivery backwards. `trigger` is the retry request that made this attempt happen now.
+ * Writes one attempt and the delivery's new state. Keyed by attempt number, so an activity
+ * retried after a crash does not record the attempt twice; it does not move the delivery
+ * backwards either, as the attempt checks the delivery's count before it sends.
+ * `trigger` is the retry request that made this attempt happen now.
  */
 export async function recordAttempt(
   store: Store,
@@ -50,7 +56,7 @@ export async function recordAttempt(
     if (!isDuplicateKeyError(err)) throw err;
   }
   const updated = await store.deliveries.updateOne(
-    { _id: attempt.deliveryId, attempts: { $lt: attempt.attempt } },
+    { _id: attempt.deliveryId },
     {
       $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
       ...(trigger && { $push: { actions: trigger } }),
@@ -58,13 +64,9 @@ export async function recordAttempt(
   );
   // A purge removed the delivery while this attempt was in flight: the attempt (which holds
   // the event's data) goes with it. A purge deletes deliveries before attempts, so either it
-  // deletes this record or this finds the delivery gone. Read only when nothing matched.
-  if (updated.matchedCount === 0 && !(await store.deliveries.findOne({ _id: attempt.deliveryId }, { projection: { _id: 1 } }))) {
-    await store.attempts.deleteOne({ _id: attempt._id });
-  }
+  // deletes this record or this finds the delivery gone.
+  if (updated.matchedCount === 0) await store.attempts.deleteOne({ _id: attempt._id });
 }
-
-const FINAL: DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /**
  * Closes a delivery without an attempt (cancelled, subscription gone or disabled) and
@@ -77,11 +79,12 @@ export async function closeDelivery(
   error: string | null,
   action?: ControlAction,
 ): Promise<DeliveryDoc | null> {
-  await store.deliveries.updateOne(
-    { _id: id, status: { $nin: FINAL } },
-    { $set: { status, error, nextAttemptAt: null, updatedAt: new Date() }, ...(action && { $push: { actions: action } }) },
-  );
-  return findDelivery(store, id);
+  const doc = await findDelivery(store, id);
+  if (!doc || isFinal(doc.status)) return doc;
+  const closed = { status, error, nextAttemptAt: null, updatedAt: new Date() };
+  const updated = await store.deliveries.updateOne({ _id: id }, { $set: closed, ...(action && { $push: { actions: action } }) });
+  if (updated.matchedCount === 0) return null; // purged meanwhile
+  return { ...doc, ...closed, ...(action && { actions: [...(doc.actions ?? []), action] }) };
 }
 
 /**
@@ -90,8 +93,10 @@ export async function closeDelivery(
  * the failed one with this many attempts, so a retried call changes nothing.
  */
 export async function reopenDelivery(store: Store, id: string, attempts: number, action: ControlAction): Promise<void> {
+  const doc = await findDelivery(store, id);
+  if (doc?.status !== 'failed' || doc.attempts !== attempts) return;
   await store.deliveries.updateOne(
-    { _id: id, status: 'failed', attempts },
+    { _id: id },
     {
       $set: { status: 'pending', error: null, nextAttemptAt: null, scheduleBase: attempts, updatedAt: new Date() },
       $push: { actions: action },

@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, findByIds, isDuplicateKeyError, type EventD
 export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
 
 /** An accepted event as the audit keeps it, from the run that records it. */
-export function eventDocOf(tenant: string, event: HeraldEvent, workflowId: string, runId: string): EventDoc {
+export function eventDocOf(tenant: string, event: HeraldEvent, workflowId: string, runId: string, status: EventStatus): EventDoc {
   return {
     _id: eventKey(tenant, event.id),
     tenant,
@@ -22,7 +22,7 @@ export function eventDocOf(tenant: string, event: HeraldEvent, workflowId: strin
     receivedAt: new Date(event.receivedAt),
     workflowId,
     runId,
-    status: 'delivering',
+    status,
   };
 }
 
@@ -50,9 +50,9 @@ export const isClosingType = (type: string) => CLOSING_TYPE.test(type);
  * Marks which events were closed. Parent and child may arrive in either order and at once,
  * so each side writes itself first and looks for the other second: the child leaves a mark
  * keyed by its parent's `_id` and then closes the parent; the parent, once recorded, reads
- * that mark by `_id`. Whichever is recorded last finds the other; both finding it set the
- * same field. Only `_id` look-ups: FerretDB on SQLite would read the whole audit for
- * anything else, on every event.
+ * that mark by `_id`. Whichever is recorded last finds the other. Filters by `_id` alone:
+ * FerretDB on SQLite reads the whole audit for anything else, on every event. (Of several
+ * closers of one parent, any may be the one named.)
  */
 async function linkClosure(store: Store, doc: EventDoc): Promise<void> {
   if (isClosingType(doc.type)) {
@@ -63,21 +63,26 @@ async function linkClosure(store: Store, doc: EventDoc): Promise<void> {
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err; // another closer, or a retry of this one
     }
-    await store.events.updateOne({ _id: parentKey, closedBy: { $exists: false } }, { $set: { closedBy: doc.id } });
+    await store.events.updateOne({ _id: parentKey }, { $set: { closedBy: doc.id } });
     return; // a closing event is not itself opened
   }
   const closure = await store.closures.findOne({ _id: doc._id });
-  if (closure) await store.events.updateOne({ _id: doc._id, closedBy: { $exists: false } }, { $set: { closedBy: closure.closedBy } });
+  if (closure) await store.events.updateOne({ _id: doc._id }, { $set: { closedBy: closure.closedBy } });
 }
 
 export async function setEventStatus(store: Store, tenant: string, id: string, status: EventStatus): Promise<void> {
   await store.events.updateOne({ _id: eventKey(tenant, id) }, { $set: { status } });
 }
 
-/** Sets the status of an event that was never replayed; false when it was (its runs must be combined). */
-export async function setStatusUnlessReplayed(store: Store, tenant: string, id: string, status: EventStatus): Promise<boolean> {
-  const result = await store.events.updateOne({ _id: eventKey(tenant, id), replays: { $exists: false } }, { $set: { status } });
-  return result.matchedCount === 1;
+/**
+ * Sets the status one run gives its event, and answers whether the event was replayed (then its
+ * runs' statuses must be combined). Written first and checked after, by `_id` alone: a replay
+ * counted after this write finishes with the combined status itself, one counted before is seen.
+ */
+export async function setStatusOfRun(store: Store, tenant: string, id: string, status: EventStatus): Promise<{ replayed: boolean }> {
+  // No projection: FerretDB does not support one on findAndModify.
+  const doc = await store.events.findOneAndUpdate({ _id: eventKey(tenant, id) }, { $set: { status } }, { returnDocument: 'after' });
+  return { replayed: !!doc?.replays };
 }
 
 export function findEvent(store: Store, tenant: string, id: string): Promise<EventDoc | null> {

@@ -319,6 +319,13 @@ export async function findByIds<T extends Document & { _id: string }>(collection
   return found.filter((d): d is WithId<T> => d !== null);
 }
 
+/** An unordered `insertMany` failed only because some documents were there already. */
+export function onlyDuplicateKeys(err: unknown): boolean {
+  const writeErrors = (err as { writeErrors?: unknown[] | unknown }).writeErrors;
+  const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
+  return errors.length > 0 && errors.every(isDuplicateKeyError);
+}
+
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }

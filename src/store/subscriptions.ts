@@ -18,8 +18,10 @@ export function countSubscriptions(store: Store, tenant: string): Promise<number
   return store.subscriptions.countDocuments({ tenant });
 }
 
-export function findSubscription(store: Store, tenant: string, id: string): Promise<SubscriptionDoc | null> {
-  return store.subscriptions.findOne({ _id: id, tenant });
+/** By `_id` alone, the tenant checked here: FerretDB on SQLite reads the whole collection for any other filter. */
+export async function findSubscription(store: Store, tenant: string, id: string): Promise<SubscriptionDoc | null> {
+  const doc = await store.subscriptions.findOne({ _id: id });
+  return doc?.tenant === tenant ? doc : null;
 }
 
 export async function listSubscriptions(

@@ -2,6 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { deliverEvent } from '../workflows/deliver-event';
 import {
   cancelSignal,
+  DELIVER_EVENT_REVISION,
   retrySignal,
   type ControlRequest,
   type DeliverEventInput,
@@ -33,7 +34,7 @@ export async function startDeliverEvent(
     await client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
       workflowId,
       taskQueue,
-      args: [input],
+      args: [{ ...input, revision: DELIVER_EVENT_REVISION }],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       workflowIdConflictPolicy: 'FAIL',
       typedSearchAttributes: searchAttributes(input),
@@ -59,7 +60,7 @@ export async function sendRetry(
   await client.workflow.signalWithStart<typeof deliverEvent, [ControlRequest?]>(DELIVER_EVENT_WORKFLOW, {
     workflowId,
     taskQueue,
-    args: [input],
+    args: [{ ...input, revision: DELIVER_EVENT_REVISION }],
     signal: retrySignal,
     signalArgs: [request],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',

@@ -13,7 +13,7 @@ import type { HeraldEvent } from '../domain/schemas';
 import { DELIVER_EVENT_WORKFLOW, digestEventId, eventWorkflowId } from '../temporal/names';
 import { HeraldEventType, HeraldStatus, HeraldTenant } from '../temporal/search-attributes';
 import type { deliverEvent } from './deliver-event';
-import { digestQuery, digestSignal, type CollectDigestInput, type DigestEntry } from './definitions';
+import { DELIVER_EVENT_REVISION, digestQuery, digestSignal, type CollectDigestInput, type DigestEntry } from './definitions';
 import { historyIsLong } from './history';
 
 /** A digest workflow idle this long ends; the next event starts it again with signal-with-start. */
@@ -85,7 +85,7 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
       // workflow collects the next window or continues as new.
       await startChild<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
         workflowId: eventWorkflowId(tenant, event.id),
-        args: [{ tenant, event, mode: { kind: 'digest', subscriptionId } }],
+        args: [{ tenant, event, mode: { kind: 'digest', subscriptionId }, revision: DELIVER_EVENT_REVISION }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: [

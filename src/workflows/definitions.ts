@@ -26,9 +26,21 @@ export type DeliverEventMode =
 /** A cancel or retry request as a run keeps it, with who asked and when. */
 export type ControlRecord = ControlAction & { subscriptionId?: string };
 
+/**
+ * The revision of `deliverEvent`'s code paths that runs started from now on take. A run's
+ * input is in its history, so every replay takes the paths its first run took, as `patched()`
+ * would decide them, but without its cost: each patch marker of a new run is also an upsert of
+ * the `TemporalChangeVersion` search attribute, a visibility write per patch per event.
+ * Runs started before revisions existed (no `revision`) decide by their patch markers.
+ *   1: local attempts, a workflow cancel closes the deliveries, the event opened in one step.
+ */
+export const DELIVER_EVENT_REVISION = 1;
+
 export interface DeliverEventInput {
   tenant: string;
   event: HeraldEvent;
+  /** DELIVER_EVENT_REVISION when the run was started; absent on runs started before revisions. */
+  revision?: number;
   mode?: DeliverEventMode;
   /** Cancel and retry requests a previous run received but did not act on before continuing as new. */
   carried?: ControlRecord[];

@@ -20,6 +20,7 @@ import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '.
 import { historyIsLong } from './history';
 import {
   cancelSignal,
+  DELIVER_EVENT_REVISION,
   retrySignal,
   statusQuery,
   type ControlRecord,
@@ -85,13 +86,14 @@ function localDeliveryTier(timeoutMs: number) {
 }
 
 /**
- * The tier of one attempt. The patch marker keeps histories recorded before local attempts
- * existed replaying their remote activities. (Runs recorded while the bound was 15 s, before
- * 9c78c4e, do not replay attempts to receivers allowed 5 to 15 s: the marker cannot tell them
- * from today's; no deployment had such runs.)
+ * The tier of one attempt. Runs started before revisions decide by the patch marker, which
+ * keeps histories recorded before local attempts existed replaying their remote activities.
+ * (Runs recorded while the bound was 15 s, before 9c78c4e, do not replay attempts to receivers
+ * allowed 5 to 15 s: the marker cannot tell them from today's; no deployment had such runs.)
  */
-function attemptTier(timeoutMs: number) {
-  return timeoutMs <= LOCAL_ATTEMPT_MAX_MS && patched('local-attempts') ? localDeliveryTier(timeoutMs) : deliveryTier(timeoutMs);
+function attemptTier(timeoutMs: number, revision: number) {
+  const local = timeoutMs <= LOCAL_ATTEMPT_MAX_MS && (revision >= 1 || patched('local-attempts'));
+  return local ? localDeliveryTier(timeoutMs) : deliveryTier(timeoutMs);
 }
 
 interface Slot extends DeliveryState {
@@ -112,6 +114,7 @@ interface Slot extends DeliveryState {
 export async function deliverEvent(input: DeliverEventInput): Promise<EventView> {
   const { tenant, event } = input;
   const mode = input.mode ?? { kind: 'ingest' };
+  const revision = input.revision ?? 0;
   const { workflowId, runId } = workflowInfo();
   const slots: Slot[] = [];
   /** Requests that arrived before the deliveries were known, or while handing over to a new run. */
@@ -197,7 +200,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
           slot.scope = new CancellationScope();
           const attempt = slot.view.attempts + 1;
           result = await slot.scope.run(() =>
-            attemptTier(slot.timeoutMs).attemptDelivery({
+            attemptTier(slot.timeoutMs, revision).attemptDelivery({
               deliveryId: slot.deliveryId,
               attempt,
               scheduleBase: slot.scheduleBase,
@@ -239,32 +242,46 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   // the final status before it ends as cancelled: the audit steps are not cancellable, and the
   // deliveries see the cancel themselves (in `deliver`). Runs recorded before the patch ended
   // at the cancel, leaving the audit open.
-  const cancelClosesDeliveries = patched('cancel-closes-deliveries');
+  const cancelClosesDeliveries = revision >= 1 || patched('cancel-closes-deliveries');
   const auditStep = <T>(step: () => Promise<T>): Promise<T> => (cancelClosesDeliveries ? CancellationScope.nonCancellable(step) : step());
   const waitFor = (done: () => boolean): Promise<void> => auditStep(() => condition(done));
 
-  if (mode.kind === 'ingest' || mode.kind === 'ping' || mode.kind === 'digest') {
-    const recorded = await auditStep(() => store.recordEvent({ tenant, event, workflowId, runId }));
-    if (recorded === 'duplicate') {
-      // The audit outlived Temporal's retention of the first run: this run delivers nothing.
-      matched = true;
-      return view();
+  // From revision 1 a run records its event and opens its deliveries in one local activity, and
+  // an event that matched nothing is recorded final by it; earlier runs took two activities and
+  // wrote the final status at the end.
+  let recordedFinal = false;
+  let states: DeliveryState[];
+  if (mode.kind === 'resume') {
+    states = await auditStep(() => store.loadDeliveries({ workflowId }));
+  } else {
+    const match = {
+      ...(mode.kind !== 'ingest' && mode.subscriptionId && { only: mode.subscriptionId }),
+      ...(mode.kind === 'digest' && { digest: true }),
+    };
+    const records = mode.kind !== 'replay';
+    if (records && revision >= 1) {
+      const opened = await auditStep(() => store.openEvent({ tenant, event, workflowId, runId, ...match }));
+      if (opened === 'duplicate') {
+        // The audit outlived Temporal's retention of the first run: this run delivers nothing.
+        matched = true;
+        return view();
+      }
+      states = opened;
+      recordedFinal = states.length === 0;
+    } else {
+      if (records && (await auditStep(() => store.recordEvent({ tenant, event, workflowId, runId }))) === 'duplicate') {
+        matched = true;
+        return view();
+      }
+      states = await auditStep(() => store.matchSubscriptions({ tenant, eventId: event.id, eventType: event.type, workflowId, ...match }));
     }
   }
-  const states = await auditStep(() =>
-    mode.kind === 'resume'
-      ? store.loadDeliveries({ workflowId })
-      : store.matchSubscriptions({
-          tenant,
-          eventId: event.id,
-          eventType: event.type,
-          workflowId,
-          ...(mode.kind !== 'ingest' && mode.subscriptionId && { only: mode.subscriptionId }),
-          ...(mode.kind === 'digest' && { digest: true }),
-        }),
-  );
   slots.push(...states.map((s) => ({ ...s, looping: false })));
   matched = true;
+  if (recordedFinal) {
+    reportStatus();
+    return closedView(); // nothing to deliver, and the audit has the final status already
+  }
   upsertSearchAttributes([
     { key: HeraldSubscriptionIds, value: indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId)) },
   ]);
@@ -292,6 +309,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         tenant,
         event,
         mode: { kind: 'resume' },
+        revision: DELIVER_EVENT_REVISION,
         carried: queued,
         ...(input.historyLimit && { historyLimit: input.historyLimit }),
       });
@@ -301,9 +319,13 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     await CancellationScope.nonCancellable(() => store.finishEvent({ tenant, eventId: event.id, status: status() }));
     if (running === 0) break; // else a retry reopened a delivery while the status was written
   }
-  // A cancelled workflow shows as cancelled in Temporal, once its audit is final.
-  if (cancelClosesDeliveries && CancellationScope.current().consideredCancelled) throw new CancelledFailure('the workflow was cancelled in Temporal');
-  return view();
+  return closedView();
+
+  /** The run's result; a cancelled workflow shows as cancelled in Temporal, once its audit is final. */
+  function closedView(): EventView {
+    if (cancelClosesDeliveries && CancellationScope.current().consideredCancelled) throw new CancelledFailure('the workflow was cancelled in Temporal');
+    return view();
+  }
 }
 
 function requestOf(action: ControlAction['action'], req: ControlRequest | undefined): ControlRecord {

@@ -44,10 +44,7 @@ export function auditEvents(count: number, end: Date, prefix = 'seed'): SeededEv
 
 export async function seedAudit(store: Store, tenant: string, events: SeededEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 1000) {
-    const docs = events.slice(i, i + 1000).map(({ status, ...event }) => ({
-      ...eventDocOf(tenant, event, `event/${tenant}/${event.id}`, 'seeded'),
-      status,
-    }));
+    const docs = events.slice(i, i + 1000).map(({ status, ...event }) => eventDocOf(tenant, event, `event/${tenant}/${event.id}`, 'seeded', status));
     await store.events.insertMany(docs, { ordered: false });
   }
 }

@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { LOCAL_ATTEMPT_MAX_MS, type deliverEvent } from '../../src/workflows/deliver-event';
-import { cancelSignal, retrySignal, statusQuery, type ControlRequest, type DeliverEventInput } from '../../src/workflows/definitions';
+import { cancelSignal, DELIVER_EVENT_REVISION, retrySignal, statusQuery, type ControlRequest, type DeliverEventInput } from '../../src/workflows/definitions';
 import { sendRetry } from '../../src/temporal/deliver-event-client';
 import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
 import { eventOf, gate, type Plan } from './fake-audit';
@@ -28,7 +28,7 @@ let n = 0;
 function start(plan: Plan, input: Partial<DeliverEventInput> = {}) {
   const id = `evt-${++n}-${Date.now()}`;
   const seen = env.audit.plan(id, plan);
-  const args: DeliverEventInput = { tenant: 't1', event: eventOf(id), ...input };
+  const args: DeliverEventInput = { tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION, ...input };
   const handle = env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, { workflowId: `wf-${id}`, taskQueue: env.taskQueue, args: [args] });
   return { id, seen, args, handle };
 }
@@ -53,18 +53,25 @@ test('delivers to every matching subscription, a fast receiver as a local activi
   const view = await (await handle).result();
   expect(view.status).toBe('delivered');
   expect(view.deliveries.map((d) => [d.subscriptionId, d.status, d.attempts])).toEqual([['fast', 'succeeded', 1], ['slow', 'succeeded', 1]]);
+  expect(seen.recorded).toEqual(['delivering']);
   expect(seen.finished).toEqual(['delivered']);
   const types = await eventTypes(await handle);
-  // One activity task (the slow receiver's attempt); the audit calls and the fast attempt are markers.
+  // One activity task (the slow receiver's attempt); the two audit steps (open, finish) and the
+  // fast attempt are markers, with no patch markers: the revision in the input decides.
   expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(1);
-  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED').length).toBeGreaterThanOrEqual(4);
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(3);
 });
 
-test('an event nothing matches is delivered at once', async () => {
+test('an event nothing matches is recorded delivered in the one step that opens it, with nothing written after', async () => {
   const { seen, handle } = start({ subscriptions: [] });
   expect(await (await handle).result()).toMatchObject({ status: 'delivered', deliveries: [] });
   expect(seen.attempts).toEqual([]);
-  expect(seen.finished).toEqual(['delivered']);
+  expect(seen.recorded).toEqual(['delivered']);
+  expect(seen.finished).toEqual([]);
+  const types = await eventTypes(await handle);
+  // The one audit step, no patch marker; the HeraldStatus upsert only (no subscription ids to index).
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(1);
+  expect(types.filter((t) => t === 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES')).toHaveLength(1);
 });
 
 test('waits out the retry schedule, and a retry signal while it waits attempts at once', async () => {
@@ -153,7 +160,7 @@ test('a cancel sent with the start, before the deliveries are known, is applied 
   const h = await env.client.workflow.signalWithStart<typeof deliverEvent, [ControlRequest?]>(DELIVER_EVENT_WORKFLOW, {
     workflowId: `wf-${id}`,
     taskQueue: env.taskQueue,
-    args: [{ tenant: 't1', event: eventOf(id) }],
+    args: [{ tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION }],
     signal: cancelSignal,
     signalArgs: [by('key:k6')],
   });
@@ -208,7 +215,7 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
   const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
     workflowId: `wf-${id}`,
     taskQueue: env.taskQueue,
-    args: [{ tenant: 't1', event: eventOf(id) }],
+    args: [{ tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION }],
     workflowTaskTimeout: '1s',
   });
   await until(() => seen.matchStarted, 'matching to start');

@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import type { AttemptInput, AttemptResult, ControlInput, DeliveryState, MatchInput, RecordEventInput } from '../../src/activities/types';
+import type { AttemptInput, AttemptResult, ControlInput, DeliveryState, MatchInput, OpenEventInput, RecordEventInput } from '../../src/activities/types';
 import type { HeraldEvent } from '../../src/domain/schemas';
 import type { EventStatus } from '../../src/domain/status';
 
@@ -28,6 +28,8 @@ export interface Plan {
 export interface Seen {
   /** Matching was asked for. */
   matchStarted: boolean;
+  /** The status the event was recorded with. */
+  recorded: EventStatus[];
   attempts: AttemptInput[];
   /** Attempts whose activity was cancelled while in flight. */
   cancelledInFlight: string[];
@@ -54,7 +56,7 @@ export class FakeAudit {
 
   /** Sets what the event's activities answer; returns what they will have seen. */
   plan(eventId: string, plan: Plan): Seen {
-    const seen: Seen = { matchStarted: false, attempts: [], cancelledInFlight: [], reopened: [], cancelled: [], finished: [] };
+    const seen: Seen = { matchStarted: false, recorded: [], attempts: [], cancelledInFlight: [], reopened: [], cancelled: [], finished: [] };
     this.events.set(eventId, { plan, seen, deliveries: new Map() });
     return seen;
   }
@@ -76,21 +78,29 @@ export class FakeAudit {
 
   activities() {
     const result = (state: DeliveryState, retryDelayMs: number | null): AttemptResult => ({ view: { ...state.view }, retryDelayMs });
+    const match = async (input: MatchInput): Promise<DeliveryState[]> => {
+      const entry = this.entry(input.eventId);
+      entry.seen.matchStarted = true;
+      await entry.plan.matching;
+      return entry.plan.subscriptions.map((sub) => {
+        const state: DeliveryState = { deliveryId: deliveryIdOf(input.eventId, sub.id), timeoutMs: sub.timeoutMs, scheduleBase: 0, view: pendingView(sub.id, input.workflowId) };
+        entry.deliveries.set(state.deliveryId, state);
+        return structuredClone(state);
+      });
+    };
     return {
+      // Runs before revision 1 (scripts/record-workflow-histories.ts records their shapes).
       recordEvent: async (input: RecordEventInput): Promise<'recorded'> => {
-        this.entry(input.event.id);
+        this.entry(input.event.id).seen.recorded.push('delivering');
         return 'recorded';
       },
-      matchSubscriptions: async (input: MatchInput): Promise<DeliveryState[]> => {
-        const entry = this.entry(input.eventId);
-        entry.seen.matchStarted = true;
-        await entry.plan.matching;
-        return entry.plan.subscriptions.map((sub) => {
-          const state: DeliveryState = { deliveryId: deliveryIdOf(input.eventId, sub.id), timeoutMs: sub.timeoutMs, scheduleBase: 0, view: pendingView(sub.id, input.workflowId) };
-          entry.deliveries.set(state.deliveryId, state);
-          return structuredClone(state);
-        });
+      openEvent: async (input: OpenEventInput): Promise<DeliveryState[]> => {
+        const entry = this.entry(input.event.id);
+        const states = await match({ tenant: input.tenant, eventId: input.event.id, eventType: input.event.type, workflowId: input.workflowId });
+        entry.seen.recorded.push(states.length ? 'delivering' : 'delivered');
+        return states;
       },
+      matchSubscriptions: (input: MatchInput): Promise<DeliveryState[]> => match(input),
       loadDeliveries: async (input: { workflowId: string }): Promise<DeliveryState[]> => {
         const states = [...this.events.values()].flatMap((e) => [...e.deliveries.values()]);
         return structuredClone(states.filter((s) => s.view.workflowId === input.workflowId));

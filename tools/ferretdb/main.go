@@ -40,6 +40,8 @@ func main() {
 	if *pg != "" {
 		tunePostgres(ctx, *pg) // before FerretDB opens its connections
 		go companionIndexes(ctx, *pg)
+	} else {
+		go sqliteIDIndexes(ctx, *dir)
 	}
 	f, err := ferretdb.New(cfg)
 	if err != nil {
