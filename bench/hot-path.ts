@@ -1,6 +1,6 @@
 import { connectStore, ensureIndexes, tenantVersion, type DeliveryDoc, type EventDoc, type Store } from '../src/store';
-import { closeDelivery, createDeliveries, findDelivery, recordAttempt } from '../src/store/deliveries';
-import { eventDocOf, findEvent, recordEvent, setStatusOfRun } from '../src/store/events';
+import { claimDelivery, closeDelivery, createDeliveries, findDelivery, recordAttempt } from '../src/store/deliveries';
+import { eventDocOf, findEvent, isMarkedForPurge, isPurging, recordEvent, setStatusOfRun } from '../src/store/events';
 import { findSubscription } from '../src/store/subscriptions';
 import { startStore } from '../test/harness/servers';
 
@@ -48,7 +48,11 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
     await time('subscriptions version (by _id)', () => tenantVersion(store.subscriptionsVersions, TENANT));
     await time('record the event (insert, closure mark by _id)', () => recordEvent(store, eventDocOf(TENANT, event, `event/${TENANT}/${id}`, 'run', 'delivering')));
     const [opened] = await time('open its delivery (insertMany)', () => createDeliveries(store, [delivery(id, 'pending')]));
-    await time('read the delivery (by _id)', () => findDelivery(store, opened!._id));
+    await time('is the event being purged (mark and event by _id, after opening)', () => isPurging(store, TENANT, id));
+    // The attempt claims its delivery (a findOneAndUpdate) where it read it before 2026-12-04: both timed to compare.
+    await time('read the delivery (by _id; the attempt did until the claim)', () => findDelivery(store, opened!._id));
+    await time('claim the delivery (findOneAndUpdate by _id)', () => claimDelivery(store, opened!._id));
+    await time("read the event's purge mark (by _id, after the claim)", () => isMarkedForPurge(store, TENANT, id));
     await time('read the subscription (by _id)', () => findSubscription(store, TENANT, 'sub_hot'));
     await time('read the event (by _id)', () => findEvent(store, TENANT, id));
     await time('record the attempt (insert, update by _id)', () =>

@@ -16,6 +16,7 @@ import type { Logger } from '../logger';
 import type { WorkerMetrics } from '../metrics';
 import { findByIds, type AttemptDoc, type DeliveryDoc, type Store, type SubscriptionDoc } from '../store';
 import {
+  claimDelivery,
   closeDelivery,
   createDeliveries,
   deliveriesForEvent,
@@ -23,8 +24,8 @@ import {
   deliveryKey,
   deliveryView,
   failedDeliveries,
-  findDelivery,
   recordAttempt,
+  releaseDelivery,
   reopenDelivery,
   workflowsWaitingOn,
   type DeliveryProgress,
@@ -36,6 +37,8 @@ import {
   eventOf,
   findEvent,
   findEventsByIds,
+  isMarkedForPurge,
+  isPurging,
   recordEvent,
   setEventStatus,
   setStatusOfRun,
@@ -167,12 +170,6 @@ export function createActivities(deps: ActivityDeps) {
     return event;
   }
 
-  async function mustFindDelivery(id: string): Promise<DeliveryDoc> {
-    const doc = await findDelivery(store, id);
-    if (!doc) throw ApplicationFailure.nonRetryable(`delivery ${id} is not in the audit`, 'DeliveryMissing');
-    return doc;
-  }
-
   /**
    * Disables a subscription, announces it with `herald.subscription.disabled`, and wakes its
    * waiting deliveries so they fail now instead of at their next scheduled attempt.
@@ -255,6 +252,14 @@ export function createActivities(deps: ActivityDeps) {
         updatedAt: now,
       })),
     );
+    // A purge marks the event, stops the run and deletes the event's deliveries, but this
+    // activity may still be running in the worker after the stop. Read after the insert: either
+    // the mark (or the event's absence, once the purge is done) is seen here, or the mark was
+    // written after the insert and the purge's delete removes these deliveries.
+    if (docs.length > 0 && (await isPurging(store, tenant, eventId))) {
+      await store.deliveries.deleteMany({ tenant, eventId }); // what a finished purge would leave behind
+      throw ApplicationFailure.nonRetryable(`event ${eventId} is being purged`, 'EventPurged');
+    }
     const timeouts = new Map(sorted.map((s) => [s._id, s.timeoutMs]));
     return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
   }
@@ -456,10 +461,33 @@ export function createActivities(deps: ActivityDeps) {
     };
   }
 
+  /**
+   * Claims the delivery (see `claimDelivery`) and makes the attempt. Every end of the attempt
+   * clears the claim: recording it does, and so does any throw, so that a purge waits only for
+   * attempts that may still send.
+   */
   async function attemptOnce(input: AttemptInput, ctx: Context): Promise<AttemptResult> {
-    const delivery = await mustFindDelivery(input.deliveryId);
+    const delivery = await claimDelivery(store, input.deliveryId);
+    if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
+    try {
+      return await attemptClaimed(delivery, input, ctx);
+    } catch (err) {
+      await releaseDelivery(store, delivery._id).catch(() => undefined); // the claim then ages out
+      throw err;
+    }
+  }
+
+  async function attemptClaimed(delivery: DeliveryDoc, input: AttemptInput, ctx: Context): Promise<AttemptResult> {
+    // After the claim: a purge that marked the event before it is seen here; one that marks it
+    // later sees the claim and waits for this attempt to record its outcome.
+    if (await isMarkedForPurge(store, delivery.tenant, delivery.eventId)) {
+      throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is being purged`, 'DeliveryMissing');
+    }
     // Made already: this is a retry of an activity whose first try recorded it before it was lost.
-    if (isFinal(delivery.status) || delivery.attempts >= input.attempt) return resultOf(delivery, Date.now());
+    if (isFinal(delivery.status) || delivery.attempts >= input.attempt) {
+      await releaseDelivery(store, delivery._id);
+      return resultOf(delivery, Date.now());
+    }
 
     const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
     if (!sub || !(sub.channel === 'email' ? sub.to : sub.url) || (!sub.active && !input.ping)) {
@@ -497,6 +525,7 @@ export function createActivities(deps: ActivityDeps) {
     if (!admission.admitted) {
       // Not an attempt: nothing is sent or recorded, and the workflow asks again after the wait.
       metrics.throttled.inc({ channel: sub.channel });
+      await releaseDelivery(store, delivery._id);
       return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
     }
     let sent: SentAttempt;

@@ -25,6 +25,32 @@ export function findDelivery(store: Store, id: string): Promise<DeliveryDoc | nu
   return store.deliveries.findOne({ _id: id });
 }
 
+/**
+ * An attempt's first step, in place of a read: marks the delivery as possibly sending and
+ * answers it as it now is. The attempt then reads the event's purge mark, and a purge counts
+ * claims after writing its marks (`claimsInFlight`), so one of them sees the other: either the
+ * attempt finds the mark and sends nothing, or the purge finds the claim and waits for the
+ * attempt to record its outcome. Cleared by every end of the attempt (`recordAttempt`,
+ * `closeDelivery`, `releaseDelivery`).
+ */
+export function claimDelivery(store: Store, id: string): Promise<DeliveryDoc | null> {
+  return store.deliveries.findOneAndUpdate({ _id: id }, { $set: { sendingSince: new Date() } }, { returnDocument: 'after' });
+}
+
+/** Clears an attempt's mark when it ends without recording (nothing to send, throttled, purged, failed). */
+export async function releaseDelivery(store: Store, id: string): Promise<void> {
+  await store.deliveries.updateOne({ _id: id }, { $unset: { sendingSince: '' } });
+}
+
+/**
+ * The deliveries of these events whose attempt claimed them after `since` and has not
+ * recorded its outcome: sends that may be in flight. An older claim is a worker that died
+ * mid-attempt; it sends nothing more.
+ */
+export async function claimsInFlight(store: Store, tenant: string, eventIds: string[], since: Date): Promise<number> {
+  return store.deliveries.countDocuments({ tenant, eventId: { $in: eventIds }, sendingSince: { $gt: since } });
+}
+
 export type DeliveryProgress = Pick<
   DeliveryDoc,
   'status' | 'lastAttemptAt' | 'lastResponseStatus' | 'nextAttemptAt' | 'error'
@@ -59,6 +85,7 @@ export async function recordAttempt(
     { _id: attempt.deliveryId },
     {
       $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
+      $unset: { sendingSince: '' },
       ...(trigger && { $push: { actions: trigger } }),
     },
   );
@@ -82,7 +109,10 @@ export async function closeDelivery(
   const doc = await findDelivery(store, id);
   if (!doc || isFinal(doc.status)) return doc;
   const closed = { status, error, nextAttemptAt: null, updatedAt: new Date() };
-  const updated = await store.deliveries.updateOne({ _id: id }, { $set: closed, ...(action && { $push: { actions: action } }) });
+  const updated = await store.deliveries.updateOne(
+    { _id: id },
+    { $set: closed, $unset: { sendingSince: '' }, ...(action && { $push: { actions: action } }) },
+  );
   if (updated.matchedCount === 0) return null; // purged meanwhile
   return { ...doc, ...closed, ...(action && { actions: [...(doc.actions ?? []), action] }) };
 }

@@ -268,6 +268,40 @@ export async function deleteEventsWithAudit(store: Store, tenant: string, ids: s
   return (await store.events.deleteMany({ _id: { $in: keys } })).deletedCount;
 }
 
+/**
+ * A purge's first step: marks the events as being purged, before their workflows are
+ * stopped. An attempt that finds the mark after claiming its delivery sends nothing, and a
+ * run that opens deliveries for a marked event hands none of them out (`isPurging`), so no
+ * send starts once the marks are written; the purge then waits for the sends already started.
+ * Idempotent: a purge run again over the same events finds its marks in place.
+ */
+export async function markPurging(store: Store, tenant: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  const createdAt = new Date();
+  await store.purgeMarks.bulkWrite(
+    ids.map((id) => ({
+      updateOne: { filter: { _id: eventKey(tenant, id) }, update: { $setOnInsert: { tenant, createdAt } }, upsert: true },
+    })),
+    { ordered: false },
+  );
+}
+
+/** Removes the marks of events the purge has deleted: their absence fences them from now on. */
+export async function unmarkPurging(store: Store, tenant: string, ids: string[]): Promise<void> {
+  await store.purgeMarks.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } });
+}
+
+/** Whether a purge is removing this event (read by `_id`). */
+export async function isMarkedForPurge(store: Store, tenant: string, id: string): Promise<boolean> {
+  return (await store.purgeMarks.findOne({ _id: eventKey(tenant, id) }, { projection: { _id: 1 } })) !== null;
+}
+
+/** Whether a purge is removing or has removed this event: marked, or no longer in the audit. */
+export async function isPurging(store: Store, tenant: string, id: string): Promise<boolean> {
+  if (await isMarkedForPurge(store, tenant, id)) return true;
+  return (await store.events.findOne({ _id: eventKey(tenant, id) }, { projection: { _id: 1 } })) === null;
+}
+
 /** The type of the record a purge leaves: it cannot itself be purged. */
 export const PURGED_EVENT_TYPE = 'herald.events.purged';
 

@@ -102,6 +102,11 @@ export interface DeliveryDoc {
   actions?: ControlAction[];
   /** The event is a digest (`herald.digest`): the message carries the events its data lists. */
   digest?: boolean;
+  /**
+   * Set by an attempt before it may send and cleared when it records its outcome: a purge
+   * waits for these to clear, so no request of a purged event starts after it answers.
+   */
+  sendingSince?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -188,6 +193,18 @@ export interface IngestLogDoc {
   truncated: boolean;
 }
 
+/**
+ * A purge is removing this event: written by the purge before it stops the event's runs and
+ * removed once the event is gone. A document of its own, which nothing else writes: FerretDB
+ * applies an update by reading the document and writing it back whole, so a mark set on the
+ * event or delivery could be lost to a concurrent write by the run it fences.
+ */
+export interface PurgeMarkDoc {
+  _id: string; // `${tenant}/${eventId}`
+  tenant: string;
+  createdAt: Date;
+}
+
 /** A JSON Schema is kept as text: its keywords (`$ref`, `$schema`) are not valid field names. */
 export interface EventTypeDoc {
   _id: string; // `${tenant}/${type}`
@@ -212,6 +229,7 @@ export interface Store {
   eventTypes: Collection<EventTypeDoc>;
   ingestLog: Collection<IngestLogDoc>;
   eventTypesVersions: Collection<TenantVersionDoc>;
+  purgeMarks: Collection<PurgeMarkDoc>;
 }
 
 export async function connectStore(url: string): Promise<Store> {
@@ -231,6 +249,7 @@ export async function connectStore(url: string): Promise<Store> {
     eventTypes: db.collection<EventTypeDoc>('event_types'),
     ingestLog: db.collection<IngestLogDoc>('ingest_log'),
     eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
+    purgeMarks: db.collection<PurgeMarkDoc>('purge_marks'),
   };
 }
 
@@ -260,6 +279,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   subscriptionsVersions: [], // read by _id only
   eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
   eventTypesVersions: [],
+  purgeMarks: [], // read by _id only
   ingestLog: [
     { key: { tenant: 1, at: -1, _id: -1 }, name: 'tenant_time' },
     { key: { tenant: 1, status: 1, at: -1, _id: -1 }, name: 'tenant_status_time' },

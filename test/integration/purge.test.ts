@@ -58,6 +58,30 @@ test('a purge of 200 events still retrying answers only once none of them can se
   expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0);
 }, 240_000);
 
+test('a purge answers only once the attempts waiting inside the worker cannot send: a slow receiver, attempts queued for its slots', async () => {
+  // Each request holds one of the worker's 10 slots for this subscription for 1 s, so most
+  // attempts wait in the worker for a slot. A terminate does not reach them there: the defect
+  // let them send after the answer.
+  env.receiver.on('/purge-queued', () => ({ status: 500, delayMs: 1_000 }));
+  await api.subscribe(env.stack, env.receiver, '/purge-queued', ['purge.queued'], { retry: { schedule: SCHEDULE }, timeoutMs: 5_000 });
+  const ids = await sendBatches('purge.queued', 'purge-queued', 200);
+  const attempted = () => new Set(env.receiver.received('/purge-queued').map((r) => JSON.parse(r.body).id)).size;
+  await eventually(
+    async () => (await env.stack.store.events.countDocuments({ tenant: 'default', correlationId: 'purge-queued' })) === 200,
+    120_000,
+    'the 200 events in the audit',
+  );
+  await eventually(async () => attempted() >= 50, 120_000, 'first attempts of 50 events');
+
+  const purged = await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-queued' });
+  const answeredAt = Date.now();
+  expect(purged.status).toBe(200);
+  expect(purged.body.purged).toBe(200);
+  await new Promise((r) => setTimeout(r, WATCH_MS));
+  expect(env.receiver.received('/purge-queued').filter((r) => r.receivedAt >= answeredAt).map((r) => JSON.parse(r.body).id)).toEqual([]);
+  expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0);
+}, 240_000);
+
 test('purge by correlation id removes 1,000 events while the worker is busy with them, none sent after the answer, and is itself recorded', async () => {
   env.receiver.on('/purge-busy', () => ({ status: 500 }));
   await api.subscribe(env.stack, env.receiver, '/purge-busy', ['purge.busy'], { retry: { schedule: SCHEDULE } });

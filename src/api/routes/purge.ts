@@ -1,8 +1,18 @@
+import { setTimeout } from 'node:timers/promises';
 import { Router } from 'express';
 import { ulid } from 'ulid';
 import { mapConcurrent } from '../../concurrency';
 import { purgeSchema, type EventFilterQuery, type PurgeInput } from '../../domain/schemas';
-import { deleteEventsWithAudit, findEvent, purgeBatch, PURGED_EVENT_TYPE, type PurgedEvent } from '../../store/events';
+import { claimsInFlight } from '../../store/deliveries';
+import {
+  deleteEventsWithAudit,
+  findEvent,
+  markPurging,
+  purgeBatch,
+  PURGED_EVENT_TYPE,
+  unmarkPurging,
+  type PurgedEvent,
+} from '../../store/events';
 import { terminateIfRunning } from '../../temporal/deliver-event-client';
 import { replayWorkflowId } from '../../temporal/names';
 import { announce } from '../announce';
@@ -14,23 +24,32 @@ import { callTemporal, unavailable } from '../temporal-call';
 /** Events removed per round: one query selects them, three delete them with their audit. */
 const BATCH = 200;
 const GRPC_NOT_FOUND = 5;
+/** The attempt activity's start-to-close timeout at the highest `timeoutMs` (60 s) a subscription may have. */
+const LONGEST_ATTEMPT_MS = 60_000 + 60_000;
+const IN_FLIGHT_POLL_MS = 100;
 
 /**
  * Purge: removes events that should not be there (wrong data, a test run in production),
- * with their deliveries and attempts. Their workflows are terminated first, so nothing is sent
- * after the answer. Each purge leaves a `herald.events.purged` event, which no purge removes.
+ * with their deliveries and attempts. Their sends are fenced and their workflows terminated
+ * first, so nothing is sent after the answer. Each purge leaves a `herald.events.purged` event, which no purge removes.
  */
 export function purgeRouter(deps: IngestDeps): Router {
   const router = Router();
   router.param('id', checkIdParam('event'));
 
   /**
-   * Stops and removes the workflows of these events and of their replays. Which of them still
-   * run is Temporal's to say, not the audit's, whose statuses trail the workflows: each one is
-   * terminated, which Temporal answers only once the execution is closed, so no attempt starts
-   * after the purge answers. Then each execution is deleted, since its history holds the event too.
+   * Stops and removes the workflows of these events and of their replays, so that no attempt
+   * starts after the purge answers. Which of them still run is Temporal's to say, not the
+   * audit's, whose statuses trail the workflows: each one is terminated, which Temporal answers
+   * once the execution is closed. A terminate does not reach the worker, though: the local
+   * activities of the run's last workflow task go on there, and retry, until that task ends.
+   * So the events are marked first, which every attempt checks after it claims its delivery,
+   * and the purge waits for the attempts that claimed one before the mark
+   * to record their outcome. Then each execution is deleted, since its history holds the event too.
    */
   async function removeWorkflows(tenant: string, events: PurgedEvent[], by: string): Promise<void> {
+    const ids = events.map((e) => e.id);
+    await markPurging(deps.store, tenant, ids);
     const workflowIds = events.flatMap((e) => [
       e.workflowId,
       ...Array.from({ length: e.replays ?? 0 }, (_, i) => replayWorkflowId(tenant, e.id, i + 1)),
@@ -38,7 +57,20 @@ export function purgeRouter(deps: IngestDeps): Router {
     await mapConcurrent(workflowIds, 16, (workflowId) =>
       callTemporal(deps.connection, () => terminateIfRunning(deps.temporal, workflowId, `purged by ${by}`)),
     );
+    await waitForSendsInFlight(tenant, ids);
     await mapConcurrent(workflowIds, 16, (workflowId) => deleteExecution(workflowId));
+  }
+
+  /**
+   * Waits until no attempt of these events is between its claim and its record. A claim older
+   * than the longest an attempt may run is a worker that died in it, and sends nothing more.
+   */
+  async function waitForSendsInFlight(tenant: string, ids: string[]): Promise<void> {
+    for (;;) {
+      const since = new Date(Date.now() - LONGEST_ATTEMPT_MS);
+      if ((await claimsInFlight(deps.store, tenant, ids, since)) === 0) return;
+      await setTimeout(IN_FLIGHT_POLL_MS);
+    }
   }
 
   /**
@@ -70,7 +102,9 @@ export function purgeRouter(deps: IngestDeps): Router {
         }
         throw err;
       }
-      purged += await deleteEventsWithAudit(deps.store, principal.tenant, batch.map((e) => e.id));
+      const ids = batch.map((e) => e.id);
+      purged += await deleteEventsWithAudit(deps.store, principal.tenant, ids);
+      await unmarkPurging(deps.store, principal.tenant, ids);
       if (batch.length < BATCH) return purged;
     }
   }
