@@ -10,16 +10,8 @@ import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
-import { apiKeysRouter } from './routes/api-keys';
-import { causalityRouter } from './routes/causality';
-import { eventTypesRouter, registryReaders } from './routes/event-types';
-import { eventsRouter } from './routes/events';
-import { meRouter } from './routes/me';
-import { statsRouter } from './routes/stats';
-import { exportRouter } from './routes/export';
-import { ingestLogRouter } from './routes/ingest-log';
-import { purgeRouter } from './routes/purge';
-import { subscriptionsRouter } from './routes/subscriptions';
+import { registryReaders } from './routes/event-types';
+import { apiRouters } from './routes';
 import { traceRoute } from './tracing';
 
 export interface AppDeps extends IngestDeps {
@@ -92,18 +84,7 @@ export function createApp(deps: AppDeps): express.Express {
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));
   if (deps.traced) app.post('/v1/events', traceRoute('POST', '/v1/events'));
-  const causality = causalityRouter(deps);
-  app.use('/v1/events', exportRouter(deps)); // before `/v1/events/{id}`: "export" is a valid id
-  app.use('/v1/events', purgeRouter(deps));
-  app.use('/v1/events', causality.events);
-  app.use('/v1/events', eventsRouter(deps));
-  app.use('/v1/subjects', causality.subjects);
-  app.use('/v1/event-types', eventTypesRouter(deps));
-  app.use('/v1/ingest-log', ingestLogRouter(deps));
-  app.use('/v1/subscriptions', subscriptionsRouter(deps));
-  app.use('/v1/api-keys', apiKeysRouter(deps));
-  app.use('/v1/me', meRouter(deps));
-  app.use('/v1/stats', statsRouter(deps));
+  for (const [mountPath, router] of apiRouters(deps)) app.use(mountPath, router);
   app.get('/v1/openapi.json', registryReaders, async (_req, res) => {
     res.json(openApiDocument((await allEventTypes(deps.store, principalOf(res).tenant)).map(eventTypeView)));
   });

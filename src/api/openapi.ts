@@ -317,6 +317,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },
       '/readyz': { get: { summary: 'Temporal and the store are reachable', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Metrics' } } } },
+      '/openapi.json': { get: { summary: 'This document, without any tenant\'s event types', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
     },
   };
 }

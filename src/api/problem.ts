@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { Logger } from '../logger';
+import { InvalidCursorError } from '../store/paging';
 
 /** RFC 9457 problem details: every error the API answers has this shape. */
 export interface Problem {
@@ -67,9 +68,10 @@ export function checkIdParam(kind: string) {
     next(ID_PATTERN.test(id) ? undefined : notFound(`${kind} ${JSON.stringify(id).slice(0, 140)}`));
 }
 
-/** The last middleware: maps body-parser, validation and unexpected errors to problem+json. */
+/** The last middleware: maps body-parser, validation, cursor and unexpected errors to problem+json. */
 export function problemHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
+    if (err instanceof InvalidCursorError) err = validationProblem([{ path: 'cursor', message: err.message }]);
     if (err instanceof ProblemError) {
       return sendProblem(res, problemBody(err.status, err.title, err.detail, err.errors), err.headers);
     }

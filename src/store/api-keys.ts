@@ -1,5 +1,5 @@
-import { decodeCursor, encodeCursor, type ApiKeyDoc, type Store } from './index';
-import { InvalidCursorError } from './events';
+import type { ApiKeyDoc, Store } from './index';
+import { keysetPage, type Page } from './paging';
 
 export async function insertApiKey(store: Store, doc: ApiKeyDoc): Promise<void> {
   await store.apiKeys.insertOne(doc);
@@ -15,22 +15,9 @@ export async function revokeApiKey(store: Store, id: string, now: Date): Promise
   return findApiKey(store, id);
 }
 
-export async function listApiKeys(
-  store: Store,
-  limit: number,
-  cursor?: string,
-): Promise<{ data: ApiKeyDoc[]; nextCursor: string | null }> {
-  const filter: Record<string, unknown> = {};
-  if (cursor) {
-    const key = decodeCursor(cursor);
-    if (!key) throw new InvalidCursorError();
-    const [time, id] = key;
-    filter.$or = [{ createdAt: { $lt: time } }, { createdAt: time, _id: { $lt: id } }];
-  }
-  const docs = await store.apiKeys.find(filter).sort({ createdAt: -1, _id: -1 }).limit(limit + 1).toArray();
-  const page = docs.slice(0, limit);
-  const last = page[page.length - 1];
-  return { data: page, nextCursor: docs.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last._id]) : null };
+/** Every tenant's keys (an admin's list), newest first. */
+export function listApiKeys(store: Store, limit: number, cursor?: string): Promise<Page<ApiKeyDoc>> {
+  return keysetPage(store.apiKeys, {}, { time: 'createdAt', id: '_id' }, limit, cursor);
 }
 
 /** What the API shows of a key: never the key or its hash. */

@@ -1,6 +1,6 @@
 import type { EventTypePut, EventTypeView } from '../domain/schemas';
-import { bumpTenantVersion, decodeCursor, encodeCursor, tenantVersion, upsertRetryingRace, type EventTypeDoc, type Store } from './index';
-import { InvalidCursorError } from './events';
+import { bumpTenantVersion, tenantVersion, upsertRetryingRace, type EventTypeDoc, type Store } from './index';
+import { keysetPage, type Page } from './paging';
 
 /** The event-type registry: what each type means and, optionally, the JSON Schema of its `data`. */
 
@@ -35,18 +35,8 @@ export async function deleteEventType(store: Store, tenant: string, type: string
 }
 
 /** Newest first, as every list. */
-export async function listEventTypes(store: Store, tenant: string, limit: number, cursor?: string): Promise<{ data: EventTypeDoc[]; nextCursor: string | null }> {
-  let filter: object = { tenant };
-  if (cursor) {
-    const after = decodeCursor(cursor);
-    if (!after) throw new InvalidCursorError();
-    const [time, type] = after;
-    filter = { tenant, $or: [{ createdAt: { $lt: time } }, { createdAt: time, type: { $lt: type } }] };
-  }
-  const docs = await store.eventTypes.find(filter).sort({ createdAt: -1, type: -1 }).limit(limit + 1).toArray();
-  const page = docs.slice(0, limit);
-  const last = page[page.length - 1];
-  return { data: page, nextCursor: docs.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last.type]) : null };
+export function listEventTypes(store: Store, tenant: string, limit: number, cursor?: string): Promise<Page<EventTypeDoc>> {
+  return keysetPage(store.eventTypes, { tenant }, { time: 'createdAt', id: 'type' }, limit, cursor);
 }
 
 /** The registry whole, by type, for the OpenAPI document (bounded: a registry is a catalogue, not a log). */

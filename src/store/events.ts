@@ -1,7 +1,8 @@
 import type { Filter } from 'mongodb';
 import type { EventFilterQuery, EventListQuery, HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
-import { decodeCursor, encodeCursor, findByIds, isDuplicateKeyError, type EventDoc, type Store } from './index';
+import { findByIds, isDuplicateKeyError, type EventDoc, type Store } from './index';
+import { keysetPage, type Page } from './paging';
 
 export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
 
@@ -147,29 +148,9 @@ export function eventFilter(tenant: string, q: EventFilterQuery): Filter<EventDo
   return filter;
 }
 
-/** Newest first by occurredAt, ties broken by id, so a cursor never skips or repeats. */
-export async function listEvents(
-  store: Store,
-  tenant: string,
-  q: EventListQuery,
-): Promise<{ data: EventDoc[]; nextCursor: string | null }> {
-  const filter = eventFilter(tenant, q);
-  let query: Filter<EventDoc> = filter;
-  if (q.cursor) {
-    const key = decodeCursor(q.cursor);
-    if (!key) throw new InvalidCursorError();
-    const [time, id] = key;
-    query = { $and: [filter, { $or: [{ occurredAt: { $lt: time } }, { occurredAt: time, id: { $lt: id } }] }] };
-  }
-  const docs = await store.events
-    .find(query)
-    .sort({ occurredAt: -1, id: -1 })
-    .limit(q.limit + 1)
-    .toArray();
-  const page = docs.slice(0, q.limit);
-  const last = page[page.length - 1];
-  const nextCursor = docs.length > q.limit && last ? encodeCursor([last.occurredAt.toISOString(), last.id]) : null;
-  return { data: page, nextCursor };
+/** Newest first by occurredAt, ties broken by id. */
+export function listEvents(store: Store, tenant: string, q: EventListQuery): Promise<Page<EventDoc>> {
+  return keysetPage(store.events, eventFilter(tenant, q), { time: 'occurredAt', id: 'id' }, q.limit, q.cursor);
 }
 
 /** What an export line shows: the store's bookkeeping (key, tenant, run) is left in the store. */
@@ -207,12 +188,6 @@ export function exportEvents(store: Store, tenant: string, q: EventFilterQuery, 
 export function eventJson(doc: EventDoc, extra: Record<string, unknown>): string {
   const rest = JSON.stringify({ ...eventFieldsAfterData(doc), ...extra }); // never empty: it holds the times
   return `{"id":${JSON.stringify(doc.id)},"type":${JSON.stringify(doc.type)},"data":${doc.dataJson},${rest.slice(1)}`;
-}
-
-export class InvalidCursorError extends Error {
-  constructor() {
-    super('cursor is not one this API issued');
-  }
 }
 
 export function eventOf(doc: EventDoc): HeraldEvent {

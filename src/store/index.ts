@@ -310,23 +310,6 @@ export async function ensureIndexes(store: Store): Promise<void> {
   }
 }
 
-/** Page cursors are opaque to clients: base64url of the sort key of the last item. */
-export function encodeCursor(key: [string, string]): string {
-  return Buffer.from(JSON.stringify(key)).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): [Date, string] | null {
-  try {
-    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    const date = new Date(String(time));
-    // Ids never hold control characters; one that does was not made here.
-    if (typeof id !== 'string' || /[\u0000-\u001f]/.test(id) || Number.isNaN(date.getTime())) return null;
-    return [date, id];
-  } catch {
-    return null;
-  }
-}
-
 const LOOKUP_CONCURRENCY = 16;
 
 /**

@@ -1,6 +1,7 @@
 import type { IngestLogQuery } from '../domain/schemas';
-import { decodeCursor, encodeCursor, type IngestLogDoc, type Store } from './index';
-import { InvalidCursorError } from './events';
+import type { Filter } from 'mongodb';
+import type { IngestLogDoc, Store } from './index';
+import { keysetPage, type Page } from './paging';
 
 /** The ingestion log: refused ingestion requests, kept `HERALD_INGEST_LOG_DAYS`. */
 
@@ -8,22 +9,12 @@ export async function recordRefusal(store: Store, doc: IngestLogDoc): Promise<vo
   await store.ingestLog.insertOne(doc);
 }
 
-/** Newest first; the cursor is the last entry's (at, id). */
-export async function listIngestLog(store: Store, tenant: string, q: IngestLogQuery): Promise<{ data: IngestLogDoc[]; nextCursor: string | null }> {
-  const filter: Record<string, unknown> = { tenant };
+/** Newest first by time of refusal. */
+export function listIngestLog(store: Store, tenant: string, q: IngestLogQuery): Promise<Page<IngestLogDoc>> {
+  const filter: Filter<IngestLogDoc> = { tenant };
   if (q.status) filter.status = q.status;
   if (q.since || q.until) filter.at = { ...(q.since && { $gte: new Date(q.since) }), ...(q.until && { $lte: new Date(q.until) }) };
-  let query: object = filter;
-  if (q.cursor) {
-    const key = decodeCursor(q.cursor);
-    if (!key) throw new InvalidCursorError();
-    const [at, id] = key;
-    query = { $and: [filter, { $or: [{ at: { $lt: at } }, { at, _id: { $lt: id } }] }] };
-  }
-  const docs = await store.ingestLog.find(query).sort({ at: -1, _id: -1 }).limit(q.limit + 1).toArray();
-  const page = docs.slice(0, q.limit);
-  const last = page[page.length - 1];
-  return { data: page, nextCursor: docs.length > q.limit && last ? encodeCursor([last.at.toISOString(), last._id]) : null };
+  return keysetPage(store.ingestLog, filter, { time: 'at', id: '_id' }, q.limit, q.cursor);
 }
 
 /** One bounded batch of the log's retention; answers how many entries went. */

@@ -1,8 +1,8 @@
 import type { SecretBox } from '../security/secret-box';
 import { redactHeaders } from '../security/sensitive';
 import type { SubscriptionPatch } from '../domain/schemas';
-import { bumpTenantVersion, decodeCursor, encodeCursor, tenantVersion, type Store, type SubscriptionDoc } from './index';
-import { InvalidCursorError } from './events';
+import { bumpTenantVersion, tenantVersion, type Store, type SubscriptionDoc } from './index';
+import { keysetPage, type Page } from './paging';
 
 export async function insertSubscription(store: Store, doc: SubscriptionDoc): Promise<void> {
   await store.subscriptions.insertOne(doc);
@@ -24,30 +24,8 @@ export async function findSubscription(store: Store, tenant: string, id: string)
   return doc?.tenant === tenant ? doc : null;
 }
 
-export async function listSubscriptions(
-  store: Store,
-  tenant: string,
-  limit: number,
-  cursor?: string,
-): Promise<{ data: SubscriptionDoc[]; nextCursor: string | null }> {
-  const filter: Record<string, unknown> = { tenant };
-  if (cursor) {
-    const key = decodeCursor(cursor);
-    if (!key) throw new InvalidCursorError();
-    const [time, id] = key;
-    filter.$or = [{ createdAt: { $lt: time } }, { createdAt: time, _id: { $lt: id } }];
-  }
-  const docs = await store.subscriptions
-    .find(filter)
-    .sort({ createdAt: -1, _id: -1 })
-    .limit(limit + 1)
-    .toArray();
-  const page = docs.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    data: page,
-    nextCursor: docs.length > limit && last ? encodeCursor([last.createdAt.toISOString(), last._id]) : null,
-  };
+export function listSubscriptions(store: Store, tenant: string, limit: number, cursor?: string): Promise<Page<SubscriptionDoc>> {
+  return keysetPage(store.subscriptions, { tenant }, { time: 'createdAt', id: '_id' }, limit, cursor);
 }
 
 /** Applies a validated patch; re-activating a subscription clears its disabled marks. */

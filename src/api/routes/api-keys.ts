@@ -3,11 +3,10 @@ import { apiKeyCreateSchema, listQuerySchema } from '../../domain/schemas';
 import { newApiKey } from '../../security/api-keys';
 import type { ApiKeyDoc, Store } from '../../store';
 import { apiKeyView, insertApiKey, listApiKeys, revokeApiKey } from '../../store/api-keys';
-import { InvalidCursorError } from '../../store/events';
 import { apiKeyChangeEvent } from '../../temporal/herald-events';
 import { announce, type AnnounceDeps } from '../announce';
 import { principalOf, requireAdmin } from '../auth';
-import { checkIdParam, notFound, parseOrThrow, validationProblem } from '../problem';
+import { checkIdParam, notFound, parseOrThrow } from '../problem';
 
 export interface ApiKeyDeps extends AnnounceDeps {
   store: Store;
@@ -33,13 +32,8 @@ export function apiKeysRouter(deps: ApiKeyDeps): Router {
 
   router.get('/', async (req, res) => {
     const query = parseOrThrow(listQuerySchema, req.query);
-    try {
-      const page = await listApiKeys(deps.store, query.limit, query.cursor);
-      res.json({ data: page.data.map(apiKeyView), nextCursor: page.nextCursor });
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
-      throw err;
-    }
+    const page = await listApiKeys(deps.store, query.limit, query.cursor);
+    res.json({ data: page.data.map(apiKeyView), nextCursor: page.nextCursor });
   });
 
   router.delete('/:id', async (req, res) => {

@@ -4,11 +4,11 @@ import { subjectEventsQuerySchema, treeQuerySchema, type HeraldEvent } from '../
 import { currentDeliveries, eventStatusOf, type DeliveryStatus, type EventStatus } from '../../domain/status';
 import type { EventDoc, Store } from '../../store';
 import { deliveriesForEvent } from '../../store/deliveries';
-import { childrenOf, eventOf, findEvent, InvalidCursorError, listEvents } from '../../store/events';
+import { childrenOf, eventOf, findEvent, listEvents } from '../../store/events';
 import { acceptedEvent } from '../../temporal/accepted-event';
 import { principalOf, requireScope } from '../auth';
 import { callTemporal } from '../temporal-call';
-import { checkIdParam, notFound, parseOrThrow, validationProblem } from '../problem';
+import { checkIdParam, notFound, parseOrThrow } from '../problem';
 
 /** Events in a tree hold no more than this many nodes, so one request stays bounded. */
 const MAX_TREE_NODES = 1000;
@@ -98,18 +98,12 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
   subjects.get('/:type/:id/events', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);
     const { limit, cursor } = parseOrThrow(subjectEventsQuerySchema, req.query);
-    let page;
-    try {
-      page = await listEvents(deps.store, tenant, {
-        subjectType: String(req.params.type),
-        subjectId: String(req.params.id),
-        limit,
-        ...(cursor && { cursor }),
-      });
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
-      throw err;
-    }
+    const page = await listEvents(deps.store, tenant, {
+      subjectType: String(req.params.type),
+      subjectId: String(req.params.id),
+      limit,
+      ...(cursor && { cursor }),
+    });
     const data = await Promise.all(
       page.data.map(async (doc) => {
         const deliveries = currentDeliveries(await deliveriesForEvent(deps.store, tenant, doc.id));

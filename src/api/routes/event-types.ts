@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { eventTypePutSchema, eventTypeSchema, listQuerySchema } from '../../domain/schemas';
 import type { Store } from '../../store';
-import { InvalidCursorError } from '../../store/events';
 import { deleteEventType, eventTypeView, findEventType, listEventTypes, putEventType } from '../../store/event-types';
 import { principalOf, requireScope } from '../auth';
 import { compileSchema } from '../event-type-schemas';
@@ -39,13 +38,8 @@ export function eventTypesRouter(deps: { store: Store }): Router {
   router.get('/', readers, async (req, res) => {
     const { tenant } = principalOf(res);
     const { limit, cursor } = parseOrThrow(listQuerySchema, req.query);
-    try {
-      const page = await listEventTypes(deps.store, tenant, limit, cursor);
-      res.json({ data: page.data.map(eventTypeView), nextCursor: page.nextCursor });
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
-      throw err;
-    }
+    const page = await listEventTypes(deps.store, tenant, limit, cursor);
+    res.json({ data: page.data.map(eventTypeView), nextCursor: page.nextCursor });
   });
 
   router.get('/:type', readers, async (req, res) => {

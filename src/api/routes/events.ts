@@ -9,7 +9,7 @@ import {
 import { currentDeliveries, eventStatusOf, isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
 import { attemptsForEvent, attemptView, deliveriesForEvent, deliveryView } from '../../store/deliveries';
-import { eventOf, findEvent, InvalidCursorError, listEvents, nextReplayNumber } from '../../store/events';
+import { eventOf, findEvent, listEvents, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
 import { acceptedEvent } from '../../temporal/accepted-event';
 import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
@@ -91,13 +91,8 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   router.get('/', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);
     const query = parseOrThrow(eventListQuerySchema, req.query);
-    try {
-      const page = await listEvents(deps.store, tenant, query);
-      res.json({ data: page.data.map((d) => ({ ...eventOf(d), status: d.status })), nextCursor: page.nextCursor });
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
-      throw err;
-    }
+    const page = await listEvents(deps.store, tenant, query);
+    res.json({ data: page.data.map((d) => ({ ...eventOf(d), status: d.status })), nextCursor: page.nextCursor });
   });
 
   router.get('/:id', requireScope('events:read'), async (req, res) => {

@@ -20,7 +20,6 @@ import { classifyUrlHost } from '../../domain/targets';
 import type { Store, SubscriptionDoc } from '../../store';
 import { attemptsForEvent, attemptView } from '../../store/deliveries';
 import { lastFailedDelivery, statsSince, subscriptionCounts } from '../../store/stats';
-import { InvalidCursorError } from '../../store/events';
 import type { SecretBox } from '../../security/secret-box';
 import { sealHeaders } from '../../security/sensitive';
 import {
@@ -113,13 +112,8 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   router.get('/', requireScope('subscriptions:read'), async (req, res) => {
     const { tenant } = principalOf(res);
     const query = parseOrThrow(listQuerySchema, req.query);
-    try {
-      const page = await listSubscriptions(deps.store, tenant, query.limit, query.cursor);
-      res.json({ data: page.data.map(subscriptionView), nextCursor: page.nextCursor });
-    } catch (err) {
-      if (err instanceof InvalidCursorError) throw validationProblem([{ path: 'cursor', message: err.message }]);
-      throw err;
-    }
+    const page = await listSubscriptions(deps.store, tenant, query.limit, query.cursor);
+    res.json({ data: page.data.map(subscriptionView), nextCursor: page.nextCursor });
   });
 
   router.get('/:id', requireScope('subscriptions:read'), async (req, res) => {

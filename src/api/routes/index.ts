@@ -1,0 +1,33 @@
+import type { Router } from 'express';
+import type { AppDeps } from '../app';
+import { apiKeysRouter } from './api-keys';
+import { causalityRouter } from './causality';
+import { eventTypesRouter } from './event-types';
+import { eventsRouter } from './events';
+import { exportRouter } from './export';
+import { ingestLogRouter } from './ingest-log';
+import { meRouter } from './me';
+import { purgeRouter } from './purge';
+import { statsRouter } from './stats';
+import { subscriptionsRouter } from './subscriptions';
+
+/**
+ * The API's routers by mount path, in the order they match. test/unit/openapi-routes.test.ts
+ * checks the OpenAPI document against every route they serve, both ways.
+ */
+export function apiRouters(deps: AppDeps): [mountPath: string, router: Router][] {
+  const causality = causalityRouter(deps);
+  return [
+    ['/v1/events', exportRouter(deps)], // before `/v1/events/{id}`: "export" is a valid id
+    ['/v1/events', purgeRouter(deps)],
+    ['/v1/events', causality.events],
+    ['/v1/events', eventsRouter(deps)],
+    ['/v1/subjects', causality.subjects],
+    ['/v1/event-types', eventTypesRouter(deps)],
+    ['/v1/ingest-log', ingestLogRouter(deps)],
+    ['/v1/subscriptions', subscriptionsRouter(deps)],
+    ['/v1/api-keys', apiKeysRouter(deps)],
+    ['/v1/me', meRouter(deps)],
+    ['/v1/stats', statsRouter(deps)],
+  ];
+}
