@@ -22,7 +22,6 @@ import {
   deliveriesForEvent,
   deliveriesOfRun,
   deliveryKey,
-  deliveryView,
   failedDeliveries,
   recordAttempt,
   releaseDelivery,
@@ -77,6 +76,7 @@ import type {
   OpenEventInput,
   RecordEventInput,
 } from './types';
+import { deliveryView } from '../api/views';
 
 export interface ActivityDeps {
   store: Store;

@@ -4,7 +4,7 @@ import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import type { SecretBox } from '../security/secret-box';
-import { allEventTypes, eventTypeView } from '../store/event-types';
+import { allEventTypes } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
 import type { IngestDeps } from './ingest';
@@ -13,6 +13,7 @@ import { problemBody, problemHandler, sendProblem } from './problem';
 import { registryReaders } from './routes/event-types';
 import { apiRouters } from './routes';
 import { traceRoute } from './tracing';
+import { eventTypeView } from './views';
 
 export interface AppDeps extends IngestDeps {
   adminKey: string;

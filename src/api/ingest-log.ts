@@ -1,12 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { newIngestLogId } from '../domain/ids';
-import type { HeraldEvent } from '../domain/schemas';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { recordRefusal } from '../store/ingest-log';
 import { announce, type AnnounceDeps } from './announce';
 import type { Principal } from './auth';
+import { ownEvent } from '../domain/own-events';
 
 /**
  * The ingestion log: every refused `POST /v1/events` (4xx other than 401, and 5xx) is kept
@@ -46,16 +46,14 @@ export function createRejectionAlerts(deps: AnnounceDeps, intervalMs = 60_000): 
   const waiting = new Map<string, KeyAlerts>();
 
   const emit = (keyId: string, alerts: KeyAlerts, at: Date) => {
-    const event: HeraldEvent = {
+    const event = ownEvent({
       id: `herald:ingest_rejected:${keyId}:${at.getTime()}`,
       type: 'herald.ingest.rejected',
       data: { keyId, count: alerts.count, since: alerts.since.toISOString(), latest: alerts.latest },
       subject: { type: 'api_key', id: keyId },
       actor: `key:${keyId}`,
-      source: 'herald',
-      occurredAt: at.toISOString(),
-      receivedAt: at.toISOString(),
-    };
+      occurredAt: at,
+    });
     void announce(deps, alerts.tenant, event);
   };
 

@@ -19,16 +19,3 @@ export async function revokeApiKey(store: Store, id: string, now: Date): Promise
 export function listApiKeys(store: Store, limit: number, cursor?: string): Promise<Page<ApiKeyDoc>> {
   return keysetPage(store.apiKeys, {}, { time: 'createdAt', id: '_id' }, limit, cursor);
 }
-
-/** What the API shows of a key: never the key or its hash. */
-export function apiKeyView(doc: ApiKeyDoc) {
-  return {
-    id: doc._id,
-    name: doc.name,
-    tenant: doc.tenant,
-    scopes: doc.scopes,
-    prefix: doc.prefix,
-    createdAt: doc.createdAt.toISOString(),
-    revokedAt: doc.revokedAt?.toISOString() ?? null,
-  };
-}

@@ -1,4 +1,4 @@
-import type { AttemptView, ControlAction, DeliveryView } from '../domain/schemas';
+import type { ControlAction } from '../domain/schemas';
 import { isFinal, type DeliveryStatus } from '../domain/status';
 import { isDuplicateKeyError, onlyDuplicateKeys, type AttemptDoc, type DeliveryDoc, type Store } from './index';
 
@@ -188,34 +188,4 @@ export async function auditOfEvents(
     return map;
   };
   return { deliveries: byEvent(deliveries), attempts: byEvent(attempts) };
-}
-
-export function deliveryView(doc: DeliveryDoc): DeliveryView {
-  return {
-    subscriptionId: doc.subscriptionId,
-    channel: doc.channel,
-    status: doc.status,
-    attempts: doc.attempts,
-    lastAttemptAt: doc.lastAttemptAt?.toISOString() ?? null,
-    // FerretDB drops null fields written by upserts, so absent reads as null.
-    lastResponseStatus: doc.lastResponseStatus ?? null,
-    nextAttemptAt: doc.nextAttemptAt?.toISOString() ?? null,
-    error: doc.error ?? null,
-    messageId: doc.messageId,
-    workflowId: doc.workflowId,
-    actions: doc.actions ?? [],
-  };
-}
-
-export function attemptView(doc: AttemptDoc): AttemptView {
-  return {
-    subscriptionId: doc.subscriptionId,
-    attempt: doc.attempt,
-    startedAt: doc.startedAt.toISOString(),
-    durationMs: doc.durationMs,
-    request: doc.request,
-    response: doc.response ?? null,
-    error: doc.error ?? null,
-    traceId: doc.traceId ?? null,
-  };
 }

@@ -1,4 +1,4 @@
-import type { EventTypePut, EventTypeView } from '../domain/schemas';
+import type { EventTypePut } from '../domain/schemas';
 import { bumpTenantVersion, tenantVersion, upsertRetryingRace, type EventTypeDoc, type Store } from './index';
 import { keysetPage, type Page } from './paging';
 
@@ -52,13 +52,3 @@ export async function schemasOf(store: Store, tenant: string): Promise<{ version
 }
 
 export const registryVersion = (store: Store, tenant: string) => tenantVersion(store.eventTypesVersions, tenant);
-
-export function eventTypeView(doc: EventTypeDoc): EventTypeView {
-  return {
-    type: doc.type,
-    description: doc.description,
-    ...(doc.schemaJson && { schema: JSON.parse(doc.schemaJson) as Record<string, unknown> }),
-    createdAt: doc.createdAt.toISOString(),
-    updatedAt: doc.updatedAt.toISOString(),
-  };
-}

@@ -23,14 +23,3 @@ export async function deleteExpiredIngestLog(store: Store, before: Date, limit: 
   if (expired.length === 0) return 0;
   return (await store.ingestLog.deleteMany({ _id: { $in: expired.map((d) => d._id) } })).deletedCount;
 }
-
-export function ingestLogView(doc: IngestLogDoc) {
-  let problem: unknown = doc.problem;
-  try {
-    problem = JSON.parse(doc.problem);
-  } catch {
-    // kept as text: the answer was not JSON
-  }
-  const { _id, tenant: _tenant, at, ...rest } = doc;
-  return { id: _id, at: at.toISOString(), ...rest, problem };
-}

@@ -1,5 +1,4 @@
 import type { SecretBox } from '../security/secret-box';
-import { redactHeaders } from '../security/sensitive';
 import type { SubscriptionPatch } from '../domain/schemas';
 import { bumpTenantVersion, tenantVersion, type Store, type SubscriptionDoc } from './index';
 import { keysetPage, type Page } from './paging';
@@ -141,28 +140,4 @@ export async function sealPlaintextSecrets(store: Store, box: SecretBox): Promis
     }
   }
   return plain.length;
-}
-
-export function subscriptionView(doc: SubscriptionDoc) {
-  return {
-    id: doc._id,
-    ...(doc.name !== undefined && { name: doc.name }),
-    eventTypes: doc.eventTypes,
-    channel: doc.channel,
-    ...(doc.url !== undefined && { url: doc.url }),
-    ...(doc.to !== undefined && { to: doc.to }),
-    ...(doc.subject !== undefined && { subject: doc.subject }),
-    ...(doc.body !== undefined && { body: doc.body }),
-    ...(doc.html !== undefined && { html: doc.html }),
-    ...(doc.digest !== undefined && { digest: doc.digest }),
-    ...(doc.headers !== undefined && { headers: redactHeaders(doc.headers) }),
-    ...(doc.retry !== undefined && { retry: doc.retry }),
-    timeoutMs: doc.timeoutMs,
-    ...(doc.rateLimitPerSecond !== undefined && { rateLimitPerSecond: doc.rateLimitPerSecond }),
-    active: doc.active,
-    createdAt: doc.createdAt.toISOString(),
-    updatedAt: doc.updatedAt.toISOString(),
-    ...(doc.disabledAt && { disabledAt: doc.disabledAt.toISOString() }),
-    ...(doc.disabledReason && { disabledReason: doc.disabledReason }),
-  };
 }

@@ -2,10 +2,10 @@ import type { Client } from '@temporalio/client';
 import { newEventId } from '../domain/ids';
 import type { HeraldEvent } from '../domain/schemas';
 import type { ApiKeyDoc, SubscriptionDoc } from '../store';
-import { apiKeyView } from '../store/api-keys';
-import { subscriptionView } from '../store/subscriptions';
 import { startDeliverEvent } from './deliver-event-client';
 import { eventWorkflowId } from './names';
+import { apiKeyView, subscriptionView } from '../api/views';
+import { ownEvent } from '../domain/own-events';
 
 /**
  * Herald's own audit events (contract section 6): stored and delivered like any other
@@ -21,7 +21,7 @@ export type SubscriptionChange = 'created' | 'updated' | 'deleted' | 'disabled';
  */
 export function subscriptionChangeEvent(change: SubscriptionChange, doc: SubscriptionDoc, actor: string, at: Date): HeraldEvent {
   const id = change === 'disabled' && doc.disabledAt ? `herald:${doc._id}:disabled:${doc.disabledAt.getTime()}` : newEventId();
-  return {
+  return ownEvent({
     id,
     type: `herald.subscription.${change}`,
     data: {
@@ -30,24 +30,22 @@ export function subscriptionChangeEvent(change: SubscriptionChange, doc: Subscri
     },
     subject: { type: 'subscription', id: doc._id },
     actor,
-    source: 'herald',
-    occurredAt: at.toISOString(),
-    receivedAt: new Date().toISOString(),
-  };
+    occurredAt: at,
+    receivedAt: new Date(),
+  });
 }
 
 /** `herald.api_key.created|revoked`, in the key's tenant, so that tenant's subscribers see it. */
 export function apiKeyChangeEvent(change: 'created' | 'revoked', doc: ApiKeyDoc, actor: string, at: Date): HeraldEvent {
-  return {
+  return ownEvent({
     id: `herald:${doc._id}:${change}`,
     type: `herald.api_key.${change}`,
     data: { apiKey: apiKeyView(doc) },
     subject: { type: 'api_key', id: doc._id },
     actor,
-    source: 'herald',
-    occurredAt: at.toISOString(),
-    receivedAt: new Date().toISOString(),
-  };
+    occurredAt: at,
+    receivedAt: new Date(),
+  });
 }
 
 export async function emitEvent(client: Client, taskQueue: string, tenant: string, event: HeraldEvent): Promise<void> {

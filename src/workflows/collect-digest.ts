@@ -9,12 +9,12 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DIGEST_EVENT_TYPE, DIGEST_MAX_EVENTS, type DigestData } from '../domain/digest';
 import { parseDuration } from '../domain/schedule';
-import type { HeraldEvent } from '../domain/schemas';
 import { DELIVER_EVENT_WORKFLOW, digestEventId, eventWorkflowId } from '../temporal/names';
 import { HeraldEventType, HeraldStatus, HeraldTenant } from '../temporal/search-attributes';
 import type { deliverEvent } from './deliver-event';
 import { DELIVER_EVENT_REVISION, digestQuery, digestSignal, type CollectDigestInput, type DigestEntry } from './definitions';
 import { historyIsLong } from './history';
+import { ownEvent } from '../domain/own-events';
 
 /** A digest workflow idle this long ends; the next event starts it again with signal-with-start. */
 const IDLE_FOR_MS = 24 * 60 * 60 * 1000;
@@ -70,16 +70,14 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
       eventIds: batch,
       window: { openedAt: new Date(openedAt ?? now.getTime()).toISOString(), closedAt: now.toISOString() },
     };
-    const event: HeraldEvent = {
+    const event = ownEvent({
       id: digestEventId(subscriptionId, openedAt ?? now.getTime(), sequence),
       type: DIGEST_EVENT_TYPE,
       data: { ...data },
       subject: { type: 'subscription', id: subscriptionId },
       actor: 'herald',
-      source: 'herald',
-      occurredAt: now.toISOString(),
-      receivedAt: now.toISOString(),
-    };
+      occurredAt: now,
+    });
     try {
       // Abandoned, not owned: the digest's delivery keeps its own schedule while this
       // workflow collects the next window or continues as new.

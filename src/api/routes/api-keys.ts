@@ -2,11 +2,12 @@ import { Router, type Response } from 'express';
 import { apiKeyCreateSchema, listQuerySchema } from '../../domain/schemas';
 import { newApiKey } from '../../security/api-keys';
 import type { ApiKeyDoc, Store } from '../../store';
-import { apiKeyView, insertApiKey, listApiKeys, revokeApiKey } from '../../store/api-keys';
+import { insertApiKey, listApiKeys, revokeApiKey } from '../../store/api-keys';
 import { apiKeyChangeEvent } from '../../temporal/herald-events';
 import { announce, type AnnounceDeps } from '../announce';
 import { principalOf, requireAdmin } from '../auth';
 import { checkIdParam, notFound, parseOrThrow } from '../problem';
+import { apiKeyView } from '../views';
 
 export interface ApiKeyDeps extends AnnounceDeps {
   store: Store;

@@ -1,10 +1,11 @@
 import { Router } from 'express';
 import { eventTypePutSchema, eventTypeSchema, listQuerySchema } from '../../domain/schemas';
 import type { Store } from '../../store';
-import { deleteEventType, eventTypeView, findEventType, listEventTypes, putEventType } from '../../store/event-types';
+import { deleteEventType, findEventType, listEventTypes, putEventType } from '../../store/event-types';
 import { principalOf, requireScope } from '../auth';
 import { compileSchema } from '../event-type-schemas';
 import { notFound, parseOrThrow, validationProblem } from '../problem';
+import { eventTypeView } from '../views';
 
 /** Who may read the registry: producers, subscribers and auditors alike. */
 export const registryReaders = requireScope('events:read', 'subscriptions:read', 'events:write');

@@ -8,7 +8,7 @@ import {
 } from '../../domain/schemas';
 import { currentDeliveries, eventStatusOf, isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
-import { attemptsForEvent, attemptView, deliveriesForEvent, deliveryView } from '../../store/deliveries';
+import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
 import { eventOf, findEvent, listEvents, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
 import { acceptedEvent } from '../../temporal/accepted-event';
@@ -22,6 +22,7 @@ import { createEventDataValidator } from '../event-type-schemas';
 import { ingestGate } from '../load-shedding';
 import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
+import { attemptView, deliveryView } from '../views';
 
 
 /** How long a read waits for a worker to answer the workflow's `status` query. */

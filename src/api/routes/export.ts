@@ -3,10 +3,11 @@ import { Router } from 'express';
 import { eventExportQuerySchema } from '../../domain/schemas';
 import type { Logger } from '../../logger';
 import type { EventDoc, Store } from '../../store';
-import { attemptView, auditOfEvents, deliveryView } from '../../store/deliveries';
+import { auditOfEvents } from '../../store/deliveries';
 import { eventJson, exportEvents } from '../../store/events';
 import { principalOf, requireScope } from '../auth';
 import { parseOrThrow } from '../problem';
+import { attemptView, deliveryView } from '../views';
 
 /** Events read from the store per round trip: with `data` up to 256 KiB each, a batch stays under ~50 MB. */
 const BATCH = 200;

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { ingestLogQuerySchema } from '../../domain/schemas';
 import type { Store } from '../../store';
-import { ingestLogView, listIngestLog } from '../../store/ingest-log';
+import { listIngestLog } from '../../store/ingest-log';
 import { principalOf, requireScope } from '../auth';
 import { parseOrThrow } from '../problem';
+import { ingestLogView } from '../views';
 
 /** `GET /v1/ingest-log`: the tenant's refused ingestion requests, newest first. */
 export function ingestLogRouter(deps: { store: Store }): Router {

@@ -20,6 +20,7 @@ import { principalOf, requireScope, type Principal } from '../auth';
 import type { IngestDeps } from '../ingest';
 import { checkIdParam, notFound, parseOrThrow, ProblemError } from '../problem';
 import { callTemporal, unavailable } from '../temporal-call';
+import { ownEvent } from '../../domain/own-events';
 
 /** Events removed per round: one query selects them, three delete them with their audit. */
 const BATCH = 200;
@@ -111,16 +112,17 @@ export function purgeRouter(deps: IngestDeps): Router {
 
   async function record(principal: Principal, filter: Record<string, unknown>, count: number): Promise<string> {
     const id = `herald:purge:${ulid()}`;
-    const now = new Date().toISOString();
-    await announce(deps, principal.tenant, {
-      id,
-      type: PURGED_EVENT_TYPE,
-      data: { filter, count, by: `key:${principal.keyId}` },
-      actor: `key:${principal.keyId}`,
-      source: 'herald',
-      occurredAt: now,
-      receivedAt: now,
-    });
+    await announce(
+      deps,
+      principal.tenant,
+      ownEvent({
+        id,
+        type: PURGED_EVENT_TYPE,
+        data: { filter, count, by: `key:${principal.keyId}` },
+        actor: `key:${principal.keyId}`,
+        occurredAt: new Date(),
+      }),
+    );
     return id;
   }
 

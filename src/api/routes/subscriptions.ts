@@ -18,7 +18,7 @@ import {
 import { successRate } from '../../domain/stats';
 import { classifyUrlHost } from '../../domain/targets';
 import type { Store, SubscriptionDoc } from '../../store';
-import { attemptsForEvent, attemptView } from '../../store/deliveries';
+import { attemptsForEvent } from '../../store/deliveries';
 import { lastFailedDelivery, statsSince, subscriptionCounts } from '../../store/stats';
 import type { SecretBox } from '../../security/secret-box';
 import { sealHeaders } from '../../security/sensitive';
@@ -29,7 +29,6 @@ import {
   insertSubscription,
   listSubscriptions,
   rotateSecret,
-  subscriptionView,
   updateSubscription,
 } from '../../store/subscriptions';
 import { startDeliverEvent } from '../../temporal/deliver-event-client';
@@ -41,6 +40,8 @@ import type { recoverDeliveries } from '../../workflows/recover-deliveries';
 import { principalOf, requireScope } from '../auth';
 import { checkIdParam, notFound, parseOrThrow, ProblemError, validationProblem } from '../problem';
 import { callTemporal } from '../temporal-call';
+import { attemptView, subscriptionView } from '../views';
+import { ownEvent } from '../../domain/own-events';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 /** How long `test` waits beyond the subscription's own timeout before answering 202 instead. */
@@ -191,17 +192,14 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   router.post('/:id/test', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const sub = await load(tenant, String(req.params.id));
-    const now = new Date();
-    const event: HeraldEvent = {
+    const event = ownEvent({
       id: newEventId(),
       type: 'herald.ping',
       data: { subscriptionId: sub._id, message: 'A test event sent by Herald.' },
       subject: { type: 'subscription', id: sub._id },
       actor: `key:${principalOf(res).keyId}`,
-      source: 'herald',
-      occurredAt: now.toISOString(),
-      receivedAt: now.toISOString(),
-    };
+      occurredAt: new Date(),
+    });
     const workflowId = eventWorkflowId(tenant, event.id);
     await callTemporal(deps.connection, () =>
       startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, { tenant, event, mode: { kind: 'ping', subscriptionId: sub._id } }),

@@ -1,0 +1,97 @@
+import type { AttemptView, DeliveryView, EventTypeView } from '../domain/schemas';
+import { redactHeaders } from '../security/sensitive';
+import type { ApiKeyDoc, AttemptDoc, DeliveryDoc, EventTypeDoc, IngestLogDoc, SubscriptionDoc } from '../store';
+
+/**
+ * What the public surface shows of each stored document: the API's answers, Herald's own
+ * events (`herald.subscription.*`, `herald.api_key.*`) and the workflow's `status` query all
+ * present documents through these, so a field is redacted or renamed in one place.
+ */
+
+export function deliveryView(doc: DeliveryDoc): DeliveryView {
+  return {
+    subscriptionId: doc.subscriptionId,
+    channel: doc.channel,
+    status: doc.status,
+    attempts: doc.attempts,
+    lastAttemptAt: doc.lastAttemptAt?.toISOString() ?? null,
+    // FerretDB drops null fields written by upserts, so absent reads as null.
+    lastResponseStatus: doc.lastResponseStatus ?? null,
+    nextAttemptAt: doc.nextAttemptAt?.toISOString() ?? null,
+    error: doc.error ?? null,
+    messageId: doc.messageId,
+    workflowId: doc.workflowId,
+    actions: doc.actions ?? [],
+  };
+}
+
+export function attemptView(doc: AttemptDoc): AttemptView {
+  return {
+    subscriptionId: doc.subscriptionId,
+    attempt: doc.attempt,
+    startedAt: doc.startedAt.toISOString(),
+    durationMs: doc.durationMs,
+    request: doc.request,
+    response: doc.response ?? null,
+    error: doc.error ?? null,
+    traceId: doc.traceId ?? null,
+  };
+}
+
+export function subscriptionView(doc: SubscriptionDoc) {
+  return {
+    id: doc._id,
+    ...(doc.name !== undefined && { name: doc.name }),
+    eventTypes: doc.eventTypes,
+    channel: doc.channel,
+    ...(doc.url !== undefined && { url: doc.url }),
+    ...(doc.to !== undefined && { to: doc.to }),
+    ...(doc.subject !== undefined && { subject: doc.subject }),
+    ...(doc.body !== undefined && { body: doc.body }),
+    ...(doc.html !== undefined && { html: doc.html }),
+    ...(doc.digest !== undefined && { digest: doc.digest }),
+    ...(doc.headers !== undefined && { headers: redactHeaders(doc.headers) }),
+    ...(doc.retry !== undefined && { retry: doc.retry }),
+    timeoutMs: doc.timeoutMs,
+    ...(doc.rateLimitPerSecond !== undefined && { rateLimitPerSecond: doc.rateLimitPerSecond }),
+    active: doc.active,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+    ...(doc.disabledAt && { disabledAt: doc.disabledAt.toISOString() }),
+    ...(doc.disabledReason && { disabledReason: doc.disabledReason }),
+  };
+}
+
+/** What the API shows of a key: never the key or its hash. */
+export function apiKeyView(doc: ApiKeyDoc) {
+  return {
+    id: doc._id,
+    name: doc.name,
+    tenant: doc.tenant,
+    scopes: doc.scopes,
+    prefix: doc.prefix,
+    createdAt: doc.createdAt.toISOString(),
+    revokedAt: doc.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export function ingestLogView(doc: IngestLogDoc) {
+  let problem: unknown = doc.problem;
+  try {
+    problem = JSON.parse(doc.problem);
+  } catch {
+    // kept as text: the answer was not JSON
+  }
+  const { _id, tenant: _tenant, at, ...rest } = doc;
+  return { id: _id, at: at.toISOString(), ...rest, problem };
+}
+
+export function eventTypeView(doc: EventTypeDoc): EventTypeView {
+  return {
+    type: doc.type,
+    description: doc.description,
+    ...(doc.schemaJson && { schema: JSON.parse(doc.schemaJson) as Record<string, unknown> }),
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
+}
