@@ -2,6 +2,7 @@ import http from 'node:http';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createActivities } from './activities';
+import { temporalGateway } from './temporal/activity-gateway';
 import { createDispatcher } from './activities/http-sender';
 import { createMailer } from './activities/smtp-sender';
 import { createThrottle } from './activities/throttle';
@@ -67,8 +68,7 @@ async function main() {
       allowPrivateTargets: config.allowPrivateTargets,
       disableAfterMs: config.disableAfterMs,
       secretBox,
-      temporal,
-      taskQueue: config.taskQueue,
+      gateway: temporalGateway(temporal, config.taskQueue),
       metrics: workerMetrics(registry),
       logger,
       throttle: createThrottle(config.subscriptionConcurrency),

@@ -3,6 +3,9 @@
  * and how a receiver's Retry-After stretches it. Pure: no clock, no I/O.
  */
 
+/** How long a receiver's answer is waited for when its subscription does not say (`timeoutMs`). */
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
 /** Delays before each retry; with the immediate first attempt, 8 attempts in all. */
 export const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'] as const;
 

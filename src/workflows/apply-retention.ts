@@ -1,11 +1,10 @@
 import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { MaintenanceActivities } from '../activities/maintenance';
+import { ACTIVITY_RETRY } from './definitions';
 
-type Activities = ReturnType<typeof createActivities>;
-
-const { deleteExpiredEvents, deleteExpiredIngestLog } = proxyActivities<Activities>({
+const { deleteExpiredEvents, deleteExpiredIngestLog } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '5m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: ACTIVITY_RETRY,
 });
 
 export interface ApplyRetentionInput {

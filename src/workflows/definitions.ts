@@ -3,6 +3,13 @@ import type { ControlAction, EventView, HeraldEvent } from '../domain/schemas';
 
 /** Messages of Herald's workflows, shared by the workflows and their clients. */
 
+/**
+ * Temporal's retries of every Herald activity: without limit, backing off to a minute, so an
+ * outage of the store or a lost worker delays work instead of losing it. A receiver's failures
+ * are not retried here: they come back as results and follow the subscription's schedule.
+ */
+export const ACTIVITY_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+
 /** Payload of the `cancel` and `retry` signals (contract section 5). */
 export interface ControlRequest {
   subscriptionId?: string;

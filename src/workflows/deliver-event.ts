@@ -12,13 +12,15 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { AttemptActivities } from '../activities/attempt';
+import type { AuditActivities } from '../activities/audit';
 import type { AttemptResult, DeliveryState } from '../activities/types';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
 import { historyIsLong } from './history';
 import {
+  ACTIVITY_RETRY,
   cancelSignal,
   DELIVER_EVENT_REVISION,
   retrySignal,
@@ -28,17 +30,15 @@ import {
   type DeliverEventInput,
 } from './definitions';
 
-type Activities = ReturnType<typeof createActivities>;
-
 /**
  * Store tier: audit reads and writes, short and idempotent, so they run as local
  * activities: in the worker that runs the workflow, without a round trip through the
  * Temporal server's task queues (a marker each in the history). Retried without limit, so
  * an outage of the store delays deliveries instead of losing them.
  */
-const store = proxyLocalActivities<Activities>({
+const store = proxyLocalActivities<AuditActivities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: ACTIVITY_RETRY,
 });
 
 /**
@@ -52,12 +52,12 @@ const store = proxyLocalActivities<Activities>({
  * records the delivery as cancelled.
  */
 function deliveryTier(timeoutMs: number) {
-  return proxyActivities<Activities>({
+  return proxyActivities<AttemptActivities>({
     // The receiver's timeout plus room for the store reads and writes around the request.
     startToCloseTimeout: timeoutMs + 60_000,
     heartbeatTimeout: '4s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    retry: ACTIVITY_RETRY,
   });
 }
 
@@ -78,10 +78,10 @@ function deliveryTier(timeoutMs: number) {
 export const LOCAL_ATTEMPT_MAX_MS = 5_000;
 
 function localDeliveryTier(timeoutMs: number) {
-  return proxyLocalActivities<Activities>({
+  return proxyLocalActivities<AttemptActivities>({
     startToCloseTimeout: timeoutMs + 60_000,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+    retry: ACTIVITY_RETRY,
   });
 }
 

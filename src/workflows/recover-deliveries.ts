@@ -1,13 +1,11 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
-import type { RecoverDeliveriesInput } from './definitions';
+import type { MaintenanceActivities } from '../activities/maintenance';
+import { ACTIVITY_RETRY, type RecoverDeliveriesInput } from './definitions';
 
-type Activities = ReturnType<typeof createActivities>;
-
-const { recoverBatch } = proxyActivities<Activities>({
+const { recoverBatch } = proxyActivities<MaintenanceActivities>({
   startToCloseTimeout: '5m',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' },
+  retry: ACTIVITY_RETRY,
 });
 
 /** Deliveries handed on per batch, and batches per run before continuing as new. */

@@ -3,7 +3,7 @@ import { apiKeyCreateSchema, listQuerySchema } from '../../domain/schemas';
 import { newApiKey } from '../../security/api-keys';
 import type { ApiKeyDoc, Store } from '../../store';
 import { insertApiKey, listApiKeys, revokeApiKey } from '../../store/api-keys';
-import { apiKeyChangeEvent } from '../../temporal/herald-events';
+import { apiKeyChangeEvent } from '../change-events';
 import { announce, type AnnounceDeps } from '../announce';
 import { principalOf, requireAdmin } from '../auth';
 import { checkIdParam, notFound, parseOrThrow } from '../problem';

@@ -1,5 +1,4 @@
 import type { Router } from 'express';
-import type { AppDeps } from '../app';
 import { apiKeysRouter } from './api-keys';
 import { causalityRouter } from './causality';
 import { eventTypesRouter } from './event-types';
@@ -11,11 +10,23 @@ import { purgeRouter } from './purge';
 import { statsRouter } from './stats';
 import { subscriptionsRouter } from './subscriptions';
 
+/** What the routers keep for their requests: the union of each one's dependencies. */
+export type RouterDeps = Parameters<typeof exportRouter>[0] &
+  Parameters<typeof purgeRouter>[0] &
+  Parameters<typeof causalityRouter>[0] &
+  Parameters<typeof eventsRouter>[0] &
+  Parameters<typeof eventTypesRouter>[0] &
+  Parameters<typeof ingestLogRouter>[0] &
+  Parameters<typeof subscriptionsRouter>[0] &
+  Parameters<typeof apiKeysRouter>[0] &
+  Parameters<typeof meRouter>[0] &
+  Parameters<typeof statsRouter>[0];
+
 /**
  * The API's routers by mount path, in the order they match. test/unit/openapi-routes.test.ts
  * checks the OpenAPI document against every route they serve, both ways.
  */
-export function apiRouters(deps: AppDeps): [mountPath: string, router: Router][] {
+export function apiRouters(deps: RouterDeps): [mountPath: string, router: Router][] {
   const causality = causalityRouter(deps);
   return [
     ['/v1/events', exportRouter(deps)], // before `/v1/events/{id}`: "export" is a valid id

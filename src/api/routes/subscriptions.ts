@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { ulid } from 'ulid';
 import { newEventId, newSecret, newSubscriptionId } from '../../domain/ids';
 import { digestEmail, digestPayload, eventEmail, webhookPayload } from '../../domain/messages';
-import { parseDuration } from '../../domain/schedule';
+import { DEFAULT_TIMEOUT_MS, parseDuration } from '../../domain/schedule';
 import {
   channelMismatch,
   listQuerySchema,
@@ -32,7 +32,7 @@ import {
   updateSubscription,
 } from '../../store/subscriptions';
 import { startDeliverEvent } from '../../temporal/deliver-event-client';
-import { subscriptionChangeEvent, type SubscriptionChange } from '../../temporal/herald-events';
+import { subscriptionChangeEvent, type SubscriptionChange } from '../change-events';
 import { announce, type AnnounceDeps } from '../announce';
 import { eventWorkflowId, RECOVER_DELIVERIES_WORKFLOW, recoverWorkflowId } from '../../temporal/names';
 import type { deliverEvent } from '../../workflows/deliver-event';
@@ -43,7 +43,6 @@ import { callTemporal } from '../temporal-call';
 import { attemptView, subscriptionView } from '../views';
 import { ownEvent } from '../../domain/own-events';
 
-export const DEFAULT_TIMEOUT_MS = 15_000;
 /** How long `test` waits beyond the subscription's own timeout before answering 202 instead. */
 const TEST_GRACE_MS = 10_000;
 

@@ -1,5 +1,10 @@
 import { readFileSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
-import type { RejectedLine } from './importer';
+
+/** A line of the input that was not sent, and why. */
+export interface RejectedLine {
+  line: number;
+  reason: string;
+}
 
 /**
  * `<file>.herald-import`: how far an import got. `line` is the last line such that it and every

@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HeraldProblemError, type AcceptedEvent, type EventInput, type HeraldClient } from '../../client';
 import { eventInputSchema, MAX_BATCH } from '../../domain/schemas';
-import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint';
+import { readCheckpoint, removeCheckpoint, writeCheckpoint, type RejectedLine } from './checkpoint';
 
 /**
  * `herald import <file.ndjson>`: one event per line, sent in batches, resumable without
@@ -11,11 +11,6 @@ import { readCheckpoint, removeCheckpoint, writeCheckpoint } from './checkpoint'
  * re-run sends the ids the interrupted run sent and the server answers `duplicate: true`;
  * the checkpoint only saves the work of re-sending what was already acknowledged.
  */
-
-export interface RejectedLine {
-  line: number;
-  reason: string;
-}
 
 export interface ImportOptions {
   batchSize?: number;

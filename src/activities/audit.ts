@@ -1,0 +1,170 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { mapConcurrent } from '../concurrency';
+import { DIGEST_EVENT_TYPE } from '../domain/digest';
+import { newMessageId } from '../domain/ids';
+import { matchesAny } from '../domain/matching';
+import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
+import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
+import { findByIds, type Store, type SubscriptionDoc } from '../store';
+import {
+  closeDelivery,
+  createDeliveries,
+  deliveriesForEvent,
+  deliveriesOfRun,
+  deliveryKey,
+  reopenDelivery,
+} from '../store/deliveries';
+import { eventDocOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
+import { findSubscription } from '../store/subscriptions';
+import type { ActivityCaches } from './caches';
+import { resultOf, stateOf } from './delivery-state';
+import type { TemporalGateway } from './gateway';
+import type { AttemptResult, ControlInput, DeliveryState, MatchInput, OpenEventInput, RecordEventInput } from './types';
+
+/**
+ * The audit's writes for an event's workflow: the event, its deliveries, their closing and
+ * reopening by a signal, and the event's final status. Each is idempotent, and each is quick:
+ * the workflow runs them as local activities.
+ */
+
+export interface AuditDeps {
+  store: Store;
+  caches: ActivityCaches;
+  gateway: TemporalGateway;
+}
+
+const DIGEST_FEED_CONCURRENCY = 16;
+
+export function createAuditActivities(deps: AuditDeps) {
+  const { store } = deps;
+
+  /** The subscriptions an event goes to: a delivery of its own, or through their digest. */
+  async function subscriptionsFor(input: MatchInput): Promise<{ deliver: SubscriptionDoc[]; digests: SubscriptionDoc[] }> {
+    if (input.only) {
+      const sub = await findSubscription(store, input.tenant, input.only);
+      return { deliver: sub ? [sub] : [], digests: [] };
+    }
+    const matching = (await deps.caches.matchable(input.tenant)).filter((s) => matchesAny(s.eventTypes, input.eventType));
+    return {
+      deliver: matching.filter((s) => !s.digest),
+      // A digest is not collected into digests itself.
+      digests: input.eventType === DIGEST_EVENT_TYPE ? [] : matching.filter((s) => s.digest),
+    };
+  }
+
+  async function feedDigests(input: MatchInput, digests: SubscriptionDoc[]): Promise<void> {
+    await mapConcurrent(digests, DIGEST_FEED_CONCURRENCY, (s) =>
+      deps.gateway.feedDigest(input.tenant, s._id, {
+        eventId: input.eventId,
+        every: s.digest!.every,
+        ...(s.digest!.maxEvents && { maxEvents: s.digest!.maxEvents }),
+      }),
+    );
+  }
+
+  /** One pending delivery per subscription, each with a message id of its own. */
+  async function openDeliveries(input: MatchInput, subs: SubscriptionDoc[]): Promise<DeliveryState[]> {
+    const { tenant, eventId, workflowId } = input;
+    const sorted = [...subs].sort((a, b) => a._id.localeCompare(b._id));
+    const now = new Date();
+    // A retried call keeps the first call's deliveries (and message ids).
+    const docs = await createDeliveries(
+      store,
+      sorted.map((s) => ({
+        _id: deliveryKey(workflowId, s._id),
+        tenant,
+        eventId,
+        workflowId,
+        subscriptionId: s._id,
+        channel: s.channel,
+        messageId: newMessageId(),
+        status: 'pending',
+        attempts: 0,
+        lastAttemptAt: null,
+        lastResponseStatus: null,
+        nextAttemptAt: null,
+        error: null,
+        scheduleBase: 0,
+        ...(input.digest && { digest: true }),
+        createdAt: now,
+        updatedAt: now,
+      })),
+    );
+    // A purge marks the event, stops the run and deletes the event's deliveries, but this
+    // activity may still be running in the worker after the stop. Read after the insert: either
+    // the mark (or the event's absence, once the purge is done) is seen here, or the mark was
+    // written after the insert and the purge's delete removes these deliveries.
+    if (docs.length > 0 && (await isPurging(store, tenant, eventId))) {
+      await store.deliveries.deleteMany({ tenant, eventId }); // what a finished purge would leave behind
+      throw ApplicationFailure.nonRetryable(`event ${eventId} is being purged`, 'EventPurged');
+    }
+    const timeouts = new Map(sorted.map((s) => [s._id, s.timeoutMs]));
+    return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
+  }
+
+  return {
+    /** Writes the event into the audit; `duplicate` when another run already did. */
+    async recordEvent(input: RecordEventInput): Promise<'recorded' | 'duplicate'> {
+      const { tenant, event, workflowId, runId } = input;
+      return recordEvent(store, eventDocOf(tenant, event, workflowId, runId, 'delivering'));
+    },
+
+    /**
+     * Finds the active subscriptions that want this event (or the one subscription asked
+     * for) and opens one delivery for each, with a message id of its own.
+     */
+    async matchSubscriptions(input: MatchInput): Promise<DeliveryState[]> {
+      const subs = await subscriptionsFor(input);
+      await feedDigests(input, subs.digests);
+      return openDeliveries(input, subs.deliver);
+    },
+
+    /**
+     * `recordEvent` and `matchSubscriptions` in one step, so a run starts with one local
+     * activity instead of two. An event that matched nothing is recorded as delivered: its
+     * run then has nothing left to write. `duplicate` when another run recorded the event.
+     */
+    async openEvent(input: OpenEventInput): Promise<DeliveryState[] | 'duplicate'> {
+      const { tenant, event, workflowId, runId } = input;
+      const match: MatchInput = { tenant, eventId: event.id, eventType: event.type, workflowId, ...(input.only && { only: input.only }), ...(input.digest && { digest: true }) };
+      const subs = await subscriptionsFor(match);
+      // Recorded before the digests hear of it: a digest reads the events it collected from the audit.
+      const recorded = await recordEvent(store, eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered'));
+      if (recorded === 'duplicate') return 'duplicate';
+      await feedDigests(match, subs.digests);
+      return openDeliveries(match, subs.deliver);
+    },
+
+    /** The deliveries a workflow id opened, for a run that continues its work. */
+    async loadDeliveries(input: { workflowId: string }): Promise<DeliveryState[]> {
+      const docs = await deliveriesOfRun(store, input.workflowId);
+      const subs = await findByIds(store.subscriptions, docs.map((d) => d.subscriptionId));
+      const timeouts = new Map(subs.map((s) => [s._id, s.timeoutMs]));
+      return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
+    },
+
+    /** Closes a delivery as cancelled, recording who asked. */
+    async cancelDelivery(input: ControlInput): Promise<AttemptResult> {
+      const doc = await closeDelivery(store, input.deliveryId, 'cancelled', `cancelled by ${input.action.by}`, input.action);
+      if (!doc) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
+      return resultOf(doc, Date.now());
+    },
+
+    /** Gives a failed delivery a fresh run of its schedule, recording who asked. */
+    async reopenDelivery(input: ControlInput & { attempts: number }): Promise<void> {
+      await reopenDelivery(store, input.deliveryId, input.attempts, input.action);
+    },
+
+    /**
+     * Stores the event's status so lists can filter on it: this run's, or, once the event
+     * was replayed, the one its runs give together (the newest delivery per subscription).
+     */
+    async finishEvent(input: { tenant: string; eventId: string; status: EventStatus }): Promise<void> {
+      if (!(await setStatusOfRun(store, input.tenant, input.eventId, input.status)).replayed) return;
+      const deliveries = await deliveriesForEvent(store, input.tenant, input.eventId);
+      await setEventStatus(store, input.tenant, input.eventId, eventStatusOf(currentDeliveries(deliveries)));
+    },
+  };
+}
+
+export type AuditActivities = ReturnType<typeof createAuditActivities>;

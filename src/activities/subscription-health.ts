@@ -1,0 +1,68 @@
+import { mapConcurrent } from '../concurrency';
+import type { Logger } from '../logger';
+import type { Store, SubscriptionDoc } from '../store';
+import { workflowsWaitingOn } from '../store/deliveries';
+import { clearFailing, disableSubscription, markFailing } from '../store/subscriptions';
+import { subscriptionChangeEvent } from '../api/change-events';
+import type { TemporalGateway } from './gateway';
+
+/**
+ * A subscription's health as its attempts report it: the failing streak, and auto-disable
+ * after a 410 or a streak longer than `HERALD_DISABLE_AFTER`.
+ */
+
+export interface HealthDeps {
+  store: Store;
+  gateway: TemporalGateway;
+  logger: Logger;
+  /** Failing without one success this long disables a subscription (`HERALD_DISABLE_AFTER`). */
+  disableAfterMs: number;
+}
+
+/** Deliveries of a just-disabled subscription that are woken to fail now rather than at their next attempt. */
+const WAKE_ON_DISABLE_LIMIT = 1000;
+const SIGNAL_CONCURRENCY = 16;
+
+export function createSubscriptionHealth(deps: HealthDeps) {
+  const { store } = deps;
+
+  /**
+   * Disables a subscription, announces it with `herald.subscription.disabled`, and wakes its
+   * waiting deliveries so they fail now instead of at their next scheduled attempt.
+   */
+  async function disable(sub: SubscriptionDoc, reason: string, now: Date): Promise<void> {
+    const disabled = await disableSubscription(store, sub._id, reason, now);
+    if (!disabled) return;
+    await deps.gateway.emit(disabled.tenant, subscriptionChangeEvent('disabled', disabled, 'herald', disabled.disabledAt!));
+    deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
+    const waiting = await workflowsWaitingOn(store, sub._id, WAKE_ON_DISABLE_LIMIT);
+    await mapConcurrent(waiting, SIGNAL_CONCURRENCY, (workflowId) =>
+      deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }).catch(() => undefined), // closed meanwhile: nothing waits there
+    );
+  }
+
+  return {
+    /**
+     * Keeps the subscription's failing streak, and disables it after 410 or a long enough
+     * streak. True when this attempt disabled it.
+     */
+    async track(sub: SubscriptionDoc, succeeded: boolean, gone: boolean, at: Date): Promise<boolean> {
+      if (!sub.active) return false; // a ping to a disabled subscription changes nothing
+      if (succeeded) {
+        if (sub.failingSince) await clearFailing(store, sub._id);
+        return false;
+      }
+      if (gone) {
+        await disable(sub, 'endpoint answered 410 Gone', at);
+        return true;
+      }
+      const since = sub.failingSince ?? at;
+      if (!sub.failingSince) await markFailing(store, sub._id, at);
+      if (at.getTime() - since.getTime() < deps.disableAfterMs) return false;
+      await disable(sub, `failing without a success since ${since.toISOString()}`, at);
+      return true;
+    },
+  };
+}
+
+export type SubscriptionHealth = ReturnType<typeof createSubscriptionHealth>;
