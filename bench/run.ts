@@ -67,7 +67,7 @@ const plan = QUICK
       ingestFixedRate: { rate: 200, ms: 10_000 },
       ingestBatch: [1, 4],
       ingestMs: 10_000,
-      // The 50/s among them; this 2-core microVM holds less (see the README's Benchmarks).
+      // The 50/s among them; this 2-core microVM holds less (see docs/benchmarks.md).
       e2eRates: [10, 20, 50],
       e2eMs: 20_000,
       holdMs: 60_000,

@@ -1,70 +1,37 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { Agent } from 'undici';
 import { deliveryView } from '../api/views';
+import type { MessageContent, SentAttempt, Transports } from '../channels/channel';
+import { channelOf } from '../channels';
 import type { DigestData } from '../domain/digest';
-import { digestEmail, digestPayload, eventEmail, webhookPayload } from '../domain/messages';
-import { classifyAttempt, classifySmtpReply, type AttemptOutcome } from '../domain/outcome';
 import { nextDelayMs, retryPolicyOf } from '../domain/schedule';
-import type { HeraldEvent } from '../domain/schemas';
-import { signatureHeader } from '../domain/signing';
 import { isFinal } from '../domain/status';
 import type { WorkerMetrics } from '../metrics';
-import type { SecretBox } from '../security/secret-box';
-import { isSensitiveHeader, openHeaders, REDACTED } from '../security/sensitive';
-import type { AttemptDoc, DeliveryDoc, Store, SubscriptionDoc } from '../store';
+import type { AttemptDoc, DeliveryDoc, Store } from '../store';
 import { claimDelivery, closeDelivery, recordAttempt, releaseDelivery, type DeliveryProgress } from '../store/deliveries';
 import { eventOf, findEventsByIds, isMarkedForPurge } from '../store/events';
-import { findSubscription, signingSecrets } from '../store/subscriptions';
+import { findSubscription } from '../store/subscriptions';
 import { activeTraceId } from '../tracing';
-import { VERSION } from '../version';
 import type { ActivityCaches } from './caches';
 import { resultOf } from './delivery-state';
-import { postWebhook, RESPONSE_BODY_LIMIT } from './http-sender';
-import type { Mailer } from './smtp-sender';
 import type { SubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
 import type { AttemptInput, AttemptResult } from './types';
 
 /**
  * The attempt: one try of one delivery, from the claim that fences it against a purge, through
- * the channel's message and send, to the one write that records its outcome.
+ * the channel's message and send (src/channels/), to the one write that records its outcome.
  */
 
-export interface AttemptDeps {
+export interface AttemptDeps extends Transports {
   store: Store;
   caches: ActivityCaches;
   health: SubscriptionHealth;
-  dispatcher: Agent;
-  /** The email channel's SMTP transport; absent when `HERALD_SMTP_URL` is not set. */
-  mailer?: Mailer;
-  allowPrivateTargets: boolean;
-  /** Opens the subscriptions' sealed secrets and headers. */
-  secretBox: SecretBox;
   metrics: WorkerMetrics;
   /** Per-subscription concurrency and rate limits (src/activities/throttle.ts). */
   throttle: ReturnType<typeof createThrottle>;
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
-
-/** What one attempt sends, as the attempt audit describes it, and how to send it. */
-interface PreparedAttempt {
-  request: AttemptDoc['request'];
-  send(): Promise<SentAttempt>;
-}
-
-interface SentAttempt {
-  outcome: AttemptOutcome;
-  /** The HTTP status or SMTP reply code; null when none came. */
-  status: number | null;
-  response: AttemptDoc['response'];
-}
-
-/** A delivery's event and, for a digest, the events it collected (in the order they arrived). */
-interface MessageContent {
-  event: HeraldEvent;
-  collected: HeraldEvent[] | null;
-}
 
 export function createAttemptActivities(deps: AttemptDeps) {
   const { store, metrics } = deps;
@@ -90,63 +57,10 @@ export function createAttemptActivities(deps: AttemptDeps) {
   async function messageContent(delivery: DeliveryDoc): Promise<MessageContent> {
     const event = await deps.caches.loadEvent(delivery.tenant, delivery.eventId);
     if (!delivery.digest) return { event, collected: null };
-    const ids = (event.data as unknown as DigestData).eventIds;
-    const stored = new Map((await findEventsByIds(store, delivery.tenant, ids)).map((doc) => [doc.id, eventOf(doc)]));
+    const { eventIds, window } = event.data as unknown as DigestData;
+    const stored = new Map((await findEventsByIds(store, delivery.tenant, eventIds)).map((doc) => [doc.id, eventOf(doc)]));
     // An event removed by retention since it was collected is left out rather than failing the digest.
-    return { event, collected: ids.flatMap((id) => stored.get(id) ?? []) };
-  }
-
-  function prepareWebhook(delivery: DeliveryDoc, sub: SubscriptionDoc, content: MessageContent, startedAt: Date, signal: AbortSignal): PreparedAttempt {
-    const timestamp = Math.floor(startedAt.getTime() / 1000);
-    const body = JSON.stringify(content.collected ? digestPayload(content.collected) : webhookPayload(content.event));
-    const headers: Record<string, string> = {
-      ...openHeaders(sub.headers ?? {}, deps.secretBox),
-      'content-type': 'application/json',
-      'user-agent': `Herald/${VERSION}`,
-      'webhook-id': delivery.messageId,
-      'webhook-timestamp': String(timestamp),
-      'webhook-signature': signatureHeader(signingSecrets(sub, startedAt, deps.secretBox), delivery.messageId, timestamp, body),
-    };
-    return {
-      request: { url: sub.url!, headers: auditHeaders(headers) },
-      async send() {
-        const response = await postWebhook(deps.dispatcher, deps.allowPrivateTargets, { url: sub.url!, headers, body, timeoutMs: sub.timeoutMs, signal });
-        return {
-          outcome: classifyAttempt(response.result, Date.now()),
-          status: response.status,
-          response: response.status === null ? null : { status: response.status, body: response.body ?? '' },
-        };
-      },
-    };
-  }
-
-  function prepareEmail(delivery: DeliveryDoc, sub: SubscriptionDoc, content: MessageContent): PreparedAttempt {
-    const { mailer } = deps;
-    const templates = { subject: sub.subject, body: sub.body, html: sub.html };
-    const rendered = content.collected
-      ? digestEmail(templates, content.collected, (content.event.data as unknown as DigestData).window)
-      : eventEmail(templates, content.event);
-    // Derived from the delivery's message id: every attempt of a delivery carries the same one.
-    const messageId = `${delivery.messageId}@${mailer?.domain ?? 'herald.invalid'}`;
-    const to = sub.to!;
-    return {
-      request: { url: mailer?.endpoint ?? 'smtp:', headers: { to: to.join(', '), subject: rendered.subject, 'message-id': `<${messageId}>` } },
-      async send() {
-        if (!mailer) return { outcome: { kind: 'retryable', reason: 'HERALD_SMTP_URL is not set in the worker' }, status: null, response: null };
-        const reply = await mailer.send({
-          ...rendered,
-          to,
-          messageId,
-          headers: { 'Auto-Submitted': 'auto-generated', 'X-Herald-Event-Id': content.event.id, 'X-Herald-Event-Type': content.event.type },
-        });
-        const text = reply.rejected.length ? `${reply.message} (rejected: ${reply.rejected.join(', ')})` : reply.message;
-        return {
-          outcome: classifySmtpReply(reply),
-          status: reply.code,
-          response: reply.code === null ? null : { status: reply.code, body: text.slice(0, RESPONSE_BODY_LIMIT) },
-        };
-      },
-    };
+    return { event, collected: { events: eventIds.flatMap((id) => stored.get(id) ?? []), window } };
   }
 
   /**
@@ -178,7 +92,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
     }
 
     const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
-    if (!sub || !(sub.channel === 'email' ? sub.to : sub.url) || (!sub.active && !input.ping)) {
+    if (!sub || (!sub.active && !input.ping)) {
       const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
       const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);
       metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
@@ -189,10 +103,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
     const attempt = input.attempt;
     const startedAt = new Date();
     const traceId = activeTraceId();
-    const prepared =
-      sub.channel === 'email'
-        ? prepareEmail(delivery, sub, content)
-        : prepareWebhook(delivery, sub, content, startedAt, ctx.cancellationSignal);
+    const prepared = channelOf(sub).prepare({ delivery, content, startedAt, signal: ctx.cancellationSignal, transports: deps });
     const attemptDoc = (durationMs: number, response: AttemptDoc['response'], error: string | null): AttemptDoc => ({
       _id: `${delivery._id}#${attempt}`,
       tenant: delivery.tenant,
@@ -269,13 +180,6 @@ export function createAttemptActivities(deps: AttemptDeps) {
       retryDelayMs,
     };
   }
-}
-
-/** Custom header values that look like credentials are kept out of the attempt audit; signatures are shown. */
-function auditHeaders(headers: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [name, name.startsWith('webhook-') || !isSensitiveHeader(name) ? value : REDACTED]),
-  );
 }
 
 export type AttemptActivities = ReturnType<typeof createAttemptActivities>;

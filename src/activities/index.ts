@@ -8,7 +8,7 @@ import { createAuditActivities } from './audit';
 import { createActivityCaches } from './caches';
 import type { TemporalGateway } from './gateway';
 import { createMaintenanceActivities } from './maintenance';
-import type { Mailer } from './smtp-sender';
+import type { Mailer } from '../channels/smtp-sender';
 import { createSubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
 

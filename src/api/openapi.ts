@@ -100,7 +100,7 @@ const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 const purged = { type: 'object', properties: { purged: { type: 'integer' }, recordId: { type: 'string' } }, required: ['purged', 'recordId'] };
 const typeParam = { name: 'type', in: 'path', required: true, schema: { type: 'string' } };
 
-/** What a subscriber receives for one registered type (contract section 4), `data` held to its schema. */
+/** What a subscriber receives for one registered type (docs/api.md section 4), `data` held to its schema. */
 function webhookOf(t: EventTypeView) {
   return {
     post: {

@@ -1,5 +1,5 @@
 import type { AttemptView, DeliveryView, EventTypeView } from '../domain/schemas';
-import { redactHeaders } from '../security/sensitive';
+import { channelOf } from '../channels';
 import type { ApiKeyDoc, AttemptDoc, DeliveryDoc, EventTypeDoc, IngestLogDoc, SubscriptionDoc } from '../store';
 
 /**
@@ -44,13 +44,8 @@ export function subscriptionView(doc: SubscriptionDoc) {
     ...(doc.name !== undefined && { name: doc.name }),
     eventTypes: doc.eventTypes,
     channel: doc.channel,
-    ...(doc.url !== undefined && { url: doc.url }),
-    ...(doc.to !== undefined && { to: doc.to }),
-    ...(doc.subject !== undefined && { subject: doc.subject }),
-    ...(doc.body !== undefined && { body: doc.body }),
-    ...(doc.html !== undefined && { html: doc.html }),
+    ...channelOf(doc).view(),
     ...(doc.digest !== undefined && { digest: doc.digest }),
-    ...(doc.headers !== undefined && { headers: redactHeaders(doc.headers) }),
     ...(doc.retry !== undefined && { retry: doc.retry }),
     timeoutMs: doc.timeoutMs,
     ...(doc.rateLimitPerSecond !== undefined && { rateLimitPerSecond: doc.rateLimitPerSecond }),

@@ -7,7 +7,7 @@ import { digestTemplateView, eventTemplateView, renderEmail, type EmailTemplates
  * delivery activity and the preview route compose messages here and nowhere else.
  */
 
-/** The webhook body of the contract (section 4). */
+/** The webhook body of the public contract (docs/api.md section 4). */
 export function webhookPayload(event: HeraldEvent) {
   return {
     id: event.id,

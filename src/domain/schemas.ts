@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD } from './channels';
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
 import { DURATION_PATTERN, parseDuration } from './schedule';
 import { templateProblem, type TemplatePart } from './templates';
@@ -60,7 +61,7 @@ export const acceptedBatchSchema = z.object({ results: z.array(acceptedEventSche
 /** An item of `GET /v1/events`: the stored event with its current status. */
 export const eventListItemSchema = eventSchema.extend({ status: z.enum(EVENT_STATUSES) });
 
-/** The body a webhook subscriber receives (contract section 4); a digest sends an array of them. */
+/** The body a webhook subscriber receives (docs/api.md section 4); a digest sends an array of them. */
 export const webhookPayloadSchema = z.object({
   id: z.string(),
   type: z.string(),
@@ -140,9 +141,6 @@ export const digestSchema = z.strictObject({
 });
 export type DigestSettings = z.infer<typeof digestSchema>;
 
-const EMAIL_ONLY_FIELDS = ['to', 'subject', 'body', 'html'] as const;
-const WEBHOOK_ONLY_FIELDS = ['url', 'headers'] as const;
-
 const subscriptionFields = {
   name: text(200).optional(),
   eventTypes: z.array(eventTypePatternSchema).min(1).max(100),
@@ -166,14 +164,14 @@ const subscriptionFields = {
 export const subscriptionCreateSchema = z
   .strictObject({
     ...subscriptionFields,
-    channel: z.enum(['webhook', 'email']),
+    channel: z.enum(CHANNEL_NAMES),
     secret: secretSchema.optional(),
   })
   .superRefine((s, ctx) => {
-    if (s.channel === 'webhook' && !s.url) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required for channel "webhook"' });
-    if (s.channel === 'email' && !s.to) ctx.addIssue({ code: 'custom', path: ['to'], message: 'is required for channel "email"' });
-    for (const field of channelMismatch(s.channel, s)) {
-      ctx.addIssue({ code: 'custom', path: [field], message: `applies to channel "${s.channel === 'email' ? 'webhook' : 'email'}" only` });
+    const required = REQUIRED_TARGET_FIELD[s.channel];
+    if (s[required] === undefined) ctx.addIssue({ code: 'custom', path: [required], message: `is required for channel "${s.channel}"` });
+    for (const { field, owner } of foreignTargetFields(s.channel, s)) {
+      ctx.addIssue({ code: 'custom', path: [field], message: `applies to channel "${owner}" only` });
     }
   });
 export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
@@ -189,17 +187,11 @@ export const subscriptionPatchSchema = z.strictObject({
 });
 export type SubscriptionPatch = z.infer<typeof subscriptionPatchSchema>;
 
-/** Which fields of a patch apply to one channel only, to refuse them on the other. */
-export function channelMismatch(channel: 'webhook' | 'email', patch: SubscriptionPatch): string[] {
-  const fields: readonly (keyof SubscriptionPatch)[] = channel === 'webhook' ? EMAIL_ONLY_FIELDS : WEBHOOK_ONLY_FIELDS;
-  return fields.filter((f) => patch[f] !== undefined && patch[f] !== null);
-}
-
 export const subscriptionSchema = z.object({
   id: z.string(),
   name: z.string().optional(),
   eventTypes: z.array(z.string()),
-  channel: z.enum(['webhook', 'email']),
+  channel: z.enum(CHANNEL_NAMES),
   url: z.string().optional(),
   to: z.array(z.string()).optional(),
   subject: z.string().optional(),
@@ -350,7 +342,7 @@ export type ControlAction = z.infer<typeof controlActionSchema>;
 
 export const deliveryViewSchema = z.object({
   subscriptionId: z.string(),
-  channel: z.enum(['webhook', 'email']),
+  channel: z.enum(CHANNEL_NAMES),
   status: z.enum(DELIVERY_STATUSES),
   attempts: z.number(),
   lastAttemptAt: z.string().nullable(),
@@ -416,12 +408,13 @@ export const deliveryControlSchema = z.strictObject({ subscriptionId: shortText.
 export const previewSchema = z.strictObject({ event: eventInputSchema });
 
 export const previewResultSchema = z.object({
-  channel: z.enum(['webhook', 'email']),
+  channel: z.enum(CHANNEL_NAMES),
   subject: z.string().optional().describe('email: the subject line, as sent'),
   text: z.string().optional().describe('email: the text part'),
   html: z.string().optional().describe('email: the HTML part'),
   body: z.unknown().optional().describe('webhook: the JSON body (an array for a digest subscription)'),
 });
+export type PreviewResult = z.infer<typeof previewResultSchema>;
 
 export const rotateSecretSchema = z.strictObject({ secret: secretSchema.optional() });
 

@@ -1,4 +1,4 @@
-/** Delivery and event statuses of the contract, and how the first determine the second. */
+/** Delivery and event statuses of the public contract (docs/api.md), and how the first determine the second. */
 export const DELIVERY_STATUSES = ['pending', 'retrying', 'succeeded', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 

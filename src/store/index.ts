@@ -1,5 +1,6 @@
 import { Collection, Db, MongoClient, type Document, type Filter, type IndexDescription, type WithId } from 'mongodb';
 import { mapConcurrent } from '../concurrency';
+import type { ChannelName } from '../domain/channels';
 import type { ControlAction } from '../domain/schemas';
 import type { DeliveryStatus, EventStatus } from '../domain/status';
 
@@ -52,22 +53,33 @@ export interface SubscriptionSecret {
   expiresAt?: Date;
 }
 
-export interface SubscriptionDoc {
+/** Where a webhook subscription posts. */
+export interface WebhookTarget {
+  channel: 'webhook';
+  url: string;
+  /** Values of credential-like headers are sealed like the secrets. */
+  headers?: Record<string, string>;
+}
+
+/** Where an email subscription sends, with Mustache templates of the subject and the two parts (src/domain/templates.ts). */
+export interface EmailTarget {
+  channel: 'email';
+  to: string[];
+  subject?: string;
+  body?: string;
+  html?: string;
+}
+
+/** A subscription's target, by channel: stored beside the subscription's other fields. */
+export type SubscriptionTarget = WebhookTarget | EmailTarget;
+
+interface SubscriptionFields {
   _id: string;
   tenant: string;
   name?: string;
   eventTypes: string[];
-  channel: 'webhook' | 'email';
-  url?: string;
-  to?: string[];
-  /** Email: Mustache templates of the subject and the two parts (src/domain/templates.ts). */
-  subject?: string;
-  body?: string;
-  html?: string;
   /** Matching events are collected by a digest workflow and sent together (src/workflows/collect-digest.ts). */
   digest?: { every: string; maxEvents?: number };
-  /** Values of credential-like headers are sealed like the secrets. */
-  headers?: Record<string, string>;
   secrets: SubscriptionSecret[];
   retry?: { schedule?: string[]; maxAttempts?: number };
   timeoutMs: number;
@@ -81,13 +93,15 @@ export interface SubscriptionDoc {
   failingSince?: Date;
 }
 
+export type SubscriptionDoc = SubscriptionFields & SubscriptionTarget;
+
 export interface DeliveryDoc {
   _id: string; // `${workflowId}|${subscriptionId}`: one delivery per run and subscription
   tenant: string;
   eventId: string;
   workflowId: string;
   subscriptionId: string;
-  channel: 'webhook' | 'email';
+  channel: ChannelName;
   /** The `webhook-id`: the same on every retry of this delivery, new on a replay. */
   messageId: string;
   status: DeliveryStatus;

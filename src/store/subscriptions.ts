@@ -57,7 +57,7 @@ export async function deleteSubscription(store: Store, tenant: string, id: strin
   return result.deletedCount === 1;
 }
 
-/** How long a rotated-out secret keeps signing beside the new one (contract: 24 h). */
+/** How long a rotated-out secret keeps signing beside the new one (docs/api.md section 3: 24 h). */
 export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 
 /**

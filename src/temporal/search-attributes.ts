@@ -1,6 +1,6 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-/** The custom search attributes of the contract; the Web UI filters deliveries by them. */
+/** The custom search attributes of the public contract (docs/api.md section 5); the Web UI filters deliveries by them. */
 export const HeraldTenant = defineSearchAttributeKey('HeraldTenant', SearchAttributeType.KEYWORD);
 export const HeraldEventType = defineSearchAttributeKey('HeraldEventType', SearchAttributeType.KEYWORD);
 export const HeraldSubscriptionIds = defineSearchAttributeKey('HeraldSubscriptionIds', SearchAttributeType.KEYWORD_LIST);

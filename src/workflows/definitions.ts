@@ -10,7 +10,7 @@ import type { ControlAction, EventView, HeraldEvent } from '../domain/schemas';
  */
 export const ACTIVITY_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
 
-/** Payload of the `cancel` and `retry` signals (contract section 5). */
+/** Payload of the `cancel` and `retry` signals (docs/api.md section 5). */
 export interface ControlRequest {
   subscriptionId?: string;
   /** Who asked: the HTTP API names the key; a signal sent in Temporal without it reads "temporal". */

@@ -1,4 +1,4 @@
-import { smtpReplyOf } from '../../src/activities/smtp-sender';
+import { smtpReplyOf } from '../../src/channels/smtp-sender';
 
 const failure = (code: string, responseCode?: number, response?: string) => Object.assign(new Error(`${code} failure`), { code, responseCode, response });
 

@@ -1,10 +1,10 @@
 import { Router, type Response } from 'express';
 import { ulid } from 'ulid';
 import { newEventId, newSecret, newSubscriptionId } from '../../domain/ids';
-import { digestEmail, digestPayload, eventEmail, webhookPayload } from '../../domain/messages';
+import { channelOf, targetOf, targetRefusal } from '../../channels';
+import { foreignTargetFields } from '../../domain/channels';
 import { DEFAULT_TIMEOUT_MS, parseDuration } from '../../domain/schedule';
 import {
-  channelMismatch,
   listQuerySchema,
   previewSchema,
   recoverSchema,
@@ -12,11 +12,9 @@ import {
   subscriptionCreateSchema,
   subscriptionPatchSchema,
   type EventView,
-  type HeraldEvent,
   type SubscriptionHealth,
 } from '../../domain/schemas';
 import { successRate } from '../../domain/stats';
-import { classifyUrlHost } from '../../domain/targets';
 import type { Store, SubscriptionDoc } from '../../store';
 import { attemptsForEvent } from '../../store/deliveries';
 import { lastFailedDelivery, statsSince, subscriptionCounts } from '../../store/stats';
@@ -39,6 +37,7 @@ import type { deliverEvent } from '../../workflows/deliver-event';
 import type { recoverDeliveries } from '../../workflows/recover-deliveries';
 import { principalOf, requireScope } from '../auth';
 import { checkIdParam, notFound, parseOrThrow, ProblemError, validationProblem } from '../problem';
+import { completeEvent } from '../ingest';
 import { callTemporal } from '../temporal-call';
 import { attemptView, subscriptionView } from '../views';
 import { ownEvent } from '../../domain/own-events';
@@ -58,11 +57,10 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   const router = Router();
   router.param('id', checkIdParam('subscription'));
 
-  /** A literal address in a refused range is known bad already; names are checked at connect time. */
-  function checkTarget(url: string | undefined): void {
-    if (!url || deps.allowPrivateTargets) return;
-    const verdict = classifyUrlHost(new URL(url));
-    if (!verdict.allowed) throw validationProblem([{ path: 'url', message: `target refused: ${verdict.reason}` }]);
+  /** Refuses a target its channel knows to be bad before anything is stored or read. */
+  function checkTarget(fields: Record<string, unknown>): void {
+    const refusal = targetRefusal(fields, deps.allowPrivateTargets);
+    if (refusal) throw validationProblem([refusal]);
   }
 
   const announceChange = (change: SubscriptionChange, doc: SubscriptionDoc, res: Response) =>
@@ -77,7 +75,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   router.post('/', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const input = parseOrThrow(subscriptionCreateSchema, req.body);
-    checkTarget(input.url);
+    checkTarget(input);
     if ((await countSubscriptions(deps.store, tenant)) >= deps.maxSubscriptionsPerTenant) {
       throw new ProblemError(409, 'Limit reached', `A tenant may have at most ${deps.maxSubscriptionsPerTenant} subscriptions (HERALD_MAX_SUBSCRIPTIONS).`);
     }
@@ -88,14 +86,8 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       tenant,
       ...(input.name !== undefined && { name: input.name }),
       eventTypes: input.eventTypes,
-      channel: input.channel,
-      ...(input.url !== undefined && { url: input.url }),
-      ...(input.to !== undefined && { to: input.to }),
-      ...(input.subject !== undefined && { subject: input.subject }),
-      ...(input.body !== undefined && { body: input.body }),
-      ...(input.html !== undefined && { html: input.html }),
+      ...targetOf(input, deps.secretBox),
       ...(input.digest !== undefined && { digest: input.digest }),
-      ...(input.headers !== undefined && { headers: sealHeaders(input.headers, deps.secretBox) }),
       ...(input.retry !== undefined && { retry: input.retry }),
       ...(input.rateLimitPerSecond !== undefined && { rateLimitPerSecond: input.rateLimitPerSecond }),
       secrets: [{ value: deps.secretBox.seal(secret) }],
@@ -152,13 +144,10 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   router.patch('/:id', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const patch = parseOrThrow(subscriptionPatchSchema, req.body);
-    checkTarget(patch.url);
+    checkTarget(patch);
     const current = await load(tenant, String(req.params.id));
-    const mismatched = channelMismatch(current.channel, patch);
-    if (mismatched.length > 0) {
-      const other = current.channel === 'email' ? 'webhook' : 'email';
-      throw validationProblem(mismatched.map((path) => ({ path, message: `applies to channel "${other}" only` })));
-    }
+    const foreign = foreignTargetFields(current.channel, patch);
+    if (foreign.length > 0) throw validationProblem(foreign.map(({ field, owner }) => ({ path: field, message: `applies to channel "${owner}" only` })));
     const sealed = patch.headers ? { ...patch, headers: sealHeaders(patch.headers, deps.secretBox) } : patch;
     const updated = await updateSubscription(deps.store, tenant, current._id, sealed, new Date());
     if (!updated) throw notFound(`subscription ${current._id}`);
@@ -234,22 +223,12 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const { event: input } = parseOrThrow(previewSchema, req.body ?? {});
     const sub = await load(tenant, String(req.params.id));
     const now = new Date();
-    const event: HeraldEvent = {
-      ...input,
-      id: input.id ?? newEventId(),
-      occurredAt: input.occurredAt ?? now.toISOString(),
-      receivedAt: now.toISOString(),
+    const event = completeEvent(input, now);
+    const collected = sub.digest && {
+      events: [event],
+      window: { openedAt: now.toISOString(), closedAt: new Date(now.getTime() + parseDuration(sub.digest.every)).toISOString() },
     };
-    const window = sub.digest && {
-      openedAt: now.toISOString(),
-      closedAt: new Date(now.getTime() + parseDuration(sub.digest.every)).toISOString(),
-    };
-    if (sub.channel === 'webhook') {
-      res.json({ channel: sub.channel, body: window ? digestPayload([event]) : webhookPayload(event) });
-      return;
-    }
-    const templates = { subject: sub.subject, body: sub.body, html: sub.html };
-    res.json({ channel: sub.channel, ...(window ? digestEmail(templates, [event], window) : eventEmail(templates, event)) });
+    res.json({ channel: sub.channel, ...channelOf(sub).preview({ event, collected: collected || null }) });
   });
 
   /** Redelivers the subscription's failed deliveries opened in the window, in a workflow of its own. */
