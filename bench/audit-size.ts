@@ -91,12 +91,19 @@ async function measureStore(store: StoreBackend, receiver: BenchReceiver): Promi
     const measure = async (audit: number, label: string): Promise<Measurement> => {
       const t0 = Date.now();
       for (let i = 0; i < RECORD_EVENTS; i += 500) {
-        const events = Array.from({ length: 500 }, (_, k) => ({ type: 'bench.audit.record', subject: { type: 'bench', id: `r${(i + k) % 50}` }, data: { i: i + k } }));
+        const events = Array.from({ length: 500 }, (_, k) => ({
+          type: 'bench.audit.record',
+          subject: { type: 'bench', id: `r${(i + k) % 50}` },
+          data: { i: i + k },
+        }));
         await http.expect(202, 'POST', '/v1/events', key, { events });
       }
       const unrecorded = await idle(t0 + RECORD_DEADLINE_MS);
       const recordMs = Date.now() - t0;
-      if (unrecorded > 0) throw new Error(`${unrecorded} of ${RECORD_EVENTS} events still unrecorded after ${RECORD_DEADLINE_MS / 1000} s: the audit size slows recording down`);
+      if (unrecorded > 0)
+        throw new Error(
+          `${unrecorded} of ${RECORD_EVENTS} events still unrecorded after ${RECORD_DEADLINE_MS / 1000} s: the audit size slows recording down`,
+        );
       const run = `audit-${store}-${label}`;
       const load = await openLoop({
         rate: E2E_RATE,
@@ -110,7 +117,9 @@ async function measureStore(store: StoreBackend, receiver: BenchReceiver): Promi
       const receipts = receiver.receiptsOf(run);
       const e2e = { ...summarize(receipts.map((r) => r.receivedAt - r.sentAt)), accepted: load.ok, received: receipts.length };
       const m = { audit, recordMs, recordPerSecond: Math.round((RECORD_EVENTS / recordMs) * 10_000) / 10, e2e };
-      console.log(`  audit ${audit}: recorded ${m.recordPerSecond} events/s; end to end p50 ${Math.round(e2e.p50)} ms, p99 ${Math.round(e2e.p99)} ms`);
+      console.log(
+        `  audit ${audit}: recorded ${m.recordPerSecond} events/s; end to end p50 ${Math.round(e2e.p50)} ms, p99 ${Math.round(e2e.p99)} ms`,
+      );
       return m;
     };
     const empty = await measure(0, 'empty');
@@ -208,11 +217,15 @@ function markdown(report: { startedAt: string; cpus: number; auditEvents: number
   ];
   for (const r of report.results) {
     for (const m of r.measurements) {
-      lines.push(`| FerretDB/${r.store} | ${m.audit} | ${m.recordPerSecond} | ${Math.round(m.e2e.p50)} ms | ${Math.round(m.e2e.p99)} ms | ${m.e2e.received}/${m.e2e.accepted} |`);
+      lines.push(
+        `| FerretDB/${r.store} | ${m.audit} | ${m.recordPerSecond} | ${Math.round(m.e2e.p50)} ms | ${Math.round(m.e2e.p99)} ms | ${m.e2e.received}/${m.e2e.accepted} |`,
+      );
     }
     const [empty, full] = r.measurements;
     if (empty && full) {
-      lines.push(`| FerretDB/${r.store} | full / empty | ${pct(full.recordPerSecond / empty.recordPerSecond)} | ${pct(full.e2e.p50 / empty.e2e.p50)} | ${pct(full.e2e.p99 / empty.e2e.p99)} | seeded in ${Math.round(r.seedMs / 1000)} s |`);
+      lines.push(
+        `| FerretDB/${r.store} | full / empty | ${pct(full.recordPerSecond / empty.recordPerSecond)} | ${pct(full.e2e.p50 / empty.e2e.p50)} | ${pct(full.e2e.p99 / empty.e2e.p99)} | seeded in ${Math.round(r.seedMs / 1000)} s |`,
+      );
     }
   }
   return lines.join('\n') + '\n';

@@ -51,7 +51,9 @@ async function main() {
     }
     const peak = Math.max(...samples.map((s) => s.workerRssMb));
     const waiting = samples[samples.length - 1].workerRssMb;
-    console.log(JSON.stringify({ events: EVENTS, attempted: receiver.counts.requests, peakWorkerRssMb: peak, waitingWorkerRssMb: waiting, samples }));
+    console.log(
+      JSON.stringify({ events: EVENTS, attempted: receiver.counts.requests, peakWorkerRssMb: peak, waitingWorkerRssMb: waiting, samples }),
+    );
     if (peak > LIMIT_MB) code = 1;
   } finally {
     clearInterval(sampler);

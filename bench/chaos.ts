@@ -136,7 +136,13 @@ async function main() {
   console.log(`  Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, API ${stack.apiUrl}, logs ${stack.dataDir}/logs`);
   const http = new HeraldHttp(stack.apiUrl, 64);
   const temporal = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
-  const report: Record<string, unknown> = { seed: SEED, startedAt: new Date().toISOString(), loadSeconds: LOAD_MS / 1000, rate: RATE, fanout: FANOUT };
+  const report: Record<string, unknown> = {
+    seed: SEED,
+    startedAt: new Date().toISOString(),
+    loadSeconds: LOAD_MS / 1000,
+    rate: RATE,
+    fanout: FANOUT,
+  };
   let exitCode = 0;
   try {
     // A retry schedule that keeps trying through every fault of the run (the default waits
@@ -179,7 +185,11 @@ async function main() {
       task: async (i) => {
         const id = `${runTag}-${i}`;
         try {
-          const res = await http.call('POST', '/v1/events', stack.adminKey, { id, type: 'chaos.tick', data: { run: runTag, sentAt: Date.now(), i } });
+          const res = await http.call('POST', '/v1/events', stack.adminKey, {
+            id,
+            type: 'chaos.tick',
+            data: { run: runTag, sentAt: Date.now(), i },
+          });
           if (res.status === 202) acknowledged.set(id, Date.now());
           else {
             unacknowledged.refused += 1;
@@ -190,7 +200,8 @@ async function main() {
         }
       },
       onTick: (t) => {
-        if (Math.round(t) % 10_000 < 250) console.log(`  +${(t / 1000).toFixed(0)} s  acknowledged ${acknowledged.size}, delivered ${receiver.received(runTag)}`);
+        if (Math.round(t) % 10_000 < 250)
+          console.log(`  +${(t / 1000).toFixed(0)} s  acknowledged ${acknowledged.size}, delivered ${receiver.received(runTag)}`);
       },
     });
     await Promise.all([load, ...faultRuns]);
@@ -303,7 +314,10 @@ function chaosMarkdown(r: Record<string, any>): string {
     '',
     '| fault | at | lasted | recovery p99 | recovery max | deliveries in window |',
     '|---|---:|---:|---:|---:|---:|',
-    ...faults.map((f) => `| ${f.kind} | ${f.atS.toFixed(1)} s | ${f.tookS?.toFixed(1) ?? 'n/a'} s | ${f.recoveryP99Ms ?? 'n/a'} ms | ${f.recoveryMaxMs ?? 'n/a'} ms | ${f.eventsInWindow} |`),
+    ...faults.map(
+      (f) =>
+        `| ${f.kind} | ${f.atS.toFixed(1)} s | ${f.tookS?.toFixed(1) ?? 'n/a'} s | ${f.recoveryP99Ms ?? 'n/a'} ms | ${f.recoveryMaxMs ?? 'n/a'} ms | ${f.eventsInWindow} |`,
+    ),
     '',
   ].join('\n');
 }

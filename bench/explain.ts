@@ -66,7 +66,13 @@ function summarise(plan: any): string {
   const lines = [`pushdown: filter ${plan.filterPushdown ?? plan.pushdown}, sort ${plan.sortPushdown}, limit ${plan.limitPushdown}`];
   const walk = (node: any, depth: number) => {
     if (!node) return;
-    const what = [node['Node Type'], node['Index Name'] && `on ${node['Index Name']}`, node['Index Cond'] ?? node['Recheck Cond'] ?? node.Filter].filter(Boolean).join(' ');
+    const what = [
+      node['Node Type'],
+      node['Index Name'] && `on ${node['Index Name']}`,
+      node['Index Cond'] ?? node['Recheck Cond'] ?? node.Filter,
+    ]
+      .filter(Boolean)
+      .join(' ');
     lines.push(`${'  '.repeat(depth)}${what}`);
     for (const child of node.Plans ?? []) walk(child, depth + 1);
   };

@@ -15,7 +15,12 @@ export class HeraldHttp {
     this.pool = new Pool(url, { connections, keepAliveTimeout: 30_000, pipelining: 1 });
   }
 
-  async call<T = any>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, key: string, body?: unknown): Promise<{ status: number; headers: Record<string, unknown>; body: T }> {
+  async call<T = any>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    key: string,
+    body?: unknown,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: T }> {
     const res = await this.pool.request({
       method,
       path,
@@ -33,9 +38,18 @@ export class HeraldHttp {
   }
 
   /** Calls and throws unless the answer has the expected status. */
-  async expect<T = any>(status: number, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, key: string, body?: unknown): Promise<T> {
+  async expect<T = any>(
+    status: number,
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    key: string,
+    body?: unknown,
+  ): Promise<T> {
     const res = await this.call<T>(method, path, key, body);
-    if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} ${typeof res.body === 'string' ? res.body : JSON.stringify(res.body)}`.slice(0, 300));
+    if (res.status !== status)
+      throw new Error(
+        `${method} ${path}: ${res.status} ${typeof res.body === 'string' ? res.body : JSON.stringify(res.body)}`.slice(0, 300),
+      );
     return res.body;
   }
 

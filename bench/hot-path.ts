@@ -21,7 +21,15 @@ async function seed(store: Store, from: number, to: number): Promise<void> {
   for (let start = from; start < to; start += 1_000) {
     const end = Math.min(to, start + 1_000);
     const ids = Array.from({ length: end - start }, (_, k) => `seed-${start + k}`);
-    const events: EventDoc[] = ids.map((id) => eventDocOf(TENANT, { id, type: 'hot.seeded', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() }, `event/${TENANT}/${id}`, 'seed', 'delivered'));
+    const events: EventDoc[] = ids.map((id) =>
+      eventDocOf(
+        TENANT,
+        { id, type: 'hot.seeded', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() },
+        `event/${TENANT}/${id}`,
+        'seed',
+        'delivered',
+      ),
+    );
     await store.events.insertMany(events);
     await store.deliveries.insertMany(ids.map((id) => delivery(id, 'succeeded')));
   }
@@ -30,7 +38,24 @@ async function seed(store: Store, from: number, to: number): Promise<void> {
 function delivery(eventId: string, status: DeliveryDoc['status']): DeliveryDoc {
   const now = new Date();
   const workflowId = `event/${TENANT}/${eventId}`;
-  return { _id: `${workflowId}|sub_hot`, tenant: TENANT, eventId, workflowId, subscriptionId: 'sub_hot', channel: 'webhook', messageId: `msg_${eventId}`, status, attempts: 0, lastAttemptAt: null, lastResponseStatus: null, nextAttemptAt: null, error: null, scheduleBase: 0, createdAt: now, updatedAt: now };
+  return {
+    _id: `${workflowId}|sub_hot`,
+    tenant: TENANT,
+    eventId,
+    workflowId,
+    subscriptionId: 'sub_hot',
+    channel: 'webhook',
+    messageId: `msg_${eventId}`,
+    status,
+    attempts: 0,
+    lastAttemptAt: null,
+    lastResponseStatus: null,
+    nextAttemptAt: null,
+    error: null,
+    scheduleBase: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
 }
 
 /** Median milliseconds of each command over RUNS fresh events. */
@@ -46,26 +71,40 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
     const id = `${label}-${i}`;
     const event = { id, type: 'hot.started', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };
     await time('subscriptions version (by _id)', () => tenantVersion(store.subscriptionsVersions, TENANT));
-    await time('record the event (insert, closure mark by _id)', () => recordEvent(store, eventDocOf(TENANT, event, `event/${TENANT}/${id}`, 'run', 'delivering')));
+    await time('record the event (insert, closure mark by _id)', () =>
+      recordEvent(store, eventDocOf(TENANT, event, `event/${TENANT}/${id}`, 'run', 'delivering')),
+    );
     const [opened] = await time('open its delivery (insertMany)', () => createDeliveries(store, [delivery(id, 'pending')]));
     await time('is the event being purged (mark and event by _id, after opening)', () => isPurging(store, TENANT, id));
     // The attempt claims its delivery (a findOneAndUpdate) where it read it before 2026-12-04: both timed to compare.
-    await time('read the delivery (by _id; the attempt did until the claim)', () => findDelivery(store, opened!._id));
-    await time('claim the delivery (findOneAndUpdate by _id)', () => claimDelivery(store, opened!._id));
+    await time('read the delivery (by _id; the attempt did until the claim)', () => findDelivery(store, opened._id));
+    await time('claim the delivery (findOneAndUpdate by _id)', () => claimDelivery(store, opened._id));
     await time("read the event's purge mark (by _id, after the claim)", () => isMarkedForPurge(store, TENANT, id));
     await time('read the subscription (by _id)', () => findSubscription(store, TENANT, 'sub_hot'));
     await time('read the event (by _id)', () => findEvent(store, TENANT, id));
     await time('record the attempt (insert, update by _id)', () =>
       recordAttempt(
         store,
-        { _id: `${opened!._id}#1`, tenant: TENANT, eventId: id, deliveryId: opened!._id, subscriptionId: 'sub_hot', attempt: 1, startedAt: new Date(), durationMs: 1, request: { url: 'http://127.0.0.1:9/', headers: {} }, response: { status: 500, body: '' }, error: 'HTTP 500' },
+        {
+          _id: `${opened._id}#1`,
+          tenant: TENANT,
+          eventId: id,
+          deliveryId: opened._id,
+          subscriptionId: 'sub_hot',
+          attempt: 1,
+          startedAt: new Date(),
+          durationMs: 1,
+          request: { url: 'http://127.0.0.1:9/', headers: {} },
+          response: { status: 500, body: '' },
+          error: 'HTTP 500',
+        },
         { status: 'retrying', lastAttemptAt: new Date(), lastResponseStatus: 500, nextAttemptAt: new Date(), error: 'HTTP 500' },
       ),
     );
-    await time('close the delivery (read, update by _id)', () => closeDelivery(store, opened!._id, 'cancelled', 'cancelled by hot-path'));
+    await time('close the delivery (read, update by _id)', () => closeDelivery(store, opened._id, 'cancelled', 'cancelled by hot-path'));
     await time('finish the event (findOneAndUpdate by _id)', () => setStatusOfRun(store, TENANT, id, 'cancelled'));
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return new Map([...times].map(([name, xs]) => [name, median(xs)]));
 }
 
@@ -75,14 +114,27 @@ async function main() {
   try {
     await store.db.dropDatabase();
     await ensureIndexes(store);
-    await store.subscriptions.insertOne({ _id: 'sub_hot', tenant: TENANT, eventTypes: ['hot.*'], channel: 'webhook', url: 'http://127.0.0.1:9/', secrets: [], timeoutMs: 5_000, active: true, createdAt: new Date(), updatedAt: new Date() });
+    await store.subscriptions.insertOne({
+      _id: 'sub_hot',
+      tenant: TENANT,
+      eventTypes: ['hot.*'],
+      channel: 'webhook',
+      url: 'http://127.0.0.1:9/',
+      secrets: [],
+      timeoutMs: 5_000,
+      active: true,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
     await seed(store, 0, SMALL);
     await new Promise((r) => setTimeout(r, 2_000)); // the FerretDB wrapper adds its indexes each second
     const small = await measure(store, 'small');
     await seed(store, SMALL, LARGE);
     const large = await measure(store, 'large');
     const build = await store.db.command({ buildInfo: 1 });
-    console.log(`store: ${build.ferretdbVersion ? 'FerretDB' : `MongoDB ${build.version}`} (${process.env.MONGO_URL ? 'MONGO_URL' : process.env.HERALD_TEST_STORE ?? 'test store'}), median of ${RUNS}\n`);
+    console.log(
+      `store: ${build.ferretdbVersion ? 'FerretDB' : `MongoDB ${build.version}`} (${process.env.MONGO_URL ? 'MONGO_URL' : (process.env.HERALD_TEST_STORE ?? 'test store')}), median of ${RUNS}\n`,
+    );
     console.log(`| command | ${SMALL} events | ${LARGE} events | ratio |\n|---|---:|---:|---:|`);
     for (const [name, ms] of small) {
       const big = large.get(name)!;

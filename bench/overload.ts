@@ -58,7 +58,8 @@ async function main() {
         else if (res.status >= 500 && res.status !== 503) badShedding += 1;
       },
       onTick: (t) => {
-        if (Math.round(t) % 10_000 < 250) console.log(`  +${(t / 1000).toFixed(0)} s  ${JSON.stringify(statuses)}, API RSS ${Math.round(stack.api.rss() / 2 ** 20)} MB`);
+        if (Math.round(t) % 10_000 < 250)
+          console.log(`  +${(t / 1000).toFixed(0)} s  ${JSON.stringify(statuses)}, API RSS ${Math.round(stack.api.rss() / 2 ** 20)} MB`);
       },
     });
     clearInterval(sampler);

@@ -93,7 +93,14 @@ export class BenchReceiver {
           // counted above; a body that is not JSON has no timing to record
         }
         const run = parsed.data?.run ?? '';
-        this.receipts.push({ path: req.url ?? '/', messageId, eventId: parsed.id ?? '', run, sentAt: parsed.data?.sentAt ?? 0, receivedAt });
+        this.receipts.push({
+          path: req.url ?? '/',
+          messageId,
+          eventId: parsed.id ?? '',
+          run,
+          sentAt: parsed.data?.sentAt ?? 0,
+          receivedAt,
+        });
         this.perRun.set(run, (this.perRun.get(run) ?? 0) + 1);
         this.notify();
       };

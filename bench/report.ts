@@ -9,10 +9,27 @@ export interface BenchResults {
   store: string;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
   baseline: { deliveriesPerSecond: number; latency: LatencySummary; concurrency: number };
-  ingest: Array<{ mode: string; batchSize: number; level: number; requests: number; failed: number; eventsPerSecond: number; latency: LatencySummary; errors: Record<string, number> }>;
+  ingest: Array<{
+    mode: string;
+    batchSize: number;
+    level: number;
+    requests: number;
+    failed: number;
+    eventsPerSecond: number;
+    latency: LatencySummary;
+    errors: Record<string, number>;
+  }>;
   e2e: E2eEntry[];
   e2eHold?: { rate: number; trials: E2eEntry[] };
-  import: { events: number; accepted: number; importEventsPerSecond: number; delivered: number; complete: boolean; lastDeliveryAfterImportMs: number; deliveriesPerSecond: number };
+  import: {
+    events: number;
+    accepted: number;
+    importEventsPerSecond: number;
+    delivered: number;
+    complete: boolean;
+    lastDeliveryAfterImportMs: number;
+    deliveriesPerSecond: number;
+  };
   fanout: Array<{ subscriptions: number; received: number; complete: boolean; firstReceiptMs: number; lastReceiptMs: number }>;
   sustained: {
     offeredEventsPerSecond: number;
@@ -121,7 +138,9 @@ function steppedSection(r: BenchResults): string[] {
       }),
       '',
       `highest held: Herald ${heraldHighestHeld}/s, floor ${floorHighestHeld}/s (${ratio(heraldHighestHeld, floorHighestHeld)})` +
-        (fanout > 0 ? `; direct POST's rate at this fan-out: ${direct} events/s (Herald ${ratio(heraldHighestHeld, direct)}, floor ${ratio(floorHighestHeld, direct)}).` : '.') +
+        (fanout > 0
+          ? `; direct POST's rate at this fan-out: ${direct} events/s (Herald ${ratio(heraldHighestHeld, direct)}, floor ${ratio(floorHighestHeld, direct)}).`
+          : '.') +
         // A ladder held to its top step says only that the limit lies above it.
         (heraldHighestHeld === top ? ` Herald held every step: ${top}/s is a lower bound.` : '') +
         (floorHighestHeld === top ? ` The floor held every step: ${top}/s is a lower bound.` : ''),
@@ -148,7 +167,10 @@ export function markdownReport(r: BenchResults): string {
     '| load | events/s | ratio | p50 | p95 | p99 | failed |',
     '|---|---:|---:|---:|---:|---:|---:|',
     ...r.ingest.map((e) => {
-      const load = e.mode === 'fixed-rate' ? `${e.level} req/s, 1 event each` : `${e.level} caller(s), ${e.batchSize === 1 ? '1 event' : `${e.batchSize}-event batches`}`;
+      const load =
+        e.mode === 'fixed-rate'
+          ? `${e.level} req/s, 1 event each`
+          : `${e.level} caller(s), ${e.batchSize === 1 ? '1 event' : `${e.batchSize}-event batches`}`;
       return `| ${load} | ${e.eventsPerSecond} | ${ratio(e.eventsPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${e.failed} |`;
     }),
     '',
@@ -161,7 +183,9 @@ export function markdownReport(r: BenchResults): string {
         `| ${e.offeredPerSecond}/s for ${e.durationS} s | ${e.accepted} | ${e.received} | ${ratio(e.offeredPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${ms(e.latency.max)} |`,
     ),
     '',
-    r.e2eHold ? `Highest rate held for 60 s with p99 < 1 s: **${r.e2eHold.rate} events/s** (${ratio(r.e2eHold.rate, base)} of the baseline).` : 'The 60-second hold search runs in the full bench only.',
+    r.e2eHold
+      ? `Highest rate held for 60 s with p99 < 1 s: **${r.e2eHold.rate} events/s** (${ratio(r.e2eHold.rate, base)} of the baseline).`
+      : 'The 60-second hold search runs in the full bench only.',
     '',
     '## Import: `herald import` of an NDJSON file, one subscription',
     '',
@@ -186,7 +210,9 @@ export function markdownReport(r: BenchResults): string {
       `ingest→receipt p50 ${ms(r.sustained.latency.p50)}, p99 ${ms(r.sustained.latency.p99)}; duplicates ${r.sustained.duplicates}. ` +
       `Peak RSS: worker(s) ${r.sustained.workerRssMbMax} MB, API ${r.sustained.apiRssMbMax} MB.` +
       (r.sustained.cpuMsPerDelivery
-        ? ` CPU per delivery: ${Object.entries(r.sustained.cpuMsPerDelivery).map(([name, cpu]) => `${name} ${cpu} ms`).join(', ')}.`
+        ? ` CPU per delivery: ${Object.entries(r.sustained.cpuMsPerDelivery)
+            .map(([name, cpu]) => `${name} ${cpu} ms`)
+            .join(', ')}.`
         : ''),
     '',
     ...steppedSection(r),

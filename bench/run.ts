@@ -80,7 +80,13 @@ const plan = QUICK
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
 const bars = new MultiBar(
-  { format: ' {scenario} [{bar}] {percentage}% | {value}/{total} {unit} | {info}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 5_000, clearOnComplete: false },
+  {
+    format: ' {scenario} [{bar}] {percentage}% | {value}/{total} {unit} | {info}',
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 5_000,
+    clearOnComplete: false,
+  },
   Presets.shades_classic,
 );
 function progress(scenario: string, total: number, unit: string) {
@@ -147,7 +153,12 @@ async function main() {
           const res = await request(`${receiver.url}/baseline`, {
             method: 'POST',
             dispatcher: agent,
-            headers: { 'content-type': 'application/json', 'webhook-id': msgId, 'webhook-timestamp': String(ts), 'webhook-signature': sign(secret, msgId, ts, body) },
+            headers: {
+              'content-type': 'application/json',
+              'webhook-id': msgId,
+              'webhook-timestamp': String(ts),
+              'webhook-signature': sign(secret, msgId, ts, body),
+            },
             body,
           });
           await res.body.dump();
@@ -156,7 +167,11 @@ async function main() {
         onTick: (ms, res) => bar.update(ms / 1000, `${rate(res.ok, ms)}/s`),
       });
       await agent.close();
-      results.baseline = { deliveriesPerSecond: rate(r.ok, r.elapsedMs), latency: summarize(r.latencies), concurrency: DELIVERY_CONCURRENCY };
+      results.baseline = {
+        deliveriesPerSecond: rate(r.ok, r.elapsedMs),
+        latency: summarize(r.latencies),
+        concurrency: DELIVERY_CONCURRENCY,
+      };
       bar.done(`${results.baseline.deliveriesPerSecond}/s, p50 ${ms(results.baseline.latency.p50)}`);
     }
 
@@ -164,18 +179,35 @@ async function main() {
     const ingestKey = await http.tenantKey(stack.adminKey, 'bench-ingest');
     results.ingest = [];
     const ingestOnce = (events: number) => async () => {
-      const body = events === 1 ? eventBody('ingest', 'bench.ingest', 0) : { events: Array.from({ length: events }, (_, i) => eventBody('ingest', 'bench.ingest', i)) };
+      const body =
+        events === 1
+          ? eventBody('ingest', 'bench.ingest', 0)
+          : { events: Array.from({ length: events }, (_, i) => eventBody('ingest', 'bench.ingest', i)) };
       const res = await http.call('POST', '/v1/events', ingestKey, body);
       if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
     };
     const recordIngest = (mode: string, batch: number, level: number, r: LoadResult) => {
-      const entry = { mode, batchSize: batch, level, requests: r.ok, failed: r.failed, eventsPerSecond: rate(r.ok * batch, r.elapsedMs), latency: summarize(r.latencies), errors: r.errors };
+      const entry = {
+        mode,
+        batchSize: batch,
+        level,
+        requests: r.ok,
+        failed: r.failed,
+        eventsPerSecond: rate(r.ok * batch, r.elapsedMs),
+        latency: summarize(r.latencies),
+        errors: r.errors,
+      };
       results.ingest.push(entry);
       return entry;
     };
     for (const concurrency of plan.ingestSingle) {
       const bar = progress(`ingest single c=${concurrency}`, plan.ingestMs / 1000, 's');
-      const r = await closedLoop({ concurrency, durationMs: plan.ingestMs, task: ingestOnce(1), onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok, t)} ev/s`) });
+      const r = await closedLoop({
+        concurrency,
+        durationMs: plan.ingestMs,
+        task: ingestOnce(1),
+        onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok, t)} ev/s`),
+      });
       const e = recordIngest('closed', 1, concurrency, r);
       bar.done(`${e.eventsPerSecond} ev/s, p99 ${ms(e.latency.p99)}`);
       await drain('ingest');
@@ -183,14 +215,24 @@ async function main() {
     {
       const { rate: offered, ms: duration } = plan.ingestFixedRate;
       const bar = progress(`ingest single ${offered} req/s`, duration / 1000, 's');
-      const r = await openLoop({ rate: offered, durationMs: duration, task: ingestOnce(1), onTick: (t, res) => bar.update(t / 1000, `${res.ok} ok`) });
+      const r = await openLoop({
+        rate: offered,
+        durationMs: duration,
+        task: ingestOnce(1),
+        onTick: (t, res) => bar.update(t / 1000, `${res.ok} ok`),
+      });
       const e = recordIngest('fixed-rate', 1, offered, r);
       bar.done(`p50 ${ms(e.latency.p50)} p99 ${ms(e.latency.p99)}`);
       await drain('ingest');
     }
     for (const concurrency of plan.ingestBatch) {
       const bar = progress(`ingest batch500 c=${concurrency}`, plan.ingestMs / 1000, 's');
-      const r = await closedLoop({ concurrency, durationMs: plan.ingestMs, task: ingestOnce(500), onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok * 500, t)} ev/s`) });
+      const r = await closedLoop({
+        concurrency,
+        durationMs: plan.ingestMs,
+        task: ingestOnce(500),
+        onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok * 500, t)} ev/s`),
+      });
       const e = recordIngest('closed', 500, concurrency, r);
       bar.done(`${e.eventsPerSecond} ev/s, p99 ${ms(e.latency.p99)}`);
       await drain('ingest batches', 600_000);
@@ -214,7 +256,14 @@ async function main() {
       });
       await receiver.until(() => receiver.received(run) >= r.ok, 120_000);
       const receipts = receiver.receiptsOf(run);
-      const entry = { offeredPerSecond: offered, durationS: duration / 1000, accepted: r.ok, rejected: r.failed, received: receipts.length, latency: summarize(receipts.map((x) => x.receivedAt - x.sentAt)) };
+      const entry = {
+        offeredPerSecond: offered,
+        durationS: duration / 1000,
+        accepted: r.ok,
+        rejected: r.failed,
+        received: receipts.length,
+        latency: summarize(receipts.map((x) => x.receivedAt - x.sentAt)),
+      };
       bar.done(`p50 ${ms(entry.latency.p50)} p95 ${ms(entry.latency.p95)} p99 ${ms(entry.latency.p99)}`);
       await drain('end-to-end');
       return entry;
@@ -287,7 +336,9 @@ async function main() {
         lastDeliveryAfterImportMs: deliveredMs - importedMs,
         deliveriesPerSecond: rate(receiver.received(run), deliveredMs),
       };
-      bar.done(`${results.import.importEventsPerSecond} ev/s imported, all delivered ${ms(results.import.lastDeliveryAfterImportMs)} after the import`);
+      bar.done(
+        `${results.import.importEventsPerSecond} ev/s imported, all delivered ${ms(results.import.lastDeliveryAfterImportMs)} after the import`,
+      );
       rmSync(dir, { recursive: true, force: true });
       await drain('import');
     }
@@ -319,7 +370,13 @@ async function main() {
       }, 180_000);
       const receipts = receiver.receiptsOf(run);
       const last = Math.max(...receipts.map((r) => r.receivedAt));
-      const entry = { subscriptions: n, received: receipts.length, complete: done, firstReceiptMs: Math.min(...receipts.map((r) => r.receivedAt)) - sent, lastReceiptMs: last - sent };
+      const entry = {
+        subscriptions: n,
+        received: receipts.length,
+        complete: done,
+        firstReceiptMs: Math.min(...receipts.map((r) => r.receivedAt)) - sent,
+        lastReceiptMs: last - sent,
+      };
       results.fanout.push(entry);
       bar.done(`last receipt after ${ms(entry.lastReceiptMs)}`);
       await drain('fan-out');
@@ -347,7 +404,13 @@ async function main() {
       const sampler = setInterval(() => {
         const count = receiver.received(run);
         const worker = stack.workers.reduce((sum, w) => sum + w.rss(), 0);
-        rssSamples.push({ t: (Date.now() - t0) / 1000, deliveriesPerSecond: count - lastCount, backlog: accepted * 10 - count, workerRssMb: mb(worker), apiRssMb: mb(stack.api.rss()) });
+        rssSamples.push({
+          t: (Date.now() - t0) / 1000,
+          deliveriesPerSecond: count - lastCount,
+          backlog: accepted * 10 - count,
+          workerRssMb: mb(worker),
+          apiRssMb: mb(stack.api.rss()),
+        });
         lastCount = count;
       }, 1_000);
       const r = await openLoop({
@@ -366,10 +429,13 @@ async function main() {
       const backlogAtEnd = accepted * 10 - receiver.received(run);
       bar.done(`${rate(inWindow, windowEnd - t0)} deliveries/s, backlog ${backlogAtEnd}`);
       const drainBar = progress('sustained: backlog drain', accepted * 10, 'deliveries');
-      const drained = await receiver.until(() => {
-        drainBar.update(receiver.received(run));
-        return receiver.received(run) >= accepted * 10;
-      }, QUICK ? 120_000 : 300_000);
+      const drained = await receiver.until(
+        () => {
+          drainBar.update(receiver.received(run));
+          return receiver.received(run) >= accepted * 10;
+        },
+        QUICK ? 120_000 : 300_000,
+      );
       clearInterval(sampler);
       const drainMs = Date.now() - windowEnd;
       drainBar.done(drained ? `drained in ${ms(drainMs)}` : `not drained after ${ms(drainMs)}`);
@@ -389,7 +455,10 @@ async function main() {
         workerRssMbMax: Math.max(0, ...steady.map((s) => s.workerRssMb)),
         apiRssMbMax: Math.max(0, ...steady.map((s) => s.apiRssMb)),
         cpuMsPerDelivery: Object.fromEntries(
-          Object.entries(cpuAtEnd).map(([name, used]) => [name, Math.round(((used - cpuAtStart[name]!) / Math.max(1, inWindow)) * 100) / 100]),
+          Object.entries(cpuAtEnd).map(([name, used]) => [
+            name,
+            Math.round(((used - cpuAtStart[name]) / Math.max(1, inWindow)) * 100) / 100,
+          ]),
         ),
         samples: rssSamples,
       };
@@ -409,7 +478,11 @@ async function main() {
         offer: async (run, i) => {
           const workflowId = `floor_${run}_${i}`;
           const event = { id: `evt_${workflowId}`, timestamp: new Date().toISOString(), ...eventBody(run, 'bench.stepped', i) };
-          await temporal.workflow.start(floorDeliver, { taskQueue: FLOOR_TASK_QUEUE, workflowId, args: [{ url: `${receiver.url}/floor`, timeoutMs, fanout, event }] });
+          await temporal.workflow.start(floorDeliver, {
+            taskQueue: FLOOR_TASK_QUEUE,
+            workflowId,
+            args: [{ url: `${receiver.url}/floor`, timeoutMs, fanout, event }],
+          });
           return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
         },
         workflows: floorWorkflows,
@@ -434,7 +507,8 @@ async function main() {
       // Only while the floor climbs: idle, it would still poll and take CPU from Herald's steps.
       await floorWorker.start();
       try {
-        for (const fanout of fanouts) floorSteps.set(fanout, await climbLadder({ ...ladder, target: floorTarget(fanout), name: 'floor', fanout }));
+        for (const fanout of fanouts)
+          floorSteps.set(fanout, await climbLadder({ ...ladder, target: floorTarget(fanout), name: 'floor', fanout }));
       } finally {
         await floorWorker.stop();
       }
@@ -458,7 +532,13 @@ async function main() {
         };
         const herald = await climbLadder({ ...ladder, target: heraldTarget, name: 'Herald', fanout });
         const floor = floorSteps.get(fanout)!;
-        results.stepped.ladders.push({ fanout, herald, floor, heraldHighestHeld: highestHeld(herald), floorHighestHeld: highestHeld(floor) });
+        results.stepped.ladders.push({
+          fanout,
+          herald,
+          floor,
+          heraldHighestHeld: highestHeld(herald),
+          floorHighestHeld: highestHeld(floor),
+        });
       }
     }
     results.receiver = { ...receiver.counts };
@@ -478,7 +558,9 @@ async function main() {
   writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
   const md = markdownReport(results);
   writeFileSync(`${base}.md`, md);
-  const plot = spawnSync(process.execPath, [path.resolve(__dirname, '../../bench/plot.mjs'), `${base}.json`, `${base}.png`], { stdio: 'inherit' });
+  const plot = spawnSync(process.execPath, [path.resolve(__dirname, '../../bench/plot.mjs'), `${base}.json`, `${base}.png`], {
+    stdio: 'inherit',
+  });
   if (plot.status !== 0) console.error('the latency plot could not be drawn; the JSON and Markdown results are written');
   console.log(`\n${md}\nResults: ${base}.json, ${base}.md, ${base}.png`);
   if (results.receiver.badSignatures > 0) {
@@ -512,7 +594,13 @@ const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 
 function machine() {
-  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGb: Math.round(os.totalmem() / 1024 ** 3), node: process.version, platform: `${os.type()} ${os.release()}` };
+  return {
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 1024 ** 3),
+    node: process.version,
+    platform: `${os.type()} ${os.release()}`,
+  };
 }
 
 main().catch((err) => {

@@ -57,12 +57,19 @@ export class ManagedProcess {
   async start(): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: 'a' });
     // Its own process group, so a kill reaches the helpers a script starts.
-    const child = spawn(this.command, this.args, { env: { ...process.env, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: ROOT });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
+    const child = spawn(this.command, this.args, {
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+      cwd: ROOT,
+    });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
     this.child = child;
     const exited = new Promise<never>((_, reject) =>
-      child.once('exit', (code, signal) => reject(new Error(`${this.name} exited (${code ?? signal}) while starting; see ${this.logFile}`))),
+      child.once('exit', (code, signal) =>
+        reject(new Error(`${this.name} exited (${code ?? signal}) while starting; see ${this.logFile}`)),
+      ),
     );
     exited.catch(() => undefined);
     await Promise.race([this.ready(), exited]);
@@ -237,7 +244,13 @@ export class ProductionStack {
       'temporal',
       'bash',
       ['scripts/temporal-server.sh'],
-      { TEMPORAL_PORT: String(ports.temporal), TEMPORAL_UI_PORT: String(ports.ui), TEMPORAL_PG: POSTGRES, TEMPORAL_PG_DB: temporalDb, HERALD_DATA_DIR: this.dataDir },
+      {
+        TEMPORAL_PORT: String(ports.temporal),
+        TEMPORAL_UI_PORT: String(ports.ui),
+        TEMPORAL_PG: POSTGRES,
+        TEMPORAL_PG_DB: temporalDb,
+        HERALD_DATA_DIR: this.dataDir,
+      },
       path.join(logs, 'temporal-script.log'),
       async () => {
         // A restart must not take the previous run's ready file for its own.
@@ -250,7 +263,8 @@ export class ProductionStack {
         }
       },
     );
-    const backend = options.store === 'postgresql' ? ['-postgresql', `${POSTGRES}/${storeDb}`] : ['-dir', path.join(this.dataDir, 'ferretdb')];
+    const backend =
+      options.store === 'postgresql' ? ['-postgresql', `${POSTGRES}/${storeDb}`] : ['-dir', path.join(this.dataDir, 'ferretdb')];
     this.store = new ManagedProcess(
       'store',
       path.join(TOOLS_DIR, 'herald-ferretdb'),
@@ -294,7 +308,8 @@ export class ProductionStack {
 
   static async start(options: StackOptions): Promise<ProductionStack> {
     for (const bin of ['temporal-server', 'temporal-sql-tool', 'temporal-ui-server', 'herald-ferretdb']) {
-      if (!existsSync(path.join(TOOLS_DIR, bin))) throw new Error(`${bin} is missing from ${TOOLS_DIR}: run "bash scripts/tools.sh server"`);
+      if (!existsSync(path.join(TOOLS_DIR, bin)))
+        throw new Error(`${bin} is missing from ${TOOLS_DIR}: run "bash scripts/tools.sh server"`);
     }
     const runId = `${Date.now()}_${randomBytes(2).toString('hex')}`;
     const ports = {

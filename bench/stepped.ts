@@ -26,7 +26,11 @@ export interface LadderTarget {
   drain(what: string): Promise<void>;
 }
 
-export type Progress = (scenario: string, total: number, unit: string) => { update(value: number, info?: string): void; done(info?: string): void };
+export type Progress = (
+  scenario: string,
+  total: number,
+  unit: string,
+) => { update(value: number, info?: string): void; done(info?: string): void };
 
 export interface LadderOptions {
   target: LadderTarget;
@@ -70,7 +74,10 @@ async function runStep({ target, name, fanout, stepMs, receiver, temporal, progr
     onTick: (t, res) => bar.update(t / 1000, `${res.ok} accepted`),
   });
   const deadline = startedAt.getTime() + stepMs + GRACE_MS;
-  const finished = fanout === 0 ? await closedBy(temporal, target, startedAt, accepted, deadline) : await deliveredBy(receiver, run, fanout, accepted, deadline);
+  const finished =
+    fanout === 0
+      ? await closedBy(temporal, target, startedAt, accepted, deadline)
+      : await deliveredBy(receiver, run, fanout, accepted, deadline);
   const latency = summarize(finished.latencies);
   const complete = finished.latencies.length;
   const held = offered.failed === 0 && complete === accepted.size && latency.p99 < P99_LIMIT_MS;
@@ -91,7 +98,13 @@ async function runStep({ target, name, fanout, stepMs, receiver, temporal, progr
 }
 
 /** Per event, ingest → its last distinct delivery (all F of them by the deadline, else left out). */
-async function deliveredBy(receiver: BenchReceiver, run: string, fanout: number, accepted: Map<string, { sentAt: number }>, deadline: number) {
+async function deliveredBy(
+  receiver: BenchReceiver,
+  run: string,
+  fanout: number,
+  accepted: Map<string, { sentAt: number }>,
+  deadline: number,
+) {
   const expected = accepted.size * fanout;
   await receiver.until(() => receiver.received(run) >= expected, Math.max(0, deadline - Date.now()));
   // A receipt may repeat a delivery (an attempt re-run after the receiver answered), so the
@@ -131,7 +144,13 @@ function distinctDeliveries(receiver: BenchReceiver, run: string, deadline: numb
  * closed workflows are counted once a second until all are closed or the deadline passed,
  * then listed once: a bounded cost, paid after the offering, not during it.
  */
-async function closedBy(temporal: Client, target: LadderTarget, startedAt: Date, accepted: Map<string, { workflowId: string; sentAt: number }>, deadline: number) {
+async function closedBy(
+  temporal: Client,
+  target: LadderTarget,
+  startedAt: Date,
+  accepted: Map<string, { workflowId: string; sentAt: number }>,
+  deadline: number,
+) {
   const closed = `${target.workflows} AND StartTime >= '${startedAt.toISOString()}' AND ExecutionStatus != 'Running'`;
   while (Date.now() < deadline && (await temporal.workflow.count(closed)).count < accepted.size) await sleep(1_000);
   const closedAt = new Map<string, number>();

@@ -35,7 +35,13 @@ const runs: { name: string; plan: Plan; historyLimit?: number; steer?: (h: Workf
     // A 2 s and a 30 s receiver: local and remote attempts in every shape since local ones exist
     // (between 5 and 15 s the tier changed in 9c78c4e, see attemptTier).
     name: 'retry-signal-while-waiting',
-    plan: { subscriptions: [{ id: 'a', timeoutMs: 2_000 }, { id: 'c', timeoutMs: 30_000 }], attempt: (_, n) => (n === 1 ? { ok: false, retryDelayMs: HOUR } : { ok: true }) },
+    plan: {
+      subscriptions: [
+        { id: 'a', timeoutMs: 2_000 },
+        { id: 'c', timeoutMs: 30_000 },
+      ],
+      attempt: (_, n) => (n === 1 ? { ok: false, retryDelayMs: HOUR } : { ok: true }),
+    },
     steer: async (h) => {
       await wait(2_000);
       await h.signal(retrySignal, { requestedBy: 'key:recorder' });
@@ -51,7 +57,13 @@ const runs: { name: string; plan: Plan; historyLimit?: number; steer?: (h: Workf
   },
   {
     name: 'reopen-after-failure',
-    plan: { subscriptions: [{ id: 'failing', timeoutMs: 2_000 }, { id: 'held', timeoutMs: 30_000 }], attempt: (sub, n) => (sub === 'held' ? { hold: held.promise } : n === 1 ? { ok: false, retryDelayMs: null } : { ok: true }) },
+    plan: {
+      subscriptions: [
+        { id: 'failing', timeoutMs: 2_000 },
+        { id: 'held', timeoutMs: 30_000 },
+      ],
+      attempt: (sub, n) => (sub === 'held' ? { hold: held.promise } : n === 1 ? { ok: false, retryDelayMs: null } : { ok: true }),
+    },
     steer: async (h, release) => {
       await wait(2_000);
       await h.signal(retrySignal, { subscriptionId: 'failing', requestedBy: 'key:recorder' });
@@ -82,7 +94,7 @@ const runs: { name: string; plan: Plan; historyLimit?: number; steer?: (h: Workf
 let held = gate();
 
 async function record(env: WorkflowEnv): Promise<void> {
-  mkdirSync(outDir!, { recursive: true });
+  mkdirSync(outDir, { recursive: true });
   for (const run of runs) {
     held = gate();
     const id = `replay-${run.name}`;
@@ -90,15 +102,25 @@ async function record(env: WorkflowEnv): Promise<void> {
     const handle = await env.client.workflow.start(DELIVER_EVENT_WORKFLOW, {
       workflowId: `wf-${id}`,
       taskQueue: env.taskQueue,
-      args: [{ tenant: 't1', event: eventOf(id), ...(revision !== undefined && { revision }), ...(run.historyLimit && { historyLimit: run.historyLimit }) }],
+      args: [
+        {
+          tenant: 't1',
+          event: eventOf(id),
+          ...(revision !== undefined && { revision }),
+          ...(run.historyLimit && { historyLimit: run.historyLimit }),
+        },
+      ],
     });
     await run.steer?.(handle, () => held.release({ ok: true }));
-    await env.client.workflow.getHandle(handle.workflowId).result().catch(() => undefined); // a cancelled run ends in an error
+    await env.client.workflow
+      .getHandle(handle.workflowId)
+      .result()
+      .catch(() => undefined); // a cancelled run ends in an error
     // Every run of the id: a continue-as-new chain is replayed run by run.
     let runId: string | undefined = handle.firstExecutionRunId;
     for (let i = 1; runId; i++) {
       const history = await env.client.workflow.getHandle(handle.workflowId, runId).fetchHistory();
-      writeFileSync(path.join(outDir!, `${run.name}.${i}.json`), historyToText(history) + '\n');
+      writeFileSync(path.join(outDir, `${run.name}.${i}.json`), historyToText(history) + '\n');
       const last = history.events?.at(-1);
       runId = last?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
     }
@@ -107,7 +129,7 @@ async function record(env: WorkflowEnv): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const env = await startWorkflowEnv(path.resolve(workflowsPath!));
+  const env = await startWorkflowEnv(path.resolve(workflowsPath));
   try {
     await record(env);
   } finally {

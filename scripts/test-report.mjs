@@ -37,11 +37,15 @@ for (const p of phases) {
   const budget = PHASE_BUDGET[p.name];
   const over = budget !== undefined && p.ms > budget;
   if (over) overruns.push(`${p.name} took ${s(p.ms)}, budget ${s(budget)}`);
-  console.log(`  ${p.name.padEnd(12)} ${s(p.ms).padStart(9)}${budget ? `  (budget ${s(budget)})` : ''}${p.rc ? '  FAILED' : ''}${over ? '  OVER BUDGET' : ''}`);
+  console.log(
+    `  ${p.name.padEnd(12)} ${s(p.ms).padStart(9)}${budget ? `  (budget ${s(budget)})` : ''}${p.rc ? '  FAILED' : ''}${over ? '  OVER BUDGET' : ''}`,
+  );
 }
 const total = phases.filter((p) => p.name !== 'tools').reduce((sum, p) => sum + p.ms, 0);
 if (total > TOTAL_BUDGET) overruns.push(`the run took ${s(total)} without the tools, budget ${s(TOTAL_BUDGET)}`);
-console.log(`  ${'all but tools'.padEnd(12)} ${s(total).padStart(9)}  (budget ${s(TOTAL_BUDGET)})${total > TOTAL_BUDGET ? '  OVER BUDGET' : ''}`);
+console.log(
+  `  ${'all but tools'.padEnd(12)} ${s(total).padStart(9)}  (budget ${s(TOTAL_BUDGET)})${total > TOTAL_BUDGET ? '  OVER BUDGET' : ''}`,
+);
 
 console.log('\nintegration files');
 for (const f of files.filter((f) => f.project === 'integration').sort((a, b) => a.name.localeCompare(b.name))) {

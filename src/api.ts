@@ -54,7 +54,11 @@ async function main() {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   logger.info(
-    { url: `http://${config.host}:${config.port}`, allowPrivateTargets: config.allowPrivateTargets, otlpEndpoint: config.otlpEndpoint ?? null },
+    {
+      url: `http://${config.host}:${config.port}`,
+      allowPrivateTargets: config.allowPrivateTargets,
+      otlpEndpoint: config.otlpEndpoint ?? null,
+    },
     'Herald API listening',
   );
 

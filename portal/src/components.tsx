@@ -133,7 +133,15 @@ export function Head({ columns }: { columns: string[] }) {
 }
 
 /** Newer/Older buttons over a list's cursors: `cursors` is the trail of pages opened so far. */
-export function Pager({ cursors, setCursors, nextCursor }: { cursors: string[]; setCursors: (c: string[]) => void; nextCursor: string | null | undefined }) {
+export function Pager({
+  cursors,
+  setCursors,
+  nextCursor,
+}: {
+  cursors: string[];
+  setCursors: (c: string[]) => void;
+  nextCursor: string | null | undefined;
+}) {
   return (
     <div className="row">
       {cursors.length > 0 && (

@@ -22,4 +22,3 @@ export interface Page<T> {
   data: T[];
   nextCursor: string | null;
 }
-

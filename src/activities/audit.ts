@@ -6,14 +6,7 @@ import { matchesAny } from '../domain/matching';
 import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
 import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import { findByIds, type Store, type SubscriptionDoc } from '../store';
-import {
-  closeDelivery,
-  createDeliveries,
-  deliveriesForEvent,
-  deliveriesOfRun,
-  deliveryKey,
-  reopenDelivery,
-} from '../store/deliveries';
+import { closeDelivery, createDeliveries, deliveriesForEvent, deliveriesOfRun, deliveryKey, reopenDelivery } from '../store/deliveries';
 import { eventDocOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
@@ -126,10 +119,20 @@ export function createAuditActivities(deps: AuditDeps) {
      */
     async openEvent(input: OpenEventInput): Promise<DeliveryState[] | 'duplicate'> {
       const { tenant, event, workflowId, runId } = input;
-      const match: MatchInput = { tenant, eventId: event.id, eventType: event.type, workflowId, ...(input.only && { only: input.only }), ...(input.digest && { digest: true }) };
+      const match: MatchInput = {
+        tenant,
+        eventId: event.id,
+        eventType: event.type,
+        workflowId,
+        ...(input.only && { only: input.only }),
+        ...(input.digest && { digest: true }),
+      };
       const subs = await subscriptionsFor(match);
       // Recorded before the digests hear of it: a digest reads the events it collected from the audit.
-      const recorded = await recordEvent(store, eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered'));
+      const recorded = await recordEvent(
+        store,
+        eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered'),
+      );
       if (recorded === 'duplicate') return 'duplicate';
       await feedDigests(match, subs.digests);
       return openDeliveries(match, subs.deliver);
@@ -138,7 +141,10 @@ export function createAuditActivities(deps: AuditDeps) {
     /** The deliveries a workflow id opened, for a run that continues its work. */
     async loadDeliveries(input: { workflowId: string }): Promise<DeliveryState[]> {
       const docs = await deliveriesOfRun(store, input.workflowId);
-      const subs = await findByIds(store.subscriptions, docs.map((d) => d.subscriptionId));
+      const subs = await findByIds(
+        store.subscriptions,
+        docs.map((d) => d.subscriptionId),
+      );
       const timeouts = new Map(subs.map((s) => [s._id, s.timeoutMs]));
       return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
     },

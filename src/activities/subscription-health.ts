@@ -36,8 +36,10 @@ export function createSubscriptionHealth(deps: HealthDeps) {
     await deps.gateway.emit(disabled.tenant, subscriptionChangeEvent('disabled', disabled, 'herald', disabled.disabledAt!));
     deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
     const waiting = await workflowsWaitingOn(store, sub._id, WAKE_ON_DISABLE_LIMIT);
-    await mapConcurrent(waiting, SIGNAL_CONCURRENCY, (workflowId) =>
-      deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }).catch(() => undefined), // closed meanwhile: nothing waits there
+    await mapConcurrent(
+      waiting,
+      SIGNAL_CONCURRENCY,
+      (workflowId) => deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }).catch(() => undefined), // closed meanwhile: nothing waits there
     );
   }
 

@@ -65,8 +65,14 @@ export function createApp(deps: AppDeps): express.Express {
     const [temporal, store] = await Promise.all([
       deps.connection
         .withDeadline(Date.now() + 2000, () => deps.connection.healthService.check({}))
-        .then(() => true, () => false),
-      deps.store.db.command({ ping: 1 }).then(() => true, () => false),
+        .then(
+          () => true,
+          () => false,
+        ),
+      deps.store.db.command({ ping: 1 }).then(
+        () => true,
+        () => false,
+      ),
     ]);
     res.status(temporal && store ? 200 : 503).json({ temporal, store });
   });

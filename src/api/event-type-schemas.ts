@@ -34,7 +34,13 @@ const MAX_ISSUES = 20;
 /** Ajv's errors as paths inside `data` (`["data", "items", "0", "name"]`). */
 function issuesOf(errors: ErrorObject[]): DataIssue[] {
   return errors.slice(0, MAX_ISSUES).map((e) => {
-    const path = ['data', ...e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))];
+    const path = [
+      'data',
+      ...e.instancePath
+        .split('/')
+        .slice(1)
+        .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~')),
+    ];
     const params = e.params as { missingProperty?: string; additionalProperty?: string };
     if (e.keyword === 'required' && params.missingProperty) path.push(params.missingProperty);
     if (e.keyword === 'additionalProperties' && params.additionalProperty) path.push(params.additionalProperty);

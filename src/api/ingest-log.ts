@@ -25,7 +25,6 @@ export function keepRawBody(req: IncomingMessage, _res: unknown, body: Buffer): 
   (req as WithRawBody).rawBody = body;
 }
 
-
 interface KeyAlerts {
   tenant: string;
   count: number;
@@ -89,7 +88,8 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
     let answer = '';
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
-      if (res.statusCode >= 400) answer = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
+      if (res.statusCode >= 400)
+        answer = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
       return send(body);
     };
     res.on('finish', () => {
@@ -111,11 +111,16 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
         keyId: principal.keyId,
         at,
         method: req.method,
-        route: req.originalUrl.split('?')[0]!,
+        route: req.originalUrl.split('?')[0],
         status: res.statusCode,
         problem: answer,
         // PostgreSQL (under FerretDB) refuses NUL in text: shown as U+FFFD, as attempt bodies are.
-        body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8').replace(/\u0000/g, '\ufffd') : '',
+        body: raw
+          ? raw
+              .subarray(0, MAX_LOGGED_BODY)
+              .toString('utf8')
+              .replace(/\u0000/g, '\ufffd')
+          : '',
         bodyBytes,
         truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
       }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a refused ingestion request'));

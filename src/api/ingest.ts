@@ -62,7 +62,14 @@ export function completeEvent(input: EventInput, now: Date): HeraldEvent {
 export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEvent[], clientIds: ReadonlySet<string>): Promise<Accepted[]> {
   let known = new Map<string, string>();
   try {
-    known = await withinMs(AUDIT_LOOKUP_MS, existingEventIds(deps.store, tenant, events.map((e) => e.id).filter((id) => clientIds.has(id))));
+    known = await withinMs(
+      AUDIT_LOOKUP_MS,
+      existingEventIds(
+        deps.store,
+        tenant,
+        events.map((e) => e.id).filter((id) => clientIds.has(id)),
+      ),
+    );
   } catch (err) {
     // The audit look-up only catches duplicates older than Temporal's retention; the
     // workflow's own idempotent record still catches them, so a slow or stopped store must

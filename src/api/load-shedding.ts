@@ -16,9 +16,15 @@ export function ingestGate(limit: number, retryAfterSeconds = 1) {
     admit(events: number): () => void {
       // An idle process admits any one request, so a batch larger than the limit still goes through.
       if (pending > 0 && pending + events > limit) {
-        throw new ProblemError(503, 'Service unavailable', `Herald is at capacity (${pending} events being started); retry after ${retryAfterSeconds} s.`, undefined, {
-          'Retry-After': String(retryAfterSeconds),
-        });
+        throw new ProblemError(
+          503,
+          'Service unavailable',
+          `Herald is at capacity (${pending} events being started); retry after ${retryAfterSeconds} s.`,
+          undefined,
+          {
+            'Retry-After': String(retryAfterSeconds),
+          },
+        );
       }
       pending += events;
       let released = false;

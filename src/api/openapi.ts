@@ -78,7 +78,10 @@ const json = (schema: object) => ({ content: { 'application/json': { schema } } 
 const problems = {
   '400': { description: 'Invalid request', content: { 'application/problem+json': { schema: ref('Problem') } } },
   '401': { description: 'Missing or unknown API key', content: { 'application/problem+json': { schema: ref('Problem') } } },
-  '429': { description: 'Over the per-key ingestion rate; retry after Retry-After', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '429': {
+    description: 'Over the per-key ingestion rate; retry after Retry-After',
+    content: { 'application/problem+json': { schema: ref('Problem') } },
+  },
   '403': { description: 'The key lacks the scope', content: { 'application/problem+json': { schema: ref('Problem') } } },
   '404': { description: 'Not found in this tenant', content: { 'application/problem+json': { schema: ref('Problem') } } },
 };
@@ -97,7 +100,11 @@ const workflowIdBody = ref('StartedWorkflow');
 const unavailable = { description: 'Temporal unavailable; retry after Retry-After' };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
-const purged = { type: 'object', properties: { purged: { type: 'integer' }, recordId: { type: 'string' } }, required: ['purged', 'recordId'] };
+const purged = {
+  type: 'object',
+  properties: { purged: { type: 'integer' }, recordId: { type: 'string' } },
+  required: ['purged', 'recordId'],
+};
 const typeParam = { name: 'type', in: 'path', required: true, schema: { type: 'string' } };
 
 /** What a subscriber receives for one registered type (docs/api.md section 4), `data` held to its schema. */
@@ -142,7 +149,16 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/events': {
         post: {
           summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
-          requestBody: json({ oneOf: [ref('EventInput'), { type: 'object', properties: { events: { type: 'array', items: ref('EventInput'), minItems: 1, maxItems: 500 } }, required: ['events'] }] }),
+          requestBody: json({
+            oneOf: [
+              ref('EventInput'),
+              {
+                type: 'object',
+                properties: { events: { type: 'array', items: ref('EventInput'), minItems: 1, maxItems: 500 } },
+                required: ['events'],
+              },
+            ],
+          }),
           responses: {
             '202': { description: 'Accepted: the workflow has started', ...json({ oneOf: [ref('AcceptedEvent'), ref('AcceptedBatch')] }) },
             '413': { description: 'Body over 256 KiB' },
@@ -150,37 +166,72 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
             ...problems,
           },
         },
-        get: { summary: 'List events, newest first', parameters: queryParameters(eventListQuerySchema), responses: { '200': { description: 'A page', ...json(list('EventListItem')) }, ...problems } },
+        get: {
+          summary: 'List events, newest first',
+          parameters: queryParameters(eventListQuerySchema),
+          responses: { '200': { description: 'A page', ...json(list('EventListItem')) }, ...problems },
+        },
       },
       '/v1/events/export': {
         get: {
-          summary: "The audit as NDJSON, oldest first, one event per line (with `status`, and `deliveries` / `attempts` when included); streamed, so any size runs in constant memory. An event whose id is \"export\" is read through the list.",
+          summary:
+            'The audit as NDJSON, oldest first, one event per line (with `status`, and `deliveries` / `attempts` when included); streamed, so any size runs in constant memory. An event whose id is "export" is read through the list.',
           parameters: queryParameters(eventExportQuerySchema),
           responses: { '200': { description: 'application/x-ndjson: one Event per line' }, ...problems },
         },
       },
       '/v1/event-types': {
-        get: { summary: 'The event-type registry, newest first', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('EventType')) }, ...problems } },
+        get: {
+          summary: 'The event-type registry, newest first',
+          parameters: queryParameters(listQuerySchema),
+          responses: { '200': { description: 'A page', ...json(list('EventType')) }, ...problems },
+        },
       },
       '/v1/event-types/{type}': {
         put: {
-          summary: 'Describe an event type (scope events:write); with a JSON Schema, ingestion refuses events of this type whose `data` fails it (400, paths under `data`)',
+          summary:
+            'Describe an event type (scope events:write); with a JSON Schema, ingestion refuses events of this type whose `data` fails it (400, paths under `data`)',
           parameters: [typeParam],
           requestBody: json(ref('EventTypePut')),
-          responses: { '200': { description: 'Replaced', ...json(ref('EventType')) }, '201': { description: 'Created', ...json(ref('EventType')) }, ...problems },
+          responses: {
+            '200': { description: 'Replaced', ...json(ref('EventType')) },
+            '201': { description: 'Created', ...json(ref('EventType')) },
+            ...problems,
+          },
         },
-        get: { summary: 'One registered event type', parameters: [typeParam], responses: { '200': { description: 'The type', ...json(ref('EventType')) }, ...problems } },
-        delete: { summary: "Remove a type from the registry: its events are no longer validated", parameters: [typeParam], responses: { '204': { description: 'Removed' }, ...problems } },
+        get: {
+          summary: 'One registered event type',
+          parameters: [typeParam],
+          responses: { '200': { description: 'The type', ...json(ref('EventType')) }, ...problems },
+        },
+        delete: {
+          summary: 'Remove a type from the registry: its events are no longer validated',
+          parameters: [typeParam],
+          responses: { '204': { description: 'Removed' }, ...problems },
+        },
       },
       '/v1/openapi.json': {
-        get: { summary: "This document with the key's tenant's registered event types under `webhooks`", responses: { '200': { description: 'OpenAPI 3.1' }, ...problems } },
+        get: {
+          summary: "This document with the key's tenant's registered event types under `webhooks`",
+          responses: { '200': { description: 'OpenAPI 3.1' }, ...problems },
+        },
       },
       '/v1/events/{id}': {
-        get: { summary: 'An event with its deliveries', parameters: [idParam], responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems } },
-        delete: {
-          summary: 'Purge one event with its deliveries and attempts, cancelling deliveries still running (admin key or scope events:purge); recorded as a `herald.events.purged` event',
+        get: {
+          summary: 'An event with its deliveries',
           parameters: [idParam],
-          responses: { '200': { description: 'Removed', ...json(purged) }, '409': { description: 'The record of a purge cannot be purged' }, '503': unavailable, ...problems },
+          responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems },
+        },
+        delete: {
+          summary:
+            'Purge one event with its deliveries and attempts, cancelling deliveries still running (admin key or scope events:purge); recorded as a `herald.events.purged` event',
+          parameters: [idParam],
+          responses: {
+            '200': { description: 'Removed', ...json(purged) },
+            '409': { description: 'The record of a purge cannot be purged' },
+            '503': unavailable,
+            ...problems,
+          },
         },
       },
       '/v1/events/purge': {
@@ -188,20 +239,32 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           summary:
             'Purge the events of one selection (a correlationId; a subject; or since + until with an optional type) with their deliveries and attempts, cancelling deliveries still running, in batches of 200 (admin key or scope events:purge); recorded as a `herald.events.purged` event, which no purge removes',
           requestBody: json(ref('Purge')),
-          responses: { '200': { description: 'How many events were removed, and the id of the purge record', ...json(purged) }, '503': unavailable, ...problems },
+          responses: {
+            '200': { description: 'How many events were removed, and the id of the purge record', ...json(purged) },
+            '503': unavailable,
+            ...problems,
+          },
         },
       },
       '/v1/ingest-log': {
         get: {
-          summary: "The tenant's refused ingestion requests (4xx other than 401, and 5xx), newest first, kept HERALD_INGEST_LOG_DAYS days (scope events:read)",
+          summary:
+            "The tenant's refused ingestion requests (4xx other than 401, and 5xx), newest first, kept HERALD_INGEST_LOG_DAYS days (scope events:read)",
           parameters: queryParameters(ingestLogQuerySchema),
           responses: { '200': { description: 'A page', ...json(list('IngestLogEntry')) }, ...problems },
         },
       },
-      '/v1/events/{id}/attempts': { get: { summary: 'Every delivery attempt of an event', parameters: [idParam], responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems } } },
+      '/v1/events/{id}/attempts': {
+        get: {
+          summary: 'Every delivery attempt of an event',
+          parameters: [idParam],
+          responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems },
+        },
+      },
       '/v1/events/{id}/cancel': {
         post: {
-          summary: 'Cancel the deliveries not yet final (one subscription or all); an attempt in flight is aborted. Same as the `cancel` signal.',
+          summary:
+            'Cancel the deliveries not yet final (one subscription or all); an attempt in flight is aborted. Same as the `cancel` signal.',
           parameters: [idParam],
           requestBody: json(ref('DeliveryControl')),
           responses: { '202': { description: 'Signalled', ...json(workflowIds) }, '503': unavailable, ...problems },
@@ -209,7 +272,8 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       },
       '/v1/events/{id}/retry': {
         post: {
-          summary: 'Attempt waiting deliveries now; give failed ones a fresh run of the schedule (a closed workflow gets a new run). Same as the `retry` signal.',
+          summary:
+            'Attempt waiting deliveries now; give failed ones a fresh run of the schedule (a closed workflow gets a new run). Same as the `retry` signal.',
           parameters: [idParam],
           requestBody: json(ref('DeliveryControl')),
           responses: { '202': { description: 'Signalled', ...json(workflowIds) }, '503': unavailable, ...problems },
@@ -220,12 +284,17 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           summary: 'Deliver the stored event again, as new messages, to what matches now or to one subscription',
           parameters: [idParam],
           requestBody: json(ref('DeliveryControl')),
-          responses: { '202': { description: 'Started `event/{tenant}/{id}/replay/{n}`', ...json(workflowIdBody) }, '503': unavailable, ...problems },
+          responses: {
+            '202': { description: 'Started `event/{tenant}/{id}/replay/{n}`', ...json(workflowIdBody) },
+            '503': unavailable,
+            ...problems,
+          },
         },
       },
       '/v1/events/{id}/tree': {
         get: {
-          summary: "The event's ancestors (root first) and descendants by parentId, `depth` levels each (default 5, at most 10; 1,000 nodes at most)",
+          summary:
+            "The event's ancestors (root first) and descendants by parentId, `depth` levels each (default 5, at most 10; 1,000 nodes at most)",
           parameters: [idParam, ...queryParameters(treeQuerySchema)],
           responses: { '200': { description: '{ancestors, event, descendants: [{event, children}], truncated}' }, ...problems },
         },
@@ -242,12 +311,29 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         },
       },
       '/v1/subscriptions': {
-        post: { summary: 'Create a subscription; the answer holds its secret', requestBody: json(ref('SubscriptionCreate')), responses: { '201': { description: 'Created', ...json(ref('Subscription')) }, ...problems } },
-        get: { summary: 'List subscriptions', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('Subscription')) }, ...problems } },
+        post: {
+          summary: 'Create a subscription; the answer holds its secret',
+          requestBody: json(ref('SubscriptionCreate')),
+          responses: { '201': { description: 'Created', ...json(ref('Subscription')) }, ...problems },
+        },
+        get: {
+          summary: 'List subscriptions',
+          parameters: queryParameters(listQuerySchema),
+          responses: { '200': { description: 'A page', ...json(list('Subscription')) }, ...problems },
+        },
       },
       '/v1/subscriptions/{id}': {
-        get: { summary: 'A subscription', parameters: [idParam], responses: { '200': { description: 'The subscription', ...json(ref('Subscription')) }, ...problems } },
-        patch: { summary: 'Change a subscription', parameters: [idParam], requestBody: json(ref('SubscriptionPatch')), responses: { '200': { description: 'Updated', ...json(ref('Subscription')) }, ...problems } },
+        get: {
+          summary: 'A subscription',
+          parameters: [idParam],
+          responses: { '200': { description: 'The subscription', ...json(ref('Subscription')) }, ...problems },
+        },
+        patch: {
+          summary: 'Change a subscription',
+          parameters: [idParam],
+          requestBody: json(ref('SubscriptionPatch')),
+          responses: { '200': { description: 'Updated', ...json(ref('Subscription')) }, ...problems },
+        },
         delete: { summary: 'Delete a subscription', parameters: [idParam], responses: { '204': { description: 'Deleted' }, ...problems } },
       },
       '/v1/subscriptions/{id}/health': {
@@ -294,18 +380,37 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           summary: 'Redeliver the failed deliveries opened in [since, until] (until defaults to now), in bounded batches',
           parameters: [idParam],
           requestBody: json(ref('Recover')),
-          responses: { '202': { description: 'Started the `recoverDeliveries` workflow', ...json(workflowIdBody) }, '503': unavailable, ...problems },
+          responses: {
+            '202': { description: 'Started the `recoverDeliveries` workflow', ...json(workflowIdBody) },
+            '503': unavailable,
+            ...problems,
+          },
         },
       },
       '/v1/api-keys': {
-        post: { summary: 'Create an API key (admin key only); the answer holds the key, shown once', requestBody: json(ref('ApiKeyCreate')), responses: { '201': { description: 'Created', ...json(ref('ApiKey')) }, ...problems } },
-        get: { summary: 'List API keys (admin key only), without the keys', parameters: queryParameters(listQuerySchema), responses: { '200': { description: 'A page', ...json(list('ApiKey')) }, ...problems } },
+        post: {
+          summary: 'Create an API key (admin key only); the answer holds the key, shown once',
+          requestBody: json(ref('ApiKeyCreate')),
+          responses: { '201': { description: 'Created', ...json(ref('ApiKey')) }, ...problems },
+        },
+        get: {
+          summary: 'List API keys (admin key only), without the keys',
+          parameters: queryParameters(listQuerySchema),
+          responses: { '200': { description: 'A page', ...json(list('ApiKey')) }, ...problems },
+        },
       },
       '/v1/api-keys/{id}': {
-        delete: { summary: 'Revoke an API key (admin key only): 401 from its next request on', parameters: [idParam], responses: { '204': { description: 'Revoked' }, ...problems } },
+        delete: {
+          summary: 'Revoke an API key (admin key only): 401 from its next request on',
+          parameters: [idParam],
+          responses: { '204': { description: 'Revoked' }, ...problems },
+        },
       },
       '/v1/me': {
-        get: { summary: "The calling key: its tenant, scopes, whether it is the admin key, and where the Temporal Web UI is", responses: { '200': { description: 'The key', ...json(ref('Me')) }, ...problems } },
+        get: {
+          summary: 'The calling key: its tenant, scopes, whether it is the admin key, and where the Temporal Web UI is',
+          responses: { '200': { description: 'The key', ...json(ref('Me')) }, ...problems },
+        },
       },
       '/v1/stats/overview': {
         get: {
@@ -313,11 +418,29 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           responses: { '200': { description: 'The overview', ...json(ref('Overview')) }, ...problems },
         },
       },
-      '/portal/': { get: { summary: 'The portal: a web page to manage subscriptions and see every delivery (sign in with an API key)', security: [], responses: { '200': { description: 'HTML' } } } },
+      '/portal/': {
+        get: {
+          summary: 'The portal: a web page to manage subscriptions and see every delivery (sign in with an API key)',
+          security: [],
+          responses: { '200': { description: 'HTML' } },
+        },
+      },
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },
-      '/readyz': { get: { summary: 'Temporal and the store are reachable', security: [], responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } } } },
+      '/readyz': {
+        get: {
+          summary: 'Temporal and the store are reachable',
+          security: [],
+          responses: { '200': { description: 'Ready' }, '503': { description: 'Not ready' } },
+        },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'Metrics' } } } },
-      '/openapi.json': { get: { summary: 'This document, without any tenant\'s event types', security: [], responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      '/openapi.json': {
+        get: {
+          summary: "This document, without any tenant's event types",
+          security: [],
+          responses: { '200': { description: 'OpenAPI 3.1' } },
+        },
+      },
     },
   };
 }

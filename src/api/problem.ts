@@ -41,7 +41,10 @@ export function issuesOf(error: z.ZodError, prefix: (string | number)[] = []): {
     const path = [...prefix, ...issue.path].map(String).join('.');
     const unknown = issue.code === 'unrecognized_keys' ? issue.keys : null;
     return unknown
-      ? { path: [path, ...unknown].filter(Boolean).join('.'), message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}` }
+      ? {
+          path: [path, ...unknown].filter(Boolean).join('.'),
+          message: `unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`,
+        }
       : { path, message: issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? issue.message) : issue.message };
   });
 }

@@ -16,9 +16,15 @@ export function ingestLimiter(eventsPerSecond: number): (keyId: string, events: 
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
       const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-      throw new ProblemError(429, 'Too many requests', `This API key may send ${points} events per second; retry after ${seconds} s.`, undefined, {
-        'Retry-After': String(seconds),
-      });
+      throw new ProblemError(
+        429,
+        'Too many requests',
+        `This API key may send ${points} events per second; retry after ${seconds} s.`,
+        undefined,
+        {
+          'Retry-After': String(seconds),
+        },
+      );
     }
   };
 }

@@ -8,7 +8,9 @@ import { RESPONSE_BODY_LIMIT } from './http-sender';
 
 function render(sub: EmailTarget, content: MessageContent) {
   const templates = { subject: sub.subject, body: sub.body, html: sub.html };
-  return content.collected ? digestEmail(templates, content.collected.events, content.collected.window) : eventEmail(templates, content.event);
+  return content.collected
+    ? digestEmail(templates, content.collected.events, content.collected.window)
+    : eventEmail(templates, content.event);
 }
 
 export const emailChannel: Channel<EmailTarget> = {
@@ -44,9 +46,13 @@ export const emailChannel: Channel<EmailTarget> = {
     // Derived from the delivery's message id: every attempt of a delivery carries the same one.
     const messageId = `${delivery.messageId}@${mailer?.domain ?? 'herald.invalid'}`;
     return {
-      request: { url: mailer?.endpoint ?? 'smtp:', headers: { to: sub.to.join(', '), subject: rendered.subject, 'message-id': `<${messageId}>` } },
+      request: {
+        url: mailer?.endpoint ?? 'smtp:',
+        headers: { to: sub.to.join(', '), subject: rendered.subject, 'message-id': `<${messageId}>` },
+      },
       async send() {
-        if (!mailer) return { outcome: { kind: 'retryable', reason: 'HERALD_SMTP_URL is not set in the worker' }, status: null, response: null };
+        if (!mailer)
+          return { outcome: { kind: 'retryable', reason: 'HERALD_SMTP_URL is not set in the worker' }, status: null, response: null };
         const reply = await mailer.send({
           ...rendered,
           to: sub.to,

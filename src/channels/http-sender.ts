@@ -43,7 +43,7 @@ export function createDispatcher(allowPrivateTargets: boolean): Agent {
   return new Agent({
     keepAliveTimeout: 30_000,
     connections: 64,
-    connect: allowPrivateTargets ? {} : { lookup: guardedLookup as never },
+    connect: allowPrivateTargets ? {} : { lookup: guardedLookup },
   });
 }
 
@@ -69,11 +69,7 @@ export interface WebhookResponse {
  * webhook URLs often carry credentials in their path or query. An attempt that is not traced
  * (tracing off, or a workflow started without trace context) starts no trace of its own.
  */
-export async function postWebhook(
-  dispatcher: Agent,
-  allowPrivateTargets: boolean,
-  req: WebhookRequest,
-): Promise<WebhookResponse> {
+export async function postWebhook(dispatcher: Agent, allowPrivateTargets: boolean, req: WebhookRequest): Promise<WebhookResponse> {
   if (!trace.getActiveSpan()?.isRecording()) return post(dispatcher, allowPrivateTargets, req);
   return tracer.startActiveSpan('POST', { kind: SpanKind.CLIENT, attributes: targetAttributes(req.url) }, async (span) => {
     const headers = { ...req.headers };
@@ -108,11 +104,7 @@ function targetAttributes(target: string) {
  * POSTs one webhook. Redirects are never followed (a 3xx is a failed attempt), and only
  * the first 4 KiB of the answer are read.
  */
-async function post(
-  dispatcher: Agent,
-  allowPrivateTargets: boolean,
-  req: WebhookRequest,
-): Promise<WebhookResponse> {
+async function post(dispatcher: Agent, allowPrivateTargets: boolean, req: WebhookRequest): Promise<WebhookResponse> {
   if (!allowPrivateTargets) {
     // Literal addresses never reach the lookup hook, so they are judged here.
     const verdict = classifyUrlHost(new URL(req.url));
@@ -168,5 +160,8 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
     }
   }
   // NUL cannot be stored by every MongoDB-protocol store (FerretDB on PostgreSQL): shown as U+FFFD.
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8').replace(/\u0000/g, '\ufffd');
+  return Buffer.concat(chunks)
+    .subarray(0, RESPONSE_BODY_LIMIT)
+    .toString('utf8')
+    .replace(/\u0000/g, '\ufffd');
 }

@@ -36,7 +36,8 @@ const MESSAGE_REFUSALS = new Set(['EENVELOPE', 'EMESSAGE']);
  * state, so it is reported without a code and the email waits on its schedule for a fix.
  */
 export function smtpReplyOf(err: SendError): SmtpReply {
-  if (err.responseCode && err.code && MESSAGE_REFUSALS.has(err.code)) return { code: err.responseCode, message: err.response ?? err.message };
+  if (err.responseCode && err.code && MESSAGE_REFUSALS.has(err.code))
+    return { code: err.responseCode, message: err.response ?? err.message };
   return { code: null, message: err.code ? `${err.code}: ${err.message}` : err.message };
 }
 

@@ -41,7 +41,10 @@ function readProfile(file: string, name: string, explicit: boolean): z.infer<typ
     throw new Error(`cannot read the config file ${file}: ${(err as Error).message}`);
   }
   const parsed = configFileSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new Error(`${file} is not a Herald config file: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `${file} is not a Herald config file: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   const profile = parsed.data.profiles[name];
   if (!profile && explicit) throw new Error(`no profile "${name}" in ${file}`);
   return profile ?? {};

@@ -38,7 +38,10 @@ export const parse = {
     return Number(text);
   },
   list(text: string): string[] {
-    return text.split(',').map((s) => s.trim()).filter(Boolean);
+    return text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   },
   /** `--subject package/herald`: the resource's type and id. */
   subject(text: string): { type: string; id: string } {

@@ -28,7 +28,10 @@ const FORWARDED_HEADERS = ['content-type', 'webhook-id', 'webhook-timestamp', 'w
 function readBody(req: http.IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+    req
+      .on('data', (c: Buffer) => chunks.push(c))
+      .on('end', () => resolve(Buffer.concat(chunks)))
+      .on('error', reject);
   });
 }
 
@@ -38,13 +41,19 @@ async function forwardTo(url: string, req: http.IncomingMessage, body: Buffer): 
   return { status: res.status, text: await res.text() };
 }
 
-export async function listen(options: ListenOptions, onReceived: (received: Received) => void, onRejected: (reason: string) => void): Promise<http.Server> {
+export async function listen(
+  options: ListenOptions,
+  onReceived: (received: Received) => void,
+  onRejected: (reason: string) => void,
+): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
       let payload: WebhookBody;
       try {
-        payload = verifyWebhook(options.secrets, body, req.headers, { ...(options.tolerance !== undefined && { tolerance: options.tolerance }) });
+        payload = verifyWebhook(options.secrets, body, req.headers, {
+          ...(options.tolerance !== undefined && { tolerance: options.tolerance }),
+        });
       } catch (err) {
         if (!(err instanceof WebhookVerificationError)) throw err;
         onRejected(err.message);

@@ -6,7 +6,12 @@
  */
 const MISTAKES: { commands: string[][]; option: string; meant: string; because: string }[] = [
   {
-    commands: [['subscriptions', 'create'], ['subscriptions', 'update'], ['subs', 'create'], ['subs', 'update']],
+    commands: [
+      ['subscriptions', 'create'],
+      ['subscriptions', 'update'],
+      ['subs', 'create'],
+      ['subs', 'update'],
+    ],
     option: '--url',
     meant: '--webhook',
     because: "--url names the Herald API; a subscription's webhook target is --webhook",

@@ -39,7 +39,9 @@ export class HeraldResponseError extends Error {
     readonly contentType: string | null,
     body: string,
   ) {
-    super(`${method} ${url} answered ${describeAnswer(status, contentType, body)}, not the Herald API's JSON: is the API's URL (--url, HERALD_URL) right?`);
+    super(
+      `${method} ${url} answered ${describeAnswer(status, contentType, body)}, not the Herald API's JSON: is the API's URL (--url, HERALD_URL) right?`,
+    );
   }
 }
 

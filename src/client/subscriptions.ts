@@ -1,6 +1,16 @@
 import { iteratePages } from './pagination';
 import type { Transport } from './transport';
-import type { ListQuery, Page, Recover, RotateSecret, StartedWorkflow, Subscription, SubscriptionCreate, SubscriptionPatch, SubscriptionTestResult } from './types';
+import type {
+  ListQuery,
+  Page,
+  Recover,
+  RotateSecret,
+  StartedWorkflow,
+  Subscription,
+  SubscriptionCreate,
+  SubscriptionPatch,
+  SubscriptionTestResult,
+} from './types';
 
 const subscriptionPath = (id: string, action = '') => `/v1/subscriptions/${encodeURIComponent(id)}${action && `/${action}`}`;
 

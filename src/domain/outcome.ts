@@ -9,9 +9,7 @@ export type AttemptOutcome =
   | { kind: 'retryable'; reason: string; minDelayMs?: number }
   | { kind: 'permanent'; reason: string; disableSubscription: boolean };
 
-export type AttemptResult =
-  | { kind: 'response'; status: number; retryAfter?: string }
-  | { kind: 'error'; message: string };
+export type AttemptResult = { kind: 'response'; status: number; retryAfter?: string } | { kind: 'error'; message: string };
 
 export function classifyAttempt(result: AttemptResult, now: number): AttemptOutcome {
   if (result.kind === 'error') return { kind: 'retryable', reason: result.message };

@@ -90,7 +90,10 @@ const headersSchema = z
       .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()) && !n.toLowerCase().startsWith('webhook-'), {
         message: 'is set by Herald and cannot be overridden',
       }),
-    z.string().max(1024).regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters'),
+    z
+      .string()
+      .max(1024)
+      .regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'must not contain control characters'),
   )
   .refine((h) => Object.keys(h).length <= 20, { message: 'at most 20 headers' });
 
@@ -114,10 +117,7 @@ const urlSchema = z
   });
 
 export const retrySchema = z.strictObject({
-  schedule: z
-    .array(z.string().regex(DURATION_PATTERN, 'must be a duration like "5s", "5m", "2h"'))
-    .max(20)
-    .optional(),
+  schedule: z.array(z.string().regex(DURATION_PATTERN, 'must be a duration like "5s", "5m", "2h"')).max(20).optional(),
   maxAttempts: z.number().int().min(1).max(50).optional(),
 });
 
@@ -151,9 +151,7 @@ const subscriptionFields = {
   html: templateSchema('html', 50_000)
     .optional()
     .describe('email: Mustache template of the HTML part; values are HTML-escaped, so {{{…}}} and {{&…}} are refused'),
-  digest: digestSchema
-    .optional()
-    .describe('collect matching events and send them as one message per window (or per maxEvents)'),
+  digest: digestSchema.optional().describe('collect matching events and send them as one message per window (or per maxEvents)'),
   headers: headersSchema.optional(),
   retry: retrySchema.optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
@@ -232,10 +230,10 @@ export const eventListQuerySchema = z.strictObject({
     .enum(['true', 'false'])
     .transform((v) => v === 'true')
     .optional()
-    .describe('true: events no "*.completed" or "*.failed" event names as its parent yet (opened, never closed); false: those that one does'),
-  q: text(100)
-    .optional()
-    .describe('case-insensitive text found in the type, the subject type or id, or the actor'),
+    .describe(
+      'true: events no "*.completed" or "*.failed" event names as its parent yet (opened, never closed); false: those that one does',
+    ),
+  q: text(100).optional().describe('case-insensitive text found in the type, the subject type or id, or the actor'),
   limit: limitSchema,
   cursor: z.string().max(512).optional(),
 });
@@ -250,7 +248,8 @@ export const eventExportQuerySchema = eventListQuerySchema.omit({ limit: true, c
     .transform((v, ctx) => {
       const parts = v.split(',').filter(Boolean);
       for (const p of parts) {
-        if (!(EXPORT_INCLUDES as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `"${p}" is not one of ${EXPORT_INCLUDES.join(', ')}` });
+        if (!(EXPORT_INCLUDES as readonly string[]).includes(p))
+          ctx.addIssue({ code: 'custom', message: `"${p}" is not one of ${EXPORT_INCLUDES.join(', ')}` });
       }
       return parts as (typeof EXPORT_INCLUDES)[number][];
     })
@@ -299,7 +298,7 @@ export const ingestLogEntrySchema = z.object({
   method: z.string(),
   route: z.string(),
   status: z.number(),
-  problem: z.unknown().describe('the answer as sent: problem+json, or a batch\'s per-item results'),
+  problem: z.unknown().describe("the answer as sent: problem+json, or a batch's per-item results"),
   body: z.string().describe('the request body as received, cut at 16 KiB'),
   bodyBytes: z.number(),
   truncated: z.boolean(),
@@ -319,15 +318,30 @@ export const purgeSchema = z
     type: eventListQuerySchema.shape.type,
   })
   .superRefine((p, ctx) => {
-    const selections = [p.correlationId !== undefined, p.subjectType !== undefined || p.subjectId !== undefined, p.since !== undefined || p.until !== undefined];
+    const selections = [
+      p.correlationId !== undefined,
+      p.subjectType !== undefined || p.subjectId !== undefined,
+      p.since !== undefined || p.until !== undefined,
+    ];
     const chosen = selections.filter(Boolean).length;
     if (chosen !== 1) {
-      ctx.addIssue({ code: 'custom', path: [], message: 'give exactly one of: correlationId; subjectType and subjectId; since and until (with an optional type)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'give exactly one of: correlationId; subjectType and subjectId; since and until (with an optional type)',
+      });
       return;
     }
-    if (selections[1] && (!p.subjectType || !p.subjectId)) ctx.addIssue({ code: 'custom', path: [p.subjectType ? 'subjectId' : 'subjectType'], message: 'is required with the other subject field' });
-    if (selections[2] && (!p.since || !p.until)) ctx.addIssue({ code: 'custom', path: [p.since ? 'until' : 'since'], message: 'is required with the other end of the window' });
-    if (p.since && p.until && Date.parse(p.until) < Date.parse(p.since)) ctx.addIssue({ code: 'custom', path: ['until'], message: 'must not be before "since"' });
+    if (selections[1] && (!p.subjectType || !p.subjectId))
+      ctx.addIssue({
+        code: 'custom',
+        path: [p.subjectType ? 'subjectId' : 'subjectType'],
+        message: 'is required with the other subject field',
+      });
+    if (selections[2] && (!p.since || !p.until))
+      ctx.addIssue({ code: 'custom', path: [p.since ? 'until' : 'since'], message: 'is required with the other end of the window' });
+    if (p.since && p.until && Date.parse(p.until) < Date.parse(p.since))
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'must not be before "since"' });
     if (p.type && !selections[2]) ctx.addIssue({ code: 'custom', path: ['type'], message: 'applies to a time window only' });
   });
 export type PurgeInput = z.infer<typeof purgeSchema>;
@@ -469,7 +483,9 @@ export const meSchema = z.object({
     .describe('where the Temporal Web UI shows the workflows (HERALD_TEMPORAL_UI_URL)'),
 });
 
-const statusCountsSchema = z.object(Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number()])) as Record<(typeof DELIVERY_STATUSES)[number], z.ZodNumber>);
+const statusCountsSchema = z.object(
+  Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, z.number()])) as Record<(typeof DELIVERY_STATUSES)[number], z.ZodNumber>,
+);
 
 const successRateSchema = z
   .number()
@@ -482,7 +498,13 @@ export const subscriptionHealthSchema = z.object({
   deliveries: statusCountsSchema,
   successRate: successRateSchema,
   lastError: z
-    .object({ eventId: z.string(), at: z.string().nullable(), responseStatus: z.number().nullable(), error: z.string().nullable(), status: z.enum(DELIVERY_STATUSES) })
+    .object({
+      eventId: z.string(),
+      at: z.string().nullable(),
+      responseStatus: z.number().nullable(),
+      error: z.string().nullable(),
+      status: z.enum(DELIVERY_STATUSES),
+    })
     .nullable()
     .describe('the delivery whose last attempt failed most recently, at any time'),
   active: z.boolean(),

@@ -30,7 +30,8 @@ export interface VerifyOptions {
 }
 
 /** Why a delivery failed verification: a malformed request, or one that is not authentic or not fresh. */
-export type VerificationFailure = 'missing_headers' | 'invalid_timestamp' | 'timestamp_too_old' | 'timestamp_in_future' | 'no_matching_signature' | 'invalid_body';
+export type VerificationFailure =
+  'missing_headers' | 'invalid_timestamp' | 'timestamp_too_old' | 'timestamp_in_future' | 'no_matching_signature' | 'invalid_body';
 
 export class WebhookVerificationError extends Error {
   override readonly name = 'WebhookVerificationError';

@@ -41,7 +41,14 @@ export function webhookMiddleware(secrets: string | readonly string[], options: 
       res
         .status(status)
         .type('application/problem+json')
-        .send(JSON.stringify({ type: 'about:blank', title: status === 400 ? 'Bad Request' : 'Unauthorized', status, detail: `webhook verification failed: ${err.message}` }));
+        .send(
+          JSON.stringify({
+            type: 'about:blank',
+            title: status === 400 ? 'Bad Request' : 'Unauthorized',
+            status,
+            detail: `webhook verification failed: ${err.message}`,
+          }),
+        );
     }
   };
   return (req, res, next) => {

@@ -33,7 +33,11 @@ export function verifyWebhook(
   options: VerifyWebhookOptions = {},
 ): WebhookBody {
   const body = typeof rawBody === 'string' ? rawBody : rawBody.toString('utf8');
-  const signed = { id: header(headers, 'webhook-id'), timestamp: header(headers, 'webhook-timestamp'), signature: header(headers, 'webhook-signature') };
+  const signed = {
+    id: header(headers, 'webhook-id'),
+    timestamp: header(headers, 'webhook-timestamp'),
+    signature: header(headers, 'webhook-signature'),
+  };
   const verifyOptions = {
     ...(options.tolerance !== undefined && { toleranceSeconds: options.tolerance }),
     ...(options.now && { nowSeconds: Math.floor(options.now.getTime() / 1000) }),
@@ -60,5 +64,7 @@ export function verifyWebhook(
 
 /** The answer to a delivery that failed verification: 400 when it is malformed, 401 when it is not authentic or not fresh. */
 export function rejectionStatus(error: WebhookVerificationError): 400 | 401 {
-  return error.reason === 'no_matching_signature' || error.reason === 'timestamp_too_old' || error.reason === 'timestamp_in_future' ? 401 : 400;
+  return error.reason === 'no_matching_signature' || error.reason === 'timestamp_too_old' || error.reason === 'timestamp_in_future'
+    ? 401
+    : 400;
 }

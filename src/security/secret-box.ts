@@ -20,7 +20,8 @@ export class SecretBoxError extends Error {}
 export function parseEncryptionKey(text: string): Buffer {
   const trimmed = text.trim();
   const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
-  if (key.length !== 32) throw new SecretBoxError('HERALD_ENCRYPTION_KEY must be 32 bytes, as base64 or hex (e.g. `openssl rand -base64 32`)');
+  if (key.length !== 32)
+    throw new SecretBoxError('HERALD_ENCRYPTION_KEY must be 32 bytes, as base64 or hex (e.g. `openssl rand -base64 32`)');
   return key;
 }
 

@@ -18,7 +18,7 @@ export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promi
   } catch (err) {
     if (!onlyDuplicateKeys(err)) throw err;
   }
-  return deliveriesOfRun(store, docs[0]!.workflowId);
+  return deliveriesOfRun(store, docs[0].workflowId);
 }
 
 export function findDelivery(store: Store, id: string): Promise<DeliveryDoc | null> {
@@ -51,10 +51,7 @@ export async function claimsInFlight(store: Store, tenant: string, eventIds: str
   return store.deliveries.countDocuments({ tenant, eventId: { $in: eventIds }, sendingSince: { $gt: since } });
 }
 
-export type DeliveryProgress = Pick<
-  DeliveryDoc,
-  'status' | 'lastAttemptAt' | 'lastResponseStatus' | 'nextAttemptAt' | 'error'
->;
+export type DeliveryProgress = Pick<DeliveryDoc, 'status' | 'lastAttemptAt' | 'lastResponseStatus' | 'nextAttemptAt' | 'error'>;
 
 /*
  * The writes below filter by `_id` alone: FerretDB on SQLite pushes nothing else down and
@@ -69,12 +66,7 @@ export type DeliveryProgress = Pick<
  * backwards either, as the attempt checks the delivery's count before it sends.
  * `trigger` is the retry request that made this attempt happen now.
  */
-export async function recordAttempt(
-  store: Store,
-  attempt: AttemptDoc,
-  progress: DeliveryProgress,
-  trigger?: ControlAction,
-): Promise<void> {
+export async function recordAttempt(store: Store, attempt: AttemptDoc, progress: DeliveryProgress, trigger?: ControlAction): Promise<void> {
   try {
     await store.attempts.insertOne(attempt);
   } catch (err) {
@@ -179,8 +171,18 @@ export async function auditOfEvents(
   include: { deliveries: boolean; attempts: boolean },
 ): Promise<{ deliveries: Map<string, DeliveryDoc[]>; attempts: Map<string, AttemptDoc[]> }> {
   const [deliveries, attempts] = await Promise.all([
-    include.deliveries ? store.deliveries.find({ tenant, eventId: { $in: eventIds } }).sort({ createdAt: 1, _id: 1 }).toArray() : [],
-    include.attempts ? store.attempts.find({ tenant, eventId: { $in: eventIds } }).sort({ startedAt: 1, _id: 1 }).toArray() : [],
+    include.deliveries
+      ? store.deliveries
+          .find({ tenant, eventId: { $in: eventIds } })
+          .sort({ createdAt: 1, _id: 1 })
+          .toArray()
+      : [],
+    include.attempts
+      ? store.attempts
+          .find({ tenant, eventId: { $in: eventIds } })
+          .sort({ startedAt: 1, _id: 1 })
+          .toArray()
+      : [],
   ]);
   const byEvent = <T extends { eventId: string }>(docs: T[]) => {
     const map = new Map<string, T[]>();

@@ -7,7 +7,13 @@ import { keysetPage, type Page } from './paging';
 const key = (tenant: string, type: string) => `${tenant}/${type}`;
 
 /** Creates or replaces a type's entry; answers whether it was new. */
-export async function putEventType(store: Store, tenant: string, type: string, input: EventTypePut, now: Date): Promise<{ doc: EventTypeDoc; created: boolean }> {
+export async function putEventType(
+  store: Store,
+  tenant: string,
+  type: string,
+  input: EventTypePut,
+  now: Date,
+): Promise<{ doc: EventTypeDoc; created: boolean }> {
   const result = await upsertRetryingRace(() =>
     store.eventTypes.findOneAndUpdate(
       { _id: key(tenant, type) },

@@ -102,7 +102,10 @@ export async function nextReplayNumber(store: Store, tenant: string, id: string)
 }
 
 export function findEventsByIds(store: Store, tenant: string, ids: string[]): Promise<EventDoc[]> {
-  return findByIds(store.events, ids.map((id) => eventKey(tenant, id)));
+  return findByIds(
+    store.events,
+    ids.map((id) => eventKey(tenant, id)),
+  );
 }
 
 /** Which of these ids the tenant has already used (the audit outlives Temporal's retention). */
@@ -174,10 +177,7 @@ const EXPORTED_FIELDS = {
  * query for the whole export, so memory holds one batch and the store reads each event once.
  */
 export function exportEvents(store: Store, tenant: string, q: EventFilterQuery, batchSize: number) {
-  return store.events
-    .find(eventFilter(tenant, q), { projection: EXPORTED_FIELDS })
-    .sort({ occurredAt: 1, id: 1 })
-    .batchSize(batchSize);
+  return store.events.find(eventFilter(tenant, q), { projection: EXPORTED_FIELDS }).sort({ occurredAt: 1, id: 1 }).batchSize(batchSize);
 }
 
 /**
@@ -294,5 +294,9 @@ export function purgeBatch(store: Store, tenant: string, filter: EventFilterQuer
 
 /** Events whose `parentId` is one of these ids: one level of an event's descendants. */
 export function childrenOf(store: Store, tenant: string, parentIds: string[], limit: number): Promise<EventDoc[]> {
-  return store.events.find({ tenant, parentId: { $in: parentIds } }).sort({ occurredAt: 1, id: 1 }).limit(limit).toArray();
+  return store.events
+    .find({ tenant, parentId: { $in: parentIds } })
+    .sort({ occurredAt: 1, id: 1 })
+    .limit(limit)
+    .toArray();
 }

@@ -312,7 +312,12 @@ export async function ensureIndexes(store: Store): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         const existing = new Set(
-          (await store[name].listIndexes().toArray().catch(() => [])).map((i: { name?: string }) => i.name),
+          (
+            await store[name]
+              .listIndexes()
+              .toArray()
+              .catch(() => [])
+          ).map((i: { name?: string }) => i.name),
         );
         for (const index of indexes.filter((i) => !existing.has(i.name))) await store[name].createIndexes([index]);
         break;
@@ -331,7 +336,10 @@ const LOOKUP_CONCURRENCY = 16;
  * but reads the whole collection for `{_id: {$in: [...]}}`, so a few hundred point reads
  * are far cheaper there than one `$in`; on MongoDB both are index look-ups.
  */
-export async function findByIds<T extends Document & { _id: string }>(collection: Collection<T>, ids: readonly string[]): Promise<WithId<T>[]> {
+export async function findByIds<T extends Document & { _id: string }>(
+  collection: Collection<T>,
+  ids: readonly string[],
+): Promise<WithId<T>[]> {
   const found = await mapConcurrent([...new Set(ids)], LOOKUP_CONCURRENCY, (id) => collection.findOne({ _id: id } as Filter<T>));
   return found.filter((d): d is WithId<T> => d !== null);
 }

@@ -19,7 +19,10 @@ export function listIngestLog(store: Store, tenant: string, q: IngestLogQuery): 
 
 /** One bounded batch of the log's retention; answers how many entries went. */
 export async function deleteExpiredIngestLog(store: Store, before: Date, limit: number): Promise<number> {
-  const expired = await store.ingestLog.find({ at: { $lt: before } }, { projection: { _id: 1 } }).limit(limit).toArray();
+  const expired = await store.ingestLog
+    .find({ at: { $lt: before } }, { projection: { _id: 1 } })
+    .limit(limit)
+    .toArray();
   if (expired.length === 0) return 0;
   return (await store.ingestLog.deleteMany({ _id: { $in: expired.map((d) => d._id) } })).deletedCount;
 }

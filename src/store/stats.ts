@@ -64,10 +64,7 @@ export function subscriptionCounts(store: Store, tenant: string, subscriptionId:
 
 /** The subscription's delivery whose last attempt failed most recently (retrying or failed). */
 export function lastFailedDelivery(store: Store, tenant: string, subscriptionId: string): Promise<DeliveryDoc | null> {
-  return store.deliveries.findOne(
-    { subscriptionId, status: { $in: ['retrying', 'failed'] }, tenant },
-    { sort: { updatedAt: -1 } },
-  );
+  return store.deliveries.findOne({ subscriptionId, status: { $in: ['retrying', 'failed'] }, tenant }, { sort: { updatedAt: -1 } });
 }
 
 export const statsSince = (now: Date) => new Date(now.getTime() - STATS_HOURS * HOUR_MS);

@@ -38,7 +38,8 @@ export async function updateSubscription(
   const set: Record<string, unknown> = { updatedAt: now };
   const unset: Record<string, ''> = {};
   for (const [key, value] of Object.entries(patch)) {
-    if (value === null) unset[key] = ''; // a template or digest removed
+    if (value === null)
+      unset[key] = ''; // a template or digest removed
     else if (value !== undefined) set[key] = value;
   }
   if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '', failingSince: '' });
@@ -64,13 +65,7 @@ export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
  * Makes `secret` the signing secret; the one it replaces keeps signing for the overlap, so
  * receivers can switch at their own pace. Secrets whose overlap has ended are dropped.
  */
-export async function rotateSecret(
-  store: Store,
-  tenant: string,
-  id: string,
-  secret: string,
-  now: Date,
-): Promise<SubscriptionDoc | null> {
+export async function rotateSecret(store: Store, tenant: string, id: string, secret: string, now: Date): Promise<SubscriptionDoc | null> {
   const current = await findSubscription(store, tenant, id);
   if (!current) return null;
   const expiresAt = new Date(now.getTime() + ROTATION_OVERLAP_MS);
@@ -80,11 +75,7 @@ export async function rotateSecret(
       .filter((s) => !s.expiresAt || s.expiresAt > now)
       .map((s) => ({ value: s.value, expiresAt: s.expiresAt && s.expiresAt < expiresAt ? s.expiresAt : expiresAt })),
   ];
-  return store.subscriptions.findOneAndUpdate(
-    { _id: id, tenant },
-    { $set: { secrets, updatedAt: now } },
-    { returnDocument: 'after' },
-  );
+  return store.subscriptions.findOneAndUpdate({ _id: id, tenant }, { $set: { secrets, updatedAt: now } }, { returnDocument: 'after' });
 }
 
 /**
@@ -116,9 +107,7 @@ export function activeSubscriptions(store: Store, tenant: string): Promise<Subsc
 
 /** Secrets that still sign, opened: the current one and a rotated one inside its overlap. */
 export function signingSecrets(doc: SubscriptionDoc, now: Date, box: SecretBox): string[] {
-  return doc.secrets
-    .filter((s) => !s.expiresAt || s.expiresAt > now)
-    .map((s) => box.open(s.value));
+  return doc.secrets.filter((s) => !s.expiresAt || s.expiresAt > now).map((s) => box.open(s.value));
 }
 
 /**

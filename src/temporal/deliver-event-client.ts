@@ -1,12 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { deliverEvent } from '../workflows/deliver-event';
-import {
-  cancelSignal,
-  DELIVER_EVENT_REVISION,
-  retrySignal,
-  type ControlRequest,
-  type DeliverEventInput,
-} from '../workflows/definitions';
+import { cancelSignal, DELIVER_EVENT_REVISION, retrySignal, type ControlRequest, type DeliverEventInput } from '../workflows/definitions';
 import { DELIVER_EVENT_WORKFLOW } from './names';
 import { HeraldEventType, HeraldStatus, HeraldTenant } from './search-attributes';
 
@@ -24,12 +18,7 @@ function searchAttributes(input: DeliverEventInput) {
  * Starts an event's workflow once: Temporal refuses a second start of the same id, also
  * after the first run closed, which makes racing duplicates safe. False for a duplicate.
  */
-export async function startDeliverEvent(
-  client: Client,
-  taskQueue: string,
-  workflowId: string,
-  input: DeliverEventInput,
-): Promise<boolean> {
+export async function startDeliverEvent(client: Client, taskQueue: string, workflowId: string, input: DeliverEventInput): Promise<boolean> {
   try {
     await client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
       workflowId,
@@ -72,7 +61,7 @@ export async function sendRetry(
 export async function signalIfRunning(
   client: Client,
   workflowId: string,
-  signal: typeof cancelSignal | typeof retrySignal,
+  signal: typeof cancelSignal  ,
   request: ControlRequest,
 ): Promise<boolean> {
   try {

@@ -14,7 +14,12 @@ export function retentionScheduleId(taskQueue: string): string {
  * date: every worker calls this at start, so a changed setting takes effect with the next
  * worker. Its runs show in the Web UI as `applyRetention` workflows.
  */
-export async function ensureRetentionSchedule(client: Client, taskQueue: string, retentionDays: number, ingestLogDays: number): Promise<string> {
+export async function ensureRetentionSchedule(
+  client: Client,
+  taskQueue: string,
+  retentionDays: number,
+  ingestLogDays: number,
+): Promise<string> {
   const scheduleId = retentionScheduleId(taskQueue);
   const spec: ScheduleSpec = { intervals: [{ every: EVERY }] };
   const action = {

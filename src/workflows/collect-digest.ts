@@ -1,11 +1,4 @@
-import {
-  condition,
-  continueAsNew,
-  ParentClosePolicy,
-  setHandler,
-  startChild,
-  WorkflowIdReusePolicy,
-} from '@temporalio/workflow';
+import { condition, continueAsNew, ParentClosePolicy, setHandler, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DIGEST_EVENT_TYPE, DIGEST_MAX_EVENTS, type DigestData } from '../domain/digest';
 import { parseDuration } from '../domain/schedule';

@@ -282,9 +282,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     reportStatus();
     return closedView(); // nothing to deliver, and the audit has the final status already
   }
-  upsertSearchAttributes([
-    { key: HeraldSubscriptionIds, value: indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId)) },
-  ]);
+  upsertSearchAttributes([{ key: HeraldSubscriptionIds, value: indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId)) }]);
 
   accepting = true;
   for (const slot of slots) {
@@ -323,7 +321,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
 
   /** The run's result; a cancelled workflow shows as cancelled in Temporal, once its audit is final. */
   function closedView(): EventView {
-    if (cancelClosesDeliveries && CancellationScope.current().consideredCancelled) throw new CancelledFailure('the workflow was cancelled in Temporal');
+    if (cancelClosesDeliveries && CancellationScope.current().consideredCancelled)
+      throw new CancelledFailure('the workflow was cancelled in Temporal');
     return view();
   }
 }

@@ -4,7 +4,13 @@ import { eventually, type TestStack } from './stack';
 
 /** The calls most tests make through the public HTTP API, as a user would. */
 
-export async function subscribe(stack: TestStack, receiver: Receiver, path: string, eventTypes: string[], extra: Record<string, unknown> = {}) {
+export async function subscribe(
+  stack: TestStack,
+  receiver: Receiver,
+  path: string,
+  eventTypes: string[],
+  extra: Record<string, unknown> = {},
+) {
   const res = await stack.request('POST', '/v1/subscriptions', {
     channel: 'webhook',
     url: `${receiver.url}${path}`,
@@ -22,7 +28,13 @@ export async function send(stack: TestStack, event: Record<string, unknown>) {
 }
 
 /** Polls `GET /v1/events/{id}` until `done` holds for its answer. */
-export function eventWhen(stack: TestStack, id: string, done: (view: any) => boolean, timeoutMs = 30_000, what = 'condition'): Promise<any> {
+export function eventWhen(
+  stack: TestStack,
+  id: string,
+  done: (view: any) => boolean,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<any> {
   return eventually(
     async () => {
       const res = await stack.request('GET', `/v1/events/${id}`);

@@ -29,14 +29,14 @@ export function auditEvents(count: number, end: Date, prefix = 'seed'): SeededEv
     const subject = i % 50;
     events.push({
       id: `${prefix}-${String(i).padStart(6, '0')}`,
-      type: SEED_TYPES[i % SEED_TYPES.length]!,
+      type: SEED_TYPES[i % SEED_TYPES.length],
       data: { i },
       subject: { type: subject % 2 ? 'package' : 'environment', id: `res-${subject}` },
       actor: `actor-${i % 10}`,
       correlationId: `corr-${i % 20}`,
       occurredAt: new Date(time).toISOString(),
       receivedAt: new Date(time).toISOString(),
-      status: STATUSES[i % STATUSES.length]!,
+      status: STATUSES[i % STATUSES.length],
     });
   }
   return events;
@@ -44,7 +44,9 @@ export function auditEvents(count: number, end: Date, prefix = 'seed'): SeededEv
 
 export async function seedAudit(store: Store, tenant: string, events: SeededEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 1000) {
-    const docs = events.slice(i, i + 1000).map(({ status, ...event }) => eventDocOf(tenant, event, `event/${tenant}/${event.id}`, 'seeded', status));
+    const docs = events
+      .slice(i, i + 1000)
+      .map(({ status, ...event }) => eventDocOf(tenant, event, `event/${tenant}/${event.id}`, 'seeded', status));
     await store.events.insertMany(docs, { ordered: false });
   }
 }

@@ -25,20 +25,28 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 export function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<CliResult> {
   checkBuilt();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv(env), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI_ENTRY, ...args],
+      { env: cleanEnv(env), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 /** A long-running CLI (listen, or an import to interrupt): the child, and its output so far. */
-export function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: { stdout: string; stderr: string }; exited: Promise<number | null> } {
+export function spawnCli(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; output: { stdout: string; stderr: string }; exited: Promise<number | null> } {
   checkBuilt();
   const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const output = { stdout: '', stderr: '' };
-  child.stdout!.on('data', (c: Buffer) => (output.stdout += c.toString()));
-  child.stderr!.on('data', (c: Buffer) => (output.stderr += c.toString()));
+  child.stdout.on('data', (c: Buffer) => (output.stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output.stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output, exited };
 }

@@ -7,7 +7,10 @@ import { startStore, startTemporal } from './servers';
 export default async function globalSetup(): Promise<void> {
   const [temporal, store] = await Promise.all([startTemporal(), startStore()]);
   const stateFile = path.join(os.tmpdir(), `herald-test-${process.pid}.json`);
-  writeFileSync(stateFile, JSON.stringify({ temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, mongoBaseUrl: store.baseUrl }));
+  writeFileSync(
+    stateFile,
+    JSON.stringify({ temporalAddress: temporal.address, temporalUiUrl: temporal.uiUrl, mongoBaseUrl: store.baseUrl }),
+  );
   process.env.HERALD_TEST_STATE = stateFile;
   const shared = globalThis as { heraldServers?: unknown; heraldCleanup?: unknown };
   shared.heraldServers = [temporal.process, store.process].filter(Boolean);

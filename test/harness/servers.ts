@@ -77,9 +77,20 @@ export async function startTemporal(tries = 3): Promise<TemporalServer> {
     const child = spawn(
       tool('temporal'),
       [
-        'server', 'start-dev', '--ip', '127.0.0.1', '--ui-port', String(uiPort),
-        '--port', String(port), '--http-port', String(httpPort), '--metrics-port', String(metricsPort),
-        '--log-level', 'error',
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--ui-port',
+        String(uiPort),
+        '--port',
+        String(port),
+        '--http-port',
+        String(httpPort),
+        '--metrics-port',
+        String(metricsPort),
+        '--log-level',
+        'error',
         ...SEARCH_ATTRIBUTES.flatMap((sa) => ['--search-attribute', sa]),
       ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
@@ -137,7 +148,7 @@ export async function startStore(): Promise<StoreServer> {
   const child = spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, ...backend], { stdio: ['ignore', 'ignore', 'pipe'] });
   // Herald's idempotent writes insert and take a duplicate key as "already recorded"; FerretDB
   // logs each of those at ERROR, thousands per run, hiding its real errors: those still show.
-  createInterface({ input: child.stderr! }).on('line', (line) => {
+  createInterface({ input: child.stderr }).on('line', (line) => {
     if (!line.includes('duplicate key value violates unique constraint')) process.stderr.write(`${line}\n`);
   });
   await waitForPort(port);

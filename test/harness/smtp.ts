@@ -61,7 +61,13 @@ export async function startSmtpServer(extra: SMTPServerOptions = {}, port = 0): 
         simpleParser(raw).then(
           (parsed) => {
             const recipients = session.envelope.rcptTo.map((a) => a.address.toLowerCase());
-            messages.push({ recipients, raw, parsed, secure: session.secure, user: session.user === undefined ? null : String(session.user) });
+            messages.push({
+              recipients,
+              raw,
+              parsed,
+              secure: session.secure,
+              user: session.user === undefined ? null : String(session.user),
+            });
             callback();
           },
           (err: Error) => callback(err),

@@ -59,15 +59,15 @@ export class WorkerProcess {
           resolve();
         }
       };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`worker exited with ${code}:\n${output}`));
       });
     });
-    child.stdout!.resume();
-    child.stderr!.resume();
+    child.stdout.resume();
+    child.stderr.resume();
     return new WorkerProcess(child);
   }
 

@@ -30,7 +30,8 @@ function expected(q: Query): string[] {
   return events
     .filter((e) => {
       if (q.type) {
-        if (q.type.endsWith('.*') ? !(e.type === q.type.slice(0, -2) || e.type.startsWith(q.type.slice(0, -1))) : e.type !== q.type) return false;
+        if (q.type.endsWith('.*') ? !(e.type === q.type.slice(0, -2) || e.type.startsWith(q.type.slice(0, -1))) : e.type !== q.type)
+          return false;
       }
       if (q.subjectType && e.subject?.type !== q.subjectType) return false;
       if (q.subjectId && e.subject?.id !== q.subjectId) return false;
@@ -62,7 +63,7 @@ async function pageThrough(q: Query, limit: number, onPage?: (n: number) => Prom
 }
 
 /** `m` minutes back on the scale of 10,000 seeded events (about 143 minutes), whatever COUNT is. */
-const minute = (m: number) => new Date(END.getTime() - ((m * 60_000 * COUNT) / 10_000)).toISOString();
+const minute = (m: number) => new Date(END.getTime() - (m * 60_000 * COUNT) / 10_000).toISOString();
 
 // The seed ties fields together (type is i % 5, actor i % 10, subject i % 50, status i % 4), so
 // each combination below is one the seed can satisfy.
@@ -87,14 +88,28 @@ const QUERIES: Query[] = [
   { q: 'PROMOTED' },
   { q: 'res-4' },
   { q: 'actor-9', type: 'user.*' },
-  { type: 'deployment.failed', subjectType: 'package', subjectId: 'res-13', actor: 'actor-3', correlationId: 'corr-13', status: 'delivered', since: minute(150), until: minute(10) },
+  {
+    type: 'deployment.failed',
+    subjectType: 'package',
+    subjectId: 'res-13',
+    actor: 'actor-3',
+    correlationId: 'corr-13',
+    status: 'delivered',
+    since: minute(150),
+    until: minute(10),
+  },
 ];
 
 /** The whole selection of a filter, oldest first, from the export (one store query, however many events). */
 async function exported(q: Query): Promise<string[]> {
   const res = await env.stack.request('GET', `/v1/events/export?${new URLSearchParams(q)}`);
   expect(res.status).toBe(200);
-  return res.body === null ? [] : String(res.body).trim().split('\n').map((line) => JSON.parse(line).id);
+  return res.body === null
+    ? []
+    : String(res.body)
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).id);
 }
 
 // Each filter's first list page and its whole selection (through the export, which builds its

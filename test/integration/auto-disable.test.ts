@@ -60,7 +60,11 @@ test('a 410 disables the subscription at once and emits herald.subscription.disa
   expect(after).toMatchObject({ active: false, disabledReason: 'endpoint answered 410 Gone' });
   expect(after.disabledAt).toEqual(expect.any(String));
 
-  await eventually(async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'), 15_000, 'the disabled event');
+  await eventually(
+    async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'),
+    15_000,
+    'the disabled event',
+  );
   const disabled = heraldEventsAbout(sub.id).find((e) => e.type === 'herald.subscription.disabled');
   expect(disabled.data).toMatchObject({ reason: 'endpoint answered 410 Gone', subscription: { id: sub.id, active: false } });
 
@@ -88,7 +92,11 @@ test('failing without a success for HERALD_DISABLE_AFTER disables it; its waitin
   const after = (await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
   expect(after.active).toBe(false);
   expect(after.disabledReason).toMatch(/^failing without a success since /);
-  await eventually(async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'), 15_000, 'the disabled event');
+  await eventually(
+    async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'),
+    15_000,
+    'the disabled event',
+  );
 
   // The delivery that was waiting an hour fails now, without another request.
   const woken = await api.finalEvent(env.stack, later.id, 10_000);

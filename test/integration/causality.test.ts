@@ -17,7 +17,15 @@ test('tree returns a three-level chain whole, from any of its events, and the co
     { id: 'c-root', type: 'deploy.requested', data: {}, subject: deployment, actor: 'alice', correlationId: 'conv-1' },
     { id: 'c-child', type: 'deploy.started', data: {}, subject: deployment, actor: 'ci', parentId: 'c-root', correlationId: 'conv-1' },
     { id: 'c-sibling', type: 'deploy.approved', data: {}, subject: deployment, actor: 'bob', parentId: 'c-root', correlationId: 'conv-1' },
-    { id: 'c-grandchild', type: 'deploy.completed', data: {}, subject: deployment, actor: 'ci', parentId: 'c-child', correlationId: 'conv-1' },
+    {
+      id: 'c-grandchild',
+      type: 'deploy.completed',
+      data: {},
+      subject: deployment,
+      actor: 'ci',
+      parentId: 'c-child',
+      correlationId: 'conv-1',
+    },
     { id: 'c-other', type: 'deploy.requested', data: {}, subject: { type: 'deployment', id: 'dep-8' }, correlationId: 'conv-2' },
   ]);
 
@@ -41,7 +49,7 @@ test('tree returns a three-level chain whole, from any of its events, and the co
   expect(conversation.sort()).toEqual(['c-child', 'c-grandchild', 'c-root', 'c-sibling']);
 });
 
-test('a subject\'s history lists everything that happened to it, newest first, with delivery outcomes', async () => {
+test("a subject's history lists everything that happened to it, newest first, with delivery outcomes", async () => {
   env.receiver.on('/history-bad', () => ({ status: 500 }));
   await api.subscribe(env.stack, env.receiver, '/history-ok', ['pkg.*']);
   await api.subscribe(env.stack, env.receiver, '/history-bad', ['pkg.promoted'], { retry: { maxAttempts: 1 } });
@@ -89,7 +97,11 @@ test('an accepted event its workflow has not recorded yet is answered by every r
 
     const tree = await env.stack.request('GET', '/v1/events/c-waiting/tree');
     expect(tree.status).toBe(200);
-    expect(tree.body).toMatchObject({ event: { id: 'c-waiting', type: 'deploy.waiting', parentId: 'c-root', status: 'delivering' }, descendants: [], truncated: false });
+    expect(tree.body).toMatchObject({
+      event: { id: 'c-waiting', type: 'deploy.waiting', parentId: 'c-root', status: 'delivering' },
+      descendants: [],
+      truncated: false,
+    });
     expect(tree.body.ancestors.map((a: any) => a.id)).toEqual(['c-root']);
     const view = await env.stack.request('GET', '/v1/events/c-waiting');
     expect(view.status).toBe(200);

@@ -37,80 +37,95 @@ function writeFile(dir: string): { file: string; expectedIds: Set<string> } {
   return { file, expectedIds };
 }
 
-test('an import killed at half and run again reports exactly the 3 bad lines and records and delivers every other event once', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-import-'));
-  const { file, expectedIds } = writeFile(dir);
-  const connection = { HERALD_URL: env.stack.url, HERALD_API_KEY: env.stack.adminKey };
-  const herald = new HeraldClient({ url: env.stack.url, apiKey: env.stack.adminKey });
-  await herald.subscriptions.create({ channel: 'webhook', url: `${env.receiver.url}/import`, eventTypes: ['import.bulk'] });
+test(
+  'an import killed at half and run again reports exactly the 3 bad lines and records and delivers every other event once',
+  async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-import-'));
+    const { file, expectedIds } = writeFile(dir);
+    const connection = { HERALD_URL: env.stack.url, HERALD_API_KEY: env.stack.adminKey };
+    const herald = new HeraldClient({ url: env.stack.url, apiKey: env.stack.adminKey });
+    await herald.subscriptions.create({ channel: 'webhook', url: `${env.receiver.url}/import`, eventTypes: ['import.bulk'] });
 
-  const started = Date.now();
-  const first = spawnCli(['import', file, ...BATCH], connection);
-  let killing = false;
-  let ended = false;
-  const killedAt = await Promise.race([
-    eventually(
+    const started = Date.now();
+    const first = spawnCli(['import', file, ...BATCH], connection);
+    let killing = false;
+    let ended = false;
+    const killedAt = await Promise.race([
+      eventually(
+        async () => {
+          if (ended) return -1; // the race below has failed the test already; stop polling
+          if (!existsSync(checkpointPath(file))) return undefined;
+          const { line } = JSON.parse(readFileSync(checkpointPath(file), 'utf8')) as { line: number };
+          return line >= COUNT / 2 ? line : undefined;
+        },
+        5 * 60_000,
+        'half of the file to be acknowledged',
+      ),
+      first.exited.then((code) => {
+        ended = true;
+        if (!killing) throw new Error(`the import ended (${code}) before half:\n${first.output.stdout}${first.output.stderr}`);
+        return 0;
+      }),
+    ]);
+    killing = true;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const firstSeconds = (Date.now() - started) / 1000;
+
+    const second = await runCli(['import', file, ...BATCH, '--json'], connection, 5 * 60_000);
+    const summary = JSON.parse(second.stdout) as {
+      resumedAfter: number;
+      lines: number;
+      accepted: number;
+      duplicates: number;
+      rejected: { line: number; reason: string }[];
+      seconds: number;
+    };
+    const importSeconds = firstSeconds + summary.seconds;
+    console.log(
+      `import: killed after line ${killedAt} (${firstSeconds.toFixed(1)} s), re-run from line ${summary.resumedAfter}: ${summary.accepted} accepted, ${summary.duplicates} duplicates in ${summary.seconds.toFixed(1)} s; ${(expectedIds.size / importSeconds).toFixed(0)} events/s`,
+    );
+
+    expect(second.code).toBe(1);
+    expect(summary.rejected.map((r) => r.line)).toEqual([...BAD_LINES.keys()]);
+    expect(summary.rejected[0].reason).toMatch(/invalid JSON/);
+    expect(summary.rejected[1].reason).toMatch(/^type: /);
+    expect(summary.rejected[2].reason).toMatch(/^data: /);
+    expect(summary.lines).toBe(COUNT);
+    expect(summary.resumedAfter).toBeGreaterThanOrEqual(killedAt);
+    expect(existsSync(checkpointPath(file))).toBe(false);
+
+    // Recorded once: the audit holds exactly the expected ids (its _id is tenant/id, so no id twice).
+    const recorded = await eventually(
       async () => {
-        if (ended) return -1; // the race below has failed the test already; stop polling
-        if (!existsSync(checkpointPath(file))) return undefined;
-        const { line } = JSON.parse(readFileSync(checkpointPath(file), 'utf8')) as { line: number };
-        return line >= COUNT / 2 ? line : undefined;
+        const docs = await env.stack.store.events.find({ tenant: 'default', type: 'import.bulk' }, { projection: { id: 1 } }).toArray();
+        return docs.length >= expectedIds.size ? docs : undefined;
       },
       5 * 60_000,
-      'half of the file to be acknowledged',
-    ),
-    first.exited.then((code) => {
-      ended = true;
-      if (!killing) throw new Error(`the import ended (${code}) before half:\n${first.output.stdout}${first.output.stderr}`);
-      return 0;
-    }),
-  ]);
-  killing = true;
-  first.child.kill('SIGKILL');
-  await first.exited;
-  const firstSeconds = (Date.now() - started) / 1000;
+      'every event in the audit',
+    );
+    expect(recorded).toHaveLength(expectedIds.size);
+    expect(new Set(recorded.map((d) => d.id))).toEqual(expectedIds);
 
-  const second = await runCli(['import', file, ...BATCH, '--json'], connection, 5 * 60_000);
-  const summary = JSON.parse(second.stdout) as { resumedAfter: number; lines: number; accepted: number; duplicates: number; rejected: { line: number; reason: string }[]; seconds: number };
-  const importSeconds = firstSeconds + summary.seconds;
-  console.log(`import: killed after line ${killedAt} (${firstSeconds.toFixed(1)} s), re-run from line ${summary.resumedAfter}: ${summary.accepted} accepted, ${summary.duplicates} duplicates in ${summary.seconds.toFixed(1)} s; ${(expectedIds.size / importSeconds).toFixed(0)} events/s`);
-
-  expect(second.code).toBe(1);
-  expect(summary.rejected.map((r) => r.line)).toEqual([...BAD_LINES.keys()]);
-  expect(summary.rejected[0]!.reason).toMatch(/invalid JSON/);
-  expect(summary.rejected[1]!.reason).toMatch(/^type: /);
-  expect(summary.rejected[2]!.reason).toMatch(/^data: /);
-  expect(summary.lines).toBe(COUNT);
-  expect(summary.resumedAfter).toBeGreaterThanOrEqual(killedAt);
-  expect(existsSync(checkpointPath(file))).toBe(false);
-
-  // Recorded once: the audit holds exactly the expected ids (its _id is tenant/id, so no id twice).
-  const recorded = await eventually(
-    async () => {
-      const docs = await env.stack.store.events.find({ tenant: 'default', type: 'import.bulk' }, { projection: { id: 1 } }).toArray();
-      return docs.length >= expectedIds.size ? docs : undefined;
-    },
-    5 * 60_000,
-    'every event in the audit',
-  );
-  expect(recorded).toHaveLength(expectedIds.size);
-  expect(new Set(recorded.map((d) => d.id))).toEqual(expectedIds);
-
-  // Delivered once: one webhook-id per event id, and every event arrived.
-  const deliveredIn = await eventually(
-    async () => {
-      const ids = new Set(env.receiver.received('/import').map((r) => (JSON.parse(r.body) as { id: string }).id));
-      return ids.size >= expectedIds.size ? (Date.now() - started) / 1000 : undefined;
-    },
-    5 * 60_000,
-    'every event at the receiver',
-  );
-  const webhookIds = new Map<string, Set<string>>();
-  for (const r of env.receiver.received('/import')) {
-    const id = (JSON.parse(r.body) as { id: string }).id;
-    webhookIds.set(id, (webhookIds.get(id) ?? new Set()).add(String(r.headers['webhook-id'])));
-  }
-  expect(new Set(webhookIds.keys())).toEqual(expectedIds);
-  expect([...webhookIds.values()].filter((ids) => ids.size !== 1)).toEqual([]);
-  console.log(`all ${expectedIds.size} delivered ${deliveredIn.toFixed(0)} s after the import started (${(expectedIds.size / deliveredIn).toFixed(0)} deliveries/s)`);
-}, 15 * 60_000);
+    // Delivered once: one webhook-id per event id, and every event arrived.
+    const deliveredIn = await eventually(
+      async () => {
+        const ids = new Set(env.receiver.received('/import').map((r) => (JSON.parse(r.body) as { id: string }).id));
+        return ids.size >= expectedIds.size ? (Date.now() - started) / 1000 : undefined;
+      },
+      5 * 60_000,
+      'every event at the receiver',
+    );
+    const webhookIds = new Map<string, Set<string>>();
+    for (const r of env.receiver.received('/import')) {
+      const id = (JSON.parse(r.body) as { id: string }).id;
+      webhookIds.set(id, (webhookIds.get(id) ?? new Set()).add(String(r.headers['webhook-id'])));
+    }
+    expect(new Set(webhookIds.keys())).toEqual(expectedIds);
+    expect([...webhookIds.values()].filter((ids) => ids.size !== 1)).toEqual([]);
+    console.log(
+      `all ${expectedIds.size} delivered ${deliveredIn.toFixed(0)} s after the import started (${(expectedIds.size / deliveredIn).toFixed(0)} deliveries/s)`,
+    );
+  },
+  15 * 60_000,
+);

@@ -17,8 +17,27 @@ const heraldJson = async <T = any>(...args: string[]): Promise<T> => {
 };
 
 test('subscriptions create/list/get print aligned tables, and the same data as JSON with --json', async () => {
-  const created = await heraldJson('subscriptions', 'create', '--name', 'cli', '--webhook', `${env.receiver.url}/cli`, '--event-types', 'cli.sent,cli.other', '--header', 'x-team:ops', '--retry-schedule', '1s,5s');
-  expect(created).toMatchObject({ name: 'cli', eventTypes: ['cli.sent', 'cli.other'], headers: { 'x-team': 'ops' }, retry: { schedule: ['1s', '5s'] }, secret: expect.stringMatching(/^whsec_/) });
+  const created = await heraldJson(
+    'subscriptions',
+    'create',
+    '--name',
+    'cli',
+    '--webhook',
+    `${env.receiver.url}/cli`,
+    '--event-types',
+    'cli.sent,cli.other',
+    '--header',
+    'x-team:ops',
+    '--retry-schedule',
+    '1s,5s',
+  );
+  expect(created).toMatchObject({
+    name: 'cli',
+    eventTypes: ['cli.sent', 'cli.other'],
+    headers: { 'x-team': 'ops' },
+    retry: { schedule: ['1s', '5s'] },
+    secret: expect.stringMatching(/^whsec_/),
+  });
 
   const table = await herald('subscriptions', 'list');
   expect(table.code).toBe(0);
@@ -27,11 +46,15 @@ test('subscriptions create/list/get print aligned tables, and the same data as J
   const row = rows.find((r) => r.startsWith(created.id));
   expect(row?.split(/\s{2,}/)).toEqual([created.id, 'cli', 'webhook', 'cli.sent,cli.other', `${env.receiver.url}/cli`, 'yes']);
   // Columns line up: each header starts where its cells start.
-  expect(row!.indexOf('webhook')).toBe(header!.indexOf('CHANNEL'));
+  expect(row!.indexOf('webhook')).toBe(header.indexOf('CHANNEL'));
 
   const listed = await heraldJson('subscriptions', 'list');
   expect(listed.nextCursor).toBeNull();
-  expect(listed.data.find((s: { id: string }) => s.id === created.id)).toEqual({ ...created, secret: undefined, headers: expect.any(Object) });
+  expect(listed.data.find((s: { id: string }) => s.id === created.id)).toEqual({
+    ...created,
+    secret: undefined,
+    headers: expect.any(Object),
+  });
 
   const shown = await herald('subscriptions', 'get', created.id);
   expect(shown.stdout).toMatch(new RegExp(`^id\\s+${created.id}$`, 'm'));
@@ -39,15 +62,34 @@ test('subscriptions create/list/get print aligned tables, and the same data as J
 });
 
 test('events send/get/list/attempts: a table for people and the API answer with --json', async () => {
-  const sent = await heraldJson('events', 'send', 'cli.sent', '--data', '{"version": "1.2.3"}', '--subject', 'package/herald', '--actor', 'ci');
+  const sent = await heraldJson(
+    'events',
+    'send',
+    'cli.sent',
+    '--data',
+    '{"version": "1.2.3"}',
+    '--subject',
+    'package/herald',
+    '--actor',
+    'ci',
+  );
   expect(sent).toMatchObject({ id: expect.stringMatching(/^evt_/), duplicate: false });
   expect(await heraldJson('events', 'send', 'cli.sent', '--id', sent.id, '--data', '{}')).toMatchObject({ id: sent.id, duplicate: true });
 
-  const view = await eventually(async () => {
-    const v = await heraldJson('events', 'get', sent.id);
-    return v.status === 'delivered' ? v : undefined;
-  }, 30_000, 'delivered');
-  expect(view.event).toMatchObject({ type: 'cli.sent', data: { version: '1.2.3' }, subject: { type: 'package', id: 'herald' }, actor: 'ci' });
+  const view = await eventually(
+    async () => {
+      const v = await heraldJson('events', 'get', sent.id);
+      return v.status === 'delivered' ? v : undefined;
+    },
+    30_000,
+    'delivered',
+  );
+  expect(view.event).toMatchObject({
+    type: 'cli.sent',
+    data: { version: '1.2.3' },
+    subject: { type: 'package', id: 'herald' },
+    actor: 'ci',
+  });
 
   const got = await herald('events', 'get', sent.id);
   expect(got.stdout).toMatch(/^status\s+delivered$/m);
@@ -65,22 +107,40 @@ test('events send/get/list/attempts: a table for people and the API answer with 
 });
 
 test('keys create/list/revoke, and the key read from a named profile of the config file', async () => {
-  const key = await heraldJson('keys', 'create', '--name', 'reader', '--tenant', 'cli-tenant', '--scopes', 'events:read,subscriptions:read');
+  const key = await heraldJson(
+    'keys',
+    'create',
+    '--name',
+    'reader',
+    '--tenant',
+    'cli-tenant',
+    '--scopes',
+    'events:read,subscriptions:read',
+  );
   expect(key).toMatchObject({ tenant: 'cli-tenant', scopes: ['events:read', 'subscriptions:read'], key: expect.any(String) });
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-cli-'));
   const config = path.join(dir, 'config.json');
-  writeFileSync(config, JSON.stringify({ profiles: { default: { url: 'http://127.0.0.1:1', apiKey: 'wrong' }, reader: { url: env.stack.url, apiKey: key.key } } }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      profiles: { default: { url: 'http://127.0.0.1:1', apiKey: 'wrong' }, reader: { url: env.stack.url, apiKey: key.key } },
+    }),
+  );
   const asReader = await runCli(['--profile', 'reader', 'subscriptions', 'list', '--json'], { HERALD_CONFIG: config });
   expect(asReader.code).toBe(0);
   expect(JSON.parse(asReader.stdout)).toEqual({ data: [], nextCursor: null });
   // Flags win over the profile.
-  const flagged = await runCli(['--profile', 'default', '--url', env.stack.url, '--api-key', key.key, 'events', 'list', '--json'], { HERALD_CONFIG: config });
+  const flagged = await runCli(['--profile', 'default', '--url', env.stack.url, '--api-key', key.key, 'events', 'list', '--json'], {
+    HERALD_CONFIG: config,
+  });
   expect(flagged.code).toBe(0);
 
   const table = await herald('keys', 'list');
   expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+TENANT\s+SCOPES\s+PREFIX\s+REVOKED$/);
-  expect(table.stdout).toMatch(new RegExp(`^${key.id}\\s+reader\\s+cli-tenant\\s+events:read,subscriptions:read\\s+${key.prefix}\\s+-$`, 'm'));
+  expect(table.stdout).toMatch(
+    new RegExp(`^${key.id}\\s+reader\\s+cli-tenant\\s+events:read,subscriptions:read\\s+${key.prefix}\\s+-$`, 'm'),
+  );
 
   expect(await herald('keys', 'revoke', key.id)).toMatchObject({ code: 0, stdout: `revoked ${key.id}\n` });
   const refused = await runCli(['--profile', 'reader', 'events', 'list'], { HERALD_CONFIG: config });
@@ -118,33 +178,60 @@ test('an answer that is not the API\'s names the URL asked and its status; --url
   expect(notJson.stderr).toMatch(/ answered 200 \([^)]*\) "ok", not the Herald API's JSON: is the API's URL \(--url, HERALD_URL\) right\?/);
   expect(notJson.stderr).not.toMatch(/Unexpected token/);
 
-  env.receiver.on('/proxy/v1/events/evt-1', () => ({ status: 502, headers: { 'content-type': 'text/html' }, body: '<html>Bad gateway</html>' }));
+  env.receiver.on('/proxy/v1/events/evt-1', () => ({
+    status: 502,
+    headers: { 'content-type': 'text/html' },
+    body: '<html>Bad gateway</html>',
+  }));
   const proxied = await runCli(['events', 'get', 'evt-1'], { HERALD_URL: `${receiver}/proxy`, HERALD_API_KEY: env.stack.adminKey });
   expect(proxied.code).toBe(1);
-  expect(proxied.stderr).toContain(`GET ${receiver}/proxy/v1/events/evt-1 answered 502 (text/html) "<html>Bad gateway</html>", not a problem document of the Herald API`);
+  expect(proxied.stderr).toContain(
+    `GET ${receiver}/proxy/v1/events/evt-1 answered 502 (text/html) "<html>Bad gateway</html>", not a problem document of the Herald API`,
+  );
 
   // Before the command, --url names the API, as it always did.
-  const placed = await herald('--url', env.stack.url, 'subscriptions', 'create', '--webhook', `${receiver}/placed`, '--event-types', 'cli.placed', '--json');
+  const placed = await herald(
+    '--url',
+    env.stack.url,
+    'subscriptions',
+    'create',
+    '--webhook',
+    `${receiver}/placed`,
+    '--event-types',
+    'cli.placed',
+    '--json',
+  );
   expect(placed).toMatchObject({ code: 0, stderr: '' });
   expect(JSON.parse(placed.stdout)).toMatchObject({ url: `${receiver}/placed` });
 });
 
 test('listen verifies deliveries, prints them and forwards them with their signature to the local app', async () => {
   const secret = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
-  const listener = spawnCli(['listen', '--port', '0', '--secret', secret, '--forward', `${env.receiver.url}/forwarded`, '--json'], connection());
+  const listener = spawnCli(
+    ['listen', '--port', '0', '--secret', secret, '--forward', `${env.receiver.url}/forwarded`, '--json'],
+    connection(),
+  );
   try {
     const url = await eventually(async () => /listening on (\S+),/.exec(listener.output.stderr)?.[1], 15_000, 'listen to start');
     await heraldJson('subscriptions', 'create', '--webhook', `${url}/hooks`, '--event-types', 'cli.listen', '--secret', secret);
     const sent = await heraldJson('events', 'send', 'cli.listen', '--data', '{"n": 1}');
 
-    const printed = await eventually(async () => listener.output.stdout.split('\n').find((l) => l.includes(sent.id)), 30_000, 'the event printed');
+    const printed = await eventually(
+      async () => listener.output.stdout.split('\n').find((l) => l.includes(sent.id)),
+      30_000,
+      'the event printed',
+    );
     expect(JSON.parse(printed)).toMatchObject({ body: { id: sent.id, type: 'cli.listen', data: { n: 1 } }, forwarded: 200 });
     const [forwarded] = env.receiver.received('/forwarded');
-    expect(forwarded!.headers['webhook-id']).toBe(JSON.parse(printed).webhookId);
-    expect(verifyWebhook(secret, forwarded!.body, forwarded!.headers)).toMatchObject({ id: sent.id });
+    expect(forwarded.headers['webhook-id']).toBe(JSON.parse(printed).webhookId);
+    expect(verifyWebhook(secret, forwarded.body, forwarded.headers)).toMatchObject({ id: sent.id });
 
     // A request that is not signed is refused, and the app never sees it.
-    const forged = await fetch(`${url}/hooks`, { method: 'POST', body: '{}', headers: { 'webhook-id': 'msg_x', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,AAAA' } });
+    const forged = await fetch(`${url}/hooks`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'webhook-id': 'msg_x', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,AAAA' },
+    });
     expect(forged.status).toBe(401);
     // The answer can arrive before the listener's line about it reaches this process.
     await eventually(async () => /rejected: no matching signature/.test(listener.output.stderr), 5_000, 'the rejection printed');
@@ -155,7 +242,7 @@ test('listen verifies deliveries, prints them and forwards them with their signa
   }
 });
 
-test('import sets aside the items the server refuses (an event type\'s JSON Schema), sends the rest of the batch, and reports them', async () => {
+test("import sets aside the items the server refuses (an event type's JSON Schema), sends the rest of the batch, and reports them", async () => {
   const put = await env.stack.request('PUT', '/v1/event-types/cli.schema', {
     description: 'a release',
     schema: { type: 'object', required: ['version'], properties: { version: { type: 'string' } } },
@@ -163,7 +250,9 @@ test('import sets aside the items the server refuses (an event type\'s JSON Sche
   expect(put.status).toBe(201);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-cli-import-'));
   const file = path.join(dir, 'small.ndjson');
-  const lines = [1, 2, 3, 4, 5].map((n) => JSON.stringify({ id: `schema-${n}`, type: 'cli.schema', data: n === 2 || n === 4 ? { version: n } : { version: `1.${n}` } }));
+  const lines = [1, 2, 3, 4, 5].map((n) =>
+    JSON.stringify({ id: `schema-${n}`, type: 'cli.schema', data: n === 2 || n === 4 ? { version: n } : { version: `1.${n}` } }),
+  );
   writeFileSync(file, `${lines.join('\n')}\n`);
 
   const run = await herald('import', file, '--batch-size', '5', '--json');
@@ -204,7 +293,10 @@ test('the steering commands: subscriptions update/test/rotate/delete and events 
   await eventually(async () => env.receiver.received('/steer').filter((r) => r.body.includes(sent.id)).length === 2, 15_000, 'the replay');
   // Nothing left to cancel or retry: both answer with no workflow told.
   expect(await heraldJson('events', 'cancel', sent.id)).toEqual({ workflowIds: [] });
-  expect(await herald('events', 'retry', sent.id, '--subscription', sub.id)).toMatchObject({ code: 0, stdout: '(no delivery to signal)\n' });
+  expect(await herald('events', 'retry', sent.id, '--subscription', sub.id)).toMatchObject({
+    code: 0,
+    stdout: '(no delivery to signal)\n',
+  });
 
   expect(await herald('subscriptions', 'delete', sub.id)).toMatchObject({ code: 0, stdout: `deleted ${sub.id}\n` });
   expect((await herald('subscriptions', 'get', sub.id)).stderr).toMatch(/^herald: 404 /);

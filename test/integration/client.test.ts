@@ -18,20 +18,34 @@ const payloadOf = (req: ReceivedRequest, secret: string | string[]) => verifyWeb
 
 /** Polls the event through the client until `done` holds. */
 const eventWhen = (id: string, done: (view: EventView) => boolean, what: string, timeoutMs = 30_000) =>
-  eventually(async () => {
-    const view = await herald.events.get(id);
-    return done(view) ? view : undefined;
-  }, timeoutMs, `${id}: ${what}`);
+  eventually(
+    async () => {
+      const view = await herald.events.get(id);
+      return done(view) ? view : undefined;
+    },
+    timeoutMs,
+    `${id}: ${what}`,
+  );
 
 test('events.send generates an evt_ id, delivers a verifiable webhook, and answers duplicate for the same id again', async () => {
   const sub = await herald.subscriptions.create({ channel: 'webhook', url: hook('/send'), eventTypes: ['client.sent'] });
   const accepted = await herald.events.send({ type: 'client.sent', data: { n: 1 }, subject: { type: 'package', id: 'herald' } });
-  expect(accepted).toMatchObject({ id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/), duplicate: false, workflowId: `event/default/${accepted.id}` });
+  expect(accepted).toMatchObject({
+    id: expect.stringMatching(/^evt_[0-9A-Z]{26}$/),
+    duplicate: false,
+    workflowId: `event/default/${accepted.id}`,
+  });
 
   const view = await eventWhen(accepted.id, (v) => v.status === 'delivered', 'delivered');
   expect(view.deliveries).toEqual([expect.objectContaining({ subscriptionId: sub.id, status: 'succeeded', attempts: 1 })]);
   const [req] = env.receiver.received('/send');
-  expect(payloadOf(req!, sub.secret!)).toEqual({ id: accepted.id, type: 'client.sent', timestamp: view.event.occurredAt, data: { n: 1 }, subject: { type: 'package', id: 'herald' } });
+  expect(payloadOf(req, sub.secret!)).toEqual({
+    id: accepted.id,
+    type: 'client.sent',
+    timestamp: view.event.occurredAt,
+    data: { n: 1 },
+    subject: { type: 'package', id: 'herald' },
+  });
 
   const again = await herald.events.send({ id: accepted.id, type: 'client.sent', data: { n: 1 } });
   expect(again).toEqual({ ...accepted, duplicate: true });
@@ -46,7 +60,12 @@ test('a send whose answer is lost to a network error is retried with the same id
     if (++calls === 1) throw new TypeError('fetch failed: socket hang up');
     return res;
   };
-  const flaky = new HeraldClient({ url: env.stack.url, apiKey: env.stack.adminKey, fetch: losingFirstAnswer, retries: { baseDelayMs: 50 } });
+  const flaky = new HeraldClient({
+    url: env.stack.url,
+    apiKey: env.stack.adminKey,
+    fetch: losingFirstAnswer,
+    retries: { baseDelayMs: 50 },
+  });
   const accepted = await flaky.events.send({ type: 'client.lost', data: {} });
   expect(calls).toBe(2);
   expect(accepted.duplicate).toBe(true);
@@ -65,7 +84,12 @@ test('events.sendBatch answers in input order, and a batch with a bad item throw
   expect(results.map((r) => r.id)).toEqual(['batch-a', expect.stringMatching(/^evt_/), 'batch-c']);
   expect(results.every((r) => !r.duplicate)).toBe(true);
 
-  const error = await herald.events.sendBatch([{ type: 'client.batch', data: {} }, { type: 'Not A Type', data: {} }]).catch((e: unknown) => e);
+  const error = await herald.events
+    .sendBatch([
+      { type: 'client.batch', data: {} },
+      { type: 'Not A Type', data: {} },
+    ])
+    .catch((e: unknown) => e);
   expect(error).toBeInstanceOf(HeraldProblemError);
   const problem = error as HeraldProblemError;
   expect(problem).toMatchObject({ status: 400, title: expect.any(String), type: expect.any(String), detail: expect.any(String) });
@@ -89,7 +113,12 @@ test('events.list pages with nextCursor and events.iterate follows it to the end
 
 test('events.attempts lists each attempt with its request and the response', async () => {
   env.receiver.on('/attempts', (_req, n) => ({ status: n === 1 ? 500 : 200, body: n === 1 ? 'boom' : 'fine' }));
-  await herald.subscriptions.create({ channel: 'webhook', url: hook('/attempts'), eventTypes: ['client.attempts'], retry: { schedule: ['200ms'] } });
+  await herald.subscriptions.create({
+    channel: 'webhook',
+    url: hook('/attempts'),
+    eventTypes: ['client.attempts'],
+    retry: { schedule: ['200ms'] },
+  });
   const { id } = await herald.events.send({ type: 'client.attempts', data: {} });
   await eventWhen(id, (v) => v.status === 'delivered', 'delivered');
   const attempts = await herald.events.attempts(id);
@@ -97,13 +126,18 @@ test('events.attempts lists each attempt with its request and the response', asy
     [1, 500, 'boom'],
     [2, 200, 'fine'],
   ]);
-  expect(attempts[0]!.request.headers['webhook-signature']).toMatch(/^v1,/);
+  expect(attempts[0].request.headers['webhook-signature']).toMatch(/^v1,/);
 });
 
 /** An event whose delivery failed once and now waits an hour for its next attempt. */
 async function waitingEvent(path: string) {
   env.receiver.on(path, (_req, n) => ({ status: n === 1 ? 500 : 200 }));
-  const sub = await herald.subscriptions.create({ channel: 'webhook', url: hook(path), eventTypes: [`client.wait${path.replace('/', '.')}`], retry: { schedule: ['1h'] } });
+  const sub = await herald.subscriptions.create({
+    channel: 'webhook',
+    url: hook(path),
+    eventTypes: [`client.wait${path.replace('/', '.')}`],
+    retry: { schedule: ['1h'] },
+  });
   const { id, workflowId } = await herald.events.send({ type: `client.wait${path.replace('/', '.')}`, data: {} });
   await eventWhen(id, (v) => v.deliveries[0]?.status === 'retrying', 'first attempt failed');
   return { sub, id, workflowId };
@@ -132,12 +166,18 @@ test('events.replay delivers the stored event again as a new message', async () 
   expect(workflowId).toBe(`event/default/${id}/replay/1`);
   await eventually(async () => env.receiver.received('/replay').length === 2, 15_000, 'the replayed delivery');
   const [first, second] = env.receiver.received('/replay');
-  expect(second!.headers['webhook-id']).not.toBe(first!.headers['webhook-id']);
-  expect(JSON.parse(second!.body)).toEqual(JSON.parse(first!.body));
+  expect(second.headers['webhook-id']).not.toBe(first.headers['webhook-id']);
+  expect(JSON.parse(second.body)).toEqual(JSON.parse(first.body));
 });
 
 test('subscriptions: create, get, list, iterate, update and delete', async () => {
-  const created = await herald.subscriptions.create({ name: 'crud', channel: 'webhook', url: hook('/crud'), eventTypes: ['crud.*'], headers: { 'x-team': 'a' } });
+  const created = await herald.subscriptions.create({
+    name: 'crud',
+    channel: 'webhook',
+    url: hook('/crud'),
+    eventTypes: ['crud.*'],
+    headers: { 'x-team': 'a' },
+  });
   expect(created).toMatchObject({ name: 'crud', active: true, timeoutMs: 15000, secret: expect.stringMatching(/^whsec_/) });
   const got = await herald.subscriptions.get(created.id);
   expect(got).toEqual({ ...created, secret: undefined, headers: { 'x-team': 'a' } });
@@ -163,9 +203,13 @@ test('subscriptions: create, get, list, iterate, update and delete', async () =>
 test('subscriptions.test sends a herald.ping and answers the attempt', async () => {
   const sub = await herald.subscriptions.create({ channel: 'webhook', url: hook('/ping'), eventTypes: ['nothing.else'] });
   const result = await herald.subscriptions.test(sub.id);
-  expect(result).toMatchObject({ status: 'succeeded', delivery: { subscriptionId: sub.id, status: 'succeeded' }, attempt: { response: { status: 200 } } });
+  expect(result).toMatchObject({
+    status: 'succeeded',
+    delivery: { subscriptionId: sub.id, status: 'succeeded' },
+    attempt: { response: { status: 200 } },
+  });
   const [req] = env.receiver.received('/ping');
-  expect(payloadOf(req!, sub.secret!)).toMatchObject({ id: result.eventId, type: 'herald.ping' });
+  expect(payloadOf(req, sub.secret!)).toMatchObject({ id: result.eventId, type: 'herald.ping' });
 });
 
 test('subscriptions.rotateSecret: the next delivery verifies with the new secret and with the old one', async () => {
@@ -176,14 +220,19 @@ test('subscriptions.rotateSecret: the next delivery verifies with the new secret
   await herald.events.send({ type: 'client.rotate', data: {} });
   await eventually(async () => env.receiver.received('/rotate').length === 1, 15_000, 'the delivery');
   const [req] = env.receiver.received('/rotate');
-  expect(payloadOf(req!, rotated.secret!)).toMatchObject({ type: 'client.rotate' });
-  expect(payloadOf(req!, sub.secret!)).toMatchObject({ type: 'client.rotate' });
+  expect(payloadOf(req, rotated.secret!)).toMatchObject({ type: 'client.rotate' });
+  expect(payloadOf(req, sub.secret!)).toMatchObject({ type: 'client.rotate' });
 });
 
 test('subscriptions.recover redelivers the failed deliveries in the window', async () => {
   let up = false;
   env.receiver.on('/recover', () => ({ status: up ? 200 : 500 }));
-  const sub = await herald.subscriptions.create({ channel: 'webhook', url: hook('/recover'), eventTypes: ['client.recover'], retry: { maxAttempts: 1 } });
+  const sub = await herald.subscriptions.create({
+    channel: 'webhook',
+    url: hook('/recover'),
+    eventTypes: ['client.recover'],
+    retry: { maxAttempts: 1 },
+  });
   const since = new Date().toISOString();
   const { id } = await herald.events.send({ type: 'client.recover', data: {} });
   await eventWhen(id, (v) => v.status === 'failed', 'failed');
@@ -219,7 +268,10 @@ test('429 and 503 are retried after Retry-After, within the bounded attempts', a
   let seen = 0;
   const proxy = http.createServer((req, res) => {
     seen++;
-    if (seen === 1) return void res.writeHead(429, { 'retry-after': '1', 'content-type': 'application/problem+json' }).end(JSON.stringify({ type: 'about:blank', title: 'Too many requests', status: 429 }));
+    if (seen === 1)
+      return void res
+        .writeHead(429, { 'retry-after': '1', 'content-type': 'application/problem+json' })
+        .end(JSON.stringify({ type: 'about:blank', title: 'Too many requests', status: 429 }));
     if (seen === 2) return void res.writeHead(503, { 'retry-after': '1' }).end();
     const upstream = http.request(`${env.stack.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode!, answer.headers);
@@ -238,7 +290,10 @@ test('429 and 503 are retried after Retry-After, within the bounded attempts', a
 
     seen = 0;
     const impatient = new HeraldClient({ url, apiKey: env.stack.adminKey, retries: { attempts: 1 } });
-    await expect(impatient.events.send({ type: 'client.throttled', data: {} })).rejects.toMatchObject({ status: 429, title: 'Too many requests' });
+    await expect(impatient.events.send({ type: 'client.throttled', data: {} })).rejects.toMatchObject({
+      status: 429,
+      title: 'Too many requests',
+    });
   } finally {
     await new Promise((resolve) => proxy.close(resolve));
   }

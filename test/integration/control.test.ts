@@ -120,11 +120,16 @@ test('retry sent with `temporal workflow signal` has the same effect, and the au
 
   const asked = Date.now();
   await promisify(execFile)(path.join(TOOLS_DIR, 'temporal'), [
-    'workflow', 'signal',
-    '--address', sharedServers().temporalAddress,
-    '--workflow-id', workflowId,
-    '--name', 'retry',
-    '--input', '{}',
+    'workflow',
+    'signal',
+    '--address',
+    sharedServers().temporalAddress,
+    '--workflow-id',
+    workflowId,
+    '--name',
+    'retry',
+    '--input',
+    '{}',
   ]);
   const view = await api.eventWhen(env.stack, id, (v) => v.status === 'delivered', 5000, 'delivered');
   expect(Date.now() - asked).toBeLessThan(2000);
@@ -187,7 +192,13 @@ test('replay delivers again as a new message, to all that match or to one subscr
 
   const view = await api.eventWhen(env.stack, id, (v) => v.deliveries.length === 5 && v.status === 'delivered', 15_000, 'all delivered');
   expect(view.deliveries.map((d: any) => d.workflowId).sort()).toEqual(
-    [`event/default/${id}`, `event/default/${id}`, `event/default/${id}/replay/1`, `event/default/${id}/replay/1`, `event/default/${id}/replay/2`].sort(),
+    [
+      `event/default/${id}`,
+      `event/default/${id}`,
+      `event/default/${id}/replay/1`,
+      `event/default/${id}/replay/1`,
+      `event/default/${id}/replay/2`,
+    ].sort(),
   );
   expect((await env.stack.request('POST', `/v1/events/${id}/replay`, { subscriptionId: 'sub_missing' })).status).toBe(404);
   expect((await env.stack.request('POST', '/v1/events/no-such-event/replay', {})).status).toBe(404);
@@ -218,7 +229,7 @@ test('a run whose history passes its limit hands waiting deliveries to a new run
   expect(attempts).toHaveLength(8);
 });
 
-test('GET /v1/events/{id} agrees with the workflow\'s status query while a delivery waits', async () => {
+test("GET /v1/events/{id} agrees with the workflow's status query while a delivery waits", async () => {
   const { id, workflowId } = await waitingDelivery('/consistent', ['1h']);
   const [http, query] = await Promise.all([
     env.stack.request('GET', `/v1/events/${id}`),

@@ -20,7 +20,10 @@ test('an event reaches exactly the two of three subscriptions that match it, eac
   expect(view.status).toBe('delivered');
   expect(view.deliveries).toHaveLength(2);
   expect(env.receiver.received('/fanout/other')).toHaveLength(0);
-  for (const [path, sub] of [['/fanout/wide', wide], ['/fanout/exact', exact]] as const) {
+  for (const [path, sub] of [
+    ['/fanout/wide', wide],
+    ['/fanout/exact', exact],
+  ] as const) {
     const got = env.receiver.received(path);
     expect(got).toHaveLength(1);
     const [req] = got;
@@ -38,14 +41,22 @@ test('an event reaches exactly the two of three subscriptions that match it, eac
     ).not.toThrow();
   }
   // Each subscription has its own message id.
-  expect(env.receiver.received('/fanout/wide')[0].headers['webhook-id']).not.toBe(env.receiver.received('/fanout/exact')[0].headers['webhook-id']);
+  expect(env.receiver.received('/fanout/wide')[0].headers['webhook-id']).not.toBe(
+    env.receiver.received('/fanout/exact')[0].headers['webhook-id'],
+  );
 });
 
 test('any JSON object is stored and delivered as sent, and an answer holding NUL is recorded', async () => {
   env.receiver.on('/any-json', () => ({ status: 200, body: 'ok\u0000done' }));
   await subscribe('/any-json', ['json.any']);
   // Each of these is valid JSON that MongoDB or FerretDB would refuse as a document.
-  const data = { $where: 'x', 'dotted.key': 1, nested: [[1, [2, 3]], []], nul: 'a\u0000b', deep: JSON.parse('['.repeat(40) + ']'.repeat(40)) };
+  const data = {
+    $where: 'x',
+    'dotted.key': 1,
+    nested: [[1, [2, 3]], []],
+    nul: 'a\u0000b',
+    deep: JSON.parse('['.repeat(40) + ']'.repeat(40)),
+  };
   const { id } = await send({ type: 'json.any', data });
   const view = await finalEvent(id);
   expect(view.status).toBe('delivered');
@@ -146,7 +157,10 @@ test('fan-out to 200 subscriptions delivers to every one of them', async () => {
   expect(subs.every((s) => s === 201)).toBe(true);
 
   const { id } = await send({ type: 'many.test', data: { n: 1 } });
-  const progress = setInterval(() => console.log(`fan-out: ${env.receiver.requests.filter((r) => r.path.startsWith('/many/')).length} received`), 10_000);
+  const progress = setInterval(
+    () => console.log(`fan-out: ${env.receiver.requests.filter((r) => r.path.startsWith('/many/')).length} received`),
+    10_000,
+  );
   const view = await finalEvent(id, 180_000).finally(() => clearInterval(progress));
   expect(view.status).toBe('delivered');
   expect(view.deliveries).toHaveLength(200);

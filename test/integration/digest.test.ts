@@ -42,15 +42,23 @@ test('a digest of 250 events arrives as one signed JSON array holding all 250; k
   const ids = Array.from({ length: 250 }, (_, i) => `dg-${i}`);
   await sendBatch(ids.map((id, i) => ({ id, type: i % 2 ? 'audit.login' : 'audit.change', data: { i } })));
 
-  const before = await eventually(async () => {
-    const state = await digestOf(sub.id).query(digestQuery);
-    return state.pending >= 100 && state;
-  }, 60_000, 'a hundred events in the window');
+  const before = await eventually(
+    async () => {
+      const state = await digestOf(sub.id).query(digestQuery);
+      return state.pending >= 100 && state;
+    },
+    60_000,
+    'a hundred events in the window',
+  );
   expect(Date.parse(before.closesAt!)).toBeGreaterThan(Date.now()); // the kill lands inside the window
   await env.stack.worker.kill('SIGKILL');
   env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
 
-  const [request] = await eventually(async () => env.receiver.received('/digest').length > 0 && env.receiver.received('/digest'), 180_000, 'the digest');
+  const [request] = await eventually(
+    async () => env.receiver.received('/digest').length > 0 && env.receiver.received('/digest'),
+    180_000,
+    'the digest',
+  );
   const body = JSON.parse(request.body) as { id: string; type: string; data: { i: number } }[];
   expect(body).toHaveLength(250);
   expect(new Set(body.map((e) => e.id))).toEqual(new Set(ids));
@@ -82,7 +90,11 @@ test('an email digest reached at maxEvents lists the events grouped by type and 
     { id: 'dm-4', type: 'deploy.finished', subject: { type: 'service', id: 'web' }, data: {} },
     { id: 'dm-5', type: 'deploy.failed', data: {} },
   ]);
-  const [mail] = await eventually(async () => smtp.sink.to('weekly@example.test').length > 0 && smtp.sink.to('weekly@example.test'), 60_000, 'the digest email');
+  const [mail] = await eventually(
+    async () => smtp.sink.to('weekly@example.test').length > 0 && smtp.sink.to('weekly@example.test'),
+    60_000,
+    'the digest email',
+  );
   expect(mail.parsed.subject).toMatch(/^\[Herald\] 5 events from \S+ to \S+$/);
   // Grouped: each type once with its count, each subject once under it, its events under it
   // (in the order they reached the digest, which the concurrent event workflows decide).
@@ -105,13 +117,21 @@ test('a digest workflow whose history grows long continues as new and still send
   const ids = Array.from({ length: 60 }, (_, i) => `long-${i}`);
   await sendBatch(ids.map((id) => ({ id, type: 'long.event', data: {} })));
 
-  const [request] = await eventually(async () => env.receiver.received('/digest-long').length > 0 && env.receiver.received('/digest-long'), 90_000, 'the digest');
+  const [request] = await eventually(
+    async () => env.receiver.received('/digest-long').length > 0 && env.receiver.received('/digest-long'),
+    90_000,
+    'the digest',
+  );
   expect(new Set((JSON.parse(request.body) as { id: string }[]).map((e) => e.id))).toEqual(new Set(ids));
-  const runs = await eventually(async () => {
-    const found: string[] = [];
-    for await (const run of env.stack.temporal.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) found.push(run.runId);
-    return found.length > 1 && found;
-  }, 30_000, 'the workflow to have continued as new');
+  const runs = await eventually(
+    async () => {
+      const found: string[] = [];
+      for await (const run of env.stack.temporal.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) found.push(run.runId);
+      return found.length > 1 && found;
+    },
+    30_000,
+    'the workflow to have continued as new',
+  );
   expect(runs.length).toBeGreaterThan(1);
   expect(await digestEvents(sub.id)).toHaveLength(1);
 }, 180_000);

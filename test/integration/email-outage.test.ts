@@ -23,7 +23,11 @@ test('a relay refusing connections fails attempts as temporary; the email goes o
   });
   const { id } = await api.send(env.stack, { type: 'mail.outage', data: {} });
   const waiting = await api.eventWhen(env.stack, id, (v) => v.deliveries[0]?.attempts >= 1, 30_000, 'a first attempt');
-  expect(waiting.deliveries[0]).toMatchObject({ status: 'retrying', lastResponseStatus: null, error: expect.stringMatching(/ECONNREFUSED/) });
+  expect(waiting.deliveries[0]).toMatchObject({
+    status: 'retrying',
+    lastResponseStatus: null,
+    error: expect.stringMatching(/ECONNREFUSED/),
+  });
 
   relay.sink = await startSmtpServer({}, relay.port);
   const view = await api.finalEvent(env.stack, id, 60_000);

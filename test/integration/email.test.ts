@@ -16,7 +16,11 @@ async function subscribeEmail(to: string[], eventTypes: string[], extra: Record<
 const attemptsOf = async (eventId: string) => (await env.stack.request('GET', `/v1/events/${eventId}/attempts`)).body.data.reverse(); // oldest first
 
 /** The header section of a raw message: every line up to the first empty one, unfolded. */
-const rawHeaders = (raw: string) => raw.split(/\r\n\r\n/)[0].replace(/\r\n[ \t]+/g, ' ').split('\r\n');
+const rawHeaders = (raw: string) =>
+  raw
+    .split(/\r\n\r\n/)[0]
+    .replace(/\r\n[ \t]+/g, ' ')
+    .split('\r\n');
 
 test('an event reaches an email subscription: one message to its recipients with subject, text and HTML, and the attempt is in the audit', async () => {
   await subscribeEmail(['ops@example.test', 'audit@example.test'], ['package.promoted']);
@@ -126,14 +130,18 @@ test('hostile data cannot add headers, recipients or markup: CR LF in subject fi
   expect(headers.filter((h) => /^(bcc|x-injected|subject):/i.test(h))).toEqual([expect.stringMatching(/^Subject: /)]);
   expect(mail.parsed.headers.has('bcc')).toBe(false);
   expect(mail.parsed.subject).toBe('Alert: web-1 Bcc: victim@example.test X-Injected: yes "><img src=x onerror=alert(1)> Subject: forged');
-  expect(mail.parsed.html).toBe('<p class="&quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;\nSubject: forged">&lt;script&gt;alert(1)&lt;&#x2F;script&gt;</p>');
+  expect(mail.parsed.html).toBe(
+    '<p class="&quot;&gt;&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;\nSubject: forged">&lt;script&gt;alert(1)&lt;&#x2F;script&gt;</p>',
+  );
 });
 
 test('templates that do not compile, unescaped HTML values and fields of the other channel answer 400 with their path', async () => {
   const create = (body: Record<string, unknown>) => env.stack.request('POST', '/v1/subscriptions', { eventTypes: ['a.b'], ...body });
   const unclosed = await create({ channel: 'email', to: ['a@example.test'], subject: 'Hi {{#user}}' });
   expect(unclosed.status).toBe(400);
-  expect(unclosed.body.errors).toEqual([{ path: 'subject', message: expect.stringMatching(/not a valid Mustache template: Unclosed section "user"/) }]);
+  expect(unclosed.body.errors).toEqual([
+    { path: 'subject', message: expect.stringMatching(/not a valid Mustache template: Unclosed section "user"/) },
+  ]);
   const raw = await create({ channel: 'email', to: ['a@example.test'], html: '<b>{{{data.note}}}</b>' });
   expect(raw.body.errors).toEqual([{ path: 'html', message: expect.stringMatching(/unescaped/) }]);
   const badTo = await create({ channel: 'email', to: ['not an address'] });
@@ -147,7 +155,10 @@ test('templates that do not compile, unescaped HTML values and fields of the oth
 });
 
 test('preview renders subject, text and HTML with a read-only key and sends nothing', async () => {
-  const sub = await subscribeEmail(['preview@example.test'], ['preview.*'], { subject: '{{type}} by {{actor}}', body: 'Version {{data.version}}' });
+  const sub = await subscribeEmail(['preview@example.test'], ['preview.*'], {
+    subject: '{{type}} by {{actor}}',
+    body: 'Version {{data.version}}',
+  });
   const key = await env.stack.request('POST', '/v1/api-keys', { name: 'reader', tenant: 'default', scopes: ['subscriptions:read'] });
   const res = await env.stack.request(
     'POST',
@@ -156,7 +167,12 @@ test('preview renders subject, text and HTML with a read-only key and sends noth
     { authorization: `Bearer ${key.body.key}` },
   );
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ channel: 'email', subject: 'preview.shown by bob', text: 'Version <2.0>', html: '<pre>Version &lt;2.0&gt;</pre>' });
+  expect(res.body).toEqual({
+    channel: 'email',
+    subject: 'preview.shown by bob',
+    text: 'Version <2.0>',
+    html: '<pre>Version &lt;2.0&gt;</pre>',
+  });
   const invalid = await env.stack.request('POST', `/v1/subscriptions/${sub.id}/preview`, { event: { type: 'Not A Type', data: {} } });
   expect(invalid.body.errors[0].path).toBe('event.type');
   expect(smtp.sink.to('preview@example.test')).toHaveLength(0);

@@ -38,7 +38,10 @@ test('a schema-registered type rejects bad data with paths and accepts good data
     ]),
   );
 
-  const good = await api.send(env.stack, { type: 'package.promoted', data: { package: 'herald', version: '1.2.3', environment: 'production' } });
+  const good = await api.send(env.stack, {
+    type: 'package.promoted',
+    data: { package: 'herald', version: '1.2.3', environment: 'production' },
+  });
   expect(good.duplicate).toBe(false);
 
   // In a batch, the bad item is named by its index and nothing of the batch starts.
@@ -54,7 +57,9 @@ test('a schema-registered type rejects bad data with paths and accepts good data
   expect((await env.stack.request('GET', '/v1/events/batch-ok')).status).toBe(404);
 
   // Removing the schema stops the validation.
-  expect((await env.stack.request('PUT', '/v1/event-types/package.promoted', { description: 'no schema now' })).body.schema).toBeUndefined();
+  expect(
+    (await env.stack.request('PUT', '/v1/event-types/package.promoted', { description: 'no schema now' })).body.schema,
+  ).toBeUndefined();
   expect((await env.stack.request('POST', '/v1/events', { type: 'package.promoted', data: { version: 'latest' } })).status).toBe(202);
 });
 
@@ -68,7 +73,10 @@ test('an invalid schema, type or description is refused with its path', async ()
 });
 
 test('the registry is listed, readable by subscribers, writable by producers, and in the OpenAPI document', async () => {
-  await env.stack.request('PUT', '/v1/event-types/user.added', { description: 'A user joined', schema: { type: 'object', required: ['email'] } });
+  await env.stack.request('PUT', '/v1/event-types/user.added', {
+    description: 'A user joined',
+    schema: { type: 'object', required: ['email'] },
+  });
   await env.stack.request('PUT', '/v1/event-types/user.removed', { description: 'A user left' });
   const list = await env.stack.request('GET', '/v1/event-types?limit=1');
   expect(list.body.data.map((t: { type: string }) => t.type)).toEqual(['user.removed']);
@@ -76,11 +84,18 @@ test('the registry is listed, readable by subscribers, writable by producers, an
   expect(rest.body.data.map((t: { type: string }) => t.type)).toContain('user.added');
 
   const subscriber = (await api.createKey(env.stack, 'default', ['subscriptions:read'])).key;
-  expect((await env.stack.request('GET', '/v1/event-types/user.added', undefined, { authorization: `Bearer ${subscriber}` })).status).toBe(200);
-  expect((await env.stack.request('PUT', '/v1/event-types/user.added', { description: 'x' }, { authorization: `Bearer ${subscriber}` })).status).toBe(403);
+  expect((await env.stack.request('GET', '/v1/event-types/user.added', undefined, { authorization: `Bearer ${subscriber}` })).status).toBe(
+    200,
+  );
+  expect(
+    (await env.stack.request('PUT', '/v1/event-types/user.added', { description: 'x' }, { authorization: `Bearer ${subscriber}` })).status,
+  ).toBe(403);
 
   const doc = await env.stack.request('GET', '/v1/openapi.json');
-  expect(doc.body.webhooks['user.added'].post.requestBody.content['application/json'].schema.properties.data).toEqual({ type: 'object', required: ['email'] });
+  expect(doc.body.webhooks['user.added'].post.requestBody.content['application/json'].schema.properties.data).toEqual({
+    type: 'object',
+    required: ['email'],
+  });
   expect(doc.body.webhooks['user.removed'].post.description).toBe('A user left');
   expect(doc.body.paths['/v1/event-types/{type}'].put).toBeDefined();
 
@@ -96,7 +111,12 @@ test("a new tenant's first writes made at once all succeed: the cache versions t
     const auth = { authorization: `Bearer ${key}` };
     const answers = await Promise.all([
       ...Array.from({ length: 10 }, (_, i) =>
-        env.stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url: `http://127.0.0.1:9/${i}`, eventTypes: ['burst.*'] }, auth),
+        env.stack.request(
+          'POST',
+          '/v1/subscriptions',
+          { channel: 'webhook', url: `http://127.0.0.1:9/${i}`, eventTypes: ['burst.*'] },
+          auth,
+        ),
       ),
       ...Array.from({ length: 10 }, (_, i) => env.stack.request('PUT', `/v1/event-types/burst.t${i % 2}`, { description: `d${i}` }, auth)),
     ]);

@@ -46,13 +46,26 @@ test('an event exports with its deliveries and attempts when asked', async () =>
   await api.finalEvent(env.stack, sent.id);
 
   // The export reads the recorded status, which the workflow writes a moment after the live view.
-  const line = await eventually(async () => {
-    const plain = await env.stack.request('GET', '/v1/events/export?type=export.live');
-    expect(plain.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
-    const [only] = String(plain.body).trim().split('\n').map((l) => JSON.parse(l));
-    return only.status === 'delivered' && only;
-  }, 10_000, 'the recorded status');
-  expect(line).toMatchObject({ id: sent.id, type: 'export.live', data: { n: 1 }, subject: { type: 'package', id: 'p1' }, status: 'delivered' });
+  const line = await eventually(
+    async () => {
+      const plain = await env.stack.request('GET', '/v1/events/export?type=export.live');
+      expect(plain.headers.get('content-type')).toMatch(/^application\/x-ndjson/);
+      const [only] = String(plain.body)
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      return only.status === 'delivered' && only;
+    },
+    10_000,
+    'the recorded status',
+  );
+  expect(line).toMatchObject({
+    id: sent.id,
+    type: 'export.live',
+    data: { n: 1 },
+    subject: { type: 'package', id: 'p1' },
+    status: 'delivered',
+  });
   expect(line.deliveries).toBeUndefined();
 
   const full = await env.stack.request('GET', '/v1/events/export?type=export.live&include=deliveries,attempts');
@@ -73,7 +86,13 @@ test('100,000 events export oldest first with the API process growing under 100 
   // The API as production runs it, alone in its process, so its RSS is the export's alone.
   const port = await freePort();
   const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/api.js')], {
-    env: { ...process.env, ...env.stack.workerEnv, HERALD_ADMIN_KEY: env.stack.adminKey, HERALD_PORT: String(port), HERALD_LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      ...env.stack.workerEnv,
+      HERALD_ADMIN_KEY: env.stack.adminKey,
+      HERALD_PORT: String(port),
+      HERALD_LOG_LEVEL: 'silent',
+    },
     stdio: 'ignore',
   });
   try {
@@ -95,8 +114,8 @@ test('100,000 events export oldest first with the API process growing under 100 
         `${peak.toFixed(0)} MB at peak: growth ${(peak - before).toFixed(1)} MB`,
     );
     expect(count).toBe(100_000);
-    expect(first.id).toBe(events[events.length - 1]!.id); // oldest first
-    expect(last.id).toBe(events[0]!.id);
+    expect(first.id).toBe(events[events.length - 1].id); // oldest first
+    expect(last.id).toBe(events[0].id);
     expect(peak - before).toBeLessThan(100);
   } finally {
     child.kill('SIGTERM');

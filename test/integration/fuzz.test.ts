@@ -17,9 +17,37 @@ const RUNS = Number(process.env.HERALD_FUZZ_RUNS ?? 500);
 const hostileText = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
-  fc.constantFrom('', ' ', '\u0000', '\ud800', '../../etc/passwd', '%00', '%2e%2e%2f', '{{7*7}}', '${jndi:x}', '<script>', "' OR 1=1 --", 'a'.repeat(5000)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\u0000',
+    '\ud800',
+    '../../etc/passwd',
+    '%00',
+    '%2e%2e%2f',
+    '{{7*7}}',
+    '${jndi:x}',
+    '<script>',
+    "' OR 1=1 --",
+    'a'.repeat(5000),
+  ),
 );
-const operatorKeys = fc.constantFrom('$gt', '$ne', '$where', '$regex', '__proto__', 'constructor', 'prototype', 'id', 'type', 'data', 'events', 'url', 'eventTypes', 'channel');
+const operatorKeys = fc.constantFrom(
+  '$gt',
+  '$ne',
+  '$where',
+  '$regex',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'id',
+  'type',
+  'data',
+  'events',
+  'url',
+  'eventTypes',
+  'channel',
+);
 const hostileValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
     { depthSize: 'small' },
@@ -39,18 +67,30 @@ const eventBody = fc.record(
     data: hostileValue,
     subject: hostileValue,
     actor: hostileValue,
-    occurredAt: fc.oneof(hostileText, fc.date({ noInvalidDate: true }).map((d) => d.toISOString())),
+    occurredAt: fc.oneof(
+      hostileText,
+      fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    ),
   },
   { requiredKeys: [] },
 );
 // Mustache fragments, well-formed and not: sections, partials, unescaped values, delimiter changes.
 const template = fc
-  .array(fc.oneof(fc.constantFrom('{{type}}', '{{#a}}', '{{/a}}', '{{^b}}', '{{{x}}}', '{{& x}}', '{{> p}}', '{{=<% %>=}}', '{{=x=}}', '{{', '}}'), hostileText), { maxLength: 4 })
+  .array(
+    fc.oneof(
+      fc.constantFrom('{{type}}', '{{#a}}', '{{/a}}', '{{^b}}', '{{{x}}}', '{{& x}}', '{{> p}}', '{{=<% %>=}}', '{{=x=}}', '{{', '}}'),
+      hostileText,
+    ),
+    { maxLength: 4 },
+  )
   .map((parts) => parts.join(''));
 const subscriptionBody = fc.record(
   {
     channel: fc.oneof(fc.constantFrom('webhook', 'email'), hostileText),
-    url: fc.oneof(loopbackUrl, hostileText.filter((t) => !URL.canParse(t))),
+    url: fc.oneof(
+      loopbackUrl,
+      hostileText.filter((t) => !URL.canParse(t)),
+    ),
     eventTypes: fc.oneof(fc.array(fc.oneof(fc.constant('fuzz.*'), hostileText), { maxLength: 3 }), hostileValue),
     headers: hostileValue,
     retry: hostileValue,
@@ -60,7 +100,10 @@ const subscriptionBody = fc.record(
     subject: fc.oneof(template, hostileValue),
     body: fc.oneof(template, hostileValue),
     html: fc.oneof(template, hostileValue),
-    digest: fc.oneof(fc.record({ every: fc.oneof(fc.constantFrom('30s', '1h', '0s', '8d', '1.5h'), hostileText), maxEvents: hostileValue }), hostileValue),
+    digest: fc.oneof(
+      fc.record({ every: fc.oneof(fc.constantFrom('30s', '1h', '0s', '8d', '1.5h'), hostileText), maxEvents: hostileValue }),
+      hostileValue,
+    ),
   },
   { requiredKeys: [] },
 );
@@ -83,23 +126,54 @@ const pathParam = fc.oneof(
 );
 const route = fc.oneof(
   fc.tuple(fc.constantFrom('POST', 'GET'), fc.constant('/v1/events')),
-  fc.tuple(fc.constantFrom('GET', 'PATCH', 'DELETE', 'POST'), pathParam.map((id) => `/v1/events/${id}`)),
-  fc.tuple(fc.constant('GET'), pathParam.map((id) => `/v1/events/${id}/attempts`)),
-  fc.tuple(fc.constant('POST'), fc.tuple(pathParam, fc.constantFrom('cancel', 'retry', 'replay')).map(([id, a]) => `/v1/events/${id}/${a}`)),
+  fc.tuple(
+    fc.constantFrom('GET', 'PATCH', 'DELETE', 'POST'),
+    pathParam.map((id) => `/v1/events/${id}`),
+  ),
+  fc.tuple(
+    fc.constant('GET'),
+    pathParam.map((id) => `/v1/events/${id}/attempts`),
+  ),
+  fc.tuple(
+    fc.constant('POST'),
+    fc.tuple(pathParam, fc.constantFrom('cancel', 'retry', 'replay')).map(([id, a]) => `/v1/events/${id}/${a}`),
+  ),
   fc.tuple(fc.constantFrom('POST', 'GET'), fc.constant('/v1/subscriptions')),
-  fc.tuple(fc.constantFrom('GET', 'PATCH', 'DELETE'), pathParam.map((id) => `/v1/subscriptions/${id}`)),
-  fc.tuple(fc.constant('POST'), fc.tuple(pathParam, fc.constantFrom('rotate-secret', 'test', 'recover', 'preview')).map(([id, a]) => `/v1/subscriptions/${id}/${a}`)),
+  fc.tuple(
+    fc.constantFrom('GET', 'PATCH', 'DELETE'),
+    pathParam.map((id) => `/v1/subscriptions/${id}`),
+  ),
+  fc.tuple(
+    fc.constant('POST'),
+    fc.tuple(pathParam, fc.constantFrom('rotate-secret', 'test', 'recover', 'preview')).map(([id, a]) => `/v1/subscriptions/${id}/${a}`),
+  ),
   fc.tuple(fc.constantFrom('POST', 'GET', 'DELETE'), fc.constant('/v1/api-keys')),
-  fc.tuple(fc.constant('GET'), pathParam.map((id) => `/v1/events/${id}/tree`)),
-  fc.tuple(fc.constant('GET'), fc.tuple(pathParam, pathParam).map(([t, id]) => `/v1/subjects/${t}/${id}/events`)),
+  fc.tuple(
+    fc.constant('GET'),
+    pathParam.map((id) => `/v1/events/${id}/tree`),
+  ),
+  fc.tuple(
+    fc.constant('GET'),
+    fc.tuple(pathParam, pathParam).map(([t, id]) => `/v1/subjects/${t}/${id}/events`),
+  ),
 );
-const query = fc.dictionary(fc.oneof(fc.constantFrom('type', 'status', 'since', 'until', 'limit', 'cursor', 'subjectId', 'actor'), fc.string()), hostileText, { maxKeys: 4 });
+const query = fc.dictionary(
+  fc.oneof(fc.constantFrom('type', 'status', 'since', 'until', 'limit', 'cursor', 'subjectId', 'actor'), fc.string()),
+  hostileText,
+  { maxKeys: 4 },
+);
 const rawBody = fc.oneof(
   body.map((b) => JSON.stringify(b) ?? ''),
   fc.string(),
   fc.constantFrom('{', '{"events": [', 'null', '[]', '"string"', '{"a":1}{"b":2}', '\u0000'),
 );
-const contentType = fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', '', 'application/json; charset=latin1');
+const contentType = fc.constantFrom(
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+  '',
+  'application/json; charset=latin1',
+);
 
 test(`${RUNS} random and hostile requests: never a 5xx, never a crash, every accepted event recorded (seed ${SEED})`, async () => {
   const accepted = new Map<string, string>(); // id → the request body that carried it
@@ -125,12 +199,21 @@ test(`${RUNS} random and hostile requests: never a 5xx, never a crash, every acc
   expect(accepted.size).toBeGreaterThan(0); // the generators do reach the happy path
   // A 202 is a promise: whatever was accepted is in the audit shortly after.
   let missing: string[] = [];
-  await eventually(async () => {
-    missing = [];
-    for (const id of accepted.keys()) if (!(await env.stack.store.events.findOne({ _id: `default/${id}` }))) missing.push(id);
-    return missing.length === 0;
-  }, 60_000, `all ${accepted.size} accepted events to be recorded`).catch((err) => {
-    throw new Error(`${err.message}; missing ${missing.length}, e.g. ${missing.slice(0, 3).map((id) => `${id} from ${accepted.get(id)}`).join('; ')}`);
+  await eventually(
+    async () => {
+      missing = [];
+      for (const id of accepted.keys()) if (!(await env.stack.store.events.findOne({ _id: `default/${id}` }))) missing.push(id);
+      return missing.length === 0;
+    },
+    60_000,
+    `all ${accepted.size} accepted events to be recorded`,
+  ).catch((err) => {
+    throw new Error(
+      `${err.message}; missing ${missing.length}, e.g. ${missing
+        .slice(0, 3)
+        .map((id) => `${id} from ${accepted.get(id)}`)
+        .join('; ')}`,
+    );
   });
 });
 
@@ -154,7 +237,9 @@ test(`a batch with any invalid item stores and starts none of it (seed ${SEED})`
       for (const e of events) {
         if (typeof e.id !== 'string' || !e.id.startsWith('fuzz-')) continue;
         expect(await env.stack.store.events.findOne({ _id: `default/${e.id}` })).toBeNull();
-        await expect(env.stack.temporal.workflow.getHandle(`event/default/${e.id}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+        await expect(env.stack.temporal.workflow.getHandle(`event/default/${e.id}`).describe()).rejects.toBeInstanceOf(
+          WorkflowNotFoundError,
+        );
       }
     }),
     { numRuns: 50, seed: SEED, endOnFailure: true },

@@ -29,14 +29,22 @@ test('ten kinds of bad request are logged with their problems, per tenant, the b
     const res = await env.stack.request('POST', '/v1/events', body, headers);
     expect(res.status).toBeGreaterThanOrEqual(400);
   }
-  const entries = await eventually(async () => {
-    const res = await env.stack.request('GET', '/v1/ingest-log?limit=50');
-    return res.body.data.length >= bad.length && res.body.data;
-  }, 10_000, 'every refusal in the log');
+  const entries = await eventually(
+    async () => {
+      const res = await env.stack.request('GET', '/v1/ingest-log?limit=50');
+      return res.body.data.length >= bad.length && res.body.data;
+    },
+    10_000,
+    'every refusal in the log',
+  );
   expect(entries).toHaveLength(bad.length);
   expect(entries.map((e: any) => e.status).sort()).toEqual([400, 400, 400, 400, 400, 400, 400, 400, 400, 400, 403, 413]);
   for (const e of entries) {
-    expect(e).toMatchObject({ method: 'POST', route: '/v1/events', problem: expect.objectContaining({ status: e.status, title: expect.any(String) }) });
+    expect(e).toMatchObject({
+      method: 'POST',
+      route: '/v1/events',
+      problem: expect.objectContaining({ status: e.status, title: expect.any(String) }),
+    });
     expect(JSON.stringify(e)).not.toContain(env.stack.adminKey);
     expect(JSON.stringify(e)).not.toContain(reader);
   }
@@ -65,19 +73,31 @@ test('ten kinds of bad request are logged with their problems, per tenant, the b
 
 test('a burst of 100 bad requests yields one or two herald.ingest.rejected deliveries, counting all 100', async () => {
   const key = (await api.createKey(env.stack, 'bursty', ['events:write', 'subscriptions:write'])).key;
-  const sub = await env.stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url: `${env.receiver.url}/rejected`, eventTypes: ['herald.ingest.rejected'] }, as(key));
+  const sub = await env.stack.request(
+    'POST',
+    '/v1/subscriptions',
+    { channel: 'webhook', url: `${env.receiver.url}/rejected`, eventTypes: ['herald.ingest.rejected'] },
+    as(key),
+  );
   expect(sub.status).toBe(201);
-  for (let i = 0; i < 100; i++) expect((await env.stack.request('POST', '/v1/events', { type: 'Bad!', data: {} }, as(key))).status).toBe(400);
+  for (let i = 0; i < 100; i++)
+    expect((await env.stack.request('POST', '/v1/events', { type: 'Bad!', data: {} }, as(key))).status).toBe(400);
   const counted = () => env.receiver.received('/rejected').reduce((n, r) => n + JSON.parse(r.body).data.count, 0);
   await eventually(async () => counted() === 100, 30_000, 'all 100 refusals announced');
   const deliveries = env.receiver.received('/rejected');
   expect(deliveries.length).toBeGreaterThanOrEqual(1);
   expect(deliveries.length).toBeLessThanOrEqual(2);
-  expect(JSON.parse(deliveries[0]!.body).data.latest).toMatchObject({ status: 400 });
+  expect(JSON.parse(deliveries[0].body).data.latest).toMatchObject({ status: 400 });
 });
 
 test('the OpenAPI document describes the ingestion log from the schemas that validate it', async () => {
   const doc: any = await (await fetch(`${env.stack.url}/openapi.json`)).json();
-  expect(doc.paths['/v1/ingest-log'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['status', 'since', 'until', 'limit', 'cursor']);
+  expect(doc.paths['/v1/ingest-log'].get.parameters.map((p: { name: string }) => p.name)).toEqual([
+    'status',
+    'since',
+    'until',
+    'limit',
+    'cursor',
+  ]);
   expect(doc.components.schemas.IngestLogEntry.required).toEqual(expect.arrayContaining(['status', 'problem', 'body', 'truncated']));
 });

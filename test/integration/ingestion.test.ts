@@ -20,10 +20,14 @@ afterAll(async () => {
 });
 
 async function delivered(id: string) {
-  return eventually(async () => {
-    const res = await stack.request('GET', `/v1/events/${id}`);
-    return res.status === 200 && res.body.status === 'delivered' ? res.body : undefined;
-  }, 120_000, `event ${id} delivered`);
+  return eventually(
+    async () => {
+      const res = await stack.request('GET', `/v1/events/${id}`);
+      return res.status === 200 && res.body.status === 'delivered' ? res.body : undefined;
+    },
+    120_000,
+    `event ${id} delivered`,
+  );
 }
 
 function bodiesFor(id: string) {
@@ -55,8 +59,16 @@ test('an id whose workflow Temporal no longer has is still a duplicate: the audi
   // in the audit and nowhere in Temporal.
   const at = new Date(Date.now() - 90 * 86_400_000);
   await stack.store.events.insertOne({
-    _id: 'default/dup-retained', tenant: 'default', id: 'dup-retained', type: 'user.added', dataJson: '{}',
-    occurredAt: at, receivedAt: at, workflowId: 'event/default/dup-retained', runId: 'long-gone', status: 'delivered',
+    _id: 'default/dup-retained',
+    tenant: 'default',
+    id: 'dup-retained',
+    type: 'user.added',
+    dataJson: '{}',
+    occurredAt: at,
+    receivedAt: at,
+    workflowId: 'event/default/dup-retained',
+    runId: 'long-gone',
+    status: 'delivered',
   });
   const handle = stack.temporal.workflow.getHandle('event/default/dup-retained');
   await expect(handle.describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
@@ -76,10 +88,14 @@ test('a batch of 500 events is accepted whole, in input order', async () => {
   expect(res.body.results).toHaveLength(500);
   expect(res.body.results.map((r: { id: string }) => r.id)).toEqual(events.map((e) => e.id));
   expect(res.body.results.every((r: { duplicate: boolean }) => r.duplicate === false)).toBe(true);
-  await eventually(async () => {
-    const page = await stack.request('GET', '/v1/events?type=batch.*&limit=200');
-    return page.body.data.length === 200 && page.body.nextCursor ? true : undefined;
-  }, 60_000, 'the batch to be recorded');
+  await eventually(
+    async () => {
+      const page = await stack.request('GET', '/v1/events?type=batch.*&limit=200');
+      return page.body.data.length === 200 && page.body.nextCursor ? true : undefined;
+    },
+    60_000,
+    'the batch to be recorded',
+  );
 });
 
 test('a batch with one invalid item is rejected whole with the item path, and nothing of it starts', async () => {
@@ -133,13 +149,17 @@ test('a missing or unknown key is 401; a subscription URL that is not http(s) is
 test('the Temporal UI can find a delivery by HeraldEventType and sees HeraldStatus move to delivered', async () => {
   const res = await stack.request('POST', '/v1/events', { id: 'sa-1', type: 'search.attr', data: {} });
   await delivered(res.body.id);
-  const found = await eventually(async () => {
-    const ids: string[] = [];
-    for await (const wf of stack.temporal.workflow.list({ query: `HeraldEventType = "search.attr" AND HeraldStatus = "delivered"` })) {
-      ids.push(wf.workflowId);
-    }
-    return ids.length ? ids : undefined;
-  }, 20_000, 'the workflow in visibility');
+  const found = await eventually(
+    async () => {
+      const ids: string[] = [];
+      for await (const wf of stack.temporal.workflow.list({ query: `HeraldEventType = "search.attr" AND HeraldStatus = "delivered"` })) {
+        ids.push(wf.workflowId);
+      }
+      return ids.length ? ids : undefined;
+    },
+    20_000,
+    'the workflow in visibility',
+  );
   expect(found).toEqual(['event/default/sa-1']);
 });
 
@@ -183,7 +203,9 @@ test('lists page newest first with a cursor and filter by type prefix, actor and
   expect(await ids('actor=alice&type=deploy.*')).toEqual(['list-2', 'list-1', 'list-0']);
   expect(await ids('subjectType=env&subjectId=staging')).toEqual(['list-6', 'list-5']);
   expect(await ids(`type=deploy.*&since=${new Date(base + 2000).toISOString()}&until=${new Date(base + 4000).toISOString()}`)).toEqual([
-    'list-4', 'list-3', 'list-2',
+    'list-4',
+    'list-3',
+    'list-2',
   ]);
   expect((await stack.request('GET', '/v1/events?limit=201')).status).toBe(400);
   expect((await stack.request('GET', '/v1/events?cursor=garbage')).status).toBe(400);
@@ -212,7 +234,11 @@ test('when Temporal cannot be reached, ingestion answers 503 with Retry-After an
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
-    const single = await fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify({ id: 'down-1', type: 'a.b', data: {} }) });
+    const single = await fetch(`${url}/v1/events`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ id: 'down-1', type: 'a.b', data: {} }),
+    });
     expect(single.status).toBe(503);
     expect(single.headers.get('retry-after')).toBe('5');
     const batch = await fetch(`${url}/v1/events`, {

@@ -113,15 +113,25 @@ test('subscription health counts the last 24 hours, and names the last error and
   expect(overview.failingSubscriptions).toEqual([
     // Most failures first, ties oldest first: bad failed all three, and so did gone (410, then disabled).
     { subscriptionId: bad.id, name: 'bad', deliveries: expect.objectContaining({ failed: 3 }), successRate: 0, disabledReason: null },
-    { subscriptionId: gone.id, name: 'gone', deliveries: goneHealth.deliveries, successRate: 0, disabledReason: expect.stringMatching(/410/) },
+    {
+      subscriptionId: gone.id,
+      name: 'gone',
+      deliveries: goneHealth.deliveries,
+      successRate: 0,
+      disabledReason: expect.stringMatching(/410/),
+    },
   ]);
 
   // Another tenant's overview counts only its own events: the audit of its key's creation.
   const other = await newKey('elsewhere', ['events:read', 'subscriptions:read']);
-  const theirEvents = await eventually(async () => {
-    const list = (await env.stack.request('GET', '/v1/events', undefined, as(other.key))).body.data;
-    return list.length > 0 && list;
-  }, 30_000, 'the key audit event to be recorded');
+  const theirEvents = await eventually(
+    async () => {
+      const list = (await env.stack.request('GET', '/v1/events', undefined, as(other.key))).body.data;
+      return list.length > 0 && list;
+    },
+    30_000,
+    'the key audit event to be recorded',
+  );
   expect(theirEvents.map((e: any) => e.type)).toEqual(['herald.api_key.created']);
   const theirs = (await env.stack.request('GET', '/v1/stats/overview', undefined, as(other.key))).body;
   expect(theirs.hours.reduce((n: number, h: any) => n + h.events, 0)).toBe(1);

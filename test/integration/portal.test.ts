@@ -68,7 +68,12 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
 
   // The receiver fails: the events log shows the event, its page shows the retries live.
   failing = true;
-  const { id } = await api.send(env.stack, { type: 'order.created', data: { orderId: 42, total: '19.99' }, subject: { type: 'order', id: '42' }, actor: 'user:ada' });
+  const { id } = await api.send(env.stack, {
+    type: 'order.created',
+    data: { orderId: 42, total: '19.99' },
+    subject: { type: 'order', id: '42' },
+    actor: 'user:ada',
+  });
   await page.getByRole('link', { name: 'Events', exact: true }).click();
   await page.getByLabel('Type', { exact: true }).fill('order.*');
   await page.getByRole('button', { name: 'Search' }).click();
@@ -91,7 +96,10 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   failing = false;
   await delivery.getByRole('button', { name: 'Retry', exact: true }).click();
   await delivery.getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
-  await page.getByRole('heading', { name: /order\.created/ }).getByText('delivered').waitFor({ timeout: SEEN_MS });
+  await page
+    .getByRole('heading', { name: /order\.created/ })
+    .getByText('delivered')
+    .waitFor({ timeout: SEEN_MS });
   expect(await delivery.getByRole('button', { name: /Retry|Cancel/ }).count()).toBe(0); // nothing left to retry or cancel
   expect(await delivery.getByText(/^Attempt \d/).count()).toBe(4);
   const workflowLink = page.getByRole('link', { name: /in the Temporal Web UI/ }).first();
@@ -114,7 +122,10 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   await page.getByRole('link', { name: 'Subscriptions' }).click();
   const ordersRow = page.getByRole('row', { name: /Orders service/ });
   await ordersRow.getByText('100 %').waitFor({ timeout: SEEN_MS });
-  await page.getByRole('row', { name: /Broken receiver/ }).getByText('HTTP 502').waitFor({ timeout: SEEN_MS });
+  await page
+    .getByRole('row', { name: /Broken receiver/ })
+    .getByText('HTTP 502')
+    .waitFor({ timeout: SEEN_MS });
   await shot(page, '09-subscriptions-health');
 
   await page.getByRole('link', { name: 'Overview' }).click();

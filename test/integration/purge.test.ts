@@ -78,7 +78,12 @@ test('a purge answers only once the attempts waiting inside the worker cannot se
   expect(purged.status).toBe(200);
   expect(purged.body.purged).toBe(200);
   await new Promise((r) => setTimeout(r, WATCH_MS));
-  expect(env.receiver.received('/purge-queued').filter((r) => r.receivedAt >= answeredAt).map((r) => JSON.parse(r.body).id)).toEqual([]);
+  expect(
+    env.receiver
+      .received('/purge-queued')
+      .filter((r) => r.receivedAt >= answeredAt)
+      .map((r) => JSON.parse(r.body).id),
+  ).toEqual([]);
   expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0);
 }, 240_000);
 
@@ -88,11 +93,24 @@ test('purge by correlation id removes 1,000 events while the worker is busy with
   const live = await sendBatches('purge.busy', 'purge-me', 1000);
   const kept = await api.send(env.stack, { type: 'purge.kept', data: {}, correlationId: 'keep-me' });
   // Purged as soon as the audit holds them all: first attempts and retries are still under way.
-  await eventually(async () => (await env.stack.store.events.countDocuments({ tenant: 'default', correlationId: 'purge-me' })) === 1000, 180_000, 'the 1,000 events in the audit');
+  await eventually(
+    async () => (await env.stack.store.events.countDocuments({ tenant: 'default', correlationId: 'purge-me' })) === 1000,
+    180_000,
+    'the 1,000 events in the audit',
+  );
   expect(env.receiver.received('/purge-busy').length).toBeGreaterThan(0);
 
   const purger = (await api.createKey(env.stack, 'default', ['events:purge'])).key;
-  expect((await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-me' }, as((await api.createKey(env.stack, 'default', ['events:write', 'events:read'])).key))).status).toBe(403);
+  expect(
+    (
+      await env.stack.request(
+        'POST',
+        '/v1/events/purge',
+        { correlationId: 'purge-me' },
+        as((await api.createKey(env.stack, 'default', ['events:write', 'events:read'])).key),
+      )
+    ).status,
+  ).toBe(403);
   const purged = await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-me' }, as(purger));
   const answeredAt = Date.now();
   expect(purged.status).toBe(200);
@@ -111,16 +129,31 @@ test('purge by correlation id removes 1,000 events while the worker is busy with
   // Deleted from Temporal too, whose history holds the event's data. Temporal removes
   // histories in the background at its own pace (1,000 take minutes on the dev server): the
   // first ones asked for are seen gone, and none of the others still runs (checked above).
-  await eventually(async () => (await inTemporal(live.slice(0, 20))).every((s) => s === 'deleted'), 120_000, 'the first purged workflows deleted');
+  await eventually(
+    async () => (await inTemporal(live.slice(0, 20))).every((s) => s === 'deleted'),
+    120_000,
+    'the first purged workflows deleted',
+  );
   await new Promise((r) => setTimeout(r, Math.max(0, WATCH_MS - (Date.now() - answeredAt))));
   expect(env.receiver.received('/purge-busy').filter((r) => r.receivedAt >= answeredAt)).toEqual([]);
   // An attempt that was in flight at the answer does not put its record (the event's data) back.
   expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: live } })).toBe(0);
 
-  const record = await eventually(async () => (await env.stack.request('GET', '/v1/events?type=herald.events.purged')).body.data[0], 30_000, 'the purge record');
-  expect(record).toMatchObject({ id: purged.body.recordId, data: { filter: { correlationId: 'purge-me' }, count: 1000, by: expect.stringMatching(/^key:key_/) } });
+  const record = await eventually(
+    async () => (await env.stack.request('GET', '/v1/events?type=herald.events.purged')).body.data[0],
+    30_000,
+    'the purge record',
+  );
+  expect(record).toMatchObject({
+    id: purged.body.recordId,
+    data: { filter: { correlationId: 'purge-me' }, count: 1000, by: expect.stringMatching(/^key:key_/) },
+  });
   expect((await env.stack.request('DELETE', `/v1/events/${record.id}`)).status).toBe(409);
-  const window = { since: new Date(Date.now() - 3_600_000).toISOString(), until: new Date(Date.now() + 60_000).toISOString(), type: 'herald.events.*' };
+  const window = {
+    since: new Date(Date.now() - 3_600_000).toISOString(),
+    until: new Date(Date.now() + 60_000).toISOString(),
+    type: 'herald.events.*',
+  };
   expect((await env.stack.request('POST', '/v1/events/purge', window)).body.purged).toBe(0);
 
   expect((await env.stack.request('DELETE', `/v1/events/${kept.id}`)).body).toMatchObject({ purged: 1 });
@@ -134,7 +167,12 @@ test('purge by subject, and by a time window with a type, removes exactly its se
   const end = new Date('2025-03-01T00:00:00Z');
   const seeded = auditEvents(200, end, 'selected'); // 50 subjects, 5 types, one a second back from `end`
   await seedAudit(env.stack.store, 'default', seeded);
-  const ids = async (query: string) => ((await env.stack.request('GET', `/v1/events/export?${query}`)).body ?? '').split('\n').filter(Boolean).map((l: string) => JSON.parse(l).id).sort();
+  const ids = async (query: string) =>
+    ((await env.stack.request('GET', `/v1/events/export?${query}`)).body ?? '')
+      .split('\n')
+      .filter(Boolean)
+      .map((l: string) => JSON.parse(l).id)
+      .sort();
   const all = `since=2025-02-28T00:00:00Z&until=${end.toISOString()}`;
   expect(await ids(all)).toHaveLength(200);
 
@@ -143,17 +181,31 @@ test('purge by subject, and by a time window with a type, removes exactly its se
   expect(bySubject.body.purged).toBe(subject.length);
   expect(await ids('subjectType=package&subjectId=res-7')).toEqual([]);
 
-  const [since, until] = [seeded[150]!.occurredAt, seeded[50]!.occurredAt];
-  const inWindow = seeded.filter((e) => e.subject!.id !== 'res-7' && e.type === 'package.built' && e.occurredAt >= since && e.occurredAt <= until);
+  const [since, until] = [seeded[150].occurredAt, seeded[50].occurredAt];
+  const inWindow = seeded.filter(
+    (e) => e.subject!.id !== 'res-7' && e.type === 'package.built' && e.occurredAt >= since && e.occurredAt <= until,
+  );
   const byWindow = await env.stack.request('POST', '/v1/events/purge', { since, until, type: 'package.built' });
   expect(byWindow.body.purged).toBe(inWindow.length);
   const gone = new Set([...subject, ...inWindow].map((e) => e.id));
-  expect(await ids(all)).toEqual(seeded.filter((e) => !gone.has(e.id)).map((e) => e.id).sort());
+  expect(await ids(all)).toEqual(
+    seeded
+      .filter((e) => !gone.has(e.id))
+      .map((e) => e.id)
+      .sort(),
+  );
 });
 
 test('the OpenAPI document describes purge from the schema that validates it', async () => {
   const doc: any = await (await fetch(`${env.stack.url}/openapi.json`)).json();
   expect(doc.paths['/v1/events/purge'].post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Purge' });
-  expect(Object.keys(doc.components.schemas.Purge.properties).sort()).toEqual(['correlationId', 'since', 'subjectId', 'subjectType', 'type', 'until']);
+  expect(Object.keys(doc.components.schemas.Purge.properties).sort()).toEqual([
+    'correlationId',
+    'since',
+    'subjectId',
+    'subjectType',
+    'type',
+    'until',
+  ]);
   expect(doc.paths['/v1/events/{id}'].delete.responses['409']).toBeDefined();
 });

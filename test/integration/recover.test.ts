@@ -40,50 +40,77 @@ test('recover redelivers the failed deliveries inside the window, and only those
   for (const [, count] of countsById('/window')) expect(count).toBeLessThanOrEqual(2);
 });
 
-test('recover of 1,000 failed deliveries completes in bounded batches (five of 200), each delivered once', async () => {
-  const COUNT = 1_000;
-  const sub = await api.subscribe(env.stack, env.receiver, '/bulk', ['bulk.test']);
-  // The audit as an outage left it: 1,000 events whose one delivery failed, their
-  // workflows long gone. Written straight into the store to keep the test's time on recovery.
-  const at = new Date(Date.now() - 60_000);
-  const events: EventDoc[] = [];
-  const deliveries: DeliveryDoc[] = [];
-  for (let i = 0; i < COUNT; i++) {
-    const id = `bulk-${i}`;
-    const workflowId = `event/default/${id}`;
-    events.push({
-      _id: `default/${id}`, tenant: 'default', id, type: 'bulk.test', dataJson: JSON.stringify({ i }), occurredAt: at, receivedAt: at,
-      workflowId, runId: 'seeded', status: 'failed',
-    });
-    deliveries.push({
-      _id: `${workflowId}|${sub.id}`, tenant: 'default', eventId: id, workflowId, subscriptionId: sub.id, channel: 'webhook',
-      messageId: newMessageId(), status: 'failed', attempts: 1, lastAttemptAt: at, lastResponseStatus: 500, nextAttemptAt: null,
-      error: 'receiver answered 500', scheduleBase: 0, createdAt: at, updatedAt: at,
-    });
-  }
-  for (let i = 0; i < COUNT; i += 1000) {
-    await env.stack.store.events.insertMany(events.slice(i, i + 1000));
-    await env.stack.store.deliveries.insertMany(deliveries.slice(i, i + 1000));
-  }
+test(
+  'recover of 1,000 failed deliveries completes in bounded batches (five of 200), each delivered once',
+  async () => {
+    const COUNT = 1_000;
+    const sub = await api.subscribe(env.stack, env.receiver, '/bulk', ['bulk.test']);
+    // The audit as an outage left it: 1,000 events whose one delivery failed, their
+    // workflows long gone. Written straight into the store to keep the test's time on recovery.
+    const at = new Date(Date.now() - 60_000);
+    const events: EventDoc[] = [];
+    const deliveries: DeliveryDoc[] = [];
+    for (let i = 0; i < COUNT; i++) {
+      const id = `bulk-${i}`;
+      const workflowId = `event/default/${id}`;
+      events.push({
+        _id: `default/${id}`,
+        tenant: 'default',
+        id,
+        type: 'bulk.test',
+        dataJson: JSON.stringify({ i }),
+        occurredAt: at,
+        receivedAt: at,
+        workflowId,
+        runId: 'seeded',
+        status: 'failed',
+      });
+      deliveries.push({
+        _id: `${workflowId}|${sub.id}`,
+        tenant: 'default',
+        eventId: id,
+        workflowId,
+        subscriptionId: sub.id,
+        channel: 'webhook',
+        messageId: newMessageId(),
+        status: 'failed',
+        attempts: 1,
+        lastAttemptAt: at,
+        lastResponseStatus: 500,
+        nextAttemptAt: null,
+        error: 'receiver answered 500',
+        scheduleBase: 0,
+        createdAt: at,
+        updatedAt: at,
+      });
+    }
+    for (let i = 0; i < COUNT; i += 1000) {
+      await env.stack.store.events.insertMany(events.slice(i, i + 1000));
+      await env.stack.store.deliveries.insertMany(deliveries.slice(i, i + 1000));
+    }
 
-  const started = Date.now();
-  const res = await env.stack.request('POST', `/v1/subscriptions/${sub.id}/recover`, { since: new Date(at.getTime() - 1000).toISOString() });
-  expect(res.status).toBe(202);
-  const handle = env.stack.temporal.workflow.getHandle(res.body.workflowId);
-  expect(await handle.result()).toEqual({ recovered: COUNT });
-  await eventually(async () => countsById('/bulk').size === COUNT, 5 * 60_000, 'every recovered delivery to arrive');
-  const seconds = (Date.now() - started) / 1000;
-  console.log(`recovered ${COUNT} deliveries in ${seconds.toFixed(0)} s (${(COUNT / seconds).toFixed(1)}/s)`);
+    const started = Date.now();
+    const res = await env.stack.request('POST', `/v1/subscriptions/${sub.id}/recover`, {
+      since: new Date(at.getTime() - 1000).toISOString(),
+    });
+    expect(res.status).toBe(202);
+    const handle = env.stack.temporal.workflow.getHandle(res.body.workflowId);
+    expect(await handle.result()).toEqual({ recovered: COUNT });
+    await eventually(async () => countsById('/bulk').size === COUNT, 5 * 60_000, 'every recovered delivery to arrive');
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`recovered ${COUNT} deliveries in ${seconds.toFixed(0)} s (${(COUNT / seconds).toFixed(1)}/s)`);
 
-  const counts = countsById('/bulk');
-  expect([...counts.values()].filter((n) => n > 1)).toEqual([]); // each delivered once
-  expect(new Set(counts.keys())).toEqual(new Set(deliveries.map((d) => d.messageId))); // with its own webhook-id
-  await eventually(
-    async () => (await env.stack.store.deliveries.countDocuments({ subscriptionId: sub.id, status: 'succeeded' })) === COUNT,
-    120_000,
-    'the audit to show every delivery succeeded',
-  );
-  // Bounded histories: the recover ran as a chain of short runs, not one giant history.
-  const { historyLength } = await handle.describe();
-  expect(historyLength).toBeLessThan(200);
-}, 10 * 60_000);
+    const counts = countsById('/bulk');
+    expect([...counts.values()].filter((n) => n > 1)).toEqual([]); // each delivered once
+    expect(new Set(counts.keys())).toEqual(new Set(deliveries.map((d) => d.messageId))); // with its own webhook-id
+    await eventually(
+      async () => (await env.stack.store.deliveries.countDocuments({ subscriptionId: sub.id, status: 'succeeded' })) === COUNT,
+      120_000,
+      'the audit to show every delivery succeeded',
+    );
+    // Bounded histories: the recover ran as a chain of short runs, not one giant history.
+    const { historyLength } = await handle.describe();
+    expect(historyLength).toBeLessThan(200);
+  },
+  10 * 60_000,
+);

@@ -9,7 +9,11 @@ const env = useStack({ workerEnv: { HERALD_RETENTION_DAYS: '30', HERALD_INGEST_L
 test('the worker puts the retention Schedule in place, and a run deletes exactly the expired audit', async () => {
   const schedule = env.stack.temporal.schedule.getHandle(retentionScheduleId(env.stack.taskQueue));
   const described = await schedule.describe();
-  expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'applyRetention', args: [{ retentionDays: 30, ingestLogDays: 14 }] });
+  expect(described.action).toMatchObject({
+    type: 'startWorkflow',
+    workflowType: 'applyRetention',
+    args: [{ retentionDays: 30, ingestLogDays: 14 }],
+  });
 
   // Recent events, delivered the usual way.
   await api.subscribe(env.stack, env.receiver, '/recent', ['retain.*']);
@@ -23,14 +27,47 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
   const seed = async (id: string, ageDays: number, status: 'delivered' | 'delivering') => {
     const at = new Date(Date.now() - ageDays * day);
     const workflowId = `event/default/${id}`;
-    await env.stack.store.events.insertOne({ _id: `default/${id}`, tenant: 'default', id, type: 'retain.old', dataJson: '{}', occurredAt: at, receivedAt: at, workflowId, runId: 'seeded', status });
+    await env.stack.store.events.insertOne({
+      _id: `default/${id}`,
+      tenant: 'default',
+      id,
+      type: 'retain.old',
+      dataJson: '{}',
+      occurredAt: at,
+      receivedAt: at,
+      workflowId,
+      runId: 'seeded',
+      status,
+    });
     await env.stack.store.deliveries.insertOne({
-      _id: `${workflowId}|sub_x`, tenant: 'default', eventId: id, workflowId, subscriptionId: 'sub_x', channel: 'webhook', messageId: `msg_${id}`,
-      status: status === 'delivered' ? 'succeeded' : 'retrying', attempts: 1, lastAttemptAt: at, lastResponseStatus: 200, nextAttemptAt: null, error: null, createdAt: at, updatedAt: at,
+      _id: `${workflowId}|sub_x`,
+      tenant: 'default',
+      eventId: id,
+      workflowId,
+      subscriptionId: 'sub_x',
+      channel: 'webhook',
+      messageId: `msg_${id}`,
+      status: status === 'delivered' ? 'succeeded' : 'retrying',
+      attempts: 1,
+      lastAttemptAt: at,
+      lastResponseStatus: 200,
+      nextAttemptAt: null,
+      error: null,
+      createdAt: at,
+      updatedAt: at,
     });
     await env.stack.store.attempts.insertOne({
-      _id: `${workflowId}|sub_x#1`, tenant: 'default', eventId: id, deliveryId: `${workflowId}|sub_x`, subscriptionId: 'sub_x', attempt: 1,
-      startedAt: at, durationMs: 5, request: { url: 'http://127.0.0.1:1/', headers: {} }, response: { status: 200, body: 'ok' }, error: null,
+      _id: `${workflowId}|sub_x#1`,
+      tenant: 'default',
+      eventId: id,
+      deliveryId: `${workflowId}|sub_x`,
+      subscriptionId: 'sub_x',
+      attempt: 1,
+      startedAt: at,
+      durationMs: 5,
+      request: { url: 'http://127.0.0.1:1/', headers: {} },
+      response: { status: 200, body: 'ok' },
+      error: null,
     });
   };
   for (let i = 0; i < 5; i++) await seed(`old-${i}`, 40 + i, 'delivered');
@@ -39,8 +76,17 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
 
   // The ingestion log has its own, shorter window.
   const logEntry = (id: string, ageDays: number) => ({
-    _id: id, tenant: 'default', keyId: 'admin', at: new Date(Date.now() - ageDays * day), method: 'POST', route: '/v1/events',
-    status: 400, problem: '{}', body: '{}', bodyBytes: 2, truncated: false,
+    _id: id,
+    tenant: 'default',
+    keyId: 'admin',
+    at: new Date(Date.now() - ageDays * day),
+    method: 'POST',
+    route: '/v1/events',
+    status: 400,
+    problem: '{}',
+    body: '{}',
+    bodyBytes: 2,
+    truncated: false,
   });
   await env.stack.store.ingestLog.insertMany([logEntry('ing_old', 15), logEntry('ing_recent', 13)]);
 

@@ -38,15 +38,22 @@ describe('API keys', () => {
     expect((await open.stack.request('DELETE', '/v1/api-keys/key_missing')).status).toBe(404);
   });
 
-  test('herald.api_key.created and revoked are events of the key\'s tenant', async () => {
+  test("herald.api_key.created and revoked are events of the key's tenant", async () => {
     const reader = await createKey(open.stack, 'audited', ['events:read']);
     const other = await createKey(open.stack, 'audited', ['events:write']);
     await open.stack.request('DELETE', `/v1/api-keys/${other.id}`);
-    const types = await eventually(async () => {
-      const res = await as(open.stack, reader.key)('GET', '/v1/events?type=herald.api_key.*');
-      const found = res.body.data.filter((e: any) => e.subject.id === other.id).map((e: any) => e.type).sort();
-      return found.length === 2 ? found : undefined;
-    }, 20_000, 'the key events');
+    const types = await eventually(
+      async () => {
+        const res = await as(open.stack, reader.key)('GET', '/v1/events?type=herald.api_key.*');
+        const found = res.body.data
+          .filter((e: any) => e.subject.id === other.id)
+          .map((e: any) => e.type)
+          .sort();
+        return found.length === 2 ? found : undefined;
+      },
+      20_000,
+      'the key events',
+    );
     expect(types).toEqual(['herald.api_key.created', 'herald.api_key.revoked']);
   });
 
@@ -55,23 +62,36 @@ describe('API keys', () => {
     expect((await open.stack.request('GET', '/v1/events', undefined, { authorization: '' })).status).toBe(401);
     const forged = `hk_${'0'.repeat(26)}_${'A'.repeat(43)}`;
     expect((await open.stack.request('GET', '/v1/events', undefined, { authorization: `Bearer ${forged}` })).status).toBe(401);
-    const bad = await open.stack.request('POST', '/v1/api-keys', { name: '', tenant: 'Not/A/Tenant', scopes: ['events:everything'], extra: 1 });
+    const bad = await open.stack.request('POST', '/v1/api-keys', {
+      name: '',
+      tenant: 'Not/A/Tenant',
+      scopes: ['events:everything'],
+      extra: 1,
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.errors.map((e: any) => e.path).sort()).toEqual(['extra', 'name', 'scopes.0', 'tenant']);
     const key = await createKey(open.stack, 'not-admin', ALL_SCOPES);
-    for (const [method, route] of [['GET', '/v1/api-keys'], ['POST', '/v1/api-keys'], ['DELETE', `/v1/api-keys/${key.id}`]]) {
-      expect((await as(open.stack, key.key)(method, route, method === 'POST' ? { name: 'x', tenant: 'x', scopes: ['events:read'] } : undefined)).status).toBe(403);
+    for (const [method, route] of [
+      ['GET', '/v1/api-keys'],
+      ['POST', '/v1/api-keys'],
+      ['DELETE', `/v1/api-keys/${key.id}`],
+    ]) {
+      expect(
+        (await as(open.stack, key.key)(method, route, method === 'POST' ? { name: 'x', tenant: 'x', scopes: ['events:read'] } : undefined))
+          .status,
+      ).toBe(403);
     }
   });
 });
 
 describe('tenant isolation', () => {
-  test('another tenant\'s ids answer 404 on every route, and lists never mix', async () => {
+  test("another tenant's ids answer 404 on every route, and lists never mix", async () => {
     const alpha = as(open.stack, (await createKey(open.stack, 'alpha', ALL_SCOPES)).key);
     const beta = as(open.stack, (await createKey(open.stack, 'beta', ALL_SCOPES)).key);
-    const sub = (await alpha('POST', '/v1/subscriptions', { channel: 'webhook', url: `${open.receiver.url}/alpha`, eventTypes: ['iso.*'] })).body;
+    const sub = (await alpha('POST', '/v1/subscriptions', { channel: 'webhook', url: `${open.receiver.url}/alpha`, eventTypes: ['iso.*'] }))
+      .body;
     expect((await alpha('POST', '/v1/events', { id: 'iso-1', type: 'iso.test', data: { secret: 'alpha-only' } })).status).toBe(202);
-    await eventually(async () => (await alpha('GET', '/v1/events/iso-1')).body.status === 'delivered', 20_000, 'alpha\'s event');
+    await eventually(async () => (await alpha('GET', '/v1/events/iso-1')).body.status === 'delivered', 20_000, "alpha's event");
 
     const routes: [string, string, unknown?][] = [
       ['GET', '/v1/events/iso-1'],
@@ -113,7 +133,12 @@ describe('scopes', () => {
       ['events:write', 'POST', '/v1/events/none/cancel', {}],
       ['events:write', 'POST', '/v1/events/none/retry', {}],
       ['events:write', 'POST', '/v1/events/none/replay', {}],
-      ['subscriptions:write', 'POST', '/v1/subscriptions', { channel: 'webhook', url: `${open.receiver.url}/scope`, eventTypes: ['scope.none'] }],
+      [
+        'subscriptions:write',
+        'POST',
+        '/v1/subscriptions',
+        { channel: 'webhook', url: `${open.receiver.url}/scope`, eventTypes: ['scope.none'] },
+      ],
       ['subscriptions:read', 'GET', '/v1/subscriptions'],
       ['subscriptions:read', 'GET', '/v1/subscriptions/sub_none'],
       ['subscriptions:write', 'PATCH', '/v1/subscriptions/sub_none', { name: 'x' }],
@@ -127,7 +152,11 @@ describe('scopes', () => {
       for (const [needed, method, route, body] of routes) {
         const { status } = await call(method, route, body);
         const expected = needed === scope ? 'allowed' : 'forbidden';
-        expect({ scope, route: `${method} ${route}`, got: status === 403 ? 'forbidden' : 'allowed' }).toEqual({ scope, route: `${method} ${route}`, got: expected });
+        expect({ scope, route: `${method} ${route}`, got: status === 403 ? 'forbidden' : 'allowed' }).toEqual({
+          scope,
+          route: `${method} ${route}`,
+          got: expected,
+        });
         expect(status).toBeLessThan(500);
       }
     }
@@ -153,7 +182,15 @@ describe('secrets', () => {
       await open.stack.store.apiKeys.find().toArray(),
       await open.stack.store.attempts.find().toArray(),
     ]);
-    for (const secret of [sub.secret, sub.secret.slice(6), rotated, rotated.slice(6), 'receiver-password-123', key.key, key.key.slice(key.prefix.length)]) {
+    for (const secret of [
+      sub.secret,
+      sub.secret.slice(6),
+      rotated,
+      rotated.slice(6),
+      'receiver-password-123',
+      key.key,
+      key.key.slice(key.prefix.length),
+    ]) {
       expect(dump).not.toContain(secret);
     }
     const view = (await open.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
@@ -169,31 +206,61 @@ describe('secrets', () => {
     const id = newSubscriptionId();
     const now = new Date();
     await insertSubscription(open.stack.store, {
-      _id: id, tenant: 'default', eventTypes: ['secret.plain'], channel: 'webhook', url: `${open.receiver.url}/plain`,
-      secrets: [{ value: plain }], timeoutMs: 5000, active: true, createdAt: now, updatedAt: now,
+      _id: id,
+      tenant: 'default',
+      eventTypes: ['secret.plain'],
+      channel: 'webhook',
+      url: `${open.receiver.url}/plain`,
+      secrets: [{ value: plain }],
+      timeoutMs: 5000,
+      active: true,
+      createdAt: now,
+      updatedAt: now,
     });
     await open.stack.worker.kill('SIGTERM');
     open.stack.worker = await WorkerProcess.start(open.stack.workerEnv);
     const stored = await open.stack.store.subscriptions.findOne({ _id: id });
     expect(stored!.secrets).toHaveLength(1);
-    expect(stored!.secrets[0]!.value).toMatch(/^v1:/);
+    expect(stored!.secrets[0].value).toMatch(/^v1:/);
     expect(JSON.stringify(stored)).not.toContain(plain.slice(6));
 
     const event = await api.send(open.stack, { type: 'secret.plain', data: {} });
     expect((await api.finalEvent(open.stack, event.id)).status).toBe('delivered');
-    expect(api.signedWith(plain, open.receiver.received('/plain')[0]!)).toBe(true);
+    expect(api.signedWith(plain, open.receiver.received('/plain')[0])).toBe(true);
   });
 });
 
 describe('outbound target safety', () => {
   const hostile = [
-    'http://127.0.0.1/', 'http://localhost/', 'http://LOCALHOST./', 'http://api.localhost/', 'http://127.1/',
-    'http://2130706433/', 'http://0x7f000001/', 'http://0177.0.0.1/', 'http://0x7f.0.0.1/', 'http://0/',
-    'http://[::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::ffff:7f00:1]/', 'http://[::127.0.0.1]/',
-    'http://10.0.0.1/', 'http://172.16.5.4/', 'http://192.168.1.1/', 'http://100.64.0.1/', 'http://0.0.0.0/',
-    'http://169.254.169.254/latest/meta-data/', 'http://169.254.169.254./', 'http://0251.0376.0251.0376/',
-    'http://[fe80::1]/', 'http://[fd00::1]/', 'http://224.0.0.1/', 'http://255.255.255.255/',
-    'http://metadata.google.internal/', 'http://user@127.0.0.1/', 'http://public.example@10.0.0.1/',
+    'http://127.0.0.1/',
+    'http://localhost/',
+    'http://LOCALHOST./',
+    'http://api.localhost/',
+    'http://127.1/',
+    'http://2130706433/',
+    'http://0x7f000001/',
+    'http://0177.0.0.1/',
+    'http://0x7f.0.0.1/',
+    'http://0/',
+    'http://[::1]/',
+    'http://[::ffff:127.0.0.1]/',
+    'http://[::ffff:7f00:1]/',
+    'http://[::127.0.0.1]/',
+    'http://10.0.0.1/',
+    'http://172.16.5.4/',
+    'http://192.168.1.1/',
+    'http://100.64.0.1/',
+    'http://0.0.0.0/',
+    'http://169.254.169.254/latest/meta-data/',
+    'http://169.254.169.254./',
+    'http://0251.0376.0251.0376/',
+    'http://[fe80::1]/',
+    'http://[fd00::1]/',
+    'http://224.0.0.1/',
+    'http://255.255.255.255/',
+    'http://metadata.google.internal/',
+    'http://user@127.0.0.1/',
+    'http://public.example@10.0.0.1/',
   ];
 
   test(`${hostile.length} hostile target spellings are refused when the subscription is saved`, async () => {
@@ -221,9 +288,17 @@ describe('outbound target safety', () => {
     for (const [kind, host] of cases) {
       // Through the store module, which tells workers' subscription caches about the change.
       await insertSubscription(guarded.stack.store, {
-        _id: newSubscriptionId(), tenant: 'default', eventTypes: [`guard.${kind}`], channel: 'webhook',
-        url: `http://${host}:${port}/${kind}`, secrets: [{ value: box.seal(`whsec_${Buffer.alloc(32, 1).toString('base64')}`) }],
-        retry: { maxAttempts: 1 }, timeoutMs: 5000, active: true, createdAt: now, updatedAt: now,
+        _id: newSubscriptionId(),
+        tenant: 'default',
+        eventTypes: [`guard.${kind}`],
+        channel: 'webhook',
+        url: `http://${host}:${port}/${kind}`,
+        secrets: [{ value: box.seal(`whsec_${Buffer.alloc(32, 1).toString('base64')}`) }],
+        retry: { maxAttempts: 1 },
+        timeoutMs: 5000,
+        active: true,
+        createdAt: now,
+        updatedAt: now,
       });
     }
     for (const [kind, , error] of cases) {
@@ -260,7 +335,12 @@ describe('limits', () => {
   });
 
   test('a tenant may hold at most HERALD_MAX_SUBSCRIPTIONS subscriptions', async () => {
-    const create = () => guarded.stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url: 'https://hooks.example.com/h', eventTypes: ['cap.test'] });
+    const create = () =>
+      guarded.stack.request('POST', '/v1/subscriptions', {
+        channel: 'webhook',
+        url: 'https://hooks.example.com/h',
+        eventTypes: ['cap.test'],
+      });
     const existing = await guarded.stack.store.subscriptions.countDocuments({ tenant: 'default' });
     for (let i = existing; i < 3; i++) expect((await create()).status).toBe(201);
     const fourth = await create();
@@ -272,7 +352,12 @@ describe('limits', () => {
     const big = await open.stack.request('POST', '/v1/events', { type: 'big.test', data: { pad: 'x'.repeat(300 * 1024) } });
     expect(big.status).toBe(413);
     const headers = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`X-H${i}`, 'v']));
-    const many = await open.stack.request('POST', '/v1/subscriptions', { channel: 'webhook', url: `${open.receiver.url}/h`, eventTypes: ['x.y'], headers });
+    const many = await open.stack.request('POST', '/v1/subscriptions', {
+      channel: 'webhook',
+      url: `${open.receiver.url}/h`,
+      eventTypes: ['x.y'],
+      headers,
+    });
     expect(many.status).toBe(400);
   });
 });

@@ -32,7 +32,13 @@ test('SIGTERM to the worker lets the attempt in flight finish and record before 
 test('SIGTERM to the API finishes the request in flight, refuses new connections and exits 0', async () => {
   const port = await freePort();
   const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/api.js')], {
-    env: { ...process.env, ...env.stack.workerEnv, HERALD_ADMIN_KEY: env.stack.adminKey, HERALD_PORT: String(port), HERALD_LOG_LEVEL: 'silent' },
+    env: {
+      ...process.env,
+      ...env.stack.workerEnv,
+      HERALD_ADMIN_KEY: env.stack.adminKey,
+      HERALD_PORT: String(port),
+      HERALD_LOG_LEVEL: 'silent',
+    },
     stdio: 'ignore',
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

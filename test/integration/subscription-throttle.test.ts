@@ -28,7 +28,10 @@ test('rateLimitPerSecond spaces the requests to one subscription', async () => {
   const ids = [];
   for (let i = 0; i < 8; i++) ids.push((await api.send(env.stack, { type: 'throttle.rated', data: { i } })).id);
   for (const id of ids) expect((await api.finalEvent(env.stack, id, 30_000)).status).toBe('delivered');
-  const times = env.receiver.received('/rated').map((r) => r.receivedAt).sort((a, b) => a - b);
+  const times = env.receiver
+    .received('/rated')
+    .map((r) => r.receivedAt)
+    .sort((a, b) => a - b);
   expect(times).toHaveLength(8);
   // 2 per second in fixed one-second windows: 8 requests take four windows, so at least 3 s,
   // and no sliding second holds more than two windows' worth.

@@ -23,7 +23,7 @@ const SPAN_KIND_CLIENT = 3;
 /** The span and its ancestors up to the trace's root, each found among the collected spans. */
 function ancestry(span: CollectedSpan): CollectedSpan[] {
   const chain = [span];
-  for (let cur = span; cur.parentSpanId; ) {
+  for (let cur = span; cur.parentSpanId;) {
     const parent = collector.spans.find((s) => s.traceId === cur.traceId && s.spanId === cur.parentSpanId);
     if (!parent) break;
     chain.push(parent);
@@ -36,7 +36,7 @@ function ancestry(span: CollectedSpan): CollectedSpan[] {
 function traceparentOf(header: string | string[] | undefined) {
   const match = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(String(header));
   expect(match).not.toBeNull();
-  return { traceId: match![1]!, parentId: match![2]! };
+  return { traceId: match![1], parentId: match![2] };
 }
 
 async function attemptsOf(id: string) {
@@ -49,10 +49,10 @@ test('one trace runs from ingestion through the workflow and its activities to t
   expect((await api.finalEvent(env.stack, id)).status).toBe('delivered');
 
   const [attempt] = await attemptsOf(id);
-  const traceId = attempt!.traceId!;
+  const traceId = attempt.traceId!;
   expect(traceId).toMatch(/^[0-9a-f]{32}$/);
   const [request] = env.receiver.received('/traced');
-  const traceparent = traceparentOf(request!.headers.traceparent);
+  const traceparent = traceparentOf(request.headers.traceparent);
   expect(traceparent.traceId).toBe(traceId);
 
   await env.stack.tracing!.spanProcessor.forceFlush(); // the in-process API's ingestion spans
@@ -62,13 +62,21 @@ test('one trace runs from ingestion through the workflow and its activities to t
     'the webhook request span',
   );
   expect(delivery).toMatchObject({ service: 'herald-worker', traceId, name: 'POST', kind: SPAN_KIND_CLIENT });
-  expect(delivery.attributes).toMatchObject({ 'http.request.method': 'POST', 'http.response.status_code': 200, 'server.address': '127.0.0.1' });
+  expect(delivery.attributes).toMatchObject({
+    'http.request.method': 'POST',
+    'http.response.status_code': 200,
+    'server.address': '127.0.0.1',
+  });
 
   // Every link from the webhook request back to the ingestion request, in one trace.
-  const chain = await eventually(async () => {
-    const found = ancestry(delivery);
-    return found.at(-1)!.parentSpanId === '' ? found : undefined;
-  }, 10_000, 'the whole chain of spans');
+  const chain = await eventually(
+    async () => {
+      const found = ancestry(delivery);
+      return found.at(-1)!.parentSpanId === '' ? found : undefined;
+    },
+    10_000,
+    'the whole chain of spans',
+  );
   expect(chain.map((s) => `${s.service} ${s.name}`)).toEqual([
     'herald-worker POST',
     'herald-worker RunActivity:attemptDelivery',
@@ -81,25 +89,34 @@ test('one trace runs from ingestion through the workflow and its activities to t
   expect(chain.at(-1)).toMatchObject({ kind: SPAN_KIND_SERVER, attributes: { 'http.response.status_code': 202 } });
 
   // The workflow's other activities are in the same trace.
-  await eventually(async () => {
-    const names = new Set(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name));
-    return ['RunActivity:openEvent', 'RunActivity:finishEvent'].every((n) => names.has(n));
-  }, 10_000, 'the spans of openEvent and finishEvent');
+  await eventually(
+    async () => {
+      const names = new Set(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name));
+      return ['RunActivity:openEvent', 'RunActivity:finishEvent'].every((n) => names.has(n));
+    },
+    10_000,
+    'the spans of openEvent and finishEvent',
+  );
 });
 
 test("a caller's traceparent is continued: Herald's spans join the caller's trace", async () => {
   await api.subscribe(env.stack, env.receiver, '/continued', ['trace.continued']);
   const callerTraceId = '4bf92f3577b34da6a3ce929d0e0e4736';
   const callerSpanId = '00f067aa0ba902b7';
-  const res = await env.stack.request('POST', '/v1/events', { type: 'trace.continued', data: {} }, {
-    traceparent: `00-${callerTraceId}-${callerSpanId}-01`,
-  });
+  const res = await env.stack.request(
+    'POST',
+    '/v1/events',
+    { type: 'trace.continued', data: {} },
+    {
+      traceparent: `00-${callerTraceId}-${callerSpanId}-01`,
+    },
+  );
   expect(res.status).toBe(202);
   await api.finalEvent(env.stack, res.body.id);
 
   const [attempt] = await attemptsOf(res.body.id);
-  expect(attempt!.traceId).toBe(callerTraceId);
-  expect(traceparentOf(env.receiver.received('/continued')[0]!.headers.traceparent).traceId).toBe(callerTraceId);
+  expect(attempt.traceId).toBe(callerTraceId);
+  expect(traceparentOf(env.receiver.received('/continued')[0].headers.traceparent).traceId).toBe(callerTraceId);
   await env.stack.tracing!.spanProcessor.forceFlush();
   const ingestion = await eventually(
     async () => collector.spans.find((s) => s.traceId === callerTraceId && s.name === 'POST /v1/events'),
@@ -123,7 +140,7 @@ test("a worker log line written during a traced attempt carries the attempt's tr
     10_000,
     'the "subscription disabled" log line',
   );
-  expect(disabled.traceId).toBe(attempt!.traceId);
+  expect(disabled.traceId).toBe(attempt.traceId);
   expect(disabled.spanId).toMatch(/^[0-9a-f]{16}$/);
 });
 
@@ -139,7 +156,7 @@ test('a workflow started without trace context is not traced by a tracing worker
   expect((await api.finalEvent(env.stack, event.id)).status).toBe('delivered');
 
   const [untracedAttempt] = await attemptsOf(event.id);
-  expect(untracedAttempt!.traceId).toBeNull();
+  expect(untracedAttempt.traceId).toBeNull();
   const requests = env.receiver.received('/untraced');
   expect(requests).toHaveLength(2);
   expect(requests.filter((r) => r.headers.traceparent)).toHaveLength(1);
@@ -148,7 +165,10 @@ test('a workflow started without trace context is not traced by a tracing worker
   expect(collector.spans.some((s) => s.attributes.workflowId === traced.workflowId)).toBe(true);
 
   const histories = await Promise.all(
-    [traced.workflowId, workflowId].map(async (id) => ({ workflowId: id, history: await env.stack.temporal.workflow.getHandle(id).fetchHistory() })),
+    [traced.workflowId, workflowId].map(async (id) => ({
+      workflowId: id,
+      history: await env.stack.temporal.workflow.getHandle(id).fetchHistory(),
+    })),
   );
   const bundle = path.resolve(__dirname, '../../dist/workflow-bundle.js'); // what the worker process runs
   const replays = Worker.runReplayHistories({ workflowBundle: { codePath: bundle }, sinks: workflowSpanSinks(undefined) }, histories);

@@ -20,10 +20,14 @@ test('the Web UI lists workflows filtered by HeraldEventType and opens one', asy
   await api.finalEvent(env.stack, hidden.id);
   // Visibility is eventually consistent: wait until Temporal's own list finds it.
   const query = `HeraldEventType="ui.shown"`;
-  await eventually(async () => {
-    for await (const w of env.stack.temporal.workflow.list({ query })) if (w.workflowId === shown.workflowId) return true;
-    return false;
-  }, 30_000, 'visibility to index the workflow');
+  await eventually(
+    async () => {
+      for await (const w of env.stack.temporal.workflow.list({ query })) if (w.workflowId === shown.workflowId) return true;
+      return false;
+    },
+    30_000,
+    'visibility to index the workflow',
+  );
 
   const page = await env.browser.newPage({ viewport: { width: 1400, height: 900 } });
   const ui = sharedServers().temporalUiUrl;

@@ -7,12 +7,21 @@ import { lineEventId } from '../../src/cli/import/importer';
 describe('where the CLI finds the API and its key', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-config-'));
   const file = path.join(dir, 'config.json');
-  writeFileSync(file, JSON.stringify({ profiles: { default: { url: 'http://127.0.0.1:1', apiKey: 'from-default' }, ci: { apiKey: 'from-ci' } } }));
+  writeFileSync(
+    file,
+    JSON.stringify({ profiles: { default: { url: 'http://127.0.0.1:1', apiKey: 'from-default' }, ci: { apiKey: 'from-ci' } } }),
+  );
   const env = { HERALD_CONFIG: file };
 
   test('flags win over the environment, which wins over the profile', () => {
-    expect(resolveConnection({ url: 'http://flag', apiKey: 'flag' }, { ...env, HERALD_URL: 'http://env', HERALD_API_KEY: 'env' })).toEqual({ url: 'http://flag', apiKey: 'flag' });
-    expect(resolveConnection({}, { ...env, HERALD_URL: 'http://env', HERALD_API_KEY: 'env' })).toEqual({ url: 'http://env', apiKey: 'env' });
+    expect(resolveConnection({ url: 'http://flag', apiKey: 'flag' }, { ...env, HERALD_URL: 'http://env', HERALD_API_KEY: 'env' })).toEqual({
+      url: 'http://flag',
+      apiKey: 'flag',
+    });
+    expect(resolveConnection({}, { ...env, HERALD_URL: 'http://env', HERALD_API_KEY: 'env' })).toEqual({
+      url: 'http://env',
+      apiKey: 'env',
+    });
     expect(resolveConnection({}, env)).toEqual({ url: 'http://127.0.0.1:1', apiKey: 'from-default' });
   });
 

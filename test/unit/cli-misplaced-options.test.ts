@@ -14,7 +14,7 @@ describe('misplacedOption', () => {
     [['events', 'list', '--url', 'http://127.0.0.1:8080']],
     [['subscriptions', 'list', '--url', 'http://127.0.0.1:8080']],
     [['subscriptions', 'create', '--webhook', 'x', '--', '--url']],
-  ])('leaves the program\'s --url where it names the API: %j', (args) => {
+  ])("leaves the program's --url where it names the API: %j", (args) => {
     expect(misplacedOption(args)).toBeUndefined();
   });
 });

@@ -80,7 +80,10 @@ describe('classifySmtpReply', () => {
   });
 
   test.each([421, 450, 451, 452])('a temporary %p is retried on the schedule', (code) => {
-    expect(classifySmtpReply({ code, message: `${code} try later` })).toEqual({ kind: 'retryable', reason: `SMTP server answered ${code}` });
+    expect(classifySmtpReply({ code, message: `${code} try later` })).toEqual({
+      kind: 'retryable',
+      reason: `SMTP server answered ${code}`,
+    });
   });
 
   test.each([500, 550, 553, 554])('a permanent %p fails at once without disabling the subscription', (code) => {

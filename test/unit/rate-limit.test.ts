@@ -6,14 +6,17 @@ describe('ingestLimiter', () => {
     const limit = ingestLimiter(10);
     await limit('a', 6);
     await limit('a', 4);
-    const refused = await limit('a', 1).then(() => null, (err: unknown) => err);
+    const refused = await limit('a', 1).then(
+      () => null,
+      (err: unknown) => err,
+    );
     expect(refused).toBeInstanceOf(ProblemError);
     expect((refused as ProblemError).status).toBe(429);
     expect(Number((refused as ProblemError).headers['Retry-After'])).toBeGreaterThanOrEqual(1);
     await limit('b', 10); // another key has its own allowance
   });
 
-  test('a batch larger than a second\'s allowance costs one whole second of it', async () => {
+  test("a batch larger than a second's allowance costs one whole second of it", async () => {
     const limit = ingestLimiter(100);
     await limit('k', 500);
     await expect(limit('k', 1)).rejects.toMatchObject({ status: 429 });

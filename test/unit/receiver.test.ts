@@ -65,7 +65,9 @@ describe('verifyWebhook', () => {
     expect(failure(() => verifyWebhook(SECRET, BODY, signedHeaders(SECRET, BODY, new Date(now + 301_000))))).toBe('timestamp_in_future');
     expect(verifyWebhook(SECRET, BODY, signedHeaders(SECRET, BODY, new Date(now - 290_000)))).toBeTruthy();
     expect(verifyWebhook(SECRET, BODY, signedHeaders(SECRET, BODY, new Date(now - 3_000_000)), { tolerance: 3600 })).toBeTruthy();
-    expect(failure(() => verifyWebhook(SECRET, BODY, signedHeaders(SECRET, BODY, new Date(now - 20_000)), { tolerance: 10 }))).toBe('timestamp_too_old');
+    expect(failure(() => verifyWebhook(SECRET, BODY, signedHeaders(SECRET, BODY, new Date(now - 20_000)), { tolerance: 10 }))).toBe(
+      'timestamp_too_old',
+    );
   });
 
   test('during a rotation, accepts a header with several signatures when any one matches', () => {
@@ -107,7 +109,8 @@ describe('webhookMiddleware', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  const post = (body: string, headers: Record<string, string>) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
   test('hands the verified event to the route as req.webhook', async () => {
     const res = await post(BODY, signedHeaders(SECRET, BODY));

@@ -135,8 +135,16 @@ describe('subscriptionCreateSchema', () => {
     const email = { channel: 'email', eventTypes: ['a'], to: ['ops@example.com'] };
     const extras = { subject: '{{type}}', body: 'Hi {{actor}}', html: '<b>{{actor}}</b>' };
     expect(subscriptionCreateSchema.safeParse({ ...email, ...extras, digest: { every: '1d', maxEvents: 100 } }).success).toBe(true);
-    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, ...extras, to: ['a@example.com'] }))).toEqual(['to', 'subject', 'body', 'html']);
-    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...email, url: 'https://x.example.com/', headers: { 'x-a': 'b' } }))).toEqual(['url', 'headers']);
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, ...extras, to: ['a@example.com'] }))).toEqual([
+      'to',
+      'subject',
+      'body',
+      'html',
+    ]);
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...email, url: 'https://x.example.com/', headers: { 'x-a': 'b' } }))).toEqual([
+      'url',
+      'headers',
+    ]);
   });
 
   test.each([
@@ -153,12 +161,16 @@ describe('subscriptionCreateSchema', () => {
     expect(subscriptionCreateSchema.safeParse({ ...webhook, url }).success).toBe(true);
   });
 
-  test.each(['ftp://files.example.com/hook', 'javascript:alert(1)', 'file:///etc/passwd', 'hooks.example.com/path', '/relative', 'not a url'])(
-    'rejects the non-http(s) or relative URL %p',
-    (url) => {
-      expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, url }))).toEqual(['url']);
-    },
-  );
+  test.each([
+    'ftp://files.example.com/hook',
+    'javascript:alert(1)',
+    'file:///etc/passwd',
+    'hooks.example.com/path',
+    '/relative',
+    'not a url',
+  ])('rejects the non-http(s) or relative URL %p', (url) => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, url }))).toEqual(['url']);
+  });
 
   test('rejects a URL over 2048 characters', () => {
     const url = `https://example.com/${'a'.repeat(2048)}`;
@@ -182,14 +194,20 @@ describe('subscriptionCreateSchema', () => {
     expect(subscriptionCreateSchema.safeParse({ ...webhook, headers }).success).toBe(true);
   });
 
-  test.each(['content-type', 'Content-Type', 'content-length', 'host', 'User-Agent', 'webhook-id', 'Webhook-Signature', 'webhook-timestamp'])(
-    'rejects the reserved header %p',
-    (name) => {
-      const result = subscriptionCreateSchema.safeParse({ ...webhook, headers: { [name]: 'x' } });
-      expect(issuePaths(result)).toEqual([`headers.${name}`]);
-      expect(messagesOf(result.error!.issues[0])).toContain('is set by Herald and cannot be overridden');
-    },
-  );
+  test.each([
+    'content-type',
+    'Content-Type',
+    'content-length',
+    'host',
+    'User-Agent',
+    'webhook-id',
+    'Webhook-Signature',
+    'webhook-timestamp',
+  ])('rejects the reserved header %p', (name) => {
+    const result = subscriptionCreateSchema.safeParse({ ...webhook, headers: { [name]: 'x' } });
+    expect(issuePaths(result)).toEqual([`headers.${name}`]);
+    expect(messagesOf(result.error!.issues[0])).toContain('is set by Herald and cannot be overridden');
+  });
 
   test('rejects a header value with a control character (header injection)', () => {
     const headers = { 'X-Tenant': 'acme\r\nX-Injected: 1' };
@@ -228,7 +246,9 @@ describe('subscriptionCreateSchema', () => {
   });
 
   test('accepts a valid retry policy and rejects a malformed duration or maxAttempts', () => {
-    expect(subscriptionCreateSchema.safeParse({ ...webhook, secret, retry: { schedule: ['5s', '1m'], maxAttempts: 3 } }).success).toBe(true);
+    expect(subscriptionCreateSchema.safeParse({ ...webhook, secret, retry: { schedule: ['5s', '1m'], maxAttempts: 3 } }).success).toBe(
+      true,
+    );
     expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, retry: { schedule: ['soon'] } }))).toEqual(['retry.schedule.0']);
     expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, retry: { maxAttempts: 0 } }))).toEqual(['retry.maxAttempts']);
   });
@@ -271,9 +291,9 @@ describe('eventListQuerySchema', () => {
   });
 
   test('accepts a known event status and ISO datetimes for since/until, and rejects others', () => {
-    expect(
-      eventListQuerySchema.safeParse({ status: 'failed', since: '2025-06-01T00:00:00Z', until: '2025-06-02T00:00:00Z' }).success,
-    ).toBe(true);
+    expect(eventListQuerySchema.safeParse({ status: 'failed', since: '2025-06-01T00:00:00Z', until: '2025-06-02T00:00:00Z' }).success).toBe(
+      true,
+    );
     expect(issuePaths(eventListQuerySchema.safeParse({ status: 'succeeded' }))).toEqual(['status']);
     expect(issuePaths(eventListQuerySchema.safeParse({ since: '2025-06-01' }))).toEqual(['since']);
   });

@@ -6,7 +6,8 @@ const box = createSecretBox(randomBytes(32));
 
 describe('credential-like headers', () => {
   test('are recognised by name, whatever the case', () => {
-    for (const name of ['Authorization', 'X-Api-Key', 'api_key', 'Cookie', 'X-Auth-Token', 'X-Secret', 'password']) expect(isSensitiveHeader(name)).toBe(true);
+    for (const name of ['Authorization', 'X-Api-Key', 'api_key', 'Cookie', 'X-Auth-Token', 'X-Secret', 'password'])
+      expect(isSensitiveHeader(name)).toBe(true);
     for (const name of ['X-Team', 'Accept', 'X-Request-Id']) expect(isSensitiveHeader(name)).toBe(false);
   });
 

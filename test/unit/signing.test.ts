@@ -78,7 +78,7 @@ describe('signatureHeader', () => {
     expect(parts[0]).not.toBe(parts[1]);
   });
 
-  test('with a single secret is just that secret\'s signature', () => {
+  test("with a single secret is just that secret's signature", () => {
     expect(signatureHeader([VECTOR.secret], VECTOR.msgId, VECTOR.timestamp, VECTOR.body)).toBe(VECTOR.signature);
   });
 });
@@ -156,16 +156,12 @@ describe('verify', () => {
   });
 
   test('rejects a stale timestamp more than 5 minutes old, even with a valid signature', () => {
-    const err = verificationError(() =>
-      verify(VECTOR.secret, VECTOR.body, vectorHeaders(), { nowSeconds: VECTOR.timestamp + 301 }),
-    );
+    const err = verificationError(() => verify(VECTOR.secret, VECTOR.body, vectorHeaders(), { nowSeconds: VECTOR.timestamp + 301 }));
     expect(err.message).toBe('timestamp too old');
   });
 
   test('rejects a timestamp more than 5 minutes in the future, even with a valid signature', () => {
-    const err = verificationError(() =>
-      verify(VECTOR.secret, VECTOR.body, vectorHeaders(), { nowSeconds: VECTOR.timestamp - 301 }),
-    );
+    const err = verificationError(() => verify(VECTOR.secret, VECTOR.body, vectorHeaders(), { nowSeconds: VECTOR.timestamp - 301 }));
     expect(err.message).toBe('timestamp in the future');
   });
 

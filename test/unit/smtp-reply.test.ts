@@ -1,6 +1,7 @@
 import { smtpReplyOf } from '../../src/channels/smtp-sender';
 
-const failure = (code: string, responseCode?: number, response?: string) => Object.assign(new Error(`${code} failure`), { code, responseCode, response });
+const failure = (code: string, responseCode?: number, response?: string) =>
+  Object.assign(new Error(`${code} failure`), { code, responseCode, response });
 
 describe('smtpReplyOf', () => {
   test('a refusal of the envelope or the message answers the relay reply code and text', () => {

@@ -19,7 +19,13 @@ describe('hourWindows', () => {
 
 describe('countsOf', () => {
   test('fills statuses not seen with 0 and ignores unknown ones', () => {
-    expect(countsOf([{ _id: 'succeeded', n: 3 }, { _id: 'failed', n: 1 }, { _id: 'weird', n: 9 }])).toEqual({
+    expect(
+      countsOf([
+        { _id: 'succeeded', n: 3 },
+        { _id: 'failed', n: 1 },
+        { _id: 'weird', n: 9 },
+      ]),
+    ).toEqual({
       ...emptyCounts(),
       succeeded: 3,
       failed: 1,

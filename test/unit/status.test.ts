@@ -55,7 +55,11 @@ describe('currentDeliveries', () => {
       { subscriptionId: 'b', status: 'succeeded' as const, n: 2 },
       { subscriptionId: 'a', status: 'succeeded' as const, n: 3 },
     ];
-    expect(currentDeliveries(list).map((d) => d.n).sort()).toEqual([2, 3]);
+    expect(
+      currentDeliveries(list)
+        .map((d) => d.n)
+        .sort(),
+    ).toEqual([2, 3]);
     expect(eventStatusOf(currentDeliveries(list))).toBe('delivered');
   });
 

@@ -117,12 +117,15 @@ describe('classifyUrlHost', () => {
     expect(refusedReason(classifyUrlHost(new URL('http://0/')))).toContain('(unspecified)');
   });
 
-  test.each(['http://example.com/', 'https://93.184.216.34/', 'https://hooks.example.org:8443/path?q=1', 'http://localhost.example.com/', 'http://mylocalhost/'])(
-    'allows %s',
-    (url) => {
-      expect(classifyUrlHost(new URL(url))).toEqual({ allowed: true });
-    },
-  );
+  test.each([
+    'http://example.com/',
+    'https://93.184.216.34/',
+    'https://hooks.example.org:8443/path?q=1',
+    'http://localhost.example.com/',
+    'http://mylocalhost/',
+  ])('allows %s', (url) => {
+    expect(classifyUrlHost(new URL(url))).toEqual({ allowed: true });
+  });
 });
 
 describe('hostile spellings of refused targets', () => {

@@ -84,7 +84,14 @@ describe('digests', () => {
   test('groupDigest groups by type, then subject, in order of first appearance', () => {
     const groups = groupDigest(events);
     expect(groups.map((g) => [g.type, g.count, g.subjects.map((s) => [s.subject, s.events.map((e) => e.id)])])).toEqual([
-      ['deploy.finished', 3, [['service/api', ['e1', 'e4']], ['service/web', ['e3']]]],
+      [
+        'deploy.finished',
+        3,
+        [
+          ['service/api', ['e1', 'e4']],
+          ['service/web', ['e3']],
+        ],
+      ],
       ['deploy.failed', 1, [[null, ['e2']]]],
     ]);
   });
@@ -92,7 +99,9 @@ describe('digests', () => {
   test('the default digest email counts and lists every event under its type and subject', () => {
     const mail = digestEmail({}, events, { openedAt: '2026-11-20T10:00:00.000Z', closedAt: '2026-11-20T11:00:00.000Z' });
     expect(mail.subject).toBe('[Herald] 4 events from 2026-11-20T10:00:00.000Z to 2026-11-20T11:00:00.000Z');
-    expect(mail.text).toContain('deploy.finished (3)\n  service/api (2)\n    2026-11-20T10:00:00.000Z  e1\n    2026-11-20T10:00:00.000Z  e4\n  service/web (1)\n');
+    expect(mail.text).toContain(
+      'deploy.finished (3)\n  service/api (2)\n    2026-11-20T10:00:00.000Z  e1\n    2026-11-20T10:00:00.000Z  e4\n  service/web (1)\n',
+    );
     expect(mail.text).toContain('deploy.failed (1)\n  (no subject) (1)\n    2026-11-20T10:00:00.000Z  e2\n');
     expect(mail.html).toContain('<h3>deploy.finished (3)</h3>');
   });

@@ -1,7 +1,14 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { LOCAL_ATTEMPT_MAX_MS, type deliverEvent } from '../../src/workflows/deliver-event';
-import { cancelSignal, DELIVER_EVENT_REVISION, retrySignal, statusQuery, type ControlRequest, type DeliverEventInput } from '../../src/workflows/definitions';
+import {
+  cancelSignal,
+  DELIVER_EVENT_REVISION,
+  retrySignal,
+  statusQuery,
+  type ControlRequest,
+  type DeliverEventInput,
+} from '../../src/workflows/definitions';
 import { sendRetry } from '../../src/temporal/deliver-event-client';
 import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
 import { eventOf, gate, type Plan } from './fake-audit';
@@ -29,7 +36,11 @@ function start(plan: Plan, input: Partial<DeliverEventInput> = {}) {
   const id = `evt-${++n}-${Date.now()}`;
   const seen = env.audit.plan(id, plan);
   const args: DeliverEventInput = { tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION, ...input };
-  const handle = env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, { workflowId: `wf-${id}`, taskQueue: env.taskQueue, args: [args] });
+  const handle = env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `wf-${id}`,
+    taskQueue: env.taskQueue,
+    args: [args],
+  });
   return { id, seen, args, handle };
 }
 
@@ -49,10 +60,18 @@ async function eventTypes(handle: WorkflowHandle, runId?: string): Promise<strin
 const by = (requestedBy: string) => ({ requestedBy });
 
 test('delivers to every matching subscription, a fast receiver as a local activity and a slow one as an activity task', async () => {
-  const { seen, handle } = start({ subscriptions: [{ id: 'fast', timeoutMs: LOCAL }, { id: 'slow', timeoutMs: REMOTE }] });
+  const { seen, handle } = start({
+    subscriptions: [
+      { id: 'fast', timeoutMs: LOCAL },
+      { id: 'slow', timeoutMs: REMOTE },
+    ],
+  });
   const view = await (await handle).result();
   expect(view.status).toBe('delivered');
-  expect(view.deliveries.map((d) => [d.subscriptionId, d.status, d.attempts])).toEqual([['fast', 'succeeded', 1], ['slow', 'succeeded', 1]]);
+  expect(view.deliveries.map((d) => [d.subscriptionId, d.status, d.attempts])).toEqual([
+    ['fast', 'succeeded', 1],
+    ['slow', 'succeeded', 1],
+  ]);
   expect(seen.recorded).toEqual(['delivering']);
   expect(seen.finished).toEqual(['delivered']);
   const types = await eventTypes(await handle);
@@ -87,13 +106,19 @@ test('waits out the retry schedule, and a retry signal while it waits attempts a
   await h.signal(retrySignal, by('key:k1'));
   const view = await h.result();
   expect(view.status).toBe('delivered');
-  expect(seen.attempts.map((a) => [a.attempt, a.trigger?.action, a.trigger?.by])).toEqual([[1, undefined, undefined], [2, 'retry', 'key:k1']]);
+  expect(seen.attempts.map((a) => [a.attempt, a.trigger?.action, a.trigger?.by])).toEqual([
+    [1, undefined, undefined],
+    [2, 'retry', 'key:k1'],
+  ]);
 });
 
 test('a retry of a delivery that failed, while the event still delivers elsewhere, runs its schedule again from the next attempt', async () => {
   const slow = gate();
   const { seen, handle } = start({
-    subscriptions: [{ id: 'failing', timeoutMs: LOCAL }, { id: 'held', timeoutMs: REMOTE }],
+    subscriptions: [
+      { id: 'failing', timeoutMs: LOCAL },
+      { id: 'held', timeoutMs: REMOTE },
+    ],
     attempt: (sub, attempt) => (sub === 'held' ? { hold: slow.promise } : attempt === 1 ? { ok: false, retryDelayMs: null } : { ok: true }),
   });
   const h = await handle;
@@ -102,7 +127,10 @@ test('a retry of a delivery that failed, while the event still delivers elsewher
   await h.signal(retrySignal, { subscriptionId: 'failing', requestedBy: 'key:k2' });
   await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'succeeded', 'the reopened delivery to succeed');
   expect(seen.reopened.map((r) => [r.action.by, r.attempts])).toEqual([['key:k2', 1]]);
-  expect(seen.attempts.filter((a) => a.deliveryId.endsWith('~failing')).map((a) => [a.attempt, a.scheduleBase])).toEqual([[1, 0], [2, 1]]);
+  expect(seen.attempts.filter((a) => a.deliveryId.endsWith('~failing')).map((a) => [a.attempt, a.scheduleBase])).toEqual([
+    [1, 0],
+    [2, 1],
+  ]);
 
   slow.release({ ok: true });
   expect((await h.result()).status).toBe('delivered');
@@ -141,14 +169,20 @@ test('a cancel during an attempt aborts the attempt in flight and closes the del
 
 test('a cancel of one subscription while its next attempt waits leaves the others delivering', async () => {
   const { seen, handle } = start({
-    subscriptions: [{ id: 'a', timeoutMs: LOCAL }, { id: 'b', timeoutMs: LOCAL }],
+    subscriptions: [
+      { id: 'a', timeoutMs: LOCAL },
+      { id: 'b', timeoutMs: LOCAL },
+    ],
     attempt: (sub, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: sub === 'a' ? LATER : 500 } : { ok: true }),
   });
   const h = await handle;
   await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'retrying', 'a to wait for its next attempt');
   await h.signal(cancelSignal, { subscriptionId: 'a', requestedBy: 'key:k5' });
   const view = await h.result();
-  expect(view.deliveries.map((d) => [d.subscriptionId, d.status])).toEqual([['a', 'cancelled'], ['b', 'succeeded']]);
+  expect(view.deliveries.map((d) => [d.subscriptionId, d.status])).toEqual([
+    ['a', 'cancelled'],
+    ['b', 'succeeded'],
+  ]);
   expect(view.status).toBe('cancelled');
   expect(seen.attempts.filter((a) => a.deliveryId.endsWith('~a'))).toHaveLength(1);
 });
@@ -192,9 +226,12 @@ test('a long history continues as new: open deliveries go on in the next run, wi
   expect((await eventTypes(h, firstRunId)).at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
 });
 
-test('a cancel of the workflow in Temporal (the Web UI\'s Cancel) cancels every open delivery and still records the status', async () => {
+test("a cancel of the workflow in Temporal (the Web UI's Cancel) cancels every open delivery and still records the status", async () => {
   const { seen, handle } = start({
-    subscriptions: [{ id: 'a', timeoutMs: LOCAL }, { id: 'b', timeoutMs: LOCAL }],
+    subscriptions: [
+      { id: 'a', timeoutMs: LOCAL },
+      { id: 'b', timeoutMs: LOCAL },
+    ],
     attempt: () => ({ ok: false, retryDelayMs: LATER }),
   });
   const h = await handle;
@@ -209,7 +246,13 @@ test('a cancel of the workflow in Temporal (the Web UI\'s Cancel) cancels every 
 test('a cancel of the workflow that arrives while a slow store matches still closes the deliveries it opens', async () => {
   const id = `evt-slow-match-${Date.now()}`;
   const matching = gate();
-  const seen = env.audit.plan(id, { subscriptions: [{ id: 'a', timeoutMs: LOCAL }, { id: 'b', timeoutMs: REMOTE }], matching: matching.promise });
+  const seen = env.audit.plan(id, {
+    subscriptions: [
+      { id: 'a', timeoutMs: LOCAL },
+      { id: 'b', timeoutMs: REMOTE },
+    ],
+    matching: matching.promise,
+  });
   // A local activity holds its workflow task; a cancel reaches the workflow at the task's
   // heartbeat (80% of its timeout), as it does when the store is slow.
   const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
@@ -229,7 +272,10 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
   matching.release({ ok: true });
   await expect(h.result()).rejects.toThrow();
   expect((await h.describe()).status.name).toBe('CANCELLED');
-  expect(seen.cancelled.map((c) => [c.deliveryId.split('~')[1], c.action.by]).sort()).toEqual([['a', 'temporal'], ['b', 'temporal']]);
+  expect(seen.cancelled.map((c) => [c.deliveryId.split('~')[1], c.action.by]).sort()).toEqual([
+    ['a', 'temporal'],
+    ['b', 'temporal'],
+  ]);
   expect(seen.attempts).toEqual([]);
   expect(seen.finished).toEqual(['cancelled']);
 });

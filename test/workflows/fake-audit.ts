@@ -1,5 +1,13 @@
 import { Context } from '@temporalio/activity';
-import type { AttemptInput, AttemptResult, ControlInput, DeliveryState, MatchInput, OpenEventInput, RecordEventInput } from '../../src/activities/types';
+import type {
+  AttemptInput,
+  AttemptResult,
+  ControlInput,
+  DeliveryState,
+  MatchInput,
+  OpenEventInput,
+  RecordEventInput,
+} from '../../src/activities/types';
 import type { HeraldEvent } from '../../src/domain/schemas';
 import type { EventStatus } from '../../src/domain/status';
 
@@ -56,7 +64,15 @@ export class FakeAudit {
 
   /** Sets what the event's activities answer; returns what they will have seen. */
   plan(eventId: string, plan: Plan): Seen {
-    const seen: Seen = { matchStarted: false, recorded: [], attempts: [], cancelledInFlight: [], reopened: [], cancelled: [], finished: [] };
+    const seen: Seen = {
+      matchStarted: false,
+      recorded: [],
+      attempts: [],
+      cancelledInFlight: [],
+      reopened: [],
+      cancelled: [],
+      finished: [],
+    };
     this.events.set(eventId, { plan, seen, deliveries: new Map() });
     return seen;
   }
@@ -72,7 +88,7 @@ export class FakeAudit {
   }
 
   private byDelivery(deliveryId: string): [Entry, DeliveryState] {
-    const entry = this.entry(deliveryId.split('~')[0]!);
+    const entry = this.entry(deliveryId.split('~')[0]);
     return [entry, entry.deliveries.get(deliveryId)!];
   }
 
@@ -83,7 +99,12 @@ export class FakeAudit {
       entry.seen.matchStarted = true;
       await entry.plan.matching;
       return entry.plan.subscriptions.map((sub) => {
-        const state: DeliveryState = { deliveryId: deliveryIdOf(input.eventId, sub.id), timeoutMs: sub.timeoutMs, scheduleBase: 0, view: pendingView(sub.id, input.workflowId) };
+        const state: DeliveryState = {
+          deliveryId: deliveryIdOf(input.eventId, sub.id),
+          timeoutMs: sub.timeoutMs,
+          scheduleBase: 0,
+          view: pendingView(sub.id, input.workflowId),
+        };
         entry.deliveries.set(state.deliveryId, state);
         return structuredClone(state);
       });
@@ -96,7 +117,12 @@ export class FakeAudit {
       },
       openEvent: async (input: OpenEventInput): Promise<DeliveryState[]> => {
         const entry = this.entry(input.event.id);
-        const states = await match({ tenant: input.tenant, eventId: input.event.id, eventType: input.event.type, workflowId: input.workflowId });
+        const states = await match({
+          tenant: input.tenant,
+          eventId: input.event.id,
+          eventType: input.event.type,
+          workflowId: input.workflowId,
+        });
         entry.seen.recorded.push(states.length ? 'delivering' : 'delivered');
         return states;
       },
@@ -139,7 +165,13 @@ export class FakeAudit {
       cancelDelivery: async (input: ControlInput): Promise<AttemptResult> => {
         const [entry, state] = this.byDelivery(input.deliveryId);
         entry.seen.cancelled.push(input);
-        state.view = { ...state.view, status: 'cancelled', nextAttemptAt: null, error: `cancelled by ${input.action.by}`, actions: [...state.view.actions, input.action] };
+        state.view = {
+          ...state.view,
+          status: 'cancelled',
+          nextAttemptAt: null,
+          error: `cancelled by ${input.action.by}`,
+          actions: [...state.view.actions, input.action],
+        };
         return result(state, null);
       },
       reopenDelivery: async (input: ControlInput & { attempts: number }): Promise<void> => {
@@ -178,5 +210,5 @@ function pendingView(subscriptionId: string, workflowId: string): DeliveryState[
 
 export function eventOf(id: string): HeraldEvent {
   const at = '2026-12-01T00:00:00.000Z';
-  return { id, type: 'build.finished', data: { n: 1 }, occurredAt: at, receivedAt: at } as HeraldEvent;
+  return { id, type: 'build.finished', data: { n: 1 }, occurredAt: at, receivedAt: at };
 }

@@ -12,7 +12,11 @@ import { quietSdkLogs } from './workflow-env';
 
 const HISTORIES = path.join(__dirname, 'histories');
 const histories = readdirSync(HISTORIES).flatMap((shape) =>
-  readdirSync(path.join(HISTORIES, shape)).map((file) => ({ shape, file, history: historyFromText(readFileSync(path.join(HISTORIES, shape, file), 'utf8')) })),
+  readdirSync(path.join(HISTORIES, shape)).map((file) => ({
+    shape,
+    file,
+    history: historyFromText(readFileSync(path.join(HISTORIES, shape, file), 'utf8')),
+  })),
 );
 
 test('there is a recorded history of every path for each released shape', () => {
@@ -20,7 +24,15 @@ test('there is a recorded history of every path for each released shape', () => 
   const shapes = [...new Set(histories.map((h) => h.shape))];
   expect(shapes.length).toBeGreaterThanOrEqual(5);
   for (const shape of shapes) {
-    expect(new Set(names(shape))).toEqual(new Set(['retry-signal-while-waiting', 'cancel-during-attempt', 'reopen-after-failure', 'continue-as-new-with-carried-cancel', 'workflow-cancelled']));
+    expect(new Set(names(shape))).toEqual(
+      new Set([
+        'retry-signal-while-waiting',
+        'cancel-during-attempt',
+        'reopen-after-failure',
+        'continue-as-new-with-carried-cancel',
+        'workflow-cancelled',
+      ]),
+    );
   }
 });
 

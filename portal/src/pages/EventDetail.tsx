@@ -145,8 +145,8 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
             <ActionButton label="Replay" run={control('replay')} done={() => 'Replay started: new messages with new webhook-ids'} />
           </div>
           <p className="help">
-            Retry attempts a waiting or failed delivery now; Cancel stops one that is not finished; Replay sends the stored event again, as a
-            new message, to the subscriptions that match it today.
+            Retry attempts a waiting or failed delivery now; Cancel stops one that is not finished; Replay sends the stored event again, as
+            a new message, to the subscriptions that match it today.
           </p>
         </>
       )}

@@ -40,7 +40,13 @@ export function Events() {
   const field = (name: keyof Filters, label: string, placeholder = '', type = 'text') => (
     <div className="field">
       <label htmlFor={`f-${name}`}>{label}</label>
-      <input id={`f-${name}`} type={type} value={draft[name]} placeholder={placeholder} onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} />
+      <input
+        id={`f-${name}`}
+        type={type}
+        value={draft[name]}
+        placeholder={placeholder}
+        onChange={(e) => setDraft({ ...draft, [name]: e.target.value })}
+      />
     </div>
   );
   const apply = (e: FormEvent) => {

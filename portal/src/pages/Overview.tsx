@@ -25,7 +25,13 @@ function barOptions(stacked: boolean, horizontal: boolean): ChartOptions<'bar'> 
 }
 
 /** A bar chart; canvas is invisible to screen readers, so `summary` says what it shows. */
-function BarChart(props: { summary: string; labels: string[]; datasets: ChartData<'bar'>['datasets']; horizontal?: boolean; small?: boolean }) {
+function BarChart(props: {
+  summary: string;
+  labels: string[];
+  datasets: ChartData<'bar'>['datasets'];
+  horizontal?: boolean;
+  small?: boolean;
+}) {
   return (
     <div className={props.small ? 'chart small' : 'chart'}>
       <Bar
@@ -97,12 +103,12 @@ export function Overview() {
           summary={`Deliveries per hour: ${totals.succeeded} succeeded, ${totals.failed} failed, ${totals.retrying} retrying`}
           labels={labels}
           datasets={[
-                { label: 'Succeeded', data: data.hours.map((h) => h.deliveries.succeeded), backgroundColor: COLOURS.succeeded },
-                { label: 'Failed', data: data.hours.map((h) => h.deliveries.failed), backgroundColor: COLOURS.failed },
-                { label: 'Retrying', data: data.hours.map((h) => h.deliveries.retrying), backgroundColor: COLOURS.retrying },
-                {
-                  label: 'Pending or cancelled',
-                  data: data.hours.map((h) => h.deliveries.pending + h.deliveries.cancelled),
+            { label: 'Succeeded', data: data.hours.map((h) => h.deliveries.succeeded), backgroundColor: COLOURS.succeeded },
+            { label: 'Failed', data: data.hours.map((h) => h.deliveries.failed), backgroundColor: COLOURS.failed },
+            { label: 'Retrying', data: data.hours.map((h) => h.deliveries.retrying), backgroundColor: COLOURS.retrying },
+            {
+              label: 'Pending or cancelled',
+              data: data.hours.map((h) => h.deliveries.pending + h.deliveries.cancelled),
               backgroundColor: COLOURS.waiting,
             },
           ]}
@@ -121,8 +127,8 @@ export function Overview() {
               small
               labels={data.failingSubscriptions.map((s) => s.name ?? s.subscriptionId)}
               datasets={[
-                    { label: 'Failed', data: data.failingSubscriptions.map((s) => s.deliveries.failed), backgroundColor: COLOURS.failed },
-                    { label: 'Retrying', data: data.failingSubscriptions.map((s) => s.deliveries.retrying), backgroundColor: COLOURS.retrying },
+                { label: 'Failed', data: data.failingSubscriptions.map((s) => s.deliveries.failed), backgroundColor: COLOURS.failed },
+                { label: 'Retrying', data: data.failingSubscriptions.map((s) => s.deliveries.retrying), backgroundColor: COLOURS.retrying },
               ]}
             />
             <div className="table-wrap">

@@ -40,8 +40,8 @@ export function SignIn({ reason, onSignedIn }: { reason?: string; onSignedIn: (k
           aria-describedby="api-key-help"
         />
         <p id="api-key-help" className="help">
-          An API key of your tenant (or the admin key that <code>make dev</code> prints). It stays in this tab only
-          (session storage) and is sent to the API as <code>Authorization: Bearer</code>.
+          An API key of your tenant (or the admin key that <code>make dev</code> prints). It stays in this tab only (session storage) and is
+          sent to the API as <code>Authorization: Bearer</code>.
         </p>
         <button type="submit" disabled={busy || !key.trim()}>
           {busy ? 'Signing in…' : 'Sign in'}

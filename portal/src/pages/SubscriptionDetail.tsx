@@ -65,10 +65,18 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
         <dd>{s.eventTypes.join(', ')}</dd>
         <dt>State</dt>
         <dd>
-          <Status value={s.active ? 'active' : 'disabled'} /> {s.disabledReason && <>— {s.disabledReason} (<Time iso={s.disabledAt} />)</>}
+          <Status value={s.active ? 'active' : 'disabled'} />{' '}
+          {s.disabledReason && (
+            <>
+              — {s.disabledReason} (<Time iso={s.disabledAt} />)
+            </>
+          )}
         </dd>
         <dt>Retries</dt>
-        <dd>{s.retry?.schedule ? s.retry.schedule.join(', ') : `${DEFAULT_RETRY_SCHEDULE.join(', ')} (the default)`}{s.retry?.maxAttempts ? `, at most ${s.retry.maxAttempts} attempts` : ''}; timeout {s.timeoutMs} ms</dd>
+        <dd>
+          {s.retry?.schedule ? s.retry.schedule.join(', ') : `${DEFAULT_RETRY_SCHEDULE.join(', ')} (the default)`}
+          {s.retry?.maxAttempts ? `, at most ${s.retry.maxAttempts} attempts` : ''}; timeout {s.timeoutMs} ms
+        </dd>
         <dt>Success (24 h)</dt>
         <dd>
           {percent(h.successRate)} — {h.deliveries.succeeded} succeeded, {h.deliveries.failed} failed, {h.deliveries.retrying} retrying,{' '}
@@ -78,8 +86,8 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
         <dd>
           {h.lastError ? (
             <>
-              <a href={`#/events/${h.lastError.eventId}`}>{h.lastError.eventId}</a>: {h.lastError.responseStatus ? `HTTP ${h.lastError.responseStatus}` : ''}{' '}
-              {h.lastError.error} (<Time iso={h.lastError.at} />)
+              <a href={`#/events/${h.lastError.eventId}`}>{h.lastError.eventId}</a>:{' '}
+              {h.lastError.responseStatus ? `HTTP ${h.lastError.responseStatus}` : ''} {h.lastError.error} (<Time iso={h.lastError.at} />)
             </>
           ) : (
             'none'
@@ -140,7 +148,11 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
             {confirmDelete ? (
               <>
                 <span>Delete this subscription? Its deliveries stay in the audit.</span>
-                <ActionButton className="danger" label="Yes, delete" run={() => call('DELETE', `/subscriptions/${s.id}`).then(() => go('/subscriptions'))} />
+                <ActionButton
+                  className="danger"
+                  label="Yes, delete"
+                  run={() => call('DELETE', `/subscriptions/${s.id}`).then(() => go('/subscriptions'))}
+                />
                 <button type="button" onClick={() => setConfirmDelete(false)}>
                   Keep it
                 </button>

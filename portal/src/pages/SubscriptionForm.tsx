@@ -95,7 +95,9 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
       <>
         <h1>Subscription created</h1>
         <ShownOnce label="Signing secret" value={created.secret!} />
-        <p className="help">Receivers verify each request's <code>webhook-signature</code> with this secret (Standard Webhooks).</p>
+        <p className="help">
+          Receivers verify each request's <code>webhook-signature</code> with this secret (Standard Webhooks).
+        </p>
         <a className="button" href={`#/subscriptions/${created.id}`}>
           Open {created.name ?? created.id}
         </a>
@@ -141,7 +143,14 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
         <label htmlFor="sub-name">Name</label>
         <input id="sub-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="optional, e.g. Billing service" />
         <label htmlFor="sub-url">Endpoint URL</label>
-        <input id="sub-url" type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://example.com/webhooks" />
+        <input
+          id="sub-url"
+          type="url"
+          required
+          value={url}
+          onChange={(e) => setUrl(e.target.value)}
+          placeholder="https://example.com/webhooks"
+        />
         <EventTypePicker me={me} value={eventTypes} onChange={setEventTypes} />
         <label htmlFor="sub-schedule">Retry schedule</label>
         <input
@@ -155,9 +164,25 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
           Delays before each retry, separated by commas. The first attempt is immediate.
         </p>
         <label htmlFor="sub-max">Maximum attempts</label>
-        <input id="sub-max" type="number" min={1} max={50} value={maxAttempts} onChange={(e) => setMaxAttempts(e.target.value)} placeholder="default: the schedule's length + 1" />
+        <input
+          id="sub-max"
+          type="number"
+          min={1}
+          max={50}
+          value={maxAttempts}
+          onChange={(e) => setMaxAttempts(e.target.value)}
+          placeholder="default: the schedule's length + 1"
+        />
         <label htmlFor="sub-timeout">Timeout (ms)</label>
-        <input id="sub-timeout" type="number" min={100} max={60000} value={timeoutMs} onChange={(e) => setTimeoutMs(e.target.value)} placeholder="default: 15000" />
+        <input
+          id="sub-timeout"
+          type="number"
+          min={100}
+          max={60000}
+          value={timeoutMs}
+          onChange={(e) => setTimeoutMs(e.target.value)}
+          placeholder="default: 15000"
+        />
         <ErrorNote error={error} />
         <button type="submit" disabled={busy || eventTypes.length === 0}>
           {existing ? 'Save changes' : 'Create subscription'}

@@ -28,7 +28,10 @@ export function apiKeysRouter(deps: ApiKeyDeps): Router {
     const doc: ApiKeyDoc = { _id: id, name: input.name, tenant: input.tenant, scopes: input.scopes, prefix, hash, createdAt: new Date() };
     await insertApiKey(deps.store, doc);
     await announceChange('created', doc, res);
-    res.status(201).location(`/v1/api-keys/${id}`).json({ ...apiKeyView(doc), key });
+    res
+      .status(201)
+      .location(`/v1/api-keys/${id}`)
+      .json({ ...apiKeyView(doc), key });
   });
 
   router.get('/', async (req, res) => {

@@ -55,7 +55,7 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
 
     const ancestors: EventDoc[] = [];
     const seen = new Set([summary.id]);
-    for (let parentId = summary.parentId; parentId && ancestors.length < depth && !seen.has(parentId); ) {
+    for (let parentId = summary.parentId; parentId && ancestors.length < depth && !seen.has(parentId);) {
       seen.add(parentId);
       const parent = await findEvent(deps.store, tenant, parentId);
       if (!parent) break; // the parent was never sent here, or retention removed it

@@ -50,7 +50,8 @@ export function eventTypesRouter(deps: { store: Store }): Router {
   });
 
   router.delete('/:type', requireScope('events:write'), async (req, res) => {
-    if (!(await deleteEventType(deps.store, principalOf(res).tenant, String(req.params.type)))) throw notFound(`event type ${String(req.params.type)}`);
+    if (!(await deleteEventType(deps.store, principalOf(res).tenant, String(req.params.type))))
+      throw notFound(`event type ${String(req.params.type)}`);
     res.status(204).end();
   });
 

@@ -1,11 +1,5 @@
 import { Router, type Response } from 'express';
-import {
-  deliveryControlSchema,
-  eventBatchSchema,
-  eventInputSchema,
-  eventListQuerySchema,
-  type EventView,
-} from '../../domain/schemas';
+import { deliveryControlSchema, eventBatchSchema, eventInputSchema, eventListQuerySchema, type EventView } from '../../domain/schemas';
 import { currentDeliveries, eventStatusOf, isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
 import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
@@ -24,7 +18,6 @@ import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
 import { attemptView, deliveryView } from '../views';
 
-
 /** How long a read waits for a worker to answer the workflow's `status` query. */
 const QUERY_DEADLINE_MS = 2000;
 
@@ -40,7 +33,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const { tenant, keyId } = principalOf(res);
     const body: unknown = req.body;
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
-    const items = isBatch && Array.isArray((body as { events: unknown }).events) ? (body as { events: unknown[] }).events.length : 1;
+    const items = isBatch && Array.isArray((body).events) ? (body as { events: unknown[] }).events.length : 1;
     await limitIngest(keyId, items);
     const release = gate.admit(items);
     try {
@@ -56,7 +49,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     if (!isBatch) {
       const input = parseOrThrow(eventInputSchema, body);
       const [issues] = await validateData.check(tenant, [input]);
-      if (issues!.length) throw validationProblem(issues!.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      if (issues.length) throw validationProblem(issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       const [result] = await ingest(deps, tenant, [completeEvent(input, now)], new Set(input.id ? [input.id] : []));
       if (result.error) throw unavailable(result.error);
       res.status(202).json(result);
@@ -73,17 +66,29 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       return parsed.success ? completeEvent(parsed.data, now) : null;
     });
     const valid = events.flatMap((e, i) => (e ? [{ event: e, index: i }] : []));
-    const dataIssues = await validateData.check(tenant, valid.map((v) => v.event));
+    const dataIssues = await validateData.check(
+      tenant,
+      valid.map((v) => v.event),
+    );
     dataIssues.forEach((issues, k) =>
-      errors.push(...issues.map((i) => ({ path: ['events', valid[k]!.index, ...i.path].join('.'), message: i.message }))),
+      errors.push(...issues.map((i) => ({ path: ['events', valid[k].index, ...i.path].join('.'), message: i.message }))),
     );
     if (errors.length) throw validationProblem(errors); // nothing of an invalid batch is started
-    const results: Accepted[] = await ingest(deps, tenant, events.map((e) => e!), clientIds);
+    const results: Accepted[] = await ingest(
+      deps,
+      tenant,
+      events.map((e) => e!),
+      clientIds,
+    );
     if (results.some((r) => r.error)) {
       // Some items could not be started: 503 so clients retry, with per-item results so they
       // know which; resending the whole batch with the same ids is safe.
       const problem = problemBody(503, 'Service unavailable', 'Temporal is unavailable; items with "error" were not accepted.');
-      res.status(503).set('Retry-After', RETRY_AFTER_SECONDS).type('application/problem+json').send(JSON.stringify({ ...problem, results }));
+      res
+        .status(503)
+        .set('Retry-After', RETRY_AFTER_SECONDS)
+        .type('application/problem+json')
+        .send(JSON.stringify({ ...problem, results }));
       return;
     }
     res.status(202).json({ results });
@@ -158,12 +163,11 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const request = await controlRequest(res, req.body, tenant);
     const doc = await findEvent(deps.store, tenant, String(req.params.id));
     // Accepted a moment ago and not yet in the audit: its workflow is the only place to ask.
-    const workflowIds = doc
-      ? await workflowsWith(doc, request, (s) => !isFinal(s))
-      : [eventWorkflowId(tenant, String(req.params.id))];
+    const workflowIds = doc ? await workflowsWith(doc, request, (s) => !isFinal(s)) : [eventWorkflowId(tenant, String(req.params.id))];
     const signalled: string[] = [];
     for (const workflowId of workflowIds) {
-      if (await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, cancelSignal, request))) signalled.push(workflowId);
+      if (await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, cancelSignal, request)))
+        signalled.push(workflowId);
     }
     if (!doc && signalled.length === 0) throw notFound(`event ${String(req.params.id)}`);
     res.status(202).json({ workflowIds: signalled });

@@ -44,7 +44,15 @@ export function exportRouter(deps: { store: Store; logger: Logger }): Router {
     res.status(200).type('application/x-ndjson').set('Content-Disposition', 'attachment; filename="herald-events.ndjson"');
 
     const flush = async (batch: EventDoc[]) => {
-      const audit = wanted.deliveries || wanted.attempts ? await auditOfEvents(deps.store, tenant, batch.map((d) => d.id), wanted) : null;
+      const audit =
+        wanted.deliveries || wanted.attempts
+          ? await auditOfEvents(
+              deps.store,
+              tenant,
+              batch.map((d) => d.id),
+              wanted,
+            )
+          : null;
       for (const doc of batch) {
         const line = eventJson(doc, {
           status: doc.status,

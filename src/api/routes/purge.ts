@@ -82,7 +82,9 @@ export function purgeRouter(deps: IngestDeps): Router {
   async function deleteExecution(workflowId: string): Promise<void> {
     const { namespace } = deps.temporal.options;
     try {
-      await callTemporal(deps.connection, () => deps.temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId } }));
+      await callTemporal(deps.connection, () =>
+        deps.temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId } }),
+      );
     } catch (err) {
       if ((err as { code?: number }).code !== GRPC_NOT_FOUND) throw err;
     }
@@ -99,7 +101,9 @@ export function purgeRouter(deps: IngestDeps): Router {
       } catch (err) {
         // Temporal went away part way: some workflows of this batch may be stopped already.
         if (err instanceof ProblemError && err.status === 503) {
-          throw unavailable(`Temporal is unavailable; the purge stopped part way (${purged} events removed, the rest still in the audit, some of their workflows stopped). Run the same purge again to finish it.`);
+          throw unavailable(
+            `Temporal is unavailable; the purge stopped part way (${purged} events removed, the rest still in the audit, some of their workflows stopped). Run the same purge again to finish it.`,
+          );
         }
         throw err;
       }

@@ -15,7 +15,10 @@ export function statsRouter(deps: { store: Store }): Router {
     const { tenant } = principalOf(res);
     const now = new Date();
     const since = statsSince(now);
-    const [hours, bySubscription] = await Promise.all([hourlyStats(deps.store, tenant, now), countsBySubscription(deps.store, tenant, since)]);
+    const [hours, bySubscription] = await Promise.all([
+      hourlyStats(deps.store, tenant, now),
+      countsBySubscription(deps.store, tenant, since),
+    ]);
     const failures = (s: (typeof bySubscription)[number]) => s.deliveries.failed + s.deliveries.retrying;
     // Most failures first; ties oldest subscription first, so the chart's order holds between refreshes.
     const failing = bySubscription
@@ -23,7 +26,12 @@ export function statsRouter(deps: { store: Store }): Router {
       .sort((a, b) => failures(b) - failures(a) || (a.subscriptionId < b.subscriptionId ? -1 : 1))
       .slice(0, FAILING_SHOWN);
     const subscriptions = new Map(
-      (await findByIds(deps.store.subscriptions, failing.map((f) => f.subscriptionId)))
+      (
+        await findByIds(
+          deps.store.subscriptions,
+          failing.map((f) => f.subscriptionId),
+        )
+      )
         .filter((s) => s.tenant === tenant)
         .map((s) => [s._id, s]),
     );

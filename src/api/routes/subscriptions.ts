@@ -77,7 +77,11 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const input = parseOrThrow(subscriptionCreateSchema, req.body);
     checkTarget(input);
     if ((await countSubscriptions(deps.store, tenant)) >= deps.maxSubscriptionsPerTenant) {
-      throw new ProblemError(409, 'Limit reached', `A tenant may have at most ${deps.maxSubscriptionsPerTenant} subscriptions (HERALD_MAX_SUBSCRIPTIONS).`);
+      throw new ProblemError(
+        409,
+        'Limit reached',
+        `A tenant may have at most ${deps.maxSubscriptionsPerTenant} subscriptions (HERALD_MAX_SUBSCRIPTIONS).`,
+      );
     }
     const now = new Date();
     const secret = input.secret ?? newSecret();
@@ -98,7 +102,10 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     };
     await insertSubscription(deps.store, doc);
     await announceChange('created', doc, res);
-    res.status(201).location(`/v1/subscriptions/${doc._id}`).json({ ...subscriptionView(doc), secret });
+    res
+      .status(201)
+      .location(`/v1/subscriptions/${doc._id}`)
+      .json({ ...subscriptionView(doc), secret });
   });
 
   router.get('/', requireScope('subscriptions:read'), async (req, res) => {
@@ -147,7 +154,8 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     checkTarget(patch);
     const current = await load(tenant, String(req.params.id));
     const foreign = foreignTargetFields(current.channel, patch);
-    if (foreign.length > 0) throw validationProblem(foreign.map(({ field, owner }) => ({ path: field, message: `applies to channel "${owner}" only` })));
+    if (foreign.length > 0)
+      throw validationProblem(foreign.map(({ field, owner }) => ({ path: field, message: `applies to channel "${owner}" only` })));
     const sealed = patch.headers ? { ...patch, headers: sealHeaders(patch.headers, deps.secretBox) } : patch;
     const updated = await updateSubscription(deps.store, tenant, current._id, sealed, new Date());
     if (!updated) throw notFound(`subscription ${current._id}`);
@@ -203,7 +211,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       return;
     }
     const attempts = await attemptsForEvent(deps.store, tenant, event.id);
-    const delivery = (finished as EventView).deliveries[0] ?? null;
+    const delivery = (finished).deliveries[0] ?? null;
     res.json({
       eventId: event.id,
       workflowId,

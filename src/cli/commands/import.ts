@@ -25,32 +25,48 @@ async function countLines(file: string): Promise<number> {
 
 function report(s: ImportSummary): string {
   const head = `${s.file}: ${s.lines} lines${s.resumedAfter ? ` (resumed after line ${s.resumedAfter})` : ''}, ${s.accepted} accepted, ${s.duplicates} duplicates, ${s.rejected.length} rejected in ${s.seconds.toFixed(1)} s`;
-  return s.rejected.length ? `${head}\n\n${table(s.rejected, [{ header: 'LINE', value: (r) => r.line }, { header: 'REASON', value: (r) => r.reason }])}` : head;
+  return s.rejected.length
+    ? `${head}\n\n${table(s.rejected, [
+        { header: 'LINE', value: (r) => r.line },
+        { header: 'REASON', value: (r) => r.reason },
+      ])}`
+    : head;
 }
 
 export function importCommand(): Command {
-  return new Command('import')
-    .description(`send the events of an NDJSON file (one per line) in batches; resumable: a re-run after an interruption sends no event twice (progress in <file>.herald-import)`)
-    .argument('<file>', 'NDJSON, one event per line')
-    .option('--batch-size <n>', 'events per request (at most 500)', parse.integer, 500)
-    // One batch at a time by default: the API sheds load above 500 events being started, so a
-    // second 500-event batch in flight mostly earns 503s.
-    .option('--concurrency <n>', 'batches in flight', parse.integer, 1)
-    .action(async (file: string, opts: { batchSize: number; concurrency: number }, command: Command) => {
-      const client = clientFor(command, IMPORT_RETRIES);
-      // On a terminal only: the bar draws over itself, which a log file or pipe should not get.
-      const bar = new SingleBar({ format: 'import [{bar}] {value}/{total} lines | {accepted} accepted, {duplicates} duplicates, {rejected} rejected | {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
-      bar.start(await countLines(file), 0, { accepted: 0, duplicates: 0, rejected: 0 });
-      let summary: ImportSummary;
-      try {
-        summary = await importFile(client, file, { ...opts, onProgress: ({ line, ...counts }) => bar.update(line, counts) });
-      } catch (err) {
-        process.stderr.write(`\nimport stopped; a re-run continues from ${checkpointPath(file)}\n`);
-        throw err;
-      } finally {
-        bar.stop();
-      }
-      emit(outputOf(command), summary, report);
-      if (summary.rejected.length > 0) process.exitCode = 1;
-    });
+  return (
+    new Command('import')
+      .description(
+        `send the events of an NDJSON file (one per line) in batches; resumable: a re-run after an interruption sends no event twice (progress in <file>.herald-import)`,
+      )
+      .argument('<file>', 'NDJSON, one event per line')
+      .option('--batch-size <n>', 'events per request (at most 500)', parse.integer, 500)
+      // One batch at a time by default: the API sheds load above 500 events being started, so a
+      // second 500-event batch in flight mostly earns 503s.
+      .option('--concurrency <n>', 'batches in flight', parse.integer, 1)
+      .action(async (file: string, opts: { batchSize: number; concurrency: number }, command: Command) => {
+        const client = clientFor(command, IMPORT_RETRIES);
+        // On a terminal only: the bar draws over itself, which a log file or pipe should not get.
+        const bar = new SingleBar(
+          {
+            format:
+              'import [{bar}] {value}/{total} lines | {accepted} accepted, {duplicates} duplicates, {rejected} rejected | {eta_formatted}',
+            stream: process.stderr,
+          },
+          Presets.shades_classic,
+        );
+        bar.start(await countLines(file), 0, { accepted: 0, duplicates: 0, rejected: 0 });
+        let summary: ImportSummary;
+        try {
+          summary = await importFile(client, file, { ...opts, onProgress: ({ line, ...counts }) => bar.update(line, counts) });
+        } catch (err) {
+          process.stderr.write(`\nimport stopped; a re-run continues from ${checkpointPath(file)}\n`);
+          throw err;
+        } finally {
+          bar.stop();
+        }
+        emit(outputOf(command), summary, report);
+        if (summary.rejected.length > 0) process.exitCode = 1;
+      })
+  );
 }

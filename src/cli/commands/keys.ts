@@ -27,7 +27,9 @@ export function keysCommand(): Command {
       emit(outputOf(command), await clientFor(command).apiKeys.create(opts), (k) => record({ ...k, scopes: k.scopes.join(', ') }));
     });
 
-  keys.addCommand(listCommand<ApiKey, ListQuery>('list', 'API keys, without the keys', COLUMNS, (client, query) => client.apiKeys.list(query)));
+  keys.addCommand(
+    listCommand<ApiKey, ListQuery>('list', 'API keys, without the keys', COLUMNS, (client, query) => client.apiKeys.list(query)),
+  );
 
   keys
     .command('revoke')

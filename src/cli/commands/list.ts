@@ -27,7 +27,8 @@ export function listCommand<T, Q extends Paging>(
       let page: Page<T>;
       if (all) {
         const data: T[] = [];
-        for await (const item of iteratePages((cursor) => fetchPage(client, { ...query, limit: query.limit ?? 200, cursor } as Q))) data.push(item);
+        for await (const item of iteratePages((cursor) => fetchPage(client, { ...query, limit: query.limit ?? 200, cursor } as Q)))
+          data.push(item);
         page = { data, nextCursor: null };
       } else {
         page = await fetchPage(client, query as Q);

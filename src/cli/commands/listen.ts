@@ -21,7 +21,13 @@ export function listenCommand(): Command {
     .action(async (opts: { secret: string[]; port: number; host: string; forward?: string; tolerance?: number }, command: Command) => {
       const { json } = outputOf(command);
       const server = await listen(
-        { secrets: opts.secret, host: opts.host, port: opts.port, ...(opts.forward && { forward: opts.forward }), ...(opts.tolerance !== undefined && { tolerance: opts.tolerance }) },
+        {
+          secrets: opts.secret,
+          host: opts.host,
+          port: opts.port,
+          ...(opts.forward && { forward: opts.forward }),
+          ...(opts.tolerance !== undefined && { tolerance: opts.tolerance }),
+        },
         (r) => process.stdout.write(`${json ? JSON.stringify(r) : describe(r)}\n`),
         (reason) => process.stderr.write(`rejected: ${reason}\n`),
       );

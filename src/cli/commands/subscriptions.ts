@@ -48,21 +48,26 @@ interface SettingsFlags {
 
 /** The flags create and update share, as the API's field names. */
 function withSettingsOptions(command: Command): Command {
-  return command
-    .option('--name <name>')
-    .option('--event-types <patterns>', 'comma-separated: "*", "a.*" or "a.b"', parse.list)
-    // Not --url: that global option names the Herald API.
-    .option('--webhook <url>', 'the webhook target URL')
-    .option('--to <addresses>', 'email recipients, comma-separated', parse.list)
-    .option('--header <name:value>', 'a header sent with each webhook (repeatable)', parse.header)
-    .option('--retry-schedule <delays>', 'delays before each retry, e.g. 5s,5m,30m', parse.list)
-    .option('--max-attempts <n>', 'cut the schedule short', parse.integer)
-    .option('--timeout-ms <ms>', 'per attempt', parse.integer)
-    .option('--rate-limit <n>', 'deliveries per second at most', parse.integer);
+  return (
+    command
+      .option('--name <name>')
+      .option('--event-types <patterns>', 'comma-separated: "*", "a.*" or "a.b"', parse.list)
+      // Not --url: that global option names the Herald API.
+      .option('--webhook <url>', 'the webhook target URL')
+      .option('--to <addresses>', 'email recipients, comma-separated', parse.list)
+      .option('--header <name:value>', 'a header sent with each webhook (repeatable)', parse.header)
+      .option('--retry-schedule <delays>', 'delays before each retry, e.g. 5s,5m,30m', parse.list)
+      .option('--max-attempts <n>', 'cut the schedule short', parse.integer)
+      .option('--timeout-ms <ms>', 'per attempt', parse.integer)
+      .option('--rate-limit <n>', 'deliveries per second at most', parse.integer)
+  );
 }
 
 function settingsOf(flags: SettingsFlags): SubscriptionPatch {
-  const retry = flags.retrySchedule || flags.maxAttempts ? { ...(flags.retrySchedule && { schedule: flags.retrySchedule }), ...(flags.maxAttempts && { maxAttempts: flags.maxAttempts }) } : undefined;
+  const retry =
+    flags.retrySchedule || flags.maxAttempts
+      ? { ...(flags.retrySchedule && { schedule: flags.retrySchedule }), ...(flags.maxAttempts && { maxAttempts: flags.maxAttempts }) }
+      : undefined;
   return {
     ...(flags.name !== undefined && { name: flags.name }),
     ...(flags.eventTypes && { eventTypes: flags.eventTypes }),
@@ -77,7 +82,14 @@ function settingsOf(flags: SettingsFlags): SubscriptionPatch {
 }
 
 const testResult = (r: SubscriptionTestResult) =>
-  record({ eventId: r.eventId, workflowId: r.workflowId, status: r.status, response: r.attempt?.response?.status, durationMs: r.attempt?.durationMs, error: r.attempt?.error ?? r.delivery?.error });
+  record({
+    eventId: r.eventId,
+    workflowId: r.workflowId,
+    status: r.status,
+    response: r.attempt?.response?.status,
+    durationMs: r.attempt?.durationMs,
+    error: r.attempt?.error ?? r.delivery?.error,
+  });
 
 export function subscriptionsCommand(): Command {
   const subscriptions = new Command('subscriptions').alias('subs').description('who receives which events, and where');
@@ -88,12 +100,19 @@ export function subscriptionsCommand(): Command {
       .option('--secret <whsec>', 'the signing secret to use instead of a generated one')
       .option('--inactive', 'create it paused')
       .action(async (opts: SettingsFlags & { channel: 'webhook' | 'email'; secret?: string; inactive?: boolean }, command: Command) => {
-        const create = { ...settingsOf(opts), channel: opts.channel, ...(opts.secret && { secret: opts.secret }), ...(opts.inactive && { active: false }) } as SubscriptionCreate;
+        const create = {
+          ...settingsOf(opts),
+          channel: opts.channel,
+          ...(opts.secret && { secret: opts.secret }),
+          ...(opts.inactive && { active: false }),
+        } as SubscriptionCreate;
         emit(outputOf(command), await clientFor(command).subscriptions.create(create), subscriptionRecord);
       }),
   );
 
-  subscriptions.addCommand(listCommand<Subscription, ListQuery>('list', 'subscriptions', COLUMNS, (client, query) => client.subscriptions.list(query)));
+  subscriptions.addCommand(
+    listCommand<Subscription, ListQuery>('list', 'subscriptions', COLUMNS, (client, query) => client.subscriptions.list(query)),
+  );
 
   subscriptions
     .command('get')
@@ -133,7 +152,11 @@ export function subscriptionsCommand(): Command {
     .argument('<id>')
     .option('--secret <whsec>', 'the new secret instead of a generated one')
     .action(async (id: string, opts: { secret?: string }, command: Command) => {
-      emit(outputOf(command), await clientFor(command).subscriptions.rotateSecret(id, opts.secret ? { secret: opts.secret } : {}), subscriptionRecord);
+      emit(
+        outputOf(command),
+        await clientFor(command).subscriptions.rotateSecret(id, opts.secret ? { secret: opts.secret } : {}),
+        subscriptionRecord,
+      );
     });
 
   subscriptions

@@ -99,7 +99,12 @@ export async function importFile(client: HeraldClient, file: string, options: Im
   /** Moves the checkpoint over every batch finished in order from the front. */
   function advance(): void {
     while (pending[0]?.done) acknowledgedLine = pending.shift()!.lastLine;
-    writeCheckpoint(file, { size: stats.size, mtimeMs: stats.mtimeMs, line: acknowledgedLine, rejected: rejected.filter((r) => r.line <= acknowledgedLine) });
+    writeCheckpoint(file, {
+      size: stats.size,
+      mtimeMs: stats.mtimeMs,
+      line: acknowledgedLine,
+      rejected: rejected.filter((r) => r.line <= acknowledgedLine),
+    });
     options.onProgress?.({ line: acknowledgedLine, ...counts, rejected: rejected.length });
   }
 
@@ -156,5 +161,12 @@ export async function importFile(client: HeraldClient, file: string, options: Im
     throw err;
   }
   removeCheckpoint(file);
-  return { file, resumedAfter, lines: line, ...counts, rejected: rejected.sort((a, b) => a.line - b.line), seconds: (Date.now() - started) / 1000 };
+  return {
+    file,
+    resumedAfter,
+    lines: line,
+    ...counts,
+    rejected: rejected.sort((a, b) => a.line - b.line),
+    seconds: (Date.now() - started) / 1000,
+  };
 }
