@@ -61,7 +61,7 @@ export async function sendRetry(
 export async function signalIfRunning(
   client: Client,
   workflowId: string,
-  signal: typeof cancelSignal  ,
+  signal: typeof cancelSignal,
   request: ControlRequest,
 ): Promise<boolean> {
   try {

@@ -33,7 +33,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const { tenant, keyId } = principalOf(res);
     const body: unknown = req.body;
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
-    const items = isBatch && Array.isArray((body).events) ? (body as { events: unknown[] }).events.length : 1;
+    const items = isBatch && Array.isArray(body.events) ? (body as { events: unknown[] }).events.length : 1;
     await limitIngest(keyId, items);
     const release = gate.admit(items);
     try {

@@ -11,7 +11,6 @@ import {
   rotateSecretSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
-  type EventView,
   type SubscriptionHealth,
 } from '../../domain/schemas';
 import { successRate } from '../../domain/stats';
@@ -211,7 +210,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       return;
     }
     const attempts = await attemptsForEvent(deps.store, tenant, event.id);
-    const delivery = (finished).deliveries[0] ?? null;
+    const delivery = finished.deliveries[0] ?? null;
     res.json({
       eventId: event.id,
       workflowId,
