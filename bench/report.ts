@@ -9,7 +9,7 @@ export interface BenchResults {
   store: string;
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
   baseline: { deliveriesPerSecond: number; latency: LatencySummary; concurrency: number };
-  ingest: Array<{
+  ingest?: Array<{
     mode: string;
     batchSize: number;
     level: number;
@@ -19,9 +19,9 @@ export interface BenchResults {
     latency: LatencySummary;
     errors: Record<string, number>;
   }>;
-  e2e: E2eEntry[];
+  e2e?: E2eEntry[];
   e2eHold?: { rate: number; trials: E2eEntry[] };
-  import: {
+  import?: {
     events: number;
     accepted: number;
     importEventsPerSecond: number;
@@ -30,8 +30,8 @@ export interface BenchResults {
     lastDeliveryAfterImportMs: number;
     deliveriesPerSecond: number;
   };
-  fanout: Array<{ subscriptions: number; received: number; complete: boolean; firstReceiptMs: number; lastReceiptMs: number }>;
-  sustained: {
+  fanout?: Array<{ subscriptions: number; received: number; complete: boolean; firstReceiptMs: number; lastReceiptMs: number }>;
+  sustained?: {
     offeredEventsPerSecond: number;
     fanout: number;
     durationS: number;
@@ -49,7 +49,7 @@ export interface BenchResults {
     cpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };
-  stepped: {
+  stepped?: {
     stepS: number;
     graceS: number;
     p99LimitMs: number;
@@ -91,8 +91,7 @@ const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${
 const times = (v: number, base: number) => (base > 0 && Number.isFinite(v) && Number.isFinite(base) ? `${twoDigits(v / base)}×` : 'n/a');
 
 /** One table per fan-out, Herald's figures beside the floor's, and the highest rate each held. */
-function steppedSection(r: BenchResults): string[] {
-  const s = r.stepped;
+function steppedSection(r: BenchResults, s: NonNullable<BenchResults['stepped']>): string[] {
   const base = r.baseline.deliveriesPerSecond;
   const held = (e: StepEntry | undefined) => (e ? (e.held ? 'yes' : '**no**') : '—');
   const top = Math.max(...s.rates);
@@ -149,6 +148,84 @@ function steppedSection(r: BenchResults): string[] {
   return lines;
 }
 
+function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number): string[] {
+  return [
+    '## Ingest (no subscription matches: API + workflow start)',
+    '',
+    '| load | events/s | ratio | p50 | p95 | p99 | failed |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    ...ingest.map((e) => {
+      const load =
+        e.mode === 'fixed-rate'
+          ? `${e.level} req/s, 1 event each`
+          : `${e.level} caller(s), ${e.batchSize === 1 ? '1 event' : `${e.batchSize}-event batches`}`;
+      return `| ${load} | ${e.eventsPerSecond} | ${ratio(e.eventsPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${e.failed} |`;
+    }),
+    '',
+  ];
+}
+
+function e2eSection(r: BenchResults, e2e: NonNullable<BenchResults['e2e']>, base: number): string[] {
+  return [
+    '## End-to-end: ingest → receipt, one subscription',
+    '',
+    '| offered | accepted | received | ratio | p50 | p95 | p99 | max |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...[...e2e, ...(r.e2eHold?.trials ?? [])].map(
+      (e) =>
+        `| ${e.offeredPerSecond}/s for ${e.durationS} s | ${e.accepted} | ${e.received} | ${ratio(e.offeredPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${ms(e.latency.max)} |`,
+    ),
+    '',
+    r.e2eHold
+      ? `Highest rate held for 60 s with p99 < 1 s: **${r.e2eHold.rate} events/s** (${ratio(r.e2eHold.rate, base)} of the baseline).`
+      : 'The 60-second hold search runs in the full bench only.',
+    '',
+  ];
+}
+
+function importSection(imported: NonNullable<BenchResults['import']>): string[] {
+  return [
+    '## Import: `herald import` of an NDJSON file, one subscription',
+    '',
+    `${imported.accepted} of ${imported.events} events accepted at **${imported.importEventsPerSecond} events/s**; ` +
+      `${imported.delivered} delivered${imported.complete ? '' : ' (not all)'}, the last ${ms(imported.lastDeliveryAfterImportMs)} after the import ended ` +
+      `(${imported.deliveriesPerSecond} deliveries/s from the import's start).`,
+    '',
+  ];
+}
+
+function fanoutSection(fanout: NonNullable<BenchResults['fanout']>, base: number): string[] {
+  return [
+    '## Fan-out: one event to N subscriptions',
+    '',
+    '| subscriptions | received | first receipt | last receipt | deliveries/s | ratio |',
+    '|---:|---:|---:|---:|---:|---:|',
+    ...fanout.map((f) => {
+      const perSecond = Math.round((f.received / Math.max(1, f.lastReceiptMs)) * 1000);
+      return `| ${f.subscriptions} | ${f.received} | ${ms(f.firstReceiptMs)} | ${ms(f.lastReceiptMs)} | ${perSecond} | ${ratio(perSecond, base)} |`;
+    }),
+    '',
+  ];
+}
+
+function sustainedSection(sustained: NonNullable<BenchResults['sustained']>, base: number): string[] {
+  return [
+    '## Sustained: fan-out 10',
+    '',
+    `Offered ${sustained.offeredEventsPerSecond} events/s (${sustained.offeredEventsPerSecond * sustained.fanout} deliveries/s) for ${sustained.durationS} s: ` +
+      `**${sustained.deliveriesPerSecond} deliveries/s** delivered in the window (${ratio(sustained.deliveriesPerSecond, base)} of the baseline), ` +
+      `backlog at the end ${sustained.backlogAtEnd}, ${sustained.drained ? `drained ${ms(sustained.drainMs)} later` : `not drained ${ms(sustained.drainMs)} later`}; ` +
+      `ingest→receipt p50 ${ms(sustained.latency.p50)}, p99 ${ms(sustained.latency.p99)}; duplicates ${sustained.duplicates}. ` +
+      `Peak RSS: worker(s) ${sustained.workerRssMbMax} MB, API ${sustained.apiRssMbMax} MB.` +
+      (sustained.cpuMsPerDelivery
+        ? ` CPU per delivery: ${Object.entries(sustained.cpuMsPerDelivery)
+            .map(([name, cpu]) => `${name} ${cpu} ms`)
+            .join(', ')}.`
+        : ''),
+    '',
+  ];
+}
+
 export function markdownReport(r: BenchResults): string {
   const base = r.baseline.deliveriesPerSecond;
   const lines = [
@@ -162,60 +239,12 @@ export function markdownReport(r: BenchResults): string {
     `A plain Node loop POSTing the same signed deliveries straight to the receiver with ${r.baseline.concurrency} callers: ` +
       `**${base} deliveries/s**, latency p50 ${ms(r.baseline.latency.p50)}, p99 ${ms(r.baseline.latency.p99)}. Ratios below are percentages of this rate.`,
     '',
-    '## Ingest (no subscription matches: API + workflow start)',
-    '',
-    '| load | events/s | ratio | p50 | p95 | p99 | failed |',
-    '|---|---:|---:|---:|---:|---:|---:|',
-    ...r.ingest.map((e) => {
-      const load =
-        e.mode === 'fixed-rate'
-          ? `${e.level} req/s, 1 event each`
-          : `${e.level} caller(s), ${e.batchSize === 1 ? '1 event' : `${e.batchSize}-event batches`}`;
-      return `| ${load} | ${e.eventsPerSecond} | ${ratio(e.eventsPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${e.failed} |`;
-    }),
-    '',
-    '## End-to-end: ingest → receipt, one subscription',
-    '',
-    '| offered | accepted | received | ratio | p50 | p95 | p99 | max |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...[...r.e2e, ...(r.e2eHold?.trials ?? [])].map(
-      (e) =>
-        `| ${e.offeredPerSecond}/s for ${e.durationS} s | ${e.accepted} | ${e.received} | ${ratio(e.offeredPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${ms(e.latency.max)} |`,
-    ),
-    '',
-    r.e2eHold
-      ? `Highest rate held for 60 s with p99 < 1 s: **${r.e2eHold.rate} events/s** (${ratio(r.e2eHold.rate, base)} of the baseline).`
-      : 'The 60-second hold search runs in the full bench only.',
-    '',
-    '## Import: `herald import` of an NDJSON file, one subscription',
-    '',
-    `${r.import.accepted} of ${r.import.events} events accepted at **${r.import.importEventsPerSecond} events/s**; ` +
-      `${r.import.delivered} delivered${r.import.complete ? '' : ' (not all)'}, the last ${ms(r.import.lastDeliveryAfterImportMs)} after the import ended ` +
-      `(${r.import.deliveriesPerSecond} deliveries/s from the import's start).`,
-    '',
-    '## Fan-out: one event to N subscriptions',
-    '',
-    '| subscriptions | received | first receipt | last receipt | deliveries/s | ratio |',
-    '|---:|---:|---:|---:|---:|---:|',
-    ...r.fanout.map((f) => {
-      const perSecond = Math.round((f.received / Math.max(1, f.lastReceiptMs)) * 1000);
-      return `| ${f.subscriptions} | ${f.received} | ${ms(f.firstReceiptMs)} | ${ms(f.lastReceiptMs)} | ${perSecond} | ${ratio(perSecond, base)} |`;
-    }),
-    '',
-    '## Sustained: fan-out 10',
-    '',
-    `Offered ${r.sustained.offeredEventsPerSecond} events/s (${r.sustained.offeredEventsPerSecond * r.sustained.fanout} deliveries/s) for ${r.sustained.durationS} s: ` +
-      `**${r.sustained.deliveriesPerSecond} deliveries/s** delivered in the window (${ratio(r.sustained.deliveriesPerSecond, base)} of the baseline), ` +
-      `backlog at the end ${r.sustained.backlogAtEnd}, ${r.sustained.drained ? `drained ${ms(r.sustained.drainMs)} later` : `not drained ${ms(r.sustained.drainMs)} later`}; ` +
-      `ingest→receipt p50 ${ms(r.sustained.latency.p50)}, p99 ${ms(r.sustained.latency.p99)}; duplicates ${r.sustained.duplicates}. ` +
-      `Peak RSS: worker(s) ${r.sustained.workerRssMbMax} MB, API ${r.sustained.apiRssMbMax} MB.` +
-      (r.sustained.cpuMsPerDelivery
-        ? ` CPU per delivery: ${Object.entries(r.sustained.cpuMsPerDelivery)
-            .map(([name, cpu]) => `${name} ${cpu} ms`)
-            .join(', ')}.`
-        : ''),
-    '',
-    ...steppedSection(r),
+    ...(r.ingest ? ingestSection(r.ingest, base) : []),
+    ...(r.e2e ? e2eSection(r, r.e2e, base) : []),
+    ...(r.import ? importSection(r.import) : []),
+    ...(r.fanout ? fanoutSection(r.fanout, base) : []),
+    ...(r.sustained ? sustainedSection(r.sustained, base) : []),
+    ...(r.stepped ? steppedSection(r, r.stepped) : []),
     '',
     `Receiver: ${r.receiver.requests} requests, ${r.receiver.verified} signatures verified with the standardwebhooks library, ${r.receiver.badSignatures} bad.`,
     '',
