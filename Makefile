@@ -21,7 +21,7 @@ dev: tools build
 infra: tools build
 	bash scripts/stack.sh infra
 
-# Every phase timed (scripts/test.sh): tools, build, typecheck, unit, workflow, integration
+# Every phase timed (scripts/test.sh): tools, build, typecheck, lint, unit, workflow, integration
 # (one file at a time: they share one Temporal and one store on two cores) and a quick chaos
 # run; prints the times against their budgets and fails on a failure or an overrun.
 test:

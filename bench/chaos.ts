@@ -52,6 +52,39 @@ interface Fault {
   recovery?: LatencySummary & { events: number };
 }
 
+/** What a run writes to bench/results, as JSON and as Markdown. */
+interface ChaosReport {
+  seed: number;
+  startedAt: string;
+  loadSeconds: number;
+  rate: number;
+  fanout: number;
+  finishedAt: string;
+  eventsAcknowledged: number;
+  /** Requests the producer would resend: answered with another status than 202, or not at all. */
+  eventsNotAcknowledged: { refused: number; failed: number; statuses: Record<string, number> };
+  deliveriesExpected: number;
+  delivered: number;
+  missing: number;
+  missingSample: string[];
+  duplicates: number;
+  duplicateRate: number;
+  duplicatesWithAnotherWebhookId: number;
+  receiver: BenchReceiver['counts'];
+  drainMs: number;
+  workflowsStillRunning: number;
+  restarts: Record<string, number>;
+  faults: {
+    kind: string;
+    atS: number;
+    durationS: number;
+    tookS: number | null;
+    recoveryP99Ms: number | null;
+    recoveryMaxMs: number | null;
+    eventsInWindow: number;
+  }[];
+}
+
 /** Process faults take turns, as do receiver faults; the two lanes overlap. */
 function timetable(random: () => number): Fault[] {
   const processFaults: Array<[string, number]> = [
@@ -136,7 +169,7 @@ async function main() {
   console.log(`  Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, API ${stack.apiUrl}, logs ${stack.dataDir}/logs`);
   const http = new HeraldHttp(stack.apiUrl, 64);
   const temporal = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
-  const report: Record<string, unknown> = {
+  const setup = {
     seed: SEED,
     startedAt: new Date().toISOString(),
     loadSeconds: LOAD_MS / 1000,
@@ -144,6 +177,7 @@ async function main() {
     fanout: FANOUT,
   };
   let exitCode = 0;
+  let report: ChaosReport;
   try {
     // A retry schedule that keeps trying through every fault of the run (the default waits
     // minutes between later attempts, which would only make the drain slow).
@@ -231,7 +265,8 @@ async function main() {
     for (const fault of faults) fault.recovery = recovery(fault, receiver, runTag, acknowledged);
     const running = await temporal.workflow.count(`WorkflowType = 'deliverEvent' AND ExecutionStatus = 'Running'`);
 
-    Object.assign(report, {
+    report = {
+      ...setup,
       finishedAt: new Date().toISOString(),
       eventsAcknowledged: acknowledged.size,
       eventsNotAcknowledged: unacknowledged,
@@ -255,7 +290,7 @@ async function main() {
         recoveryMaxMs: r?.max ?? null,
         eventsInWindow: r?.events ?? 0,
       })),
-    });
+    };
     if (missing.length > 0 || pairsWithTwoIds > 0 || receiver.counts.badSignatures > 0) exitCode = 1;
   } finally {
     await http.close();
@@ -265,7 +300,7 @@ async function main() {
   }
   const dir = path.resolve('bench/results');
   mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `chaos-${String(report.startedAt).slice(0, 16).replace(':', '')}Z-seed${SEED}${QUICK ? '-quick' : ''}`);
+  const base = path.join(dir, `chaos-${report.startedAt.slice(0, 16).replace(':', '')}Z-seed${SEED}${QUICK ? '-quick' : ''}`);
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(`${base}.md`, chaosMarkdown(report));
   console.log(`\n${chaosMarkdown(report)}\nReport: ${base}.json, ${base}.md`);
@@ -299,8 +334,7 @@ function recovery(fault: Fault, receiver: BenchReceiver, run: string, acknowledg
   return { ...summarize(values), events: first.size };
 }
 
-function chaosMarkdown(r: Record<string, any>): string {
-  const faults = (r.faults ?? []) as Array<Record<string, any>>;
+function chaosMarkdown(r: ChaosReport): string {
   return [
     `# Herald chaos, seed ${r.seed} (${r.startedAt})`,
     '',
@@ -308,13 +342,13 @@ function chaosMarkdown(r: Record<string, any>): string {
     '',
     '| events acknowledged | deliveries expected | delivered | missing | duplicates | duplicate rate | second webhook-id | bad signatures | drain |',
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-    `| ${r.eventsAcknowledged} | ${r.deliveriesExpected} | ${r.delivered} | **${r.missing}** | ${r.duplicates} | ${(100 * (r.duplicateRate ?? 0)).toFixed(2)}% | ${r.duplicatesWithAnotherWebhookId} | ${r.receiver?.badSignatures} | ${Math.round((r.drainMs ?? 0) / 1000)} s |`,
+    `| ${r.eventsAcknowledged} | ${r.deliveriesExpected} | ${r.delivered} | **${r.missing}** | ${r.duplicates} | ${(100 * r.duplicateRate).toFixed(2)}% | ${r.duplicatesWithAnotherWebhookId} | ${r.receiver.badSignatures} | ${Math.round(r.drainMs / 1000)} s |`,
     '',
-    `Not acknowledged (the producer would resend): ${r.eventsNotAcknowledged?.failed ?? 0} connection failures, ${r.eventsNotAcknowledged?.refused ?? 0} refusals ${JSON.stringify(r.eventsNotAcknowledged?.statuses ?? {})}.`,
+    `Not acknowledged (the producer would resend): ${r.eventsNotAcknowledged.failed} connection failures, ${r.eventsNotAcknowledged.refused} refusals ${JSON.stringify(r.eventsNotAcknowledged.statuses)}.`,
     '',
     '| fault | at | lasted | recovery p99 | recovery max | deliveries in window |',
     '|---|---:|---:|---:|---:|---:|',
-    ...faults.map(
+    ...r.faults.map(
       (f) =>
         `| ${f.kind} | ${f.atS.toFixed(1)} s | ${f.tookS?.toFixed(1) ?? 'n/a'} s | ${f.recoveryP99Ms ?? 'n/a'} ms | ${f.recoveryMaxMs ?? 'n/a'} ms | ${f.eventsInWindow} |`,
     ),

@@ -41,7 +41,7 @@ async function main() {
       const started = process.hrtime.bigint();
       const found = (await cursor().toArray()).length;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      const plan = await cursor().explain('queryPlanner');
+      const plan = (await cursor().explain('queryPlanner')) as ExplainAnswer;
       console.log(`## ${JSON.stringify(q)}: ${found} events in ${ms.toFixed(0)} ms`);
       console.log(summarise(plan));
       console.log();
@@ -54,17 +54,44 @@ async function main() {
   }
 }
 
+/** One stage of MongoDB's winning plan, the stage it reads from below it. */
+interface MongoStage {
+  stage: string;
+  indexName?: string;
+  inputStage?: MongoStage;
+}
+
+/** A node of PostgreSQL's JSON plan, which FerretDB passes on. */
+interface PgPlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Index Cond'?: string;
+  'Recheck Cond'?: string;
+  Filter?: string;
+  Plans?: PgPlanNode[];
+}
+
+/** The fields of an `explain('queryPlanner')` answer read here, from MongoDB or from FerretDB. */
+interface ExplainAnswer {
+  queryPlanner?: { winningPlan?: MongoStage & { queryPlan?: MongoStage }; Plan?: PgPlanNode };
+  filterPushdown?: boolean;
+  pushdown?: boolean;
+  sortPushdown?: boolean;
+  limitPushdown?: boolean;
+}
+
 /** MongoDB's winning plan as its stages and index; FerretDB's as its pushdown flags and PostgreSQL's plan. */
-function summarise(plan: any): string {
+function summarise(plan: ExplainAnswer): string {
   const winning = plan.queryPlanner?.winningPlan;
   if (winning && !plan.queryPlanner?.Plan) {
     const stages: string[] = [];
-    for (let s = winning.queryPlan ?? winning; s; s = s.inputStage) stages.push(s.indexName ? `${s.stage}(${s.indexName})` : s.stage);
+    for (let s: MongoStage | undefined = winning.queryPlan ?? winning; s; s = s.inputStage)
+      stages.push(s.indexName ? `${s.stage}(${s.indexName})` : s.stage);
     return stages.join(' <- ');
   }
   const pg = plan.queryPlanner?.Plan;
   const lines = [`pushdown: filter ${plan.filterPushdown ?? plan.pushdown}, sort ${plan.sortPushdown}, limit ${plan.limitPushdown}`];
-  const walk = (node: any, depth: number) => {
+  const walk = (node: PgPlanNode | undefined, depth: number) => {
     if (!node) return;
     const what = [
       node['Node Type'],

@@ -15,7 +15,7 @@ export class HeraldHttp {
     this.pool = new Pool(url, { connections, keepAliveTimeout: 30_000, pipelining: 1 });
   }
 
-  async call<T = any>(
+  async call<T = unknown>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
     key: string,
@@ -38,7 +38,7 @@ export class HeraldHttp {
   }
 
   /** Calls and throws unless the answer has the expected status. */
-  async expect<T = any>(
+  async expect<T = unknown>(
     status: number,
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,

@@ -144,7 +144,7 @@ async function main() {
     await store.db.dropDatabase().catch(() => undefined);
     await store.client.close();
     server.process?.kill('SIGTERM');
-    await server.cleanup?.();
+    server.cleanup?.();
   }
 }
 

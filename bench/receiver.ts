@@ -28,6 +28,12 @@ export interface Receipt {
   receivedAt: number;
 }
 
+/** The fields of a delivered event that the bench and chaos runs send and time. */
+interface BenchEvent {
+  id?: string;
+  data?: { run?: string; sentAt?: number };
+}
+
 export interface ReceiverOptions {
   secret: string;
   /** Verify one request in this many (1 = every request). */
@@ -86,9 +92,9 @@ export class BenchReceiver {
       const answer = () => {
         if (res.destroyed) return;
         res.writeHead(200).end('ok');
-        let parsed: { id?: string; data?: { run?: string; sentAt?: number } } = {};
+        let parsed: BenchEvent = {};
         try {
-          parsed = JSON.parse(body);
+          parsed = JSON.parse(body) as BenchEvent;
         } catch {
           // counted above; a body that is not JSON has no timing to record
         }

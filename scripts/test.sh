@@ -34,6 +34,7 @@ if ! { phase tools bash scripts/tools.sh server && phase deps make --no-print-di
   exit 1
 fi
 phase typecheck npm run typecheck
+phase lint npm run lint
 phase unit npx jest --selectProjects unit --json --outputFile="$OUT/unit.json"
 phase workflows npx jest --selectProjects workflows --json --outputFile="$OUT/workflows.json"
 # One file at a time: they share one Temporal and one store on two cores.

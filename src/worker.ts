@@ -85,9 +85,10 @@ async function main() {
     shutdownGraceTime: '10s',
   });
 
-  const metricsServer = http.createServer(async (req, res) => {
+  const metricsServer = http.createServer((req, res) => {
     if (req.url !== '/metrics') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+    // node:http ignores what a request listener returns: the answer goes out once the metrics are collected.
+    void registry.metrics().then((text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text));
   });
   metricsServer.on('error', (err) => logger.error({ err }, 'worker metrics server failed; deliveries continue'));
   metricsServer.listen(config.workerMetricsPort, config.host, () => {

@@ -51,7 +51,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${req.route.path}` : 'unmatched';
+      // Express types the matched route as `any`; it is the router's Route, or undefined when none matched.
+      const matched = req.route as express.IRoute | undefined;
+      const route = matched ? `${req.baseUrl}${matched.path}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
     });

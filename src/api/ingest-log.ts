@@ -115,12 +115,7 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
         status: res.statusCode,
         problem: answer,
         // PostgreSQL (under FerretDB) refuses NUL in text: shown as U+FFFD, as attempt bodies are.
-        body: raw
-          ? raw
-              .subarray(0, MAX_LOGGED_BODY)
-              .toString('utf8')
-              .replace(/\u0000/g, '\ufffd')
-          : '',
+        body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8').replaceAll('\u0000', '\ufffd') : '',
         bodyBytes,
         truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
       }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a refused ingestion request'));

@@ -160,8 +160,5 @@ async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }): Pr
     }
   }
   // NUL cannot be stored by every MongoDB-protocol store (FerretDB on PostgreSQL): shown as U+FFFD.
-  return Buffer.concat(chunks)
-    .subarray(0, RESPONSE_BODY_LIMIT)
-    .toString('utf8')
-    .replace(/\u0000/g, '\ufffd');
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8').replaceAll('\u0000', '\ufffd');
 }

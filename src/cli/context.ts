@@ -22,9 +22,12 @@ export function outputOf(command: Command): OutputOptions {
   return { json: globals(command).json ?? false };
 }
 
-/** Option parsers that turn a flag's text into the value the API wants, or say what is wrong. */
+/**
+ * Option parsers that turn a flag's text into the value the API wants, or say what is wrong.
+ * Arrow functions, as commander is handed them apart from this object.
+ */
 export const parse = {
-  json(text: string): Record<string, unknown> {
+  json: (text: string): Record<string, unknown> => {
     try {
       const value: unknown = JSON.parse(text);
       if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
@@ -33,24 +36,24 @@ export const parse = {
     }
     throw new InvalidArgumentError('must be a JSON object, e.g. \'{"version": "1.2.3"}\'');
   },
-  integer(text: string): number {
+  integer: (text: string): number => {
     if (!/^\d+$/.test(text)) throw new InvalidArgumentError('must be a whole number');
     return Number(text);
   },
-  list(text: string): string[] {
+  list: (text: string): string[] => {
     return text
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
   },
   /** `--subject package/herald`: the resource's type and id. */
-  subject(text: string): { type: string; id: string } {
+  subject: (text: string): { type: string; id: string } => {
     const at = text.indexOf('/');
     if (at < 1 || at === text.length - 1) throw new InvalidArgumentError('must be "type/id", e.g. package/herald');
     return { type: text.slice(0, at), id: text.slice(at + 1) };
   },
   /** `--header name:value`, repeatable. */
-  header(text: string, previous: Record<string, string> = {}): Record<string, string> {
+  header: (text: string, previous: Record<string, string> = {}): Record<string, string> => {
     const at = text.indexOf(':');
     if (at < 1) throw new InvalidArgumentError('must be "name:value"');
     return { ...previous, [text.slice(0, at).trim()]: text.slice(at + 1).trim() };

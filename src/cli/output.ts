@@ -1,11 +1,14 @@
 /** What commands print: aligned columns for people, JSON (`--json`) for scripts. */
 
+/** A cell's value: nothing prints as "-", an object as JSON. */
+export type CellValue = string | number | boolean | object | null | undefined;
+
 export interface Column<T> {
   header: string;
-  value: (row: T) => unknown;
+  value: (row: T) => CellValue;
 }
 
-function cell(value: unknown): string {
+function cell(value: CellValue): string {
   if (value === null || value === undefined || value === '') return '-';
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -19,7 +22,7 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): str
 }
 
 /** One object as `name  value` lines, the names aligned. */
-export function record(fields: Record<string, unknown>): string {
+export function record(fields: Record<string, CellValue>): string {
   const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
   const width = Math.max(...entries.map(([k]) => k.length));
   return entries.map(([k, v]) => `${k.padEnd(width)}  ${cell(v)}`).join('\n');

@@ -175,7 +175,7 @@ export function templateProblem(part: TemplatePart, template: string): string | 
 /** Control characters (CR and LF among them) become spaces: a subject is one line, whatever the data holds. */
 export function sanitizeSubject(subject: string): string {
   const line = subject
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   return line.length > MAX_SUBJECT ? `${line.slice(0, MAX_SUBJECT - 1)}…` : line;

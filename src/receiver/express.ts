@@ -3,6 +3,7 @@ import { WebhookVerificationError } from '../domain/signing';
 import { rejectionStatus, verifyWebhook, type VerifyWebhookOptions, type WebhookBody } from './verify';
 
 declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point for fields on Request
   namespace Express {
     interface Request {
       /** The verified webhook body, set by `webhookMiddleware`. */

@@ -346,7 +346,7 @@ export async function findByIds<T extends Document & { _id: string }>(
 
 /** An unordered `insertMany` failed only because some documents were there already. */
 export function onlyDuplicateKeys(err: unknown): boolean {
-  const writeErrors = (err as { writeErrors?: unknown[] | unknown }).writeErrors;
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
   const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
   return errors.length > 0 && errors.every(isDuplicateKeyError);
 }

@@ -27,6 +27,7 @@ export function decodeCursor(cursor: string): [Date, string] | null {
     const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
     const date = new Date(String(time));
     // Ids never hold control characters; one that does was not made here.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     if (typeof id !== 'string' || /[\u0000-\u001f]/.test(id) || Number.isNaN(date.getTime())) return null;
     return [date, id];
   } catch {

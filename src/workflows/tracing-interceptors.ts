@@ -35,6 +35,7 @@ export const interceptors = (): WorkflowInterceptors => {
       {
         execute(input, next) {
           if (input.headers[TRACE_HEADER]) {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports -- the lazy, synchronous load the header describes
             const tracing = require('@temporalio/interceptors-opentelemetry/lib/workflow') as typeof OtelWorkflow;
             otel = {
               inbound: new tracing.OpenTelemetryInboundInterceptor(),
@@ -61,6 +62,14 @@ export const interceptors = (): WorkflowInterceptors => {
         getLogAttributes: (input, next) => (otel ? otel.outbound.getLogAttributes(input, next) : next(input)),
       },
     ],
-    internals: [{ dispose: (input, next) => (otel ? otel.internals.dispose(input, next) : next(input)) }],
+    internals: [
+      {
+        dispose: (input, next) => {
+          // The SDK calls dispose without awaiting it; OpenTelemetry's is async but never awaits, so it is done on return.
+          if (otel) void otel.internals.dispose(input, next);
+          else next(input);
+        },
+      },
+    ],
   };
 };

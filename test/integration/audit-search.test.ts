@@ -52,7 +52,7 @@ async function pageThrough(q: Query, limit: number, onPage?: (n: number) => Prom
   let cursor: string | null = null;
   for (let page = 1; ; page++) {
     const params: URLSearchParams = new URLSearchParams({ ...q, limit: String(limit), ...(cursor ? { cursor } : {}) });
-    const res: { status: number; body: any } = await env.stack.request('GET', `/v1/events?${params}`);
+    const res: { status: number; body: any } = await env.stack.request('GET', `/v1/events?${params.toString()}`);
     expect(res.status).toBe(200);
     expect(res.body.data.length).toBeLessThanOrEqual(limit);
     ids.push(...res.body.data.map((e: { id: string }) => e.id));
@@ -102,7 +102,7 @@ const QUERIES: Query[] = [
 
 /** The whole selection of a filter, oldest first, from the export (one store query, however many events). */
 async function exported(q: Query): Promise<string[]> {
-  const res = await env.stack.request('GET', `/v1/events/export?${new URLSearchParams(q)}`);
+  const res = await env.stack.request('GET', `/v1/events/export?${new URLSearchParams(q).toString()}`);
   expect(res.status).toBe(200);
   return res.body === null
     ? []
@@ -119,7 +119,7 @@ test.each(QUERIES)('filter %j selects exactly its events; the list answers them 
   const want = expected(q);
   expect(want.length).toBeGreaterThan(0); // each query selects something, so a filter ignored would show
   expect(want.length).toBeLessThan(events.length);
-  const page = await env.stack.request('GET', `/v1/events?${new URLSearchParams({ ...q, limit: '200' })}`);
+  const page = await env.stack.request('GET', `/v1/events?${new URLSearchParams({ ...q, limit: '200' }).toString()}`);
   expect(page.body.data.map((e: { id: string }) => e.id)).toEqual(want.slice(0, 200));
   expect(page.body.nextCursor === null).toBe(want.length <= 200);
   expect(await exported(q)).toEqual([...want].reverse());

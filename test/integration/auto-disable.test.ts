@@ -28,7 +28,7 @@ test('every subscription change emits its herald.subscription.* event, delivered
   expect((await env.stack.request('POST', `/v1/subscriptions/${sub.id}/rotate-secret`, {})).status).toBe(200);
   expect((await env.stack.request('DELETE', `/v1/subscriptions/${sub.id}`)).status).toBe(204);
 
-  await eventually(async () => heraldEventsAbout(sub.id).length === 4, 20_000, 'four change events');
+  await eventually(() => heraldEventsAbout(sub.id).length === 4, 20_000, 'four change events');
   const events = heraldEventsAbout(sub.id);
   expect(events.map((e) => e.type).sort()).toEqual([
     'herald.subscription.created',
@@ -43,7 +43,7 @@ test('every subscription change emits its herald.subscription.* event, delivered
   // Herald's own events are opt-in: "*" does not get them.
   const everything = await subscribe('/everything', ['*']);
   await api.send(env.stack, { type: 'platform.thing', data: {} });
-  await eventually(async () => env.receiver.received('/everything').length === 1, 15_000, 'the platform event');
+  await eventually(() => env.receiver.received('/everything').length === 1, 15_000, 'the platform event');
   await new Promise((r) => setTimeout(r, 500));
   expect(env.receiver.received('/everything').map((r) => JSON.parse(r.body).type)).toEqual(['platform.thing']);
   await env.stack.request('DELETE', `/v1/subscriptions/${everything.id}`);
@@ -60,11 +60,7 @@ test('a 410 disables the subscription at once and emits herald.subscription.disa
   expect(after).toMatchObject({ active: false, disabledReason: 'endpoint answered 410 Gone' });
   expect(after.disabledAt).toEqual(expect.any(String));
 
-  await eventually(
-    async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'),
-    15_000,
-    'the disabled event',
-  );
+  await eventually(() => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'), 15_000, 'the disabled event');
   const disabled = heraldEventsAbout(sub.id).find((e) => e.type === 'herald.subscription.disabled');
   expect(disabled.data).toMatchObject({ reason: 'endpoint answered 410 Gone', subscription: { id: sub.id, active: false } });
 
@@ -92,11 +88,7 @@ test('failing without a success for HERALD_DISABLE_AFTER disables it; its waitin
   const after = (await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body;
   expect(after.active).toBe(false);
   expect(after.disabledReason).toMatch(/^failing without a success since /);
-  await eventually(
-    async () => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'),
-    15_000,
-    'the disabled event',
-  );
+  await eventually(() => heraldEventsAbout(sub.id).some((e) => e.type === 'herald.subscription.disabled'), 15_000, 'the disabled event');
 
   // The delivery that was waiting an hour fails now, without another request.
   const woken = await api.finalEvent(env.stack, later.id, 10_000);

@@ -52,7 +52,7 @@ test(
     let ended = false;
     const killedAt = await Promise.race([
       eventually(
-        async () => {
+        () => {
           if (ended) return -1; // the race below has failed the test already; stop polling
           if (!existsSync(checkpointPath(file))) return undefined;
           const { line } = JSON.parse(readFileSync(checkpointPath(file), 'utf8')) as { line: number };
@@ -109,7 +109,7 @@ test(
 
     // Delivered once: one webhook-id per event id, and every event arrived.
     const deliveredIn = await eventually(
-      async () => {
+      () => {
         const ids = new Set(env.receiver.received('/import').map((r) => (JSON.parse(r.body) as { id: string }).id));
         return ids.size >= expectedIds.size ? (Date.now() - started) / 1000 : undefined;
       },

@@ -212,12 +212,12 @@ test('listen verifies deliveries, prints them and forwards them with their signa
     connection(),
   );
   try {
-    const url = await eventually(async () => /listening on (\S+),/.exec(listener.output.stderr)?.[1], 15_000, 'listen to start');
+    const url = await eventually(() => /listening on (\S+),/.exec(listener.output.stderr)?.[1], 15_000, 'listen to start');
     await heraldJson('subscriptions', 'create', '--webhook', `${url}/hooks`, '--event-types', 'cli.listen', '--secret', secret);
     const sent = await heraldJson('events', 'send', 'cli.listen', '--data', '{"n": 1}');
 
     const printed = await eventually(
-      async () => listener.output.stdout.split('\n').find((l) => l.includes(sent.id)),
+      () => listener.output.stdout.split('\n').find((l) => l.includes(sent.id)),
       30_000,
       'the event printed',
     );
@@ -234,7 +234,7 @@ test('listen verifies deliveries, prints them and forwards them with their signa
     });
     expect(forged.status).toBe(401);
     // The answer can arrive before the listener's line about it reaches this process.
-    await eventually(async () => /rejected: no matching signature/.test(listener.output.stderr), 5_000, 'the rejection printed');
+    await eventually(() => /rejected: no matching signature/.test(listener.output.stderr), 5_000, 'the rejection printed');
     expect(env.receiver.received('/forwarded')).toHaveLength(1);
   } finally {
     listener.child.kill('SIGTERM');
@@ -290,7 +290,7 @@ test('the steering commands: subscriptions update/test/rotate/delete and events 
   await eventually(async () => (await heraldJson('events', 'get', sent.id)).status === 'delivered', 30_000, 'delivered');
   const replay = await herald('events', 'replay', sent.id);
   expect(replay).toMatchObject({ code: 0, stdout: `event/default/${sent.id}/replay/1\n` });
-  await eventually(async () => env.receiver.received('/steer').filter((r) => r.body.includes(sent.id)).length === 2, 15_000, 'the replay');
+  await eventually(() => env.receiver.received('/steer').filter((r) => r.body.includes(sent.id)).length === 2, 15_000, 'the replay');
   // Nothing left to cancel or retry: both answer with no workflow told.
   expect(await heraldJson('events', 'cancel', sent.id)).toEqual({ workflowIds: [] });
   expect(await herald('events', 'retry', sent.id, '--subscription', sub.id)).toMatchObject({

@@ -164,7 +164,7 @@ test('events.replay delivers the stored event again as a new message', async () 
   await eventWhen(id, (v) => v.status === 'delivered', 'delivered');
   const { workflowId } = await herald.events.replay(id);
   expect(workflowId).toBe(`event/default/${id}/replay/1`);
-  await eventually(async () => env.receiver.received('/replay').length === 2, 15_000, 'the replayed delivery');
+  await eventually(() => env.receiver.received('/replay').length === 2, 15_000, 'the replayed delivery');
   const [first, second] = env.receiver.received('/replay');
   expect(second.headers['webhook-id']).not.toBe(first.headers['webhook-id']);
   expect(JSON.parse(second.body)).toEqual(JSON.parse(first.body));
@@ -218,7 +218,7 @@ test('subscriptions.rotateSecret: the next delivery verifies with the new secret
   expect(rotated.secret).toMatch(/^whsec_/);
   expect(rotated.secret).not.toBe(sub.secret);
   await herald.events.send({ type: 'client.rotate', data: {} });
-  await eventually(async () => env.receiver.received('/rotate').length === 1, 15_000, 'the delivery');
+  await eventually(() => env.receiver.received('/rotate').length === 1, 15_000, 'the delivery');
   const [req] = env.receiver.received('/rotate');
   expect(payloadOf(req, rotated.secret!)).toMatchObject({ type: 'client.rotate' });
   expect(payloadOf(req, sub.secret!)).toMatchObject({ type: 'client.rotate' });

@@ -47,11 +47,11 @@ test('cancel while the receiver hangs aborts the HTTP request and cancels the de
   env.receiver.on('/hang', () => ({ status: 200, delayMs: 50_000 }));
   await subscribe('/hang', ['hang.test'], { timeoutMs: 60_000 });
   const { id } = await send({ type: 'hang.test', data: {} });
-  await eventually(async () => env.receiver.received('/hang').length === 1, 20_000, 'the request to arrive');
+  await eventually(() => env.receiver.received('/hang').length === 1, 20_000, 'the request to arrive');
 
   expect((await env.stack.request('POST', `/v1/events/${id}/cancel`, {})).status).toBe(202);
   const view = await api.eventWhen(env.stack, id, (v) => deliveryOf(v).status === 'cancelled', 15_000, 'cancelled');
-  await eventually(async () => env.receiver.received('/hang')[0].abortedAt !== undefined, 5000, 'the request to be aborted');
+  await eventually(() => env.receiver.received('/hang')[0].abortedAt !== undefined, 5000, 'the request to be aborted');
 
   expect(view.status).toBe('cancelled');
   const attempts = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
@@ -81,7 +81,7 @@ test('a receiver allowed up to 5 s is attempted by a local activity; a cancel du
   env.receiver.on('/local-hang', () => ({ status: 200, delayMs: 14_000 }));
   await subscribe('/local-hang', ['tier.local'], { timeoutMs: LOCAL_ATTEMPT_MAX_MS });
   const { id, workflowId } = await send({ type: 'tier.local', data: {} });
-  await eventually(async () => env.receiver.received('/local-hang').length === 1, 20_000, 'the request to arrive');
+  await eventually(() => env.receiver.received('/local-hang').length === 1, 20_000, 'the request to arrive');
 
   const asked = Date.now();
   expect((await env.stack.request('POST', `/v1/events/${id}/cancel`, {})).status).toBe(202);
@@ -180,10 +180,10 @@ test('replay delivers again as a new message, to all that match or to one subscr
   const all = await env.stack.request('POST', `/v1/events/${id}/replay`, {});
   expect(all.status).toBe(202);
   expect(all.body.workflowId).toBe(`event/default/${id}/replay/1`);
-  await eventually(async () => env.receiver.received('/replay-b').length === 2, 15_000, 'the replay to arrive');
+  await eventually(() => env.receiver.received('/replay-b').length === 2, 15_000, 'the replay to arrive');
   const one = await env.stack.request('POST', `/v1/events/${id}/replay`, { subscriptionId: a.id });
   expect(one.body.workflowId).toBe(`event/default/${id}/replay/2`);
-  await eventually(async () => env.receiver.received('/replay-a').length === 3, 15_000, 'the second replay to arrive');
+  await eventually(() => env.receiver.received('/replay-a').length === 3, 15_000, 'the second replay to arrive');
 
   const ids = env.receiver.received('/replay-a').map((r) => r.headers['webhook-id']);
   expect(new Set(ids).size).toBe(3);
@@ -270,7 +270,7 @@ test('rotate-secret: during the overlap each delivery verifies with the old secr
   expect((await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body.secret).toBeUndefined();
 
   await send({ type: 'rotate.test', data: {} });
-  await eventually(async () => env.receiver.received('/rotate').length === 1, 15_000, 'the delivery');
+  await eventually(() => env.receiver.received('/rotate').length === 1, 15_000, 'the delivery');
   const [req] = env.receiver.received('/rotate');
   expect(String(req.headers['webhook-signature']).split(' ')).toHaveLength(2);
   expect(api.signedWith(sub.secret, req)).toBe(true);

@@ -128,7 +128,7 @@ test('killing the worker during a delivery loses nothing: a new worker completes
   await subscribe('/slow', ['slow.test'], { timeoutMs: 30_000 });
 
   const { id } = await send({ type: 'slow.test', data: {} });
-  await eventually(async () => env.receiver.received('/slow').length === 1, 20_000, 'the first attempt to arrive');
+  await eventually(() => env.receiver.received('/slow').length === 1, 20_000, 'the first attempt to arrive');
   await env.stack.worker.kill('SIGKILL');
   env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
   release();

@@ -55,7 +55,7 @@ test('a digest of 250 events arrives as one signed JSON array holding all 250; k
   env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
 
   const [request] = await eventually(
-    async () => env.receiver.received('/digest').length > 0 && env.receiver.received('/digest'),
+    () => env.receiver.received('/digest').length > 0 && env.receiver.received('/digest'),
     180_000,
     'the digest',
   );
@@ -91,7 +91,7 @@ test('an email digest reached at maxEvents lists the events grouped by type and 
     { id: 'dm-5', type: 'deploy.failed', data: {} },
   ]);
   const [mail] = await eventually(
-    async () => smtp.sink.to('weekly@example.test').length > 0 && smtp.sink.to('weekly@example.test'),
+    () => smtp.sink.to('weekly@example.test').length > 0 && smtp.sink.to('weekly@example.test'),
     60_000,
     'the digest email',
   );
@@ -118,7 +118,7 @@ test('a digest workflow whose history grows long continues as new and still send
   await sendBatch(ids.map((id) => ({ id, type: 'long.event', data: {} })));
 
   const [request] = await eventually(
-    async () => env.receiver.received('/digest-long').length > 0 && env.receiver.received('/digest-long'),
+    () => env.receiver.received('/digest-long').length > 0 && env.receiver.received('/digest-long'),
     90_000,
     'the digest',
   );

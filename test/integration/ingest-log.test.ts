@@ -83,7 +83,7 @@ test('a burst of 100 bad requests yields one or two herald.ingest.rejected deliv
   for (let i = 0; i < 100; i++)
     expect((await env.stack.request('POST', '/v1/events', { type: 'Bad!', data: {} }, as(key))).status).toBe(400);
   const counted = () => env.receiver.received('/rejected').reduce((n, r) => n + JSON.parse(r.body).data.count, 0);
-  await eventually(async () => counted() === 100, 30_000, 'all 100 refusals announced');
+  await eventually(() => counted() === 100, 30_000, 'all 100 refusals announced');
   const deliveries = env.receiver.received('/rejected');
   expect(deliveries.length).toBeGreaterThanOrEqual(1);
   expect(deliveries.length).toBeLessThanOrEqual(2);

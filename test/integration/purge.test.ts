@@ -46,7 +46,7 @@ test('a purge of 200 events still retrying answers only once none of them can se
   await api.subscribe(env.stack, env.receiver, '/purge-200', ['purge.two-hundred'], { retry: { schedule: SCHEDULE } });
   const ids = await sendBatches('purge.two-hundred', 'purge-200', 200);
   const firstAttempts = () => new Set(env.receiver.received('/purge-200').map((r) => JSON.parse(r.body).id)).size;
-  await eventually(async () => firstAttempts() === 200, 120_000, 'a first attempt of each event');
+  await eventually(() => firstAttempts() === 200, 120_000, 'a first attempt of each event');
 
   const purged = await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-200' });
   const answeredAt = Date.now();
@@ -71,7 +71,7 @@ test('a purge answers only once the attempts waiting inside the worker cannot se
     120_000,
     'the 200 events in the audit',
   );
-  await eventually(async () => attempted() >= 50, 120_000, 'first attempts of 50 events');
+  await eventually(() => attempted() >= 50, 120_000, 'first attempts of 50 events');
 
   const purged = await env.stack.request('POST', '/v1/events/purge', { correlationId: 'purge-queued' });
   const answeredAt = Date.now();

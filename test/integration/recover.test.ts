@@ -96,7 +96,7 @@ test(
     expect(res.status).toBe(202);
     const handle = env.stack.temporal.workflow.getHandle(res.body.workflowId);
     expect(await handle.result()).toEqual({ recovered: COUNT });
-    await eventually(async () => countsById('/bulk').size === COUNT, 5 * 60_000, 'every recovered delivery to arrive');
+    await eventually(() => countsById('/bulk').size === COUNT, 5 * 60_000, 'every recovered delivery to arrive');
     const seconds = (Date.now() - started) / 1000;
     console.log(`recovered ${COUNT} deliveries in ${seconds.toFixed(0)} s (${(COUNT / seconds).toFixed(1)}/s)`);
 

@@ -13,7 +13,7 @@ test('SIGTERM to the worker lets the attempt in flight finish and record before 
   env.receiver.on('/slow-2s', () => ({ status: 200, delayMs: 2_000 }));
   await api.subscribe(env.stack, env.receiver, '/slow-2s', ['shutdown.worker']);
   const event = await api.send(env.stack, { type: 'shutdown.worker', data: {} });
-  await eventually(async () => env.receiver.received('/slow-2s').length === 1, 30_000, 'the attempt to arrive');
+  await eventually(() => env.receiver.received('/slow-2s').length === 1, 30_000, 'the attempt to arrive');
 
   const started = Date.now();
   const code = await env.stack.worker.kill('SIGTERM');

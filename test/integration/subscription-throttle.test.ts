@@ -11,7 +11,7 @@ test('a slow subscription holds at most its concurrency limit of delivery slots;
   // More stuck deliveries than the worker has slots (50): without the per-subscription limit
   // (10) they would take every slot and the fast subscription would wait for them.
   for (let i = 0; i < 60; i++) await api.send(env.stack, { type: 'throttle.limit', data: { i } });
-  await eventually(async () => env.receiver.received('/stuck').length >= 10, 30_000, 'the slow receiver to fill its slots');
+  await eventually(() => env.receiver.received('/stuck').length >= 10, 30_000, 'the slow receiver to fill its slots');
   await new Promise((r) => setTimeout(r, 1_000));
   expect(env.receiver.received('/stuck').length).toBeLessThanOrEqual(10);
 

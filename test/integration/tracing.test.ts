@@ -57,7 +57,7 @@ test('one trace runs from ingestion through the workflow and its activities to t
 
   await env.stack.tracing!.spanProcessor.forceFlush(); // the in-process API's ingestion spans
   const delivery = await eventually(
-    async () => collector.spans.find((s) => s.spanId === traceparent.parentId),
+    () => collector.spans.find((s) => s.spanId === traceparent.parentId),
     10_000,
     'the webhook request span',
   );
@@ -70,7 +70,7 @@ test('one trace runs from ingestion through the workflow and its activities to t
 
   // Every link from the webhook request back to the ingestion request, in one trace.
   const chain = await eventually(
-    async () => {
+    () => {
       const found = ancestry(delivery);
       return found.at(-1)!.parentSpanId === '' ? found : undefined;
     },
@@ -90,7 +90,7 @@ test('one trace runs from ingestion through the workflow and its activities to t
 
   // The workflow's other activities are in the same trace.
   await eventually(
-    async () => {
+    () => {
       const names = new Set(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name));
       return ['RunActivity:openEvent', 'RunActivity:finishEvent'].every((n) => names.has(n));
     },
@@ -119,7 +119,7 @@ test("a caller's traceparent is continued: Herald's spans join the caller's trac
   expect(traceparentOf(env.receiver.received('/continued')[0].headers.traceparent).traceId).toBe(callerTraceId);
   await env.stack.tracing!.spanProcessor.forceFlush();
   const ingestion = await eventually(
-    async () => collector.spans.find((s) => s.traceId === callerTraceId && s.name === 'POST /v1/events'),
+    () => collector.spans.find((s) => s.traceId === callerTraceId && s.name === 'POST /v1/events'),
     10_000,
     'the ingestion span',
   );
@@ -136,7 +136,7 @@ test("a worker log line written during a traced attempt carries the attempt's tr
 
   const [attempt] = await attemptsOf(id);
   const disabled = await eventually(
-    async () => lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.msg === 'subscription disabled'),
+    () => lines.map((l) => (l.startsWith('{') ? JSON.parse(l) : {})).find((l) => l.msg === 'subscription disabled'),
     10_000,
     'the "subscription disabled" log line',
   );

@@ -109,11 +109,12 @@ export class FakeAudit {
         return structuredClone(state);
       });
     };
+    // Each returns a promise, as the activity it stands in for does, even where there is nothing to wait for.
     return {
       // Runs before revision 1 (scripts/record-workflow-histories.ts records their shapes).
-      recordEvent: async (input: RecordEventInput): Promise<'recorded'> => {
+      recordEvent: (input: RecordEventInput): Promise<'recorded'> => {
         this.entry(input.event.id).seen.recorded.push('delivering');
-        return 'recorded';
+        return Promise.resolve('recorded');
       },
       openEvent: async (input: OpenEventInput): Promise<DeliveryState[]> => {
         const entry = this.entry(input.event.id);
@@ -127,9 +128,9 @@ export class FakeAudit {
         return states;
       },
       matchSubscriptions: (input: MatchInput): Promise<DeliveryState[]> => match(input),
-      loadDeliveries: async (input: { workflowId: string }): Promise<DeliveryState[]> => {
+      loadDeliveries: (input: { workflowId: string }): Promise<DeliveryState[]> => {
         const states = [...this.events.values()].flatMap((e) => [...e.deliveries.values()]);
-        return structuredClone(states.filter((s) => s.view.workflowId === input.workflowId));
+        return Promise.resolve(structuredClone(states.filter((s) => s.view.workflowId === input.workflowId)));
       },
       attemptDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
         const [entry, state] = this.byDelivery(input.deliveryId);
@@ -162,7 +163,7 @@ export class FakeAudit {
         };
         return result(state, delay);
       },
-      cancelDelivery: async (input: ControlInput): Promise<AttemptResult> => {
+      cancelDelivery: (input: ControlInput): Promise<AttemptResult> => {
         const [entry, state] = this.byDelivery(input.deliveryId);
         entry.seen.cancelled.push(input);
         state.view = {
@@ -172,16 +173,18 @@ export class FakeAudit {
           error: `cancelled by ${input.action.by}`,
           actions: [...state.view.actions, input.action],
         };
-        return result(state, null);
+        return Promise.resolve(result(state, null));
       },
-      reopenDelivery: async (input: ControlInput & { attempts: number }): Promise<void> => {
+      reopenDelivery: (input: ControlInput & { attempts: number }): Promise<void> => {
         const [entry, state] = this.byDelivery(input.deliveryId);
         entry.seen.reopened.push(input);
         state.view = { ...state.view, status: 'pending', error: null, nextAttemptAt: null, actions: [...state.view.actions, input.action] };
         state.scheduleBase = input.attempts;
+        return Promise.resolve();
       },
-      finishEvent: async (input: { eventId: string; status: EventStatus }): Promise<void> => {
+      finishEvent: (input: { eventId: string; status: EventStatus }): Promise<void> => {
         this.entry(input.eventId).seen.finished.push(input.status);
+        return Promise.resolve();
       },
     };
   }

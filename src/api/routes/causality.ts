@@ -91,6 +91,7 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
   const subjects = Router();
   // Subject types and ids are free text (1-256 characters, as at ingestion) but never control characters.
   const subjectPart = (kind: string) => (_req: unknown, _res: unknown, next: (err?: unknown) => void, value: string) =>
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     next(/^[^\u0000-\u001f]{1,256}$/.test(value) ? undefined : notFound(`subject ${kind} ${JSON.stringify(value).slice(0, 80)}`));
   subjects.param('type', subjectPart('type'));
   subjects.param('id', subjectPart('id'));

@@ -174,8 +174,9 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const { tenant } = principalOf(res);
     const input = parseOrThrow(rotateSecretSchema, req.body ?? {});
     const secret = input.secret ?? newSecret();
-    const rotated = await rotateSecret(deps.store, tenant, String(req.params.id), deps.secretBox.seal(secret), new Date());
-    if (!rotated) throw notFound(`subscription ${req.params.id}`);
+    const id = String(req.params.id);
+    const rotated = await rotateSecret(deps.store, tenant, id, deps.secretBox.seal(secret), new Date());
+    if (!rotated) throw notFound(`subscription ${id}`);
     await announceChange('updated', rotated, res);
     res.json({ ...subscriptionView(rotated), secret });
   });
