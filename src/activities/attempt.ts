@@ -8,8 +8,7 @@ import { isFinal } from '../domain/status';
 import type { WorkerMetrics } from '../metrics';
 import type { AttemptDoc, DeliveryDoc, Store } from '../store';
 import { claimDelivery, closeDelivery, recordAttempt, releaseDelivery, type DeliveryProgress } from '../store/deliveries';
-import { eventOf, findEventsByIds, isMarkedForPurge } from '../store/events';
-import { findSubscription } from '../store/subscriptions';
+import { eventOf, findEventsByIds } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
 import { resultOf } from './delivery-state';
@@ -82,7 +81,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
   async function attemptClaimed(delivery: DeliveryDoc, input: AttemptInput, ctx: Context): Promise<AttemptResult> {
     // After the claim: a purge that marked the event before it is seen here; one that marks it
     // later sees the claim and waits for this attempt to record its outcome.
-    if (await isMarkedForPurge(store, delivery.tenant, delivery.eventId)) {
+    if (await deps.caches.markedForPurge(delivery.tenant, delivery.eventId)) {
       throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is being purged`, 'DeliveryMissing');
     }
     // Made already: this is a retry of an activity whose first try recorded it before it was lost.
@@ -91,7 +90,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       return resultOf(delivery, Date.now());
     }
 
-    const sub = await findSubscription(store, delivery.tenant, delivery.subscriptionId);
+    const sub = await deps.caches.subscription(delivery.tenant, delivery.subscriptionId);
     if (!sub || (!sub.active && !input.ping)) {
       const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
       const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);

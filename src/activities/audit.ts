@@ -7,7 +7,7 @@ import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
 import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import { findByIds, type Store, type SubscriptionDoc } from '../store';
 import { closeDelivery, createDeliveries, deliveriesForEvent, deliveriesOfRun, deliveryKey, reopenDelivery } from '../store/deliveries';
-import { eventDocOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
+import { eventDocOf, eventOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
 import { resultOf, stateOf } from './delivery-state';
@@ -129,11 +129,10 @@ export function createAuditActivities(deps: AuditDeps) {
       };
       const subs = await subscriptionsFor(match);
       // Recorded before the digests hear of it: a digest reads the events it collected from the audit.
-      const recorded = await recordEvent(
-        store,
-        eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered'),
-      );
-      if (recorded === 'duplicate') return 'duplicate';
+      const doc = eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered');
+      if ((await recordEvent(store, doc)) === 'duplicate') return 'duplicate';
+      // As an attempt would read it back: the message's body is the same whichever worker sends it.
+      deps.caches.rememberEvent(tenant, eventOf(doc));
       await feedDigests(match, subs.digests);
       return openDeliveries(match, subs.deliver);
     },

@@ -2,15 +2,22 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { LRUCache } from 'lru-cache';
 import type { HeraldEvent } from '../domain/schemas';
 import type { Store, SubscriptionDoc } from '../store';
-import { eventKey, eventOf, findEvent } from '../store/events';
-import { activeSubscriptions, subscriptionsVersion } from '../store/subscriptions';
+import { eventKey, eventOf, findEvent, isKeyMarkedForPurge } from '../store/events';
+import { sharedRead } from '../store/shared-read';
+import { activeSubscriptions, findSubscription, subscriptionsVersion } from '../store/subscriptions';
 
 /** The worker's read caches, shared by its activities: what the hot path would otherwise read again. */
 export interface ActivityCaches {
   /** A tenant's active subscriptions, as matching reads them. */
   matchable(tenant: string): Promise<SubscriptionDoc[]>;
+  /** One subscription as it is now, active or not; null when it was deleted. */
+  subscription(tenant: string, id: string): Promise<SubscriptionDoc | null>;
   /** A recorded event; fails (not retryable) when it is not in the audit. */
   loadEvent(tenant: string, id: string): Promise<HeraldEvent>;
+  /** Keeps an event the worker has just recorded, so that its attempts need not read it. */
+  rememberEvent(tenant: string, event: HeraldEvent): void;
+  /** Whether a purge has marked the event, read after the call (see `sharedRead`). */
+  markedForPurge(tenant: string, id: string): Promise<boolean>;
 }
 
 export function createActivityCaches(store: Store): ActivityCaches {
@@ -23,15 +30,28 @@ export function createActivityCaches(store: Store): ActivityCaches {
     maxSize: 100_000, // subscriptions held in all, whatever the number of tenants
     sizeCalculation: (entry) => entry.subs.length + 1,
   });
+  // The events and attempts of a tenant in flight at one moment share one read of its version.
+  const versionOf = sharedRead((tenant) => subscriptionsVersion(store, tenant));
+  // The attempts of one event ask for its mark together.
+  const markOf = sharedRead((key) => isKeyMarkedForPurge(store, key));
+
+  async function matchable(tenant: string): Promise<SubscriptionDoc[]> {
+    const version = await versionOf(tenant); // first: see subscriptionsVersion
+    const cached = tenantSubscriptions.get(tenant);
+    if (cached?.version === version) return cached.subs;
+    const subs = await activeSubscriptions(store, tenant);
+    tenantSubscriptions.set(tenant, { version, subs });
+    return subs;
+  }
 
   return {
-    async matchable(tenant) {
-      const version = await subscriptionsVersion(store, tenant); // first: see subscriptionsVersion
-      const cached = tenantSubscriptions.get(tenant);
-      if (cached?.version === version) return cached.subs;
-      const subs = await activeSubscriptions(store, tenant);
-      tenantSubscriptions.set(tenant, { version, subs });
-      return subs;
+    matchable,
+
+    async subscription(tenant, id) {
+      // Every change an attempt depends on raises the version, so an active subscription of
+      // the current version is the stored one; a disabled or deleted one is read.
+      const active = (await matchable(tenant)).find((s) => s._id === id);
+      return active ?? findSubscription(store, tenant, id);
     },
 
     async loadEvent(tenant, id) {
@@ -44,5 +64,11 @@ export function createActivityCaches(store: Store): ActivityCaches {
       events.set(key, event);
       return event;
     },
+
+    rememberEvent(tenant, event) {
+      events.set(eventKey(tenant, event.id), event);
+    },
+
+    markedForPurge: (tenant, id) => markOf(eventKey(tenant, id)),
   };
 }

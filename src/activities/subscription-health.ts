@@ -51,7 +51,7 @@ export function createSubscriptionHealth(deps: HealthDeps) {
     async track(sub: SubscriptionDoc, succeeded: boolean, gone: boolean, at: Date): Promise<boolean> {
       if (!sub.active) return false; // a ping to a disabled subscription changes nothing
       if (succeeded) {
-        if (sub.failingSince) await clearFailing(store, sub._id);
+        if (sub.failingSince) await clearFailing(store, sub.tenant, sub._id);
         return false;
       }
       if (gone) {
@@ -59,7 +59,7 @@ export function createSubscriptionHealth(deps: HealthDeps) {
         return true;
       }
       const since = sub.failingSince ?? at;
-      if (!sub.failingSince) await markFailing(store, sub._id, at);
+      if (!sub.failingSince) await markFailing(store, sub.tenant, sub._id, at);
       if (at.getTime() - since.getTime() < deps.disableAfterMs) return false;
       await disable(sub, `failing without a success since ${since.toISOString()}`, at);
       return true;

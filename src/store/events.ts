@@ -267,8 +267,13 @@ export async function unmarkPurging(store: Store, tenant: string, ids: string[])
 }
 
 /** Whether a purge is removing this event (read by `_id`). */
-export async function isMarkedForPurge(store: Store, tenant: string, id: string): Promise<boolean> {
-  return (await store.purgeMarks.findOne({ _id: eventKey(tenant, id) }, { projection: { _id: 1 } })) !== null;
+export function isMarkedForPurge(store: Store, tenant: string, id: string): Promise<boolean> {
+  return isKeyMarkedForPurge(store, eventKey(tenant, id));
+}
+
+/** `isMarkedForPurge` by the event's key (`eventKey`). */
+export async function isKeyMarkedForPurge(store: Store, key: string): Promise<boolean> {
+  return (await store.purgeMarks.findOne({ _id: key }, { projection: { _id: 1 } })) !== null;
 }
 
 /** Whether a purge is removing or has removed this event: marked, or no longer in the audit. */

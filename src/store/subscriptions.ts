@@ -8,7 +8,10 @@ export async function insertSubscription(store: Store, doc: SubscriptionDoc): Pr
   await bumpSubscriptionsVersion(store, doc.tenant);
 }
 
-/** After each change that matching sees: create, update, delete, disable (see bumpTenantVersion). */
+/**
+ * After each change that matching or an attempt sees: create, update, delete, disable, a secret
+ * rotated, a failing streak begun or ended (see bumpTenantVersion and ActivityCaches).
+ */
 const bumpSubscriptionsVersion = (store: Store, tenant: string) => bumpTenantVersion(store.subscriptionsVersions, tenant);
 
 export const subscriptionsVersion = (store: Store, tenant: string) => tenantVersion(store.subscriptionsVersions, tenant);
@@ -75,7 +78,13 @@ export async function rotateSecret(store: Store, tenant: string, id: string, sec
       .filter((s) => !s.expiresAt || s.expiresAt > now)
       .map((s) => ({ value: s.value, expiresAt: s.expiresAt && s.expiresAt < expiresAt ? s.expiresAt : expiresAt })),
   ];
-  return store.subscriptions.findOneAndUpdate({ _id: id, tenant }, { $set: { secrets, updatedAt: now } }, { returnDocument: 'after' });
+  const rotated = await store.subscriptions.findOneAndUpdate(
+    { _id: id, tenant },
+    { $set: { secrets, updatedAt: now } },
+    { returnDocument: 'after' },
+  );
+  if (rotated) await bumpSubscriptionsVersion(store, tenant);
+  return rotated;
 }
 
 /**
@@ -93,12 +102,14 @@ export async function disableSubscription(store: Store, id: string, reason: stri
 }
 
 /** Remembers the first failure of a failing streak; later failures keep the first time. */
-export async function markFailing(store: Store, id: string, since: Date): Promise<void> {
-  await store.subscriptions.updateOne({ _id: id, failingSince: { $exists: false } }, { $set: { failingSince: since } });
+export async function markFailing(store: Store, tenant: string, id: string, since: Date): Promise<void> {
+  const marked = await store.subscriptions.updateOne({ _id: id, failingSince: { $exists: false } }, { $set: { failingSince: since } });
+  if (marked.modifiedCount > 0) await bumpSubscriptionsVersion(store, tenant);
 }
 
-export async function clearFailing(store: Store, id: string): Promise<void> {
-  await store.subscriptions.updateOne({ _id: id, failingSince: { $exists: true } }, { $unset: { failingSince: '' } });
+export async function clearFailing(store: Store, tenant: string, id: string): Promise<void> {
+  const cleared = await store.subscriptions.updateOne({ _id: id, failingSince: { $exists: true } }, { $unset: { failingSince: '' } });
+  if (cleared.modifiedCount > 0) await bumpSubscriptionsVersion(store, tenant);
 }
 
 export function activeSubscriptions(store: Store, tenant: string): Promise<SubscriptionDoc[]> {

@@ -1,0 +1,39 @@
+/**
+ * One store read by key shared by the callers that ask for the same key at about the same
+ * time: the attempts of one event ask for its purge mark, and every attempt and event of a
+ * tenant for its subscriptions version, within milliseconds of each other.
+ *
+ * Each caller gets the answer of a read that started after it asked, never of one already in
+ * flight: a caller that wrote before asking (an attempt's claim, before it looks for its
+ * event's purge mark) is answered by a read at least as new as its write, exactly as if it had
+ * read alone. So at most one read per key is in flight, and callers that ask while it is form
+ * the next one.
+ */
+export function sharedRead<V>(read: (key: string) => Promise<V>): (key: string) => Promise<V> {
+  const reads = new Map<string, { inFlight: Promise<V> | null; next: Promise<V> | null }>();
+
+  return function readShared(key: string): Promise<V> {
+    let entry = reads.get(key);
+    if (!entry) {
+      entry = { inFlight: null, next: null };
+      reads.set(key, entry);
+    }
+    if (entry.next) return entry.next;
+    const slot = entry;
+    const start = (): Promise<V> => {
+      slot.next = null;
+      const run = read(key);
+      slot.inFlight = run;
+      const settle = () => {
+        if (slot.inFlight === run) slot.inFlight = null;
+        if (!slot.inFlight && !slot.next && reads.get(key) === slot) reads.delete(key);
+      };
+      run.then(settle, settle);
+      return run;
+    };
+    if (!slot.inFlight) return start();
+    // Started once the read in flight settled, whatever its outcome: its answer may predate this call.
+    slot.next = slot.inFlight.then(start, start);
+    return slot.next;
+  };
+}
