@@ -1,5 +1,5 @@
 import { connectStore, ensureIndexes, tenantVersion, type DeliveryDoc, type EventDoc, type Store } from '../src/store';
-import { claimDelivery, closeDelivery, createDeliveries, findDelivery, recordAttempt } from '../src/store/deliveries';
+import { claimDelivery, closeDelivery, createAttemptRecorder, createDeliveries, findDelivery } from '../src/store/deliveries';
 import { eventDocOf, findEvent, isMarkedForPurge, isPurging, recordEvent, setStatusOfRun } from '../src/store/events';
 import { findSubscription } from '../src/store/subscriptions';
 import { startStore } from '../test/harness/servers';
@@ -67,6 +67,7 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
     times.set(name, [...(times.get(name) ?? []), Number(process.hrtime.bigint() - started) / 1e6]);
     return result;
   };
+  const recordAttempt = createAttemptRecorder(store);
   for (let i = 0; i < RUNS; i++) {
     const id = `${label}-${i}`;
     const event = { id, type: 'hot.started', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };
@@ -84,7 +85,6 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
     await time('read the event (by _id)', () => findEvent(store, TENANT, id));
     await time('record the attempt (insert, update by _id)', () =>
       recordAttempt(
-        store,
         {
           _id: `${opened._id}#1`,
           tenant: TENANT,

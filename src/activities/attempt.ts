@@ -7,7 +7,7 @@ import { nextDelayMs, retryPolicyOf } from '../domain/schedule';
 import { isFinal } from '../domain/status';
 import type { WorkerMetrics } from '../metrics';
 import type { AttemptDoc, DeliveryDoc, Store } from '../store';
-import { claimDelivery, closeDelivery, recordAttempt, releaseDelivery, type DeliveryProgress } from '../store/deliveries';
+import { claimDelivery, closeDelivery, createAttemptRecorder, releaseDelivery, type DeliveryProgress } from '../store/deliveries';
 import { eventOf, findEventsByIds } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
@@ -34,6 +34,7 @@ const HEARTBEAT_EVERY_MS = 1000;
 
 export function createAttemptActivities(deps: AttemptDeps) {
   const { store, metrics } = deps;
+  const recordAttempt = createAttemptRecorder(store);
 
   return {
     /**
@@ -136,7 +137,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       // The receiver may have seen the request: the audit keeps the aborted attempt. The
       // workflow then closes the delivery as cancelled, naming who asked.
       const aborted = 'request aborted: delivery cancelled';
-      await recordAttempt(store, attemptDoc(Date.now() - startedAt.getTime(), null, aborted), {
+      await recordAttempt(attemptDoc(Date.now() - startedAt.getTime(), null, aborted), {
         status: delivery.status,
         lastAttemptAt: startedAt,
         lastResponseStatus: null,
@@ -169,7 +170,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       nextAttemptAt: retryDelayMs === null ? null : new Date(Date.now() + retryDelayMs),
       error: disabled && !gone ? `${error}; subscription_disabled` : error,
     };
-    await recordAttempt(store, attemptDoc(durationMs, sent.response, error), progress, input.trigger);
+    await recordAttempt(attemptDoc(durationMs, sent.response, error), progress, input.trigger);
     metrics.attemptDuration.observe({ channel: sub.channel, outcome: outcome.kind }, durationMs / 1000);
     if (progress.status !== 'retrying') metrics.deliveries.inc({ channel: sub.channel, outcome: progress.status });
 

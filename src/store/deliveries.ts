@@ -1,6 +1,8 @@
 import type { ControlAction } from '../domain/schemas';
 import { isFinal, type DeliveryStatus } from '../domain/status';
-import { isDuplicateKeyError, onlyDuplicateKeys, type AttemptDoc, type DeliveryDoc, type Store } from './index';
+import type { UpdateFilter } from 'mongodb';
+import { groupedWrite } from './grouped-write';
+import { isDuplicateKeyError, onlyDuplicateKeys, writeErrorsByIndex, type AttemptDoc, type DeliveryDoc, type Store } from './index';
 
 export const deliveryKey = (workflowId: string, subscriptionId: string) => `${workflowId}|${subscriptionId}`;
 
@@ -60,31 +62,56 @@ export type DeliveryProgress = Pick<DeliveryDoc, 'status' | 'lastAttemptAt' | 'l
  * workflow, which runs one step of a delivery at a time.
  */
 
+/** Writes one attempt and the delivery's new state; see `createAttemptRecorder`. */
+export type RecordAttempt = (attempt: AttemptDoc, progress: DeliveryProgress, trigger?: ControlAction) => Promise<void>;
+
 /**
- * Writes one attempt and the delivery's new state. Keyed by attempt number, so an activity
- * retried after a crash does not record the attempt twice; it does not move the delivery
- * backwards either, as the attempt checks the delivery's count before it sends.
- * `trigger` is the retry request that made this attempt happen now.
+ * Records finished attempts, the writes of the attempts that finish at the same moment grouped
+ * into one command per collection (`groupedWrite`). Each attempt is keyed by its number, so an
+ * activity retried after a crash does not record it twice; it does not move the delivery
+ * backwards either, as the attempt checks the delivery's count before it sends. `trigger` is
+ * the retry request that made the attempt happen now.
  */
-export async function recordAttempt(store: Store, attempt: AttemptDoc, progress: DeliveryProgress, trigger?: ControlAction): Promise<void> {
-  try {
-    await store.attempts.insertOne(attempt);
-  } catch (err) {
-    // Recorded by an earlier try of this activity: keep that record.
-    if (!isDuplicateKeyError(err)) throw err;
-  }
-  const updated = await store.deliveries.updateOne(
-    { _id: attempt.deliveryId },
-    {
-      $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
-      $unset: { sendingSince: '' },
-      ...(trigger && { $push: { actions: trigger } }),
-    },
-  );
-  // A purge removed the delivery while this attempt was in flight: the attempt (which holds
-  // the event's data) goes with it. A purge deletes deliveries before attempts, so either it
-  // deletes this record or this finds the delivery gone.
-  if (updated.matchedCount === 0) await store.attempts.deleteOne({ _id: attempt._id });
+export function createAttemptRecorder(store: Store): RecordAttempt {
+  const insertAttempt = groupedWrite<AttemptDoc, void>(async (docs) => {
+    try {
+      await store.attempts.insertMany(docs, { ordered: false });
+      return docs.map(() => undefined);
+    } catch (err) {
+      const refused = writeErrorsByIndex(err);
+      if (!refused) throw err;
+      // Recorded by an earlier try of its activity: that record is kept.
+      return docs.map((_, i) => {
+        const error = refused.get(i);
+        return !error || isDuplicateKeyError(error) ? undefined : new Error(error.errmsg ?? `attempt ${docs[i]._id} not recorded`);
+      });
+    }
+  });
+  const updateDelivery = groupedWrite<{ id: string; update: UpdateFilter<DeliveryDoc> }, boolean>(async (ops) => {
+    const result = await store.deliveries.bulkWrite(
+      ops.map(({ id, update }) => ({ updateOne: { filter: { _id: id }, update } })),
+      { ordered: false },
+    );
+    if (result.matchedCount === ops.length) return ops.map(() => true);
+    // A purge removed some of these deliveries meanwhile: which ones, only their reads tell.
+    return Promise.all(ops.map(async ({ id }) => (await findDelivery(store, id)) !== null));
+  });
+
+  return async (attempt, progress, trigger) => {
+    await insertAttempt(attempt);
+    const matched = await updateDelivery({
+      id: attempt.deliveryId,
+      update: {
+        $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
+        $unset: { sendingSince: '' },
+        ...(trigger && { $push: { actions: trigger } }),
+      },
+    });
+    // A purge removed the delivery while this attempt was in flight: the attempt (which holds
+    // the event's data) goes with it. A purge deletes deliveries before attempts, so either it
+    // deletes this record or this finds the delivery gone.
+    if (!matched) await store.attempts.deleteOne({ _id: attempt._id });
+  };
 }
 
 /**

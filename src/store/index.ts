@@ -351,6 +351,14 @@ export function onlyDuplicateKeys(err: unknown): boolean {
   return errors.length > 0 && errors.every(isDuplicateKeyError);
 }
 
+/** The write errors of a refused bulk command by the index of the item refused; null for an error of the whole command. */
+export function writeErrorsByIndex(err: unknown): Map<number, { code?: unknown; errmsg?: string }> | null {
+  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+  if (!writeErrors) return null;
+  const errors = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as Array<{ index: number; code?: unknown; errmsg?: string }>;
+  return new Map(errors.map((e) => [e.index, e]));
+}
+
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
 }
