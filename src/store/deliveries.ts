@@ -1,6 +1,5 @@
 import type { ControlAction } from '../domain/schemas';
 import { isFinal, type DeliveryStatus } from '../domain/status';
-import type { UpdateFilter } from 'mongodb';
 import { groupedWrite } from './grouped-write';
 import { isDuplicateKeyError, onlyDuplicateKeys, writeErrorsByIndex, type AttemptDoc, type DeliveryDoc, type Store } from './index';
 
@@ -66,8 +65,8 @@ export type DeliveryProgress = Pick<DeliveryDoc, 'status' | 'lastAttemptAt' | 'l
 export type RecordAttempt = (attempt: AttemptDoc, progress: DeliveryProgress, trigger?: ControlAction) => Promise<void>;
 
 /**
- * Records finished attempts, the writes of the attempts that finish at the same moment grouped
- * into one command per collection (`groupedWrite`). Each attempt is keyed by its number, so an
+ * Records finished attempts, the inserts of the attempts that finish at the same moment grouped
+ * into one command (`groupedWrite`; FerretDB writes them in one transaction). Each attempt is keyed by its number, so an
  * activity retried after a crash does not record it twice; it does not move the delivery
  * backwards either, as the attempt checks the delivery's count before it sends. `trigger` is
  * the retry request that made the attempt happen now.
@@ -87,30 +86,24 @@ export function createAttemptRecorder(store: Store): RecordAttempt {
       });
     }
   });
-  const updateDelivery = groupedWrite<{ id: string; update: UpdateFilter<DeliveryDoc> }, boolean>(async (ops) => {
-    const result = await store.deliveries.bulkWrite(
-      ops.map(({ id, update }) => ({ updateOne: { filter: { _id: id }, update } })),
-      { ordered: false },
-    );
-    if (result.matchedCount === ops.length) return ops.map(() => true);
-    // A purge removed some of these deliveries meanwhile: which ones, only their reads tell.
-    return Promise.all(ops.map(async ({ id }) => (await findDelivery(store, id)) !== null));
-  });
-
   return async (attempt, progress, trigger) => {
     await insertAttempt(attempt);
-    const matched = await updateDelivery({
-      id: attempt.deliveryId,
-      update: {
+    // Not grouped: FerretDB 1.24 keeps every statement of an update command reading from its
+    // own PostgreSQL connection until the whole command ends (msg_update.go defers each
+    // statement's iterator close to the end of its loop), so one update of N deliveries holds
+    // N connections and more; grouped, they starved its pool within seconds under `make bench`.
+    const updated = await store.deliveries.updateOne(
+      { _id: attempt.deliveryId },
+      {
         $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
         $unset: { sendingSince: '' },
         ...(trigger && { $push: { actions: trigger } }),
       },
-    });
+    );
     // A purge removed the delivery while this attempt was in flight: the attempt (which holds
     // the event's data) goes with it. A purge deletes deliveries before attempts, so either it
     // deletes this record or this finds the delivery gone.
-    if (!matched) await store.attempts.deleteOne({ _id: attempt._id });
+    if (updated.matchedCount === 0) await store.attempts.deleteOne({ _id: attempt._id });
   };
 }
 
