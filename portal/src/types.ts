@@ -3,8 +3,8 @@ import type { z } from 'zod';
 import type {
   apiKeySchema,
   AttemptView,
+  EventDetail,
   EventTypeView,
-  EventView,
   HeraldEvent,
   meSchema,
   Overview,
@@ -16,8 +16,10 @@ import type {
 export type Me = z.infer<typeof meSchema>;
 export type Subscription = z.infer<typeof subscriptionSchema>;
 export type ApiKey = z.infer<typeof apiKeySchema>;
+/** `GET /v1/events/{id}`, by the name the client library gives it. */
+export type EventView = EventDetail;
 export type ListedEvent = HeraldEvent & { status: EventView['status'] };
-export type { AttemptView, EventTypeView, EventView, HeraldEvent, Overview, Scope, SubscriptionHealth };
+export type { AttemptView, EventTypeView, HeraldEvent, Overview, Scope, SubscriptionHealth };
 export interface Page<T> {
   data: T[];
   nextCursor: string | null;

@@ -4,6 +4,7 @@ import { DIGEST_EVENT_TYPE } from '../domain/digest';
 import { newMessageId } from '../domain/ids';
 import { matchesAny } from '../domain/matching';
 import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
+import type { HeraldEvent } from '../domain/schemas';
 import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import { findByIds, type Store, type SubscriptionDoc } from '../store';
 import { closeDelivery, createDeliveries, deliveriesForEvent, deliveriesOfRun, deliveryKey, reopenDelivery } from '../store/deliveries';
@@ -28,20 +29,38 @@ export interface AuditDeps {
 
 const DIGEST_FEED_CONCURRENCY = 16;
 
+interface MatchedSubscriptions {
+  deliver: SubscriptionDoc[];
+  digests: SubscriptionDoc[];
+  filteredOut: string[];
+}
+
 export function createAuditActivities(deps: AuditDeps) {
   const { store } = deps;
 
-  /** The subscriptions an event goes to: a delivery of its own, or through their digest. */
-  async function subscriptionsFor(input: MatchInput): Promise<{ deliver: SubscriptionDoc[]; digests: SubscriptionDoc[] }> {
+  /**
+   * The subscriptions an event goes to: a delivery of its own, or through their digest; and
+   * those whose types matched but whose filter the event failed. The event is read only when
+   * a filter needs it.
+   */
+  async function subscriptionsFor(input: MatchInput, readEvent: () => Promise<HeraldEvent>): Promise<MatchedSubscriptions> {
     if (input.only) {
       const sub = await findSubscription(store, input.tenant, input.only);
-      return { deliver: sub ? [sub] : [], digests: [] };
+      return { deliver: sub ? [sub] : [], digests: [], filteredOut: [] };
     }
-    const matching = (await deps.caches.matchable(input.tenant)).filter((s) => matchesAny(s.eventTypes, input.eventType));
+    const wanted: SubscriptionDoc[] = [];
+    const filteredOut: string[] = [];
+    let event: HeraldEvent | undefined;
+    for (const { doc, filter } of await deps.caches.matchable(input.tenant)) {
+      // A digest event is not collected into digests itself.
+      if (!matchesAny(doc.eventTypes, input.eventType) || (doc.digest && input.eventType === DIGEST_EVENT_TYPE)) continue;
+      if (filter && !filter((event ??= await readEvent()))) filteredOut.push(doc._id);
+      else wanted.push(doc);
+    }
     return {
-      deliver: matching.filter((s) => !s.digest),
-      // A digest is not collected into digests itself.
-      digests: input.eventType === DIGEST_EVENT_TYPE ? [] : matching.filter((s) => s.digest),
+      deliver: wanted.filter((s) => !s.digest),
+      digests: wanted.filter((s) => s.digest),
+      filteredOut: filteredOut.sort(),
     };
   }
 
@@ -103,11 +122,13 @@ export function createAuditActivities(deps: AuditDeps) {
     },
 
     /**
-     * Finds the active subscriptions that want this event (or the one subscription asked
-     * for) and opens one delivery for each, with a message id of its own.
+     * Finds the active subscriptions that want this event, by type and filter (or the one
+     * subscription asked for), and opens one delivery for each, with a message id of its own.
      */
     async matchSubscriptions(input: MatchInput): Promise<DeliveryState[]> {
-      const subs = await subscriptionsFor(input);
+      // Replays, and runs from before openEvent: the event is in the audit. Their filtered-out
+      // subscriptions are not recorded: `filteredOut` is the event's own run's.
+      const subs = await subscriptionsFor(input, () => deps.caches.loadEvent(input.tenant, input.eventId));
       await feedDigests(input, subs.digests);
       return openDeliveries(input, subs.deliver);
     },
@@ -127,9 +148,10 @@ export function createAuditActivities(deps: AuditDeps) {
         ...(input.only && { only: input.only }),
         ...(input.digest && { digest: true }),
       };
-      const subs = await subscriptionsFor(match);
+      const subs = await subscriptionsFor(match, () => Promise.resolve(event));
       // Recorded before the digests hear of it: a digest reads the events it collected from the audit.
-      const doc = eventDocOf(tenant, event, workflowId, runId, subs.deliver.length ? 'delivering' : 'delivered');
+      const status = subs.deliver.length ? 'delivering' : 'delivered';
+      const doc = eventDocOf(tenant, event, workflowId, runId, status, subs.filteredOut);
       if ((await recordEvent(store, doc)) === 'duplicate') return 'duplicate';
       // As an attempt would read it back: the message's body is the same whichever worker sends it.
       deps.caches.rememberEvent(tenant, eventOf(doc));

@@ -1,15 +1,23 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { LRUCache } from 'lru-cache';
+import { compileFilter, type EventPredicate } from '../domain/filter';
 import type { HeraldEvent } from '../domain/schemas';
 import type { Store, SubscriptionDoc } from '../store';
 import { eventKey, eventOf, findEvent, isKeyMarkedForPurge } from '../store/events';
 import { sharedRead } from '../store/shared-read';
-import { activeSubscriptions, findSubscription, subscriptionsVersion } from '../store/subscriptions';
+import { activeSubscriptions, filterOf, findSubscription, subscriptionsVersion } from '../store/subscriptions';
+
+/** An active subscription as matching reads it. */
+export interface MatchableSubscription {
+  doc: SubscriptionDoc;
+  /** Whether an event passes the subscription's filter; null when it has none. */
+  filter: EventPredicate | null;
+}
 
 /** The worker's read caches, shared by its activities: what the hot path would otherwise read again. */
 export interface ActivityCaches {
   /** A tenant's active subscriptions, as matching reads them. */
-  matchable(tenant: string): Promise<SubscriptionDoc[]>;
+  matchable(tenant: string): Promise<MatchableSubscription[]>;
   /** One subscription as it is now, active or not; null when it was deleted. */
   subscription(tenant: string, id: string): Promise<SubscriptionDoc | null>;
   /** A recorded event; fails (not retryable) when it is not in the audit. */
@@ -26,7 +34,7 @@ export function createActivityCaches(store: Store): ActivityCaches {
 
   // Each tenant's active subscriptions, kept while the tenant's subscriptions version holds:
   // matching an event then costs one read by _id instead of reading every subscription.
-  const tenantSubscriptions = new LRUCache<string, { version: number; subs: SubscriptionDoc[] }>({
+  const tenantSubscriptions = new LRUCache<string, { version: number; subs: MatchableSubscription[] }>({
     maxSize: 100_000, // subscriptions held in all, whatever the number of tenants
     sizeCalculation: (entry) => entry.subs.length + 1,
   });
@@ -35,11 +43,11 @@ export function createActivityCaches(store: Store): ActivityCaches {
   // The attempts of one event ask for its mark together.
   const markOf = sharedRead((key) => isKeyMarkedForPurge(store, key));
 
-  async function matchable(tenant: string): Promise<SubscriptionDoc[]> {
+  async function matchable(tenant: string): Promise<MatchableSubscription[]> {
     const version = await versionOf(tenant); // first: see subscriptionsVersion
     const cached = tenantSubscriptions.get(tenant);
     if (cached?.version === version) return cached.subs;
-    const subs = await activeSubscriptions(store, tenant);
+    const subs = (await activeSubscriptions(store, tenant)).map(matchableOf);
     tenantSubscriptions.set(tenant, { version, subs });
     return subs;
   }
@@ -50,8 +58,8 @@ export function createActivityCaches(store: Store): ActivityCaches {
     async subscription(tenant, id) {
       // Every change an attempt depends on raises the version, so an active subscription of
       // the current version is the stored one; a disabled or deleted one is read.
-      const active = (await matchable(tenant)).find((s) => s._id === id);
-      return active ?? findSubscription(store, tenant, id);
+      const active = (await matchable(tenant)).find((s) => s.doc._id === id);
+      return active?.doc ?? findSubscription(store, tenant, id);
     },
 
     async loadEvent(tenant, id) {
@@ -71,4 +79,14 @@ export function createActivityCaches(store: Store): ActivityCaches {
 
     markedForPurge: (tenant, id) => markOf(eventKey(tenant, id)),
   };
+}
+
+/**
+ * Filters are compiled here, once per load of a tenant's subscriptions, not once per event. The
+ * API saved only filters that compile, so a throw here (a filter written around the API) fails
+ * the match, which Temporal retries in sight, rather than delivering past an unreadable filter.
+ */
+function matchableOf(doc: SubscriptionDoc): MatchableSubscription {
+  const filter = filterOf(doc);
+  return { doc, filter: filter === undefined ? null : compileFilter(filter) };
 }

@@ -14,7 +14,7 @@ import {
   eventSchema,
   eventTypePutSchema,
   eventTypeViewSchema,
-  eventViewSchema,
+  eventDetailSchema,
   ingestLogEntrySchema,
   ingestLogQuerySchema,
   listQuerySchema,
@@ -47,7 +47,7 @@ const components = {
   AcceptedEvent: acceptedEventSchema,
   AcceptedBatch: acceptedBatchSchema,
   EventListItem: eventListItemSchema,
-  EventView: eventViewSchema,
+  EventView: eventDetailSchema, // the published name of `GET /v1/events/{id}`'s answer
   Attempt: attemptViewSchema,
   SubscriptionCreate: subscriptionCreateSchema,
   SubscriptionPatch: subscriptionPatchSchema,
@@ -218,7 +218,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       },
       '/v1/events/{id}': {
         get: {
-          summary: 'An event with its deliveries',
+          summary: 'An event with its deliveries, and the subscriptions whose filter it failed',
           parameters: [idParam],
           responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems },
         },

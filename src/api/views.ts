@@ -1,6 +1,7 @@
 import type { AttemptView, DeliveryView, EventTypeView } from '../domain/schemas';
 import { channelOf } from '../channels';
 import type { ApiKeyDoc, AttemptDoc, DeliveryDoc, EventTypeDoc, IngestLogDoc, SubscriptionDoc } from '../store';
+import { filterOf } from '../store/subscriptions';
 
 /**
  * What the public surface shows of each stored document: the API's answers, Herald's own
@@ -39,10 +40,12 @@ export function attemptView(doc: AttemptDoc): AttemptView {
 }
 
 export function subscriptionView(doc: SubscriptionDoc) {
+  const filter = filterOf(doc);
   return {
     id: doc._id,
     ...(doc.name !== undefined && { name: doc.name }),
     eventTypes: doc.eventTypes,
+    ...(filter !== undefined && { filter }),
     channel: doc.channel,
     ...channelOf(doc).view(),
     ...(doc.digest !== undefined && { digest: doc.digest }),

@@ -8,7 +8,7 @@ import type {
   eventInputSchema,
   eventListItemSchema,
   eventListQuerySchema,
-  eventViewSchema,
+  eventDetailSchema,
   listQuerySchema,
   problemSchema,
   recoverSchema,
@@ -28,7 +28,8 @@ import type {
 
 export type EventInput = z.input<typeof eventInputSchema>;
 export type AcceptedEvent = z.infer<typeof acceptedEventSchema>;
-export type EventView = z.infer<typeof eventViewSchema>;
+/** `GET /v1/events/{id}` (the API's `eventDetailSchema`; the client's name for it predates `filteredOut`). */
+export type EventView = z.infer<typeof eventDetailSchema>;
 export type EventListItem = z.infer<typeof eventListItemSchema>;
 export type Attempt = z.infer<typeof attemptViewSchema>;
 export type DeliveryControl = z.input<typeof deliveryControlSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD } from './channels';
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
+import { filterProblems } from './filter';
 import { DURATION_PATTERN, parseDuration } from './schedule';
 import { templateProblem, type TemplatePart } from './templates';
 import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
@@ -142,9 +143,20 @@ export const digestSchema = z.strictObject({
 });
 export type DigestSettings = z.infer<typeof digestSchema>;
 
+/** A subscription's filter (src/domain/filter.ts), refused at save time with the path of each wrong part. */
+const filterSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((filter, ctx) => {
+    for (const { path, message } of filterProblems(filter)) ctx.addIssue({ code: 'custom', path, message });
+  })
+  .describe(
+    'only events passing it are delivered: fields data.<path>, subject.type, subject.id, actor, source, type; operators $eq, $ne, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; a bare value means $eq (docs/api.md, "Filters")',
+  );
+
 const subscriptionFields = {
   name: text(200).optional(),
   eventTypes: z.array(eventTypePatternSchema).min(1).max(100),
+  filter: filterSchema.optional(),
   url: urlSchema.optional(),
   to: z.array(z.email()).min(1).max(50).optional(),
   subject: templateSchema('subject', 1000).optional().describe('email: Mustache template of the subject line'),
@@ -175,10 +187,11 @@ export const subscriptionCreateSchema = z
   });
 export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
 
-/** A patch may also remove a subscription's digest or templates with `null`. */
+/** A patch may also remove a subscription's filter, digest or templates with `null`. */
 export const subscriptionPatchSchema = z.strictObject({
   ...subscriptionFields,
   eventTypes: subscriptionFields.eventTypes.optional(),
+  filter: filterSchema.nullable().optional(),
   subject: subscriptionFields.subject.unwrap().nullable().optional(),
   body: subscriptionFields.body.unwrap().nullable().optional(),
   html: subscriptionFields.html.unwrap().nullable().optional(),
@@ -190,6 +203,7 @@ export const subscriptionSchema = z.object({
   id: z.string(),
   name: z.string().optional(),
   eventTypes: z.array(z.string()),
+  filter: z.record(z.string(), z.unknown()).optional(),
   channel: z.enum(CHANNEL_NAMES),
   url: z.string().optional(),
   to: z.array(z.string()).optional(),
@@ -370,12 +384,25 @@ export const deliveryViewSchema = z.object({
 });
 export type DeliveryView = z.infer<typeof deliveryViewSchema>;
 
+/**
+ * An event with the deliveries its run opened: what the workflow's `status` query and result
+ * show. `GET /v1/events/{id}` answers `eventDetailSchema`, which adds what the audit records
+ * beside them.
+ */
 export const eventViewSchema = z.object({
   event: eventSchema,
   status: z.enum(EVENT_STATUSES),
   deliveries: z.array(deliveryViewSchema),
 });
 export type EventView = z.infer<typeof eventViewSchema>;
+
+/** `GET /v1/events/{id}`: the event's view with what only the audit knows. */
+export const eventDetailSchema = eventViewSchema.extend({
+  filteredOut: z
+    .array(z.string())
+    .describe("the subscriptions whose event types matched but whose filter did not when the event's own run opened it"),
+});
+export type EventDetail = z.infer<typeof eventDetailSchema>;
 
 export const attemptViewSchema = z.object({
   subscriptionId: z.string(),

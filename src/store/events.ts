@@ -6,8 +6,15 @@ import { keysetPage, type Page } from './paging';
 
 export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
 
-/** An accepted event as the audit keeps it, from the run that records it. */
-export function eventDocOf(tenant: string, event: HeraldEvent, workflowId: string, runId: string, status: EventStatus): EventDoc {
+/** An accepted event as the audit keeps it, from the run that records it (with the subscriptions whose filter it failed). */
+export function eventDocOf(
+  tenant: string,
+  event: HeraldEvent,
+  workflowId: string,
+  runId: string,
+  status: EventStatus,
+  filteredOut: readonly string[] = [],
+): EventDoc {
   return {
     _id: eventKey(tenant, event.id),
     tenant,
@@ -24,6 +31,7 @@ export function eventDocOf(tenant: string, event: HeraldEvent, workflowId: strin
     workflowId,
     runId,
     status,
+    ...(filteredOut.length > 0 && { filteredOut: [...filteredOut] }),
   };
 }
 

@@ -35,6 +35,11 @@ export interface EventDoc {
   replays?: number;
   /** The id of a `*.completed` / `*.failed` event whose parent this event is: it was closed. */
   closedBy?: string;
+  /**
+   * The active subscriptions whose event types matched but whose filter did not, when the
+   * event's own run recorded it (in the same insert); absent when there were none.
+   */
+  filteredOut?: string[];
 }
 
 /**
@@ -78,6 +83,8 @@ interface SubscriptionFields {
   tenant: string;
   name?: string;
   eventTypes: string[];
+  /** The filter (src/domain/filter.ts) as JSON text: its operators (`$eq`) and paths (`data.a`) are not valid field names. */
+  filterJson?: string;
   /** Matching events are collected by a digest workflow and sent together (src/workflows/collect-digest.ts). */
   digest?: { every: string; maxEvents?: number };
   secrets: SubscriptionSecret[];

@@ -1,3 +1,4 @@
+import type { EventFilter } from '../domain/filter';
 import type { SecretBox } from '../security/secret-box';
 import type { SubscriptionPatch } from '../domain/schemas';
 import { bumpTenantVersion, tenantVersion, type Store, type SubscriptionDoc } from './index';
@@ -38,11 +39,13 @@ export async function updateSubscription(
   patch: SubscriptionPatch,
   now: Date,
 ): Promise<SubscriptionDoc | null> {
+  const { filter, ...fields } = patch; // stored as text: see SubscriptionDoc.filterJson
+  const stored = { ...fields, ...(filter !== undefined && { filterJson: filter === null ? null : JSON.stringify(filter) }) };
   const set: Record<string, unknown> = { updatedAt: now };
   const unset: Record<string, ''> = {};
-  for (const [key, value] of Object.entries(patch)) {
+  for (const [key, value] of Object.entries(stored)) {
     if (value === null)
-      unset[key] = ''; // a template or digest removed
+      unset[key] = ''; // a filter, template or digest removed
     else if (value !== undefined) set[key] = value;
   }
   if (patch.active === true) Object.assign(unset, { disabledAt: '', disabledReason: '', failingSince: '' });
@@ -53,6 +56,11 @@ export async function updateSubscription(
   );
   if (updated) await bumpSubscriptionsVersion(store, tenant);
   return updated;
+}
+
+/** The subscription's filter, read back from the text it is stored as; undefined when it has none. */
+export function filterOf(doc: SubscriptionDoc): EventFilter | undefined {
+  return doc.filterJson === undefined ? undefined : (JSON.parse(doc.filterJson) as EventFilter);
 }
 
 export async function deleteSubscription(store: Store, tenant: string, id: string): Promise<boolean> {

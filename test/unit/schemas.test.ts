@@ -1,3 +1,4 @@
+import { parseOrThrow, ProblemError } from '../../src/api/problem';
 import {
   deliveryControlSchema,
   eventInputSchema,
@@ -5,6 +6,7 @@ import {
   recoverSchema,
   rotateSecretSchema,
   subscriptionCreateSchema,
+  subscriptionPatchSchema,
 } from '../../src/domain/schemas';
 
 /** The distinct dotted paths of the issues a failed parse reports, e.g. ["url"] or ["headers.webhook-id"]. */
@@ -258,6 +260,59 @@ describe('subscriptionCreateSchema', () => {
     const result = subscriptionCreateSchema.safeParse({ ...webhook, callback: 'x' });
     expect(result.success).toBe(false);
     expect(result.error!.issues[0]).toMatchObject({ code: 'unrecognized_keys', keys: ['callback'] });
+  });
+});
+
+describe('subscription filters', () => {
+  const webhook = { channel: 'webhook', url: 'https://hooks.example.com/herald', eventTypes: ['payment.*'] };
+  const filter = {
+    'data.env': 'prod',
+    'data.amount': { $gte: 100 },
+    $or: [{ 'subject.type': { $in: ['package', 'origin'] } }, { actor: 'ci' }],
+  };
+
+  test('a valid filter is taken as given on create and on update', () => {
+    expect(subscriptionCreateSchema.parse({ ...webhook, filter }).filter).toEqual(filter);
+    expect(subscriptionPatchSchema.parse({ filter }).filter).toEqual(filter);
+  });
+
+  test('an update removes the filter with null; a create has no filter to remove', () => {
+    expect(subscriptionPatchSchema.parse({ filter: null })).toEqual({ filter: null });
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, filter: null }))).toEqual(['filter']);
+  });
+
+  test('an unknown operator is a 400 whose problem names its path', () => {
+    const body = { ...webhook, filter: { 'data.amount': { $gte: 100, $regex: '^1' } } };
+    let problem: unknown;
+    try {
+      parseOrThrow(subscriptionCreateSchema, body);
+    } catch (err) {
+      problem = err;
+    }
+    expect(problem).toBeInstanceOf(ProblemError);
+    expect(problem).toMatchObject({
+      status: 400,
+      errors: [{ path: 'filter.data.amount.$regex', message: expect.stringMatching(/^is not an operator; a field takes \$eq/) }],
+    });
+  });
+
+  test('a malformed part is named by its path, inside $and, $or and $not too, on create and on update', () => {
+    const malformed = { $or: [{ actor: 'ci' }, { $not: { 'data.tags': { $in: 'urgent' } } }] };
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, filter: malformed }))).toEqual(['filter.$or.1.$not.data.tags.$in']);
+    expect(issuePaths(subscriptionPatchSchema.safeParse({ filter: malformed }))).toEqual(['filter.$or.1.$not.data.tags.$in']);
+    expect(issuePaths(subscriptionPatchSchema.safeParse({ filter: { colour: 'red', 'data.a': { $gt: false } } }))).toEqual([
+      'filter.colour',
+      'filter.data.a.$gt',
+    ]);
+  });
+
+  test.each([
+    ['a list', [{ actor: 'ci' }]],
+    ['a string', '{"actor": "ci"}'],
+    ['too deep', JSON.parse('{"data.a": ' + '['.repeat(20) + ']'.repeat(20) + '}')],
+    ['too long', { 'data.a': 'x'.repeat(20_000) }],
+  ])('a filter that is %s is refused at "filter"', (_what, bad) => {
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, filter: bad }))).toEqual(['filter']);
   });
 });
 

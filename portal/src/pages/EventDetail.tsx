@@ -152,7 +152,13 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
       )}
 
       <h2>Deliveries</h2>
-      {view.deliveries.length === 0 && <p>No subscription matched this event (yet).</p>}
+      {view.deliveries.length === 0 && (
+        <p>
+          {view.filteredOut.length > 0
+            ? 'No delivery: the subscriptions of its type filtered it out (listed below).'
+            : 'No subscription matched this event (yet).'}
+        </p>
+      )}
       {view.deliveries.map((d) => {
         const name = names?.get(d.subscriptionId) ?? d.subscriptionId;
         return (
@@ -195,6 +201,20 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
           </section>
         );
       })}
+
+      {view.filteredOut.length > 0 && (
+        <>
+          <h2>Filtered out</h2>
+          <p className="help">These subscriptions take events of this type, but their filter left this one out.</p>
+          <ul>
+            {view.filteredOut.map((id) => (
+              <li key={id}>
+                <a href={`#/subscriptions/${id}`}>{names?.get(id) ?? id}</a>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
 
       <h2>Data</h2>
       <pre className="body">{JSON.stringify(e.data, null, 2)}</pre>

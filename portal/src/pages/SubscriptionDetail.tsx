@@ -63,6 +63,8 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
         </dd>
         <dt>Event types</dt>
         <dd>{s.eventTypes.join(', ')}</dd>
+        <dt>Filter</dt>
+        <dd>{s.filter ? <code>{JSON.stringify(s.filter)}</code> : 'none: every event of these types'}</dd>
         <dt>State</dt>
         <dd>
           <Status value={s.active ? 'active' : 'disabled'} />{' '}

@@ -78,11 +78,25 @@ const splitList = (text: string) =>
 
 const numberOrUndefined = (text: string) => (text.trim() === '' ? undefined : Number(text));
 
+/** The filter field as the API takes it: empty is no filter, which removes one the subscription had (null). */
+function filterOf(text: string, existing: Subscription | undefined): Record<string, unknown> | null | undefined {
+  if (text.trim() === '') return existing?.filter ? null : undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('the filter is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('the filter must be a JSON object');
+  return value as Record<string, unknown>;
+}
+
 /** Create a subscription, or edit one (`existing`): the same fields either way. */
 export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?: Subscription; onSaved?: (s: Subscription) => void }) {
   const [name, setName] = useState(existing?.name ?? '');
   const [url, setUrl] = useState(existing?.url ?? '');
   const [eventTypes, setEventTypes] = useState<string[]>(existing?.eventTypes ?? []);
+  const [filter, setFilter] = useState(existing?.filter ? JSON.stringify(existing.filter, null, 2) : '');
   const [schedule, setSchedule] = useState(existing?.retry?.schedule?.join(', ') ?? '');
   const [maxAttempts, setMaxAttempts] = useState(existing?.retry?.maxAttempts?.toString() ?? '');
   const [timeoutMs, setTimeoutMs] = useState(existing?.timeoutMs?.toString() ?? '');
@@ -111,10 +125,12 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
       ...(schedules.length > 0 && { schedule: schedules }),
       ...(numberOrUndefined(maxAttempts) !== undefined && { maxAttempts: numberOrUndefined(maxAttempts) }),
     };
+    const filterValue = filterOf(filter, existing);
     const body = {
       ...(name.trim() && { name: name.trim() }),
       url: url.trim(),
       eventTypes,
+      ...(filterValue !== undefined && { filter: filterValue }),
       ...(Object.keys(retry).length > 0 && { retry }),
       ...(numberOrUndefined(timeoutMs) !== undefined && { timeoutMs: numberOrUndefined(timeoutMs) }),
     };
@@ -152,6 +168,22 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
           placeholder="https://example.com/webhooks"
         />
         <EventTypePicker me={me} value={eventTypes} onChange={setEventTypes} />
+        <label htmlFor="sub-filter">Filter (JSON)</label>
+        <textarea
+          id="sub-filter"
+          rows={4}
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+          placeholder={'optional, e.g. {"data.env": "prod", "data.amount": {"$gte": 100}}'}
+          aria-describedby="sub-filter-help"
+          spellCheck={false}
+        />
+        <p id="sub-filter-help" className="help">
+          Only events of these types that pass it are delivered. Fields <code>data.…</code>, <code>subject.type</code>,{' '}
+          <code>subject.id</code>, <code>actor</code>, <code>source</code>, <code>type</code>; operators <code>$eq</code>, <code>$ne</code>,{' '}
+          <code>$in</code>, <code>$nin</code>, <code>$gt</code>, <code>$gte</code>, <code>$lt</code>, <code>$lte</code>,{' '}
+          <code>$exists</code>, <code>$and</code>, <code>$or</code>, <code>$not</code>. Empty: every event of these types.
+        </p>
         <label htmlFor="sub-schedule">Retry schedule</label>
         <input
           id="sub-schedule"

@@ -1,5 +1,12 @@
 import { Router, type Response } from 'express';
-import { deliveryControlSchema, eventBatchSchema, eventInputSchema, eventListQuerySchema, type EventView } from '../../domain/schemas';
+import {
+  deliveryControlSchema,
+  eventBatchSchema,
+  eventInputSchema,
+  eventListQuerySchema,
+  type EventDetail,
+  type EventView,
+} from '../../domain/schemas';
 import { currentDeliveries, eventStatusOf, isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
 import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
@@ -110,12 +117,13 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       return;
     }
     const deliveries = await deliveriesForEvent(deps.store, tenant, id);
-    const view: EventView = {
+    const view: EventDetail = {
       event: eventOf(doc),
       // Before matching has opened any delivery, the stored status ("delivering") stands;
       // after a replay, each subscription's newest delivery decides.
       status: deliveries.length ? eventStatusOf(currentDeliveries(deliveries)) : doc.status,
       deliveries: deliveries.map(deliveryView),
+      filteredOut: doc.filteredOut ?? [],
     };
     res.json(view);
   });
@@ -219,13 +227,17 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
  * deliveries, once a worker has run it; before that (a backlog holds its first task, so no
  * worker can answer a query) the event it was started with, still delivering.
  */
-async function unrecordedEvent(deps: IngestDeps, tenant: string, id: string): Promise<EventView> {
+async function unrecordedEvent(deps: IngestDeps, tenant: string, id: string): Promise<EventDetail> {
   const event = await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
   if (!event) throw notFound(`event ${id}`);
+  let view: EventView;
   try {
     const handle = deps.temporal.workflow.getHandle(eventWorkflowId(tenant, id));
-    return await deps.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
+    view = await deps.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery));
   } catch {
-    return { event, status: 'delivering', deliveries: [] };
+    return { event, status: 'delivering', deliveries: [], filteredOut: [] };
   }
+  // The run does not report what filters left out; the audit has it once the run has opened the event.
+  const recorded = await findEvent(deps.store, tenant, id);
+  return { ...view, filteredOut: recorded?.filteredOut ?? [] };
 }

@@ -89,6 +89,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
       tenant,
       ...(input.name !== undefined && { name: input.name }),
       eventTypes: input.eventTypes,
+      ...(input.filter !== undefined && { filterJson: JSON.stringify(input.filter) }), // text: see SubscriptionDoc
       ...targetOf(input, deps.secretBox),
       ...(input.digest !== undefined && { digest: input.digest }),
       ...(input.retry !== undefined && { retry: input.retry }),

@@ -42,6 +42,8 @@ function eventView(view: EventView): string {
     correlationId: event.correlationId,
     occurredAt: event.occurredAt,
     data: event.data,
+    // Subscriptions of the event's type whose filter it failed: why they have no delivery.
+    filteredOut: view.filteredOut.length > 0 ? view.filteredOut.join(', ') : undefined,
   });
   return view.deliveries.length ? `${head}\n\n${table(view.deliveries, DELIVERY_COLUMNS)}` : `${head}\n\n(no deliveries)`;
 }

@@ -19,6 +19,7 @@ const subscriptionRecord = (s: Subscription) =>
     name: s.name,
     channel: s.channel,
     eventTypes: s.eventTypes.join(', '),
+    filter: s.filter,
     url: s.url,
     to: s.to?.join(', '),
     headers: s.headers,
@@ -36,6 +37,8 @@ const subscriptionRecord = (s: Subscription) =>
 interface SettingsFlags {
   name?: string;
   eventTypes?: string[];
+  /** false: `--no-filter` on update. */
+  filter?: Record<string, unknown> | false;
   webhook?: string;
   to?: string[];
   header?: Record<string, string>;
@@ -52,6 +55,7 @@ function withSettingsOptions(command: Command): Command {
     command
       .option('--name <name>')
       .option('--event-types <patterns>', 'comma-separated: "*", "a.*" or "a.b"', parse.list)
+      .option('--filter <json>', 'deliver only the events passing this filter, e.g. \'{"data.env": "prod"}\'', parse.json)
       // Not --url: that global option names the Herald API.
       .option('--webhook <url>', 'the webhook target URL')
       .option('--to <addresses>', 'email recipients, comma-separated', parse.list)
@@ -71,6 +75,7 @@ function settingsOf(flags: SettingsFlags): SubscriptionPatch {
   return {
     ...(flags.name !== undefined && { name: flags.name }),
     ...(flags.eventTypes && { eventTypes: flags.eventTypes }),
+    ...(flags.filter !== undefined && { filter: flags.filter === false ? null : flags.filter }),
     ...(flags.webhook && { url: flags.webhook }),
     ...(flags.to && { to: flags.to }),
     ...(flags.header && { headers: flags.header }),
@@ -123,6 +128,7 @@ export function subscriptionsCommand(): Command {
 
   subscriptions.addCommand(
     withSettingsOptions(new Command('update').description('change the given fields').argument('<id>'))
+      .option('--no-filter', 'remove the filter: deliver every event of the types')
       .option('--active', 'resume deliveries')
       .option('--no-active', 'pause deliveries')
       .action(async (id: string, opts: SettingsFlags, command: Command) => {
