@@ -40,9 +40,8 @@ export type ControlRecord = ControlAction & { subscriptionId?: string };
  * the `TemporalChangeVersion` search attribute, a visibility write per patch per event.
  * Runs started before revisions existed (no `revision`) decide by their patch markers.
  *   1: local attempts, a workflow cancel closes the deliveries, the event opened in one step.
- *   2: a run whose attempts are all local shows its subscription ids with its next status.
  */
-export const DELIVER_EVENT_REVISION = 2;
+export const DELIVER_EVENT_REVISION = 1;
 
 export interface DeliverEventInput {
   tenant: string;

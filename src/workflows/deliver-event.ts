@@ -160,31 +160,13 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     reportStatus();
   }
 
-  /**
-   * Subscription ids matched but not yet shown in Temporal. From revision 2 a run whose attempts
-   * are all local shows them with its next status, or before it first waits: each upsert is a
-   * visibility write of its own, and a run that delivers at once then writes one, not two.
-   */
-  let unpublishedIds: string[] | undefined;
-
   /** Shows the event's status in Temporal (the Web UI's HeraldStatus column) when it changed. */
   function reportStatus(): void {
     const now = status();
     if (now !== reportedStatus) {
       reportedStatus = now;
-      upsertSearchAttributes([{ key: HeraldStatus, value: now }, ...unpublished()]);
+      upsertSearchAttributes([{ key: HeraldStatus, value: now }]);
     }
-  }
-
-  function publishSubscriptionIds(): void {
-    const ids = unpublished();
-    if (ids.length > 0) upsertSearchAttributes(ids);
-  }
-
-  function unpublished() {
-    const ids = unpublishedIds;
-    unpublishedIds = undefined;
-    return ids ? [{ key: HeraldSubscriptionIds, value: ids }] : [];
   }
 
   /** Runs one delivery until it is final, cancelled, or handed to the next run. */
@@ -203,7 +185,6 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       let delayMs = initialDelayMs;
       for (;;) {
         if (delayMs > 0 && !slot.wake && !slot.cancel) {
-          publishSubscriptionIds();
           await condition(() => !!slot.wake || !!slot.cancel || draining, delayMs);
         }
         if (slot.cancel) {
@@ -301,10 +282,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     reportStatus();
     return closedView(); // nothing to deliver, and the audit has the final status already
   }
-  unpublishedIds = indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId));
-  const allLocal = slots.every((s) => s.timeoutMs <= LOCAL_ATTEMPT_MAX_MS);
-  // A remote attempt ends the workflow task while it runs: the ids are shown before it starts.
-  if (revision < 2 || !allLocal) publishSubscriptionIds();
+  upsertSearchAttributes([{ key: HeraldSubscriptionIds, value: indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId)) }]);
 
   accepting = true;
   for (const slot of slots) {
@@ -321,7 +299,6 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       // attempts in flight finish, the waiting ones are picked up from the audit.
       draining = true;
       accepting = false;
-      publishSubscriptionIds();
       await waitFor(() => running === 0);
       // Deliveries that were waiting handed over without seeing a cancel of the workflow: the
       // next run gets it as a request.
@@ -336,7 +313,6 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       });
     }
     reportStatus();
-    publishSubscriptionIds(); // a final status that was the status shown already
     // Also when the workflow was cancelled: the audit gets the final status all the same.
     await CancellationScope.nonCancellable(() => store.finishEvent({ tenant, eventId: event.id, status: status() }));
     if (running === 0) break; // else a retry reopened a delivery while the status was written

@@ -279,37 +279,3 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
   expect(seen.attempts).toEqual([]);
   expect(seen.finished).toEqual(['cancelled']);
 });
-
-/** The search attributes each upsert of the run's history set, by name, in order. */
-async function upserts(handle: WorkflowHandle): Promise<string[][]> {
-  const history = await env.client.workflow.getHandle(handle.workflowId).fetchHistory();
-  return (history.events ?? []).flatMap((e) => {
-    const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
-    return fields ? [Object.keys(fields).sort()] : [];
-  });
-}
-
-test('a run whose local attempts deliver at once shows its subscriptions and final status in one upsert (one visibility write)', async () => {
-  const { handle } = start({
-    subscriptions: [
-      { id: 'a', timeoutMs: LOCAL },
-      { id: 'b', timeoutMs: LOCAL },
-    ],
-  });
-  expect((await (await handle).result()).status).toBe('delivered');
-  expect(await upserts(await handle)).toEqual([['HeraldStatus', 'HeraldSubscriptionIds']]);
-});
-
-test('a run shows its subscriptions before it waits for a retry, and before a remote attempt', async () => {
-  const waiting = start({
-    subscriptions: [{ id: 'a', timeoutMs: LOCAL }],
-    attempt: (_, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: LATER } : { ok: true }),
-  });
-  await until(async () => (await upserts(await waiting.handle)).length > 0, 'the ids shown while the retry waits');
-  expect(await upserts(await waiting.handle)).toEqual([['HeraldSubscriptionIds']]);
-  await (await waiting.handle).terminate('test over');
-
-  const remote = start({ subscriptions: [{ id: 'slow', timeoutMs: REMOTE }] });
-  await (await remote.handle).result();
-  expect(await upserts(await remote.handle)).toEqual([['HeraldSubscriptionIds'], ['HeraldStatus']]);
-});
