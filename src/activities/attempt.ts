@@ -6,15 +6,22 @@ import type { DigestData } from '../domain/digest';
 import { nextDelayMs, retryPolicyOf } from '../domain/schedule';
 import { isFinal } from '../domain/status';
 import type { WorkerMetrics } from '../metrics';
-import type { AttemptDoc, DeliveryDoc, Store } from '../store';
-import { claimDelivery, closeDelivery, createAttemptRecorder, releaseDelivery, type DeliveryProgress } from '../store/deliveries';
+import type { AttemptDoc, AttemptedDelivery, Store } from '../store';
+import {
+  claimDelivery,
+  claimHolds,
+  closeDelivery,
+  createAttemptRecorder,
+  releaseDelivery,
+  type DeliveryProgress,
+} from '../store/deliveries';
 import { eventOf, findEventsByIds } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
 import { resultOf } from './delivery-state';
 import type { SubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
-import type { AttemptInput, AttemptResult } from './types';
+import type { AttemptInput, AttemptResult, OpenedDelivery } from './types';
 
 /**
  * The attempt: one try of one delivery, from the claim that fences it against a purge, through
@@ -31,6 +38,36 @@ export interface AttemptDeps extends Transports {
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
+
+/** An attempt that waited past its claim: it sends nothing and starts over under a claim of its own. */
+const CLAIM_LAPSED = Symbol('claim lapsed');
+
+/**
+ * The delivery as its workflow opened it a moment ago, instead of a read. An activity retried
+ * after its worker died within the opening claim sends this attempt again, with the same
+ * `webhook-id`, rather than find it recorded: at-least-once, as any lost answer gives.
+ */
+function openedDelivery(deliveryId: string, opened: OpenedDelivery): AttemptedDelivery {
+  const { view } = opened;
+  return {
+    _id: deliveryId,
+    tenant: opened.tenant,
+    eventId: opened.eventId,
+    workflowId: view.workflowId,
+    subscriptionId: view.subscriptionId,
+    channel: view.channel,
+    messageId: view.messageId,
+    status: view.status,
+    attempts: view.attempts,
+    lastAttemptAt: null,
+    lastResponseStatus: null,
+    nextAttemptAt: null,
+    error: null,
+    scheduleBase: 0,
+    actions: view.actions,
+    ...(opened.digest && { digest: true }),
+  };
+}
 
 export function createAttemptActivities(deps: AttemptDeps) {
   const { store, metrics } = deps;
@@ -54,7 +91,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
     },
   };
 
-  async function messageContent(delivery: DeliveryDoc): Promise<MessageContent> {
+  async function messageContent(delivery: AttemptedDelivery): Promise<MessageContent> {
     const event = await deps.caches.loadEvent(delivery.tenant, delivery.eventId);
     if (!delivery.digest) return { event, collected: null };
     const { eventIds, window } = event.data as unknown as DigestData;
@@ -64,22 +101,43 @@ export function createAttemptActivities(deps: AttemptDeps) {
   }
 
   /**
-   * Claims the delivery (see `claimDelivery`) and makes the attempt. Every end of the attempt
-   * clears the claim: recording it does, and so does any throw, so that a purge waits only for
-   * attempts that may still send.
+   * Makes the attempt under a claim (see `claimDelivery`): the one the delivery was opened with
+   * while it holds, else one of its own. Every end of the attempt clears the claim: recording it
+   * does, and so does any throw, so that a purge waits only for attempts that may still send.
    */
   async function attemptOnce(input: AttemptInput, ctx: Context): Promise<AttemptResult> {
+    const { opened } = input;
+    if (opened && claimHolds(opened.claimedUntil, 0)) {
+      const result = await attemptUnderClaim(openedDelivery(input.deliveryId, opened), input, ctx, opened.claimedUntil);
+      if (result !== CLAIM_LAPSED) return result;
+    }
     const delivery = await claimDelivery(store, input.deliveryId);
     if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
+    const result = await attemptUnderClaim(delivery, input, ctx, delivery.claimedUntil!.getTime());
+    if (result === CLAIM_LAPSED) throw new Error(`the claim of ${input.deliveryId} lapsed before its attempt could send`);
+    return result;
+  }
+
+  async function attemptUnderClaim(
+    delivery: AttemptedDelivery,
+    input: AttemptInput,
+    ctx: Context,
+    claimedUntil: number,
+  ): Promise<AttemptResult | typeof CLAIM_LAPSED> {
     try {
-      return await attemptClaimed(delivery, input, ctx);
+      return await attemptClaimed(delivery, input, ctx, claimedUntil);
     } catch (err) {
-      await releaseDelivery(store, delivery._id).catch(() => undefined); // the claim then ages out
+      await releaseDelivery(store, delivery._id).catch(() => undefined); // the claim then lapses
       throw err;
     }
   }
 
-  async function attemptClaimed(delivery: DeliveryDoc, input: AttemptInput, ctx: Context): Promise<AttemptResult> {
+  async function attemptClaimed(
+    delivery: AttemptedDelivery,
+    input: AttemptInput,
+    ctx: Context,
+    claimedUntil: number,
+  ): Promise<AttemptResult | typeof CLAIM_LAPSED> {
     // After the claim: a purge that marked the event before it is seen here; one that marks it
     // later sees the claim and waits for this attempt to record its outcome.
     if (await deps.caches.markedForPurge(delivery.tenant, delivery.eventId)) {
@@ -126,6 +184,11 @@ export function createAttemptActivities(deps: AttemptDeps) {
       metrics.throttled.inc({ channel: sub.channel });
       await releaseDelivery(store, delivery._id);
       return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
+    }
+    // The claim must outlast the request and its record, or a purge could answer while it runs.
+    if (!claimHolds(claimedUntil, sub.timeoutMs)) {
+      admission.release();
+      return CLAIM_LAPSED;
     }
     let sent: SentAttempt;
     try {

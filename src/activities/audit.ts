@@ -7,7 +7,15 @@ import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
 import type { HeraldEvent } from '../domain/schemas';
 import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import { findByIds, type Store, type SubscriptionDoc } from '../store';
-import { closeDelivery, createDeliveries, deliveriesForEvent, deliveriesOfRun, deliveryKey, reopenDelivery } from '../store/deliveries';
+import {
+  closeDelivery,
+  createDeliveries,
+  deliveriesForEvent,
+  deliveriesOfRun,
+  deliveryKey,
+  OPENING_CLAIM_MS,
+  reopenDelivery,
+} from '../store/deliveries';
 import { eventDocOf, eventOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
@@ -79,6 +87,7 @@ export function createAuditActivities(deps: AuditDeps) {
     const { tenant, eventId, workflowId } = input;
     const sorted = [...subs].sort((a, b) => a._id.localeCompare(b._id));
     const now = new Date();
+    const openingClaim = new Date(now.getTime() + OPENING_CLAIM_MS);
     // A retried call keeps the first call's deliveries (and message ids).
     const docs = await createDeliveries(
       store,
@@ -98,6 +107,7 @@ export function createAuditActivities(deps: AuditDeps) {
         error: null,
         scheduleBase: 0,
         ...(input.digest && { digest: true }),
+        claimedUntil: openingClaim,
         createdAt: now,
         updatedAt: now,
       })),
@@ -111,7 +121,11 @@ export function createAuditActivities(deps: AuditDeps) {
       throw ApplicationFailure.nonRetryable(`event ${eventId} is being purged`, 'EventPurged');
     }
     const timeouts = new Map(sorted.map((s) => [s._id, s.timeoutMs]));
-    return docs.map((d) => stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS));
+    // The claim each was opened with lets its first attempt skip a claim of its own.
+    return docs.map((d) => ({
+      ...stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS),
+      ...(d.claimedUntil && d.attempts === 0 && { openingClaimUntil: d.claimedUntil.getTime() }),
+    }));
   }
 
   return {

@@ -33,6 +33,17 @@ export interface DeliveryState {
   /** Attempts made before the current run of the schedule. */
   scheduleBase: number;
   view: DeliveryView;
+  /** Until when (epoch ms) the claim the delivery was opened with lasts; only from `openEvent`. */
+  openingClaimUntil?: number;
+}
+
+/** What the first attempt of a delivery just opened needs instead of claiming and reading it. */
+export interface OpenedDelivery {
+  tenant: string;
+  eventId: string;
+  digest?: boolean;
+  view: DeliveryView;
+  claimedUntil: number;
 }
 
 export interface AttemptInput {
@@ -44,6 +55,8 @@ export interface AttemptInput {
   ping?: boolean;
   /** The retry request that made this attempt happen now, for the audit. */
   trigger?: ControlAction;
+  /** The first attempt of a delivery this run opened: the delivery as opened, under its opening claim. */
+  opened?: OpenedDelivery;
 }
 
 export interface AttemptResult {

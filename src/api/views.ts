@@ -1,6 +1,6 @@
 import type { AttemptView, DeliveryView, EventTypeView } from '../domain/schemas';
 import { channelOf } from '../channels';
-import type { ApiKeyDoc, AttemptDoc, DeliveryDoc, EventTypeDoc, IngestLogDoc, SubscriptionDoc } from '../store';
+import type { ApiKeyDoc, AttemptDoc, AttemptedDelivery, EventTypeDoc, IngestLogDoc, SubscriptionDoc } from '../store';
 import { filterOf } from '../store/subscriptions';
 
 /**
@@ -9,7 +9,7 @@ import { filterOf } from '../store/subscriptions';
  * present documents through these, so a field is redacted or renamed in one place.
  */
 
-export function deliveryView(doc: DeliveryDoc): DeliveryView {
+export function deliveryView(doc: AttemptedDelivery): DeliveryView {
   return {
     subscriptionId: doc.subscriptionId,
     channel: doc.channel,

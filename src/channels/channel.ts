@@ -3,7 +3,7 @@ import type { DigestData } from '../domain/digest';
 import type { AttemptOutcome } from '../domain/outcome';
 import type { HeraldEvent, PreviewResult, SubscriptionCreate } from '../domain/schemas';
 import type { SecretBox } from '../security/secret-box';
-import type { AttemptDoc, DeliveryDoc, SubscriptionDoc, SubscriptionTarget } from '../store';
+import type { AttemptDoc, AttemptedDelivery, SubscriptionDoc, SubscriptionTarget } from '../store';
 import type { Mailer } from './smtp-sender';
 
 /**
@@ -44,7 +44,7 @@ export interface Transports {
 }
 
 export interface AttemptContext {
-  delivery: DeliveryDoc;
+  delivery: AttemptedDelivery;
   content: MessageContent;
   startedAt: Date;
   /** Aborts the send when the attempt is cancelled. */

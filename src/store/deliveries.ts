@@ -26,30 +26,48 @@ export function findDelivery(store: Store, id: string): Promise<DeliveryDoc | nu
   return store.deliveries.findOne({ _id: id });
 }
 
+/** The attempt activity's start-to-close timeout at the highest `timeoutMs` (60 s) a subscription may have. */
+const LONGEST_ATTEMPT_MS = 60_000 + 60_000;
+
+/**
+ * How long the claim a delivery is opened with lasts. Its first attempt uses it instead of a
+ * claim of its own when it can send and record within it (`openingClaimHolds`): the attempt
+ * that follows its opening at once, which is nearly every one, then writes once, not twice.
+ */
+export const OPENING_CLAIM_MS = 20_000;
+
+/** Room left for recording the outcome after the receiver's timeout, within a claim. */
+const RECORDING_MARGIN_MS = 5_000;
+
+/** Whether an attempt that starts sending now, to a receiver allowed `timeoutMs`, records within a claim lasting until `until`. */
+export const claimHolds = (until: number, timeoutMs: number, now = Date.now()) => now + timeoutMs + RECORDING_MARGIN_MS < until;
+
 /**
  * An attempt's first step, in place of a read: marks the delivery as possibly sending and
  * answers it as it now is. The attempt then reads the event's purge mark, and a purge counts
  * claims after writing its marks (`claimsInFlight`), so one of them sees the other: either the
  * attempt finds the mark and sends nothing, or the purge finds the claim and waits for the
  * attempt to record its outcome. Cleared by every end of the attempt (`recordAttempt`,
- * `closeDelivery`, `releaseDelivery`).
+ * `closeDelivery`, `releaseDelivery`). The claim a delivery is opened with fences the same
+ * way: it is written before its attempt reads the mark.
  */
 export function claimDelivery(store: Store, id: string): Promise<DeliveryDoc | null> {
-  return store.deliveries.findOneAndUpdate({ _id: id }, { $set: { sendingSince: new Date() } }, { returnDocument: 'after' });
+  const claimedUntil = new Date(Date.now() + LONGEST_ATTEMPT_MS);
+  return store.deliveries.findOneAndUpdate({ _id: id }, { $set: { claimedUntil } }, { returnDocument: 'after' });
 }
 
 /** Clears an attempt's mark when it ends without recording (nothing to send, throttled, purged, failed). */
 export async function releaseDelivery(store: Store, id: string): Promise<void> {
-  await store.deliveries.updateOne({ _id: id }, { $unset: { sendingSince: '' } });
+  await store.deliveries.updateOne({ _id: id }, { $unset: { claimedUntil: '' } });
 }
 
 /**
- * The deliveries of these events whose attempt claimed them after `since` and has not
- * recorded its outcome: sends that may be in flight. An older claim is a worker that died
- * mid-attempt; it sends nothing more.
+ * The deliveries of these events with a claim that has not lapsed by `now`: sends that may
+ * be in flight. A lapsed claim is a worker that died mid-attempt, or a delivery whose first
+ * attempt never came; neither sends anything more.
  */
-export async function claimsInFlight(store: Store, tenant: string, eventIds: string[], since: Date): Promise<number> {
-  return store.deliveries.countDocuments({ tenant, eventId: { $in: eventIds }, sendingSince: { $gt: since } });
+export async function claimsInFlight(store: Store, tenant: string, eventIds: string[], now: Date): Promise<number> {
+  return store.deliveries.countDocuments({ tenant, eventId: { $in: eventIds }, claimedUntil: { $gt: now } });
 }
 
 export type DeliveryProgress = Pick<DeliveryDoc, 'status' | 'lastAttemptAt' | 'lastResponseStatus' | 'nextAttemptAt' | 'error'>;
@@ -96,7 +114,7 @@ export function createAttemptRecorder(store: Store): RecordAttempt {
       { _id: attempt.deliveryId },
       {
         $set: { ...progress, attempts: attempt.attempt, updatedAt: new Date() },
-        $unset: { sendingSince: '' },
+        $unset: { claimedUntil: '' },
         ...(trigger && { $push: { actions: trigger } }),
       },
     );
@@ -123,7 +141,7 @@ export async function closeDelivery(
   const closed = { status, error, nextAttemptAt: null, updatedAt: new Date() };
   const updated = await store.deliveries.updateOne(
     { _id: id },
-    { $set: closed, $unset: { sendingSince: '' }, ...(action && { $push: { actions: action } }) },
+    { $set: closed, $unset: { claimedUntil: '' }, ...(action && { $push: { actions: action } }) },
   );
   if (updated.matchedCount === 0) return null; // purged meanwhile
   return { ...doc, ...closed, ...(action && { actions: [...(doc.actions ?? []), action] }) };

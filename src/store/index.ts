@@ -124,13 +124,17 @@ export interface DeliveryDoc {
   /** The event is a digest (`herald.digest`): the message carries the events its data lists. */
   digest?: boolean;
   /**
-   * Set by an attempt before it may send and cleared when it records its outcome: a purge
-   * waits for these to clear, so no request of a purged event starts after it answers.
+   * Until when an attempt may be sending: set when the delivery is opened (for its first
+   * attempt) or claimed by an attempt, cleared when an attempt records its outcome. A purge
+   * waits for these to clear or lapse, so no request of a purged event starts after it answers.
    */
-  sendingSince?: Date;
+  claimedUntil?: Date;
   createdAt: Date;
   updatedAt: Date;
 }
+
+/** A delivery as an attempt and its view use it: without the store's own bookkeeping. */
+export type AttemptedDelivery = Omit<DeliveryDoc, 'claimedUntil' | 'createdAt' | 'updatedAt'>;
 
 export interface AttemptDoc {
   _id: string; // `${deliveryId}#${attempt}`: recorded once even when the activity is retried

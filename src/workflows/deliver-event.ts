@@ -195,6 +195,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         if (draining) return; // the next run picks it up from the audit
         const trigger = slot.wake;
         slot.wake = undefined;
+        // Offered once: an attempt that does not record (throttled, say) ends the opening claim.
+        const openingClaimUntil = slot.openingClaimUntil;
+        slot.openingClaimUntil = undefined;
         let result: AttemptResult;
         try {
           slot.scope = new CancellationScope();
@@ -206,6 +209,15 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
               scheduleBase: slot.scheduleBase,
               ...(mode.kind === 'ping' && { ping: true }),
               ...(trigger && { trigger }),
+              ...(openingClaimUntil !== undefined && {
+                opened: {
+                  tenant,
+                  eventId: event.id,
+                  view: slot.view,
+                  claimedUntil: openingClaimUntil,
+                  ...(mode.kind === 'digest' && { digest: true }),
+                },
+              }),
             }),
           );
         } catch (err) {

@@ -11,7 +11,7 @@ import {
 } from '../../src/workflows/definitions';
 import { sendRetry } from '../../src/temporal/deliver-event-client';
 import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
-import { eventOf, gate, type Plan } from './fake-audit';
+import { eventOf, gate, OPENING_CLAIM_UNTIL, type Plan } from './fake-audit';
 import { startWorkflowEnv, type WorkflowEnv } from './workflow-env';
 
 /**
@@ -278,4 +278,21 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
   ]);
   expect(seen.attempts).toEqual([]);
   expect(seen.finished).toEqual(['cancelled']);
+});
+
+test('the first attempt of a delivery the run opened carries the delivery as opened, its later attempts do not', async () => {
+  const { id, seen, handle } = start({
+    subscriptions: [{ id: 'a', timeoutMs: LOCAL }],
+    attempt: (_, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: 100 } : { ok: true }),
+  });
+  expect((await (await handle).result()).status).toBe('delivered');
+  expect(seen.attempts.map((a) => [a.attempt, a.opened?.claimedUntil])).toEqual([
+    [1, OPENING_CLAIM_UNTIL],
+    [2, undefined],
+  ]);
+  expect(seen.attempts[0].opened).toMatchObject({
+    tenant: 't1',
+    eventId: id,
+    view: { subscriptionId: 'a', status: 'pending', attempts: 0 },
+  });
 });

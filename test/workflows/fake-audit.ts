@@ -11,6 +11,9 @@ import type {
 import type { HeraldEvent } from '../../src/domain/schemas';
 import type { EventStatus } from '../../src/domain/status';
 
+/** The opening claim the fake's deliveries carry: any time will do, the fake attempts check nothing. */
+export const OPENING_CLAIM_UNTIL = 1_700_000_000_000;
+
 /**
  * The activities `deliverEvent` calls, kept in memory: what a workflow test needs to steer a
  * run (each attempt's outcome, its timing) and to see what the workflow asked for, with no
@@ -125,7 +128,8 @@ export class FakeAudit {
           workflowId: input.workflowId,
         });
         entry.seen.recorded.push(states.length ? 'delivering' : 'delivered');
-        return states;
+        // As the real one: each delivery opened under a claim its first attempt may use.
+        return states.map((s) => ({ ...s, openingClaimUntil: OPENING_CLAIM_UNTIL }));
       },
       matchSubscriptions: (input: MatchInput): Promise<DeliveryState[]> => match(input),
       loadDeliveries: (input: { workflowId: string }): Promise<DeliveryState[]> => {

@@ -25,8 +25,6 @@ import { ownEvent } from '../../domain/own-events';
 /** Events removed per round: one query selects them, three delete them with their audit. */
 const BATCH = 200;
 const GRPC_NOT_FOUND = 5;
-/** The attempt activity's start-to-close timeout at the highest `timeoutMs` (60 s) a subscription may have. */
-const LONGEST_ATTEMPT_MS = 60_000 + 60_000;
 const IN_FLIGHT_POLL_MS = 100;
 
 /**
@@ -63,13 +61,13 @@ export function purgeRouter(deps: IngestDeps): Router {
   }
 
   /**
-   * Waits until no attempt of these events is between its claim and its record. A claim older
-   * than the longest an attempt may run is a worker that died in it, and sends nothing more.
+   * Waits until no attempt of these events is between its claim and its record. A claim that
+   * lapsed is a worker that died in the attempt, or an opened delivery never attempted: neither
+   * sends anything more.
    */
   async function waitForSendsInFlight(tenant: string, ids: string[]): Promise<void> {
     for (;;) {
-      const since = new Date(Date.now() - LONGEST_ATTEMPT_MS);
-      if ((await claimsInFlight(deps.store, tenant, ids, since)) === 0) return;
+      if ((await claimsInFlight(deps.store, tenant, ids, new Date())) === 0) return;
       await setTimeout(IN_FLIGHT_POLL_MS);
     }
   }
