@@ -1,5 +1,3 @@
-import type { HeraldEvent } from './schemas';
-
 /**
  * Subscription filters: a small JSON language over an event's fields, read the way a MongoDB
  * query is read. The API validates a filter with `filterProblems` when a subscription is saved;
@@ -34,8 +32,17 @@ import type { HeraldEvent } from './schemas';
 /** A filter as the API takes and shows it. */
 export type EventFilter = Record<string, unknown>;
 
-/** What a filter reads of an event. */
-export type FilterableEvent = Pick<HeraldEvent, 'type' | 'data' | 'subject' | 'actor' | 'source'>;
+/**
+ * What a filter reads of an event: the fields of HeraldEvent it may name, written out here
+ * because the schemas import this module to validate filters.
+ */
+export interface FilterableEvent {
+  type: string;
+  data: Record<string, unknown>;
+  subject?: { type: string; id: string };
+  actor?: string;
+  source?: string;
+}
 
 /** Whether an event passes a filter. */
 export type EventPredicate = (event: FilterableEvent) => boolean;
