@@ -9,7 +9,7 @@ export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
 /** The subscription fields that make up each channel's target; another channel refuses them. */
 export const TARGET_FIELDS = {
-  webhook: ['url', 'headers'],
+  webhook: ['url', 'headers', 'format', 'template'],
   email: ['to', 'subject', 'body', 'html'],
 } as const satisfies Record<ChannelName, readonly string[]>;
 

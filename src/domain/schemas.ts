@@ -3,6 +3,7 @@ import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD } from './cha
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
 import { filterProblems } from './filter';
 import { DURATION_PATTERN, parseDuration } from './schedule';
+import { WEBHOOK_FORMATS } from './chat-formats';
 import { templateProblem, type TemplatePart } from './templates';
 import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
 
@@ -166,6 +167,17 @@ const subscriptionFields = {
     .describe('email: Mustache template of the HTML part; values are HTML-escaped, so {{{…}}} and {{&…}} are refused'),
   digest: digestSchema.optional().describe('collect matching events and send them as one message per window (or per maxEvents)'),
   headers: headersSchema.optional(),
+  format: z
+    .enum(WEBHOOK_FORMATS)
+    .optional()
+    .describe(
+      "webhook: the body's format: standard (Herald's payload, the default), or a slack, discord or teams incoming-webhook message",
+    ),
+  template: templateSchema('chat', 20_000)
+    .optional()
+    .describe(
+      "webhook: Mustache template of a chat format's text, replacing its default; values are escaped, so {{{…}}} and {{&…}} are refused",
+    ),
   retry: retrySchema.optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
   rateLimitPerSecond: z.number().int().min(1).max(10_000).optional(),
@@ -195,6 +207,7 @@ export const subscriptionPatchSchema = z.strictObject({
   subject: subscriptionFields.subject.unwrap().nullable().optional(),
   body: subscriptionFields.body.unwrap().nullable().optional(),
   html: subscriptionFields.html.unwrap().nullable().optional(),
+  template: subscriptionFields.template.unwrap().nullable().optional(),
   digest: digestSchema.nullable().optional(),
 });
 export type SubscriptionPatch = z.infer<typeof subscriptionPatchSchema>;
@@ -212,6 +225,8 @@ export const subscriptionSchema = z.object({
   html: z.string().optional(),
   digest: digestSchema.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  format: z.enum(WEBHOOK_FORMATS).optional().describe("webhook: the body's format"),
+  template: z.string().optional().describe("webhook: Mustache template of a chat format's text"),
   retry: retrySchema.optional(),
   timeoutMs: z.number(),
   rateLimitPerSecond: z.number().optional(),
@@ -454,7 +469,10 @@ export const previewResultSchema = z.object({
   subject: z.string().optional().describe('email: the subject line, as sent'),
   text: z.string().optional().describe('email: the text part'),
   html: z.string().optional().describe('email: the HTML part'),
-  body: z.unknown().optional().describe('webhook: the JSON body (an array for a digest subscription)'),
+  body: z
+    .unknown()
+    .optional()
+    .describe("webhook: the JSON body (an array for a digest subscription of format standard; the service's message for a chat format)"),
 });
 export type PreviewResult = z.infer<typeof previewResultSchema>;
 
