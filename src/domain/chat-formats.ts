@@ -1,3 +1,4 @@
+import type { WebhookFormat } from './channels';
 import { renderTemplate, type DigestTemplateView, type EventTemplateView } from './templates';
 
 /**
@@ -6,8 +7,6 @@ import { renderTemplate, type DigestTemplateView, type EventTemplateView } from 
  * (the subscription's `template`, or the format's default) over the same views as email's.
  */
 
-export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord', 'teams'] as const;
-export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
 export type ChatFormat = Exclude<WebhookFormat, 'standard'>;
 
 // Each service's own bold; the rest of the line is plain text in all three.

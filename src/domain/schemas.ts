@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD } from './channels';
+import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD, WEBHOOK_FORMATS } from './channels';
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
 import { filterProblems } from './filter';
 import { DURATION_PATTERN, parseDuration } from './schedule';
-import { WEBHOOK_FORMATS } from './chat-formats';
 import { templateProblem, type TemplatePart } from './templates';
 import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
 

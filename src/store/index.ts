@@ -1,7 +1,6 @@
 import { Collection, Db, MongoClient, type Document, type Filter, type IndexDescription, type WithId } from 'mongodb';
 import { mapConcurrent } from '../concurrency';
-import type { ChannelName } from '../domain/channels';
-import type { WebhookFormat } from '../domain/chat-formats';
+import type { ChannelName, WebhookFormat } from '../domain/channels';
 import type { ControlAction } from '../domain/schemas';
 import type { DeliveryStatus, EventStatus } from '../domain/status';
 
