@@ -369,7 +369,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/subscriptions/{id}/preview': {
         post: {
           summary:
-            'Render what this subscription would be sent for an event, without sending or storing anything: an email subscription answers subject, text and html; a webhook one the JSON body. A digest subscription renders a digest of this one event. Scope subscriptions:read.',
+            'Render what this subscription would be sent for an event, without sending or storing anything: an email subscription answers subject, text and html; a webhook one the JSON body (for a slack, discord or teams format, the service’s message). A digest subscription renders a digest of this one event. Scope subscriptions:read.',
           parameters: [idParam],
           requestBody: json(ref('Preview')),
           responses: { '200': { description: 'The rendered message', ...json(ref('PreviewResult')) }, ...problems },

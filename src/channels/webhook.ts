@@ -1,4 +1,4 @@
-import { digestPayload, webhookPayload } from '../domain/messages';
+import { digestChatMessage, digestPayload, eventChatMessage, webhookPayload } from '../domain/messages';
 import { classifyAttempt } from '../domain/outcome';
 import { signatureHeader } from '../domain/signing';
 import { classifyUrlHost } from '../domain/targets';
@@ -9,13 +9,29 @@ import { VERSION } from '../version';
 import type { Channel, MessageContent } from './channel';
 import { postWebhook } from './http-sender';
 
-/** Webhooks: a signed JSON POST (Standard Webhooks; docs/api.md section 4). */
+/**
+ * Webhooks: a signed JSON POST (Standard Webhooks; docs/api.md section 4) whose body is
+ * Herald's payload or, with a chat `format`, that service's incoming-webhook message.
+ */
 
-const body = (content: MessageContent) => (content.collected ? digestPayload(content.collected.events) : webhookPayload(content.event));
+function body(sub: WebhookTarget, content: MessageContent): unknown {
+  const format = sub.format ?? 'standard';
+  const { collected } = content;
+  if (format === 'standard') return collected ? digestPayload(collected.events) : webhookPayload(content.event);
+  return collected
+    ? digestChatMessage(format, sub.template, collected.events, collected.window)
+    : eventChatMessage(format, sub.template, content.event);
+}
 
 export const webhookChannel: Channel<WebhookTarget> = {
   targetOf(input, box) {
-    return { channel: 'webhook', url: input.url!, ...(input.headers !== undefined && { headers: sealHeaders(input.headers, box) }) };
+    return {
+      channel: 'webhook',
+      url: input.url!,
+      ...(input.headers !== undefined && { headers: sealHeaders(input.headers, box) }),
+      ...(input.format !== undefined && { format: input.format }),
+      ...(input.template !== undefined && { template: input.template }),
+    };
   },
 
   // A literal address in a refused range is known bad already; names are checked at connect time.
@@ -26,16 +42,21 @@ export const webhookChannel: Channel<WebhookTarget> = {
   },
 
   view(target) {
-    return { url: target.url, ...(target.headers !== undefined && { headers: redactHeaders(target.headers) }) };
+    return {
+      url: target.url,
+      ...(target.headers !== undefined && { headers: redactHeaders(target.headers) }),
+      format: target.format ?? 'standard',
+      ...(target.template !== undefined && { template: target.template }),
+    };
   },
 
-  preview(_sub, content) {
-    return { body: body(content) };
+  preview(sub, content) {
+    return { body: body(sub, content) };
   },
 
   prepare(sub, { delivery, content, startedAt, signal, transports }) {
     const timestamp = Math.floor(startedAt.getTime() / 1000);
-    const text = JSON.stringify(body(content));
+    const text = JSON.stringify(body(sub, content));
     const headers: Record<string, string> = {
       ...openHeaders(sub.headers ?? {}, transports.secretBox),
       'content-type': 'application/json',

@@ -7,9 +7,13 @@
 export const CHANNEL_NAMES = ['webhook', 'email'] as const;
 export type ChannelName = (typeof CHANNEL_NAMES)[number];
 
+/** A webhook subscription's body format (src/domain/chat-formats.ts renders the chat ones); `standard` is the default. */
+export const WEBHOOK_FORMATS = ['standard', 'slack', 'discord', 'teams'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
 /** The subscription fields that make up each channel's target; another channel refuses them. */
 export const TARGET_FIELDS = {
-  webhook: ['url', 'headers'],
+  webhook: ['url', 'headers', 'format', 'template'],
   email: ['to', 'subject', 'body', 'html'],
 } as const satisfies Record<ChannelName, readonly string[]>;
 

@@ -1,3 +1,4 @@
+import { renderChatMessage, type ChatFormat } from './chat-formats';
 import type { DigestData } from './digest';
 import type { HeraldEvent } from './schemas';
 import { digestTemplateView, eventTemplateView, renderEmail, type EmailTemplates, type RenderedEmail } from './templates';
@@ -23,6 +24,21 @@ export function webhookPayload(event: HeraldEvent) {
 /** A digest's webhook body: the events it collected, as a JSON array of ordinary payloads. */
 export function digestPayload(events: readonly HeraldEvent[]) {
   return events.map(webhookPayload);
+}
+
+/** A chat format's incoming-webhook message for one event (src/domain/chat-formats.ts). */
+export function eventChatMessage<F extends ChatFormat>(format: F, template: string | undefined, event: HeraldEvent) {
+  return renderChatMessage(format, template, eventTemplateView(event));
+}
+
+/** A chat format's incoming-webhook message listing a digest's events. */
+export function digestChatMessage<F extends ChatFormat>(
+  format: F,
+  template: string | undefined,
+  events: readonly HeraldEvent[],
+  window: DigestData['window'],
+) {
+  return renderChatMessage(format, template, digestTemplateView(events, window));
 }
 
 export function eventEmail(templates: EmailTemplates, event: HeraldEvent): RenderedEmail {

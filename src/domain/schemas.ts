@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD } from './channels';
+import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD, WEBHOOK_FORMATS } from './channels';
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
 import { filterProblems } from './filter';
 import { DURATION_PATTERN, parseDuration } from './schedule';
@@ -166,6 +166,17 @@ const subscriptionFields = {
     .describe('email: Mustache template of the HTML part; values are HTML-escaped, so {{{…}}} and {{&…}} are refused'),
   digest: digestSchema.optional().describe('collect matching events and send them as one message per window (or per maxEvents)'),
   headers: headersSchema.optional(),
+  format: z
+    .enum(WEBHOOK_FORMATS)
+    .optional()
+    .describe(
+      "webhook: the body's format: standard (Herald's payload, the default), or a slack, discord or teams incoming-webhook message",
+    ),
+  template: templateSchema('chat', 20_000)
+    .optional()
+    .describe(
+      "webhook: Mustache template of a chat format's text, replacing its default; values are escaped, so {{{…}}} and {{&…}} are refused",
+    ),
   retry: retrySchema.optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
   rateLimitPerSecond: z.number().int().min(1).max(10_000).optional(),
@@ -195,6 +206,7 @@ export const subscriptionPatchSchema = z.strictObject({
   subject: subscriptionFields.subject.unwrap().nullable().optional(),
   body: subscriptionFields.body.unwrap().nullable().optional(),
   html: subscriptionFields.html.unwrap().nullable().optional(),
+  template: subscriptionFields.template.unwrap().nullable().optional(),
   digest: digestSchema.nullable().optional(),
 });
 export type SubscriptionPatch = z.infer<typeof subscriptionPatchSchema>;
@@ -212,6 +224,8 @@ export const subscriptionSchema = z.object({
   html: z.string().optional(),
   digest: digestSchema.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  format: z.enum(WEBHOOK_FORMATS).optional().describe("webhook: the body's format"),
+  template: z.string().optional().describe("webhook: Mustache template of a chat format's text"),
   retry: retrySchema.optional(),
   timeoutMs: z.number(),
   rateLimitPerSecond: z.number().optional(),
@@ -454,7 +468,10 @@ export const previewResultSchema = z.object({
   subject: z.string().optional().describe('email: the subject line, as sent'),
   text: z.string().optional().describe('email: the text part'),
   html: z.string().optional().describe('email: the HTML part'),
-  body: z.unknown().optional().describe('webhook: the JSON body (an array for a digest subscription)'),
+  body: z
+    .unknown()
+    .optional()
+    .describe("webhook: the JSON body (an array for a digest subscription of format standard; the service's message for a chat format)"),
 });
 export type PreviewResult = z.infer<typeof previewResultSchema>;
 

@@ -8,7 +8,8 @@ import { groupDigest, subjectLabel, type DigestItem } from './digest';
  * Values are HTML-escaped in the HTML part; the subject is kept to one line of text.
  */
 
-export type TemplatePart = 'subject' | 'text' | 'html';
+/** The part a template renders: an email's subject, text or HTML part, or a chat message's text (src/domain/chat-formats.ts). */
+export type TemplatePart = 'subject' | 'text' | 'html' | 'chat';
 
 // Mustache keeps every template it has parsed, without bound; the API parses whatever
 // clients send, so its cache is capped (renders in the worker reuse the recent ones).
@@ -168,6 +169,9 @@ export function templateProblem(part: TemplatePart, template: string): string | 
   for (const [type, name] of tags(tokens)) {
     if (type === '>') return `uses the partial "${name}"; partials are not supported`;
     if (type === '&' && part === 'html') return `prints "${name}" unescaped ({{{…}}} or {{&…}}); values in HTML are always escaped`;
+    // Slack's mrkdwn needs its escaping, and a template is kept when its subscription's format changes.
+    if (type === '&' && part === 'chat')
+      return `prints "${name}" unescaped ({{{…}}} or {{&…}}); values in chat messages are always escaped`;
   }
   return null;
 }
@@ -194,6 +198,11 @@ function plain(value: unknown): unknown {
 }
 
 const asText = (value: string) => value;
+
+/** Renders one template over a view, each value passed through `escape`. */
+export function renderTemplate(template: string, view: EventTemplateView | DigestTemplateView, escape: (value: unknown) => string): string {
+  return Mustache.render(template, plain(view), {}, { escape });
+}
 
 /**
  * Renders the subject and both parts. A subscription that gives a text body but no HTML

@@ -1,6 +1,6 @@
 import { Collection, Db, MongoClient, type Document, type Filter, type IndexDescription, type WithId } from 'mongodb';
 import { mapConcurrent } from '../concurrency';
-import type { ChannelName } from '../domain/channels';
+import type { ChannelName, WebhookFormat } from '../domain/channels';
 import type { ControlAction } from '../domain/schemas';
 import type { DeliveryStatus, EventStatus } from '../domain/status';
 
@@ -64,6 +64,10 @@ export interface WebhookTarget {
   url: string;
   /** Values of credential-like headers are sealed like the secrets. */
   headers?: Record<string, string>;
+  /** The body's format; absent means `standard` (src/domain/chat-formats.ts). */
+  format?: WebhookFormat;
+  /** Mustache template of a chat format's text. */
+  template?: string;
 }
 
 /** Where an email subscription sends, with Mustache templates of the subject and the two parts (src/domain/templates.ts). */

@@ -61,6 +61,16 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
         <dd>
           <code>{s.url}</code>
         </dd>
+        <dt>Format</dt>
+        <dd>
+          {s.format ?? 'standard'}
+          {s.template && (
+            <>
+              {' '}
+              with template <code>{s.template}</code>
+            </>
+          )}
+        </dd>
         <dt>Event types</dt>
         <dd>{s.eventTypes.join(', ')}</dd>
         <dt>Filter</dt>

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { WEBHOOK_FORMATS, type WebhookFormat } from '../../../src/domain/channels';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
 import { ApiError, call, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
 import { can } from '../me';
@@ -91,11 +92,20 @@ function filterOf(text: string, existing: Subscription | undefined): Record<stri
   return value as Record<string, unknown>;
 }
 
+const FORMAT_LABELS: Record<WebhookFormat, string> = {
+  standard: 'Standard Webhooks JSON (Herald payload)',
+  slack: 'Slack incoming webhook',
+  discord: 'Discord webhook',
+  teams: 'Microsoft Teams incoming webhook',
+};
+
 /** Create a subscription, or edit one (`existing`): the same fields either way. */
 export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?: Subscription; onSaved?: (s: Subscription) => void }) {
   const [name, setName] = useState(existing?.name ?? '');
   const [url, setUrl] = useState(existing?.url ?? '');
   const [eventTypes, setEventTypes] = useState<string[]>(existing?.eventTypes ?? []);
+  const [format, setFormat] = useState<WebhookFormat>(existing?.format ?? 'standard');
+  const [template, setTemplate] = useState(existing?.template ?? '');
   const [filter, setFilter] = useState(existing?.filter ? JSON.stringify(existing.filter, null, 2) : '');
   const [schedule, setSchedule] = useState(existing?.retry?.schedule?.join(', ') ?? '');
   const [maxAttempts, setMaxAttempts] = useState(existing?.retry?.maxAttempts?.toString() ?? '');
@@ -126,9 +136,13 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
       ...(numberOrUndefined(maxAttempts) !== undefined && { maxAttempts: numberOrUndefined(maxAttempts) }),
     };
     const filterValue = filterOf(filter, existing);
+    // Empty is the format's default text, which removes a template the subscription had (null).
+    const templateValue = template.trim() ? template : existing?.template ? null : undefined;
     const body = {
       ...(name.trim() && { name: name.trim() }),
       url: url.trim(),
+      format,
+      ...(templateValue !== undefined && { template: templateValue }),
       eventTypes,
       ...(filterValue !== undefined && { filter: filterValue }),
       ...(Object.keys(retry).length > 0 && { retry }),
@@ -167,6 +181,32 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
           onChange={(e) => setUrl(e.target.value)}
           placeholder="https://example.com/webhooks"
         />
+        <label htmlFor="sub-format">Format</label>
+        <select id="sub-format" value={format} onChange={(e) => setFormat(e.target.value as WebhookFormat)}>
+          {WEBHOOK_FORMATS.map((f) => (
+            <option key={f} value={f}>
+              {FORMAT_LABELS[f]}
+            </option>
+          ))}
+        </select>
+        {format !== 'standard' && (
+          <>
+            <label htmlFor="sub-template">Message template (Mustache)</label>
+            <textarea
+              id="sub-template"
+              rows={3}
+              value={template}
+              onChange={(e) => setTemplate(e.target.value)}
+              placeholder="optional, e.g. {{type}} on {{subjectText}} by {{actor}}"
+              aria-describedby="sub-template-help"
+              spellCheck={false}
+            />
+            <p id="sub-template-help" className="help">
+              Replaces the default text (type, subject, actor, time and event id). Names: <code>type</code>, <code>subjectText</code>,{' '}
+              <code>actor</code>, <code>occurredAt</code>, <code>id</code>, <code>data.…</code>. Empty: the default.
+            </p>
+          </>
+        )}
         <EventTypePicker me={me} value={eventTypes} onChange={setEventTypes} />
         <label htmlFor="sub-filter">Filter (JSON)</label>
         <textarea

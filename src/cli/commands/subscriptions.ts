@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { WEBHOOK_FORMATS, type WebhookFormat } from '../../domain/channels';
 import type { ListQuery, Subscription, SubscriptionCreate, SubscriptionPatch, SubscriptionTestResult } from '../../client';
 import { clientFor, outputOf, parse } from '../context';
 import { emit, record, type Column } from '../output';
@@ -23,6 +24,8 @@ const subscriptionRecord = (s: Subscription) =>
     url: s.url,
     to: s.to?.join(', '),
     headers: s.headers,
+    format: s.format,
+    template: s.template,
     retry: s.retry,
     timeoutMs: s.timeoutMs,
     rateLimitPerSecond: s.rateLimitPerSecond,
@@ -42,6 +45,9 @@ interface SettingsFlags {
   webhook?: string;
   to?: string[];
   header?: Record<string, string>;
+  format?: WebhookFormat;
+  /** false: `--no-template` on update. */
+  template?: string | false;
   retrySchedule?: string[];
   maxAttempts?: number;
   timeoutMs?: number;
@@ -60,6 +66,12 @@ function withSettingsOptions(command: Command): Command {
       .option('--webhook <url>', 'the webhook target URL')
       .option('--to <addresses>', 'email recipients, comma-separated', parse.list)
       .option('--header <name:value>', 'a header sent with each webhook (repeatable)', parse.header)
+      .addOption(
+        new Option('--format <format>', "the webhook body: Herald's payload (standard) or a chat service's message").choices(
+          WEBHOOK_FORMATS,
+        ),
+      )
+      .option('--template <mustache>', "a chat format's text, e.g. '{{type}} on {{subjectText}}'")
       .option('--retry-schedule <delays>', 'delays before each retry, e.g. 5s,5m,30m', parse.list)
       .option('--max-attempts <n>', 'cut the schedule short', parse.integer)
       .option('--timeout-ms <ms>', 'per attempt', parse.integer)
@@ -79,6 +91,8 @@ function settingsOf(flags: SettingsFlags): SubscriptionPatch {
     ...(flags.webhook && { url: flags.webhook }),
     ...(flags.to && { to: flags.to }),
     ...(flags.header && { headers: flags.header }),
+    ...(flags.format && { format: flags.format }),
+    ...(flags.template !== undefined && { template: flags.template === false ? null : flags.template }),
     ...(retry && { retry }),
     ...(flags.timeoutMs && { timeoutMs: flags.timeoutMs }),
     ...(flags.rateLimit && { rateLimitPerSecond: flags.rateLimit }),
@@ -129,6 +143,7 @@ export function subscriptionsCommand(): Command {
   subscriptions.addCommand(
     withSettingsOptions(new Command('update').description('change the given fields').argument('<id>'))
       .option('--no-filter', 'remove the filter: deliver every event of the types')
+      .option('--no-template', "remove the template: the chat format's default text")
       .option('--active', 'resume deliveries')
       .option('--no-active', 'pause deliveries')
       .action(async (id: string, opts: SettingsFlags, command: Command) => {
