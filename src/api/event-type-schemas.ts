@@ -2,8 +2,9 @@ import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { LRUCache } from 'lru-cache';
-import type { Store } from '../store';
+import { isStoreUnreachable, type Store } from '../store';
 import { registryVersion, schemasOf } from '../store/event-types';
+import { unavailable } from './temporal-call';
 
 /**
  * JSON Schema validation of event `data` against the tenant's event-type registry. Schemas
@@ -64,11 +65,20 @@ export function createEventDataValidator(store: Store): EventDataValidator {
 
   async function schemasFor(tenant: string): Promise<TenantSchemas> {
     const cached = tenants.get(tenant);
-    if (cached && cached.version === (await registryVersion(store, tenant))) return cached;
-    const loaded = await schemasOf(store, tenant);
-    const fresh = { version: loaded.version, sources: loaded.schemas, compiled: new Map<string, ValidateFunction>() };
-    tenants.set(tenant, fresh);
-    return fresh;
+    try {
+      if (cached && cached.version === (await registryVersion(store, tenant))) return cached;
+      const loaded = await schemasOf(store, tenant);
+      const fresh = { version: loaded.version, sources: loaded.schemas, compiled: new Map<string, ValidateFunction>() };
+      tenants.set(tenant, fresh);
+      return fresh;
+    } catch (err) {
+      if (!isStoreUnreachable(err)) throw err;
+      // Intake does not depend on the store (the workflow's start is the acceptance): through
+      // an outage the schemas last read go on validating. With none read yet, the producer is
+      // told to resend rather than have its events accepted unchecked.
+      if (cached) return cached;
+      throw unavailable('The event-type registry cannot be read (the store is unreachable); nothing was accepted, try again.');
+    }
   }
 
   return {

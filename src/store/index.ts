@@ -1,4 +1,14 @@
-import { Collection, Db, MongoClient, type Document, type Filter, type IndexDescription, type WithId } from 'mongodb';
+import {
+  Collection,
+  Db,
+  MongoClient,
+  MongoNetworkError,
+  MongoServerSelectionError,
+  type Document,
+  type Filter,
+  type IndexDescription,
+  type WithId,
+} from 'mongodb';
 import { mapConcurrent } from '../concurrency';
 import type { ChannelName, WebhookFormat } from '../domain/channels';
 import type { ControlAction } from '../domain/schemas';
@@ -372,6 +382,11 @@ export function writeErrorsByIndex(err: unknown): Map<number, { code?: unknown; 
   if (!writeErrors) return null;
   const errors = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as Array<{ index: number; code?: unknown; errmsg?: string }>;
   return new Map(errors.map((e) => [e.index, e]));
+}
+
+/** The store could not be reached (stopped, restarting, unreachable), as opposed to refusing a command. */
+export function isStoreUnreachable(err: unknown): boolean {
+  return err instanceof MongoNetworkError || err instanceof MongoServerSelectionError;
 }
 
 export function isDuplicateKeyError(err: unknown): boolean {
