@@ -49,6 +49,15 @@ export interface BenchResults {
     cpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };
+  /** The floor's throughput and CPU per workflow by process, offered more than it takes. */
+  floorCost?: Array<{
+    fanout: number;
+    offeredPerSecond: number;
+    workflows: number;
+    elapsedMs: number;
+    workflowsPerSecond: number;
+    cpuMsPerWorkflow: Record<string, number>;
+  }>;
   stepped?: {
     stepS: number;
     graceS: number;
@@ -91,6 +100,22 @@ const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${
 const times = (v: number, base: number) => (base > 0 && Number.isFinite(v) && Number.isFinite(base) ? `${twoDigits(v / base)}×` : 'n/a');
 
 /** One table per fan-out, Herald's figures beside the floor's, and the highest rate each held. */
+function floorCostSection(cost: NonNullable<BenchResults['floorCost']>): string[] {
+  return [
+    '## Floor cost: what the Temporal server spends per bare workflow',
+    '',
+    'A fixed number of floor workflows (bench/floor/) offered faster than the server takes them; throughput is workflows / (first start → all closed), ' +
+      'CPU is what each process used in that time divided by the workflows (PostgreSQL: all its processes).',
+    '',
+    '| F | offered | workflows | workflows/s | Temporal ms | PostgreSQL ms | floor worker ms | total ms |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...cost.map((c) => {
+      const { temporal = 0, postgres = 0, worker = 0 } = c.cpuMsPerWorkflow;
+      return `| ${c.fanout} | ${c.offeredPerSecond}/s | ${c.workflows} | ${c.workflowsPerSecond} | ${temporal} | ${postgres} | ${worker} | ${Math.round((temporal + postgres + worker) * 100) / 100} |`;
+    }),
+  ];
+}
+
 function steppedSection(r: BenchResults, s: NonNullable<BenchResults['stepped']>): string[] {
   const base = r.baseline.deliveriesPerSecond;
   const held = (e: StepEntry | undefined) => (e ? (e.held ? 'yes' : '**no**') : '—');
@@ -244,6 +269,7 @@ export function markdownReport(r: BenchResults): string {
     ...(r.import ? importSection(r.import) : []),
     ...(r.fanout ? fanoutSection(r.fanout, base) : []),
     ...(r.sustained ? sustainedSection(r.sustained, base) : []),
+    ...(r.floorCost ? floorCostSection(r.floorCost) : []),
     ...(r.stepped ? steppedSection(r, r.stepped) : []),
     '',
     `Receiver: ${r.receiver.requests} requests, ${r.receiver.verified} signatures verified with the standardwebhooks library, ${r.receiver.badSignatures} bad.`,

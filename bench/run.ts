@@ -68,6 +68,10 @@ const plan = QUICK
       sustainedMs: 15_000,
       sustainedRate: SUSTAINED_RATE,
       stepped: { rates: [5, 10, 20, 35, 50, 75], stepMs: 8_000, fanouts: [0, 1, 10] },
+      floorCost: [
+        { fanout: 0, offeredPerSecond: 150, workflows: 1_500 },
+        { fanout: 10, offeredPerSecond: 60, workflows: 600 },
+      ],
     }
   : {
       baselineMs: 15_000,
@@ -84,6 +88,10 @@ const plan = QUICK
       sustainedMs: 300_000,
       sustainedRate: SUSTAINED_RATE,
       stepped: { rates: [2, 5, 10, 20, 50, 100, 200], stepMs: 20_000, fanouts: [0, 1, 10] },
+      floorCost: [
+        { fanout: 0, offeredPerSecond: 150, workflows: 4_500 },
+        { fanout: 10, offeredPerSecond: 60, workflows: 1_800 },
+      ],
     };
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -479,45 +487,98 @@ async function main() {
     }
 
     // Stepped fan-out: the floor, then Herald, climb the same ladder of offered rates per F.
+    // The floor (bench/floor/): a bare workflow per event on the same server, for the stepped
+    // ladders and the floor's own cost.
+    // Herald's attempts to receivers allowed at most LOCAL_ATTEMPT_MAX_MS are local
+    // activities, as every floor delivery is: the comparison is local against local, also
+    // when BENCH_TIMEOUT_MS moves the other scenarios to the remote tier.
+    const localTimeoutMs = LOCAL_ATTEMPT_MAX_MS;
+    const floorWorkflows = `WorkflowType = '${floorDeliver.name}'`;
+    const floorTarget = (fanout: number, tag = 'stepped'): LadderTarget => ({
+      runTag: (rate) => `${tag}-floor-f${fanout}-${rate}`,
+      offer: async (run, i) => {
+        const workflowId = `floor_${run}_${i}`;
+        const event = { id: `evt_${workflowId}`, timestamp: new Date().toISOString(), ...eventBody(run, 'bench.stepped', i) };
+        await temporal.workflow.start(floorDeliver, {
+          taskQueue: FLOOR_TASK_QUEUE,
+          workflowId,
+          args: [{ url: `${receiver.url}/floor`, timeoutMs: localTimeoutMs, fanout, event }],
+        });
+        return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
+      },
+      workflows: floorWorkflows,
+      drain: (what) => drain(what, 180_000, floorWorkflows),
+    });
+    const readyFile = path.join(stack.dataDir, 'floor-worker.ready');
+    const floorWorker = new ManagedProcess(
+      'floor-worker',
+      process.execPath,
+      [path.resolve(__dirname, 'floor/worker.js')],
+      { TEMPORAL_ADDRESS: stack.temporalAddress, FLOOR_SIGNING_SECRET: secret, FLOOR_READY_FILE: readyFile },
+      path.join(stack.dataDir, 'logs', 'floor-worker.log'),
+      async () => {
+        const deadline = Date.now() + 120_000;
+        while (!existsSync(readyFile)) {
+          if (Date.now() > deadline) throw new Error(`the floor worker did not get ready; see ${stack.dataDir}/logs/floor-worker.log`);
+          await sleep(200);
+        }
+      },
+    );
+
+    // Floor cost: a fixed number of bare workflows offered faster than the server takes them;
+    // the time until all closed gives the floor's throughput, and the CPU each process used
+    // meanwhile, its cost per workflow. A Temporal setting is judged by these, not by one
+    // held step of a ladder.
+    if (want('floor-cost')) {
+      results.floorCost = [];
+      await floorWorker.start();
+      try {
+        for (const { fanout, offeredPerSecond, workflows } of plan.floorCost) {
+          const target = floorTarget(fanout, 'cost');
+          const run = target.runTag(offeredPerSecond);
+          const bar = progress(`floor cost F=${fanout}`, workflows, 'offered');
+          const cpu = () => ({ temporal: stack.temporal.cpuMs(), postgres: postgresCpuMs(), worker: floorWorker.cpuMs() });
+          const cpuAtStart = cpu();
+          const t0 = Date.now();
+          let offered = 0;
+          await openLoop({
+            rate: offeredPerSecond,
+            durationMs: (workflows / offeredPerSecond) * 1000,
+            task: async (i) => {
+              await target.offer(run, i);
+              offered += 1;
+            },
+            onTick: () => bar.update(offered),
+          });
+          await target.drain(`floor cost F=${fanout}`);
+          const elapsedMs = Date.now() - t0;
+          const cpuAtEnd = cpu();
+          const perWorkflow = Object.fromEntries(
+            Object.entries(cpuAtEnd).map(([name, used]) => [
+              name,
+              Math.round(((used - cpuAtStart[name as keyof typeof cpuAtStart]) / Math.max(1, offered)) * 100) / 100,
+            ]),
+          );
+          results.floorCost.push({
+            fanout,
+            offeredPerSecond,
+            workflows: offered,
+            elapsedMs,
+            workflowsPerSecond: rate(offered, elapsedMs),
+            cpuMsPerWorkflow: perWorkflow,
+          });
+          bar.done(`${rate(offered, elapsedMs)} workflows/s, CPU ms per workflow ${JSON.stringify(perWorkflow)}`);
+        }
+      } finally {
+        await floorWorker.stop();
+      }
+    }
+
     if (want('stepped')) {
       const { rates, stepMs } = plan.stepped;
       const fanouts = FANOUTS ?? plan.stepped.fanouts;
       const ladder = { rates, stepMs, receiver, temporal, progress };
-      // Herald's attempts to receivers allowed at most LOCAL_ATTEMPT_MAX_MS are local
-      // activities, as every floor delivery is: the comparison is local against local, also
-      // when BENCH_TIMEOUT_MS moves the other scenarios to the remote tier.
-      const timeoutMs = LOCAL_ATTEMPT_MAX_MS;
-      const floorWorkflows = `WorkflowType = '${floorDeliver.name}'`;
-      const floorTarget = (fanout: number): LadderTarget => ({
-        runTag: (rate) => `stepped-floor-f${fanout}-${rate}`,
-        offer: async (run, i) => {
-          const workflowId = `floor_${run}_${i}`;
-          const event = { id: `evt_${workflowId}`, timestamp: new Date().toISOString(), ...eventBody(run, 'bench.stepped', i) };
-          await temporal.workflow.start(floorDeliver, {
-            taskQueue: FLOOR_TASK_QUEUE,
-            workflowId,
-            args: [{ url: `${receiver.url}/floor`, timeoutMs, fanout, event }],
-          });
-          return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
-        },
-        workflows: floorWorkflows,
-        drain: (what) => drain(what, 180_000, floorWorkflows),
-      });
-      const readyFile = path.join(stack.dataDir, 'floor-worker.ready');
-      const floorWorker = new ManagedProcess(
-        'floor-worker',
-        process.execPath,
-        [path.resolve(__dirname, 'floor/worker.js')],
-        { TEMPORAL_ADDRESS: stack.temporalAddress, FLOOR_SIGNING_SECRET: secret, FLOOR_READY_FILE: readyFile },
-        path.join(stack.dataDir, 'logs', 'floor-worker.log'),
-        async () => {
-          const deadline = Date.now() + 120_000;
-          while (!existsSync(readyFile)) {
-            if (Date.now() > deadline) throw new Error(`the floor worker did not get ready; see ${stack.dataDir}/logs/floor-worker.log`);
-            await sleep(200);
-          }
-        },
-      );
+      const timeoutMs = localTimeoutMs;
       const floorSteps = new Map<number, StepEntry[]>();
       // Only while the floor climbs: idle, it would still poll and take CPU from Herald's steps.
       await floorWorker.start();
