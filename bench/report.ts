@@ -45,7 +45,7 @@ export interface BenchResults {
     duplicates: number;
     workerRssMbMax: number;
     apiRssMbMax: number;
-    /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL serves Temporal and the store). */
+    /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL split into the backends of Temporal's databases and of the store's). */
     cpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };

@@ -407,7 +407,10 @@ async function main() {
     /** CPU ms used so far by each part of the stack, to divide by the deliveries made between two snapshots. */
     const cpuSnapshot = (): Record<string, number> => ({
       temporal: stack.temporal.cpuMs(),
-      postgres: postgresCpuMs(),
+      // PostgreSQL split by database: Temporal's two and the store's (FerretDB's tables), and
+      // nothing of other databases on the same server.
+      'postgres (Temporal)': postgresCpuMs(stack.temporalDatabases),
+      'postgres (store)': postgresCpuMs(stack.storeDatabases),
       store: stack.store.cpuMs(),
       worker: stack.workers.reduce((sum, w) => sum + w.cpuMs(), 0),
       api: stack.api.cpuMs(),
@@ -537,7 +540,11 @@ async function main() {
           const target = floorTarget(fanout, 'cost');
           const run = target.runTag(offeredPerSecond);
           const bar = progress(`floor cost F=${fanout}`, workflows, 'offered');
-          const cpu = () => ({ temporal: stack.temporal.cpuMs(), postgres: postgresCpuMs(), worker: floorWorker.cpuMs() });
+          const cpu = () => ({
+            temporal: stack.temporal.cpuMs(),
+            postgres: postgresCpuMs(stack.temporalDatabases),
+            worker: floorWorker.cpuMs(),
+          });
           const cpuAtStart = cpu();
           const t0 = Date.now();
           let offered = 0;

@@ -10,6 +10,8 @@
 #   TEMPORAL_PG         PostgreSQL server URL (default postgres://postgres@127.0.0.1:5432)
 #   TEMPORAL_PG_DB      database name prefix (default herald_temporal; also <prefix>_visibility)
 #   HERALD_DATA_DIR     where the rendered config and logs go
+#   TEMPORAL_PPROF_PORT serve Go's pprof on 127.0.0.1:<port> (unset: not served), to see where
+#                       the server's CPU goes (`go tool pprof -top http://127.0.0.1:<port>/debug/pprof/profile`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS_DIR=${HERALD_TOOLS_DIR:-$HOME/.cache/herald/bin}
@@ -88,8 +90,9 @@ global:
   membership:
     maxJoinDuration: 30s
     broadcastAddress: 127.0.0.1
-services:
 YAML
+  if [[ -n "${TEMPORAL_PPROF_PORT:-}" ]]; then printf '  pprof:\n    port: %s\n    host: 127.0.0.1\n' "$TEMPORAL_PPROF_PORT"; fi
+  echo 'services:'
   service frontend "$TEMPORAL_PORT" $((TEMPORAL_PORT + 10))
   service history $((TEMPORAL_PORT + 1)) $((TEMPORAL_PORT + 11))
   service matching $((TEMPORAL_PORT + 2)) $((TEMPORAL_PORT + 12))
