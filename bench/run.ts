@@ -544,7 +544,8 @@ async function main() {
           const bar = progress(`floor cost F=${fanout}`, workflows, 'offered');
           const cpu = () => ({
             temporal: stack.temporal.cpuMs(),
-            postgres: postgresCpuMs(stack.temporalDatabases),
+            'postgres (history)': postgresCpuMs(stack.temporalDatabases.slice(0, 1)),
+            'postgres (visibility)': postgresCpuMs(stack.temporalDatabases.slice(1)),
             worker: floorWorker.cpuMs(),
           });
           const cpuAtStart = cpu();
