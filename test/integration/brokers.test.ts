@@ -10,6 +10,7 @@ import { createClient } from 'redis';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook } from '../../src/receiver';
 import * as api from '../harness/api';
+import { runCli } from '../harness/cli';
 import { freePort, waitForPort } from '../harness/servers';
 import { eventually, useStack } from '../harness/stack';
 
@@ -232,8 +233,34 @@ test('a refused publish is a failed attempt, retried until the broker takes it: 
   });
 });
 
+test('the CLI creates a broker subscription from --target, shows it with its password as ***, and names a bad field', async () => {
+  const connection = { HERALD_URL: env.stack.url, HERALD_API_KEY: env.stack.adminKey };
+  const exchange = `herald-test-cli-${run}`;
+  const target = JSON.stringify({ url: 'amqp://guest:guest@127.0.0.1:5672/', exchange, routingKey: 'cli' });
+  const created = await runCli(
+    ['subscriptions', 'create', '--channel', 'rabbitmq', '--event-types', 'cli.sent', '--target', target, '--json'],
+    connection,
+  );
+  expect(created).toMatchObject({ code: 0, stderr: '' });
+  const sub = JSON.parse(created.stdout);
+  expect(sub).toMatchObject({ channel: 'rabbitmq', target: { url: 'amqp://guest:***@127.0.0.1:5672/', exchange, routingKey: 'cli' } });
+
+  const table = await runCli(['subscriptions', 'list'], connection);
+  expect(table.stdout.split('\n').find((row) => row.startsWith(sub.id))).toContain(
+    `amqp://guest:***@127.0.0.1:5672/ exchange=${exchange} routingKey=cli`,
+  );
+  expect(table.stdout).not.toContain('guest:guest');
+
+  const invalid = await runCli(
+    ['subscriptions', 'create', '--channel', 'mqtt', '--event-types', 'a.b', '--target', '{"url": "mqtt://127.0.0.1", "topic": "a/#"}'],
+    connection,
+  );
+  expect(invalid.code).toBe(1);
+  expect(invalid.stderr).toMatch(/^\s+target\.topic: must be a topic to publish to: no "\+" or "#" wildcards$/m);
+});
+
 describe('a broker stopped mid-run', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-redis-'));
+  let dir: string;
   let port: number;
   let server: ChildProcess | undefined;
 
@@ -254,6 +281,7 @@ describe('a broker stopped mid-run', () => {
     await exited;
   }
   beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'herald-redis-'));
     port = await freePort();
     await startRedis();
   });
