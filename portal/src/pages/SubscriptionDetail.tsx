@@ -19,7 +19,7 @@ function testOutcome(result: unknown) {
   return (
     <>
       Test <Status value={r.status} />
-      {a && (a.response ? ` HTTP ${a.response.status}` : ` ${a.error ?? ''}`)}
+      {a && (a.response && a.response.status !== null ? ` HTTP ${a.response.status}` : ` ${a.error ?? a.response?.body ?? ''}`)}
       {a && ` in ${a.durationMs} ms`} · <a href={`#/events/${r.eventId}`}>see the event</a>
     </>
   );
