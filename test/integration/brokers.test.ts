@@ -233,7 +233,7 @@ test('a refused publish is a failed attempt, retried until the broker takes it: 
   });
 });
 
-test('the CLI creates a broker subscription from --target, shows it with its password as ***, and names a bad field', async () => {
+test('the CLI creates a broker subscription from --target, shows it with its password as ***, and names a bad field; a PATCH replaces the target whole', async () => {
   const connection = { HERALD_URL: env.stack.url, HERALD_API_KEY: env.stack.adminKey };
   const exchange = `herald-test-cli-${run}`;
   const target = JSON.stringify({ url: 'amqp://guest:guest@127.0.0.1:5672/', exchange, routingKey: 'cli' });
@@ -250,6 +250,25 @@ test('the CLI creates a broker subscription from --target, shows it with its pas
     `amqp://guest:***@127.0.0.1:5672/ exchange=${exchange} routingKey=cli`,
   );
   expect(table.stdout).not.toContain('guest:guest');
+
+  // A PATCH replaces the whole target, checked against the subscription's channel and sealed again.
+  const patched = await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, {
+    target: { url: 'amqp://other:s3cret@127.0.0.1:5672/', exchange: `${exchange}-2` },
+  });
+  expect(patched.status).toBe(200);
+  expect(patched.body.target).toEqual({ url: 'amqp://other:***@127.0.0.1:5672/', exchange: `${exchange}-2` });
+  const stored = await env.stack.store.subscriptions.findOne({ _id: sub.id });
+  expect(JSON.stringify(stored)).not.toContain('s3cret');
+  const wrongShape = await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, {
+    target: { url: 'amqp://127.0.0.1', subject: 'a.b' },
+  });
+  expect(wrongShape.status).toBe(400);
+  expect(wrongShape.body.errors).toEqual([
+    { path: 'target.exchange', message: expect.any(String) },
+    { path: 'target.subject', message: 'unknown field for channel "rabbitmq"' },
+  ]);
+  const foreign = await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, { url: 'https://example.com/' });
+  expect(foreign.body.errors).toEqual([{ path: 'url', message: 'applies to channel "webhook" only' }]);
 
   const invalid = await runCli(
     ['subscriptions', 'create', '--channel', 'mqtt', '--event-types', 'a.b', '--target', '{"url": "mqtt://127.0.0.1", "topic": "a/#"}'],
