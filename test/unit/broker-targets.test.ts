@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { channelOf, targetOf, targetRefusal } from '../../src/channels';
+import { answerOn } from '../../src/channels/brokers/broker-channel';
 import { dialableUrl, type Lookup } from '../../src/channels/brokers/guard';
 import { createBrokerPool } from '../../src/channels/brokers/pool';
 import { redactUrl } from '../../src/domain/broker-targets';
@@ -175,6 +176,24 @@ describe('the broker connection pool', () => {
     await expect(pool.connection('mqtt', 'mqtt://h', open)).rejects.toThrow('ECONNREFUSED');
     await expect(pool.connection('mqtt', 'mqtt://h', open)).resolves.toBeDefined();
     expect(tries).toBe(2);
+    await pool.close();
+  });
+
+  test('a connection that does not answer within the deadline is dropped, so the next attempt opens another', async () => {
+    const pool = createBrokerPool();
+    const open = () => Promise.resolve(fake());
+    const silent = await pool.connection('nats', 'nats://h', open);
+    const request = { pool, url: 'nats://h', timeoutMs: 20, signal: new AbortController().signal };
+    await expect(answerOn(request, 'nats', silent, new Promise(() => undefined), 'JetStream publish')).rejects.toThrow(
+      'JetStream publish: no answer within 20 ms',
+    );
+    expect(silent.closed).toBe(1);
+    expect(await pool.connection('nats', 'nats://h', open)).not.toBe(silent);
+
+    // A refusal is an answer: the connection stays.
+    const kept = await pool.connection('nats', 'nats://h', open);
+    await expect(answerOn(request, 'nats', kept, Promise.reject(new Error('503')), 'JetStream publish')).rejects.toThrow('503');
+    expect(await pool.connection('nats', 'nats://h', open)).toBe(kept);
     await pool.close();
   });
 });

@@ -8,7 +8,7 @@ import { signingSecrets } from '../../store/subscriptions';
 import type { Channel, MessageContent, SentAttempt } from '../channel';
 import { RESPONSE_BODY_LIMIT } from '../http-sender';
 import { dialableUrl } from './guard';
-import type { BrokerPool } from './pool';
+import type { BrokerPool, PooledConnection } from './pool';
 
 /**
  * What the four broker channels share (docs/api.md section 7): the target sealed and shown
@@ -61,12 +61,14 @@ export function webhookHeaders(message: BrokerMessage): Record<string, string> {
   };
 }
 
+class NoAnswerError extends Error {}
+
 /** Rejects when `ms` pass or `signal` aborts first: a broker that accepts the connection but never answers is a failed attempt. */
 export function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new NoAnswerError(`${what}: no answer within ${ms} ms`)), ms);
     onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('attempt aborted'));
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -75,6 +77,26 @@ export function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSigna
     clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   });
+}
+
+/**
+ * The broker's answer to `work` on a pooled connection, within the attempt's deadline. A
+ * connection that did not answer in time may be half dead (a broker gone without a FIN), so
+ * it is dropped from the pool and the next attempt opens another.
+ */
+export async function answerOn<T>(
+  request: Pick<PublishRequest<unknown>, 'pool' | 'url' | 'timeoutMs' | 'signal'>,
+  kind: BrokerChannel,
+  connection: PooledConnection,
+  work: Promise<T>,
+  what: string,
+): Promise<T> {
+  try {
+    return await withDeadline(work, request.timeoutMs, request.signal, what);
+  } catch (err) {
+    if (err instanceof NoAnswerError) request.pool.discard(kind, request.url, connection);
+    throw err;
+  }
 }
 
 function payload(content: MessageContent): unknown {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { MqttTarget } from '../../store';
-import { brokerChannel, webhookHeaders, withDeadline, type BrokerPublisher } from './broker-channel';
+import { answerOn, brokerChannel, webhookHeaders, withDeadline, type BrokerPublisher } from './broker-channel';
 import type { PooledConnection } from './pool';
 
 /**
@@ -32,23 +32,25 @@ const publisher: BrokerPublisher<MqttTarget['target']> = {
 
   destination: (target) => ({ topic: target.topic, qos: '1' }),
 
-  async publish({ pool, url, dialUrl, target, message, timeoutMs, signal }) {
-    const { client } = await withDeadline(
+  async publish(request) {
+    const { pool, url, dialUrl, target, message, timeoutMs, signal } = request;
+    const connection = await withDeadline(
       pool.connection('mqtt', url, (broken) => openMqtt(dialUrl, timeoutMs, broken)),
       timeoutMs,
       signal,
       'MQTT connect',
     );
-    const puback = await withDeadline(
-      client.publishAsync(target.topic, message.body, {
+    const puback = await answerOn(
+      request,
+      'mqtt',
+      connection,
+      connection.client.publishAsync(target.topic, message.body, {
         qos: 1,
         properties: {
           contentType: 'application/json',
           userProperties: { ...webhookHeaders(message), 'herald-event-type': message.type },
         },
       }),
-      timeoutMs,
-      signal,
       'MQTT PUBACK',
     );
     const reason = (puback as { reasonCode?: number } | undefined)?.reasonCode;

@@ -1,6 +1,6 @@
 import { connect, headers as natsHeaders, type NatsConnection } from 'nats';
 import type { NatsTarget } from '../../store';
-import { brokerChannel, webhookHeaders, withDeadline, type BrokerPublisher } from './broker-channel';
+import { answerOn, brokerChannel, webhookHeaders, withDeadline, type BrokerPublisher } from './broker-channel';
 import type { PooledConnection } from './pool';
 
 /**
@@ -37,21 +37,24 @@ const publisher: BrokerPublisher<NatsTarget['target']> = {
 
   destination: (target) => ({ subject: target.subject }),
 
-  async publish({ pool, url, dialUrl, target, message, timeoutMs, signal }) {
-    const { nc } = await withDeadline(
+  async publish(request) {
+    const { pool, url, dialUrl, target, message, timeoutMs, signal } = request;
+    const connection = await withDeadline(
       pool.connection('nats', url, (broken) => openNats(dialUrl, timeoutMs, broken)),
       timeoutMs,
       signal,
       'NATS connect',
     );
+    const { nc } = connection;
     const h = natsHeaders();
     for (const [name, value] of Object.entries(webhookHeaders(message))) h.set(name, value);
     h.set('herald-event-type', message.type);
     try {
-      const ack = await withDeadline(
+      const ack = await answerOn(
+        request,
+        'nats',
+        connection,
         nc.jetstream().publish(target.subject, Buffer.from(message.body), { msgID: message.id, headers: h, timeout: timeoutMs }),
-        timeoutMs,
-        signal,
         'JetStream publish',
       );
       return `stream "${ack.stream}" seq ${ack.seq}${ack.duplicate ? ' (duplicate: the stream had this Nats-Msg-Id already)' : ''}`;

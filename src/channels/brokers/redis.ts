@@ -1,6 +1,6 @@
 import { createClient } from 'redis';
 import type { RedisTarget } from '../../store';
-import { brokerChannel, withDeadline, type BrokerPublisher } from './broker-channel';
+import { answerOn, brokerChannel, withDeadline, type BrokerPublisher } from './broker-channel';
 import type { PooledConnection } from './pool';
 
 /**
@@ -40,8 +40,9 @@ const publisher: BrokerPublisher<RedisTarget['target']> = {
 
   destination: (target) => ({ stream: target.stream, ...(target.maxLen !== undefined && { maxLen: String(target.maxLen) }) }),
 
-  async publish({ pool, url, dialUrl, target, message, timeoutMs, signal }) {
-    const { client } = await withDeadline(
+  async publish(request) {
+    const { pool, url, dialUrl, target, message, timeoutMs, signal } = request;
+    const connection = await withDeadline(
       pool.connection('redis', url, (broken) => openRedis(dialUrl, timeoutMs, broken)),
       timeoutMs,
       signal,
@@ -58,7 +59,7 @@ const publisher: BrokerPublisher<RedisTarget['target']> = {
       target.maxLen === undefined
         ? undefined
         : { TRIM: { strategy: 'MAXLEN' as const, strategyModifier: '=' as const, threshold: target.maxLen } };
-    const entry = await withDeadline(client.xAdd(target.stream, '*', fields, trim), timeoutMs, signal, 'XADD');
+    const entry = await answerOn(request, 'redis', connection, connection.client.xAdd(target.stream, '*', fields, trim), 'XADD');
     return `entry ${entry} in stream "${target.stream}"`;
   },
 };
