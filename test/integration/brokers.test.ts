@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
@@ -20,7 +20,7 @@ import { eventually, useStack } from '../harness/stack';
  * webhook's body and signature, its id the delivery's `webhook-id`; a refused publish is a
  * failed attempt retried until the broker takes it; a broker stopped mid-run loses nothing.
  * Every exchange, stream, subject and topic is named for this run and removed after it. The
- * outage is a private redis-server on a free port, never the machine's shared one.
+ * outages are a private redis-server and mosquitto on free ports, never the machine's shared ones.
  */
 
 const env = useStack();
@@ -278,7 +278,7 @@ test('the CLI creates a broker subscription from --target, shows it with its pas
   expect(invalid.stderr).toMatch(/^\s+target\.topic: must be a topic to publish to: no "\+" or "#" wildcards$/m);
 });
 
-describe('a broker stopped mid-run', () => {
+describe('brokers that are down', () => {
   let dir: string;
   let port: number;
   let server: ChildProcess | undefined;
@@ -344,5 +344,42 @@ describe('a broker stopped mid-run', () => {
     expect(new Map([...eventOf].map(([id, events]) => [id, [...events]]))).toEqual(
       new Map(finals.map((v) => [v.deliveries[0].messageId, [v.event.id]])),
     );
+  });
+
+  test('an MQTT broker not yet listening: the attempt fails as connection refused, and the message arrives once it is up', async () => {
+    const type = `brokers.mqttdown${run}`;
+    const topic = `herald/down/${run}`;
+    const mqttPort = await freePort(); // nothing listens there yet
+    const conf = path.join(dir, 'mosquitto.conf');
+    writeFileSync(conf, `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\n`);
+    // Three seconds between attempts: time to start the broker and subscribe before the retry publishes.
+    const created = await env.stack.request('POST', '/v1/subscriptions', {
+      channel: 'mqtt',
+      eventTypes: [type],
+      target: { url: `mqtt://127.0.0.1:${mqttPort}`, topic },
+      retry: { schedule: Array(5).fill('3s') },
+    });
+    expect(created.status).toBe(201);
+    const { id } = await api.send(env.stack, { type, data: {} });
+    const failing = await api.eventWhen(env.stack, id, (v) => v.deliveries[0]?.attempts >= 1, 20_000, 'a failed attempt');
+    expect(failing.deliveries[0]).toMatchObject({ status: 'retrying', error: expect.stringMatching(/ECONNREFUSED/) });
+
+    const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    cleanups.push(async () => {
+      const exited = new Promise((resolve) => mosquitto.once('exit', resolve));
+      mosquitto.kill('SIGTERM');
+      await exited;
+    });
+    await waitForPort(mqttPort, 10_000);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 5 });
+    cleanups.push(() => client.endAsync());
+    const ids: unknown[] = [];
+    client.on('message', (_t, _p, packet) => ids.push(packet.properties?.userProperties?.['webhook-id']));
+    await client.subscribeAsync(topic, { qos: 1 });
+
+    const final = await api.finalEvent(env.stack, id, 30_000);
+    expect(final.deliveries[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+    await eventually(() => ids.length === 1, 10_000, 'the MQTT message');
+    expect(ids).toEqual([final.deliveries[0].messageId]);
   });
 });
