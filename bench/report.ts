@@ -66,6 +66,11 @@ export interface BenchResults {
     ladders: Array<{ fanout: number; herald: StepEntry[]; floor: StepEntry[]; heraldHighestHeld: number; floorHighestHeld: number }>;
   };
   receiver: { requests: number; verified: number; badSignatures: number; faulted: number };
+  /** N events to one subscription per destination kind, timed until its consumer saw N distinct messages. */
+  destinations?: {
+    events: number;
+    kinds: Array<{ kind: string; consumed: number; acceptedMs: number; elapsedMs: number; deliveriesPerSecond: number }>;
+  };
 }
 
 /** One step of the stepped scenario (bench/stepped.ts). */
@@ -220,6 +225,22 @@ function importSection(imported: NonNullable<BenchResults['import']>): string[] 
   ];
 }
 
+function destinationsSection(d: NonNullable<BenchResults['destinations']>, base: number): string[] {
+  return [
+    '## Destinations: deliveries/s per kind',
+    '',
+    `${d.events} events to one subscription of each kind, one kind at a time, timed from the first ingest until a consumer of that kind had seen ${d.events} distinct webhook-ids (RabbitMQ, MQTT: a subscribed client; NATS: the JetStream stream's count; Redis: XRANGE).`,
+    '',
+    '| destination | consumed | all accepted after | all consumed after | deliveries/s | vs direct POST |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...d.kinds.map(
+      (k) =>
+        `| ${k.kind} | ${k.consumed}/${d.events} | ${ms(k.acceptedMs)} | ${ms(k.elapsedMs)} | ${k.deliveriesPerSecond} | ${ratio(k.deliveriesPerSecond, base)} |`,
+    ),
+    '',
+  ];
+}
+
 function fanoutSection(fanout: NonNullable<BenchResults['fanout']>, base: number): string[] {
   return [
     '## Fan-out: one event to N subscriptions',
@@ -269,6 +290,7 @@ export function markdownReport(r: BenchResults): string {
     ...(r.e2e ? e2eSection(r, r.e2e, base) : []),
     ...(r.import ? importSection(r.import) : []),
     ...(r.fanout ? fanoutSection(r.fanout, base) : []),
+    ...(r.destinations ? destinationsSection(r.destinations, base) : []),
     ...(r.sustained ? sustainedSection(r.sustained, base) : []),
     ...(r.floorCost ? floorCostSection(r.floorCost) : []),
     ...(r.stepped ? steppedSection(r, r.stepped) : []),

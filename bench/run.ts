@@ -11,6 +11,8 @@ import { sign } from '../src/domain/signing';
 import { LOCAL_ATTEMPT_MAX_MS } from '../src/workflows/deliver-event';
 import { FLOOR_TASK_QUEUE, floorDeliver } from './floor/workflows';
 import { HeraldHttp } from './herald-client';
+import { BROKER_CHANNELS } from '../src/domain/channels';
+import { brokerConsumer } from './destinations';
 import { closedLoop, openLoop, summarize, type LoadResult } from './load';
 import { BenchReceiver } from './receiver';
 import { ManagedProcess, postgresCpuMs, ProductionStack, sleep, type StoreBackend } from './stack';
@@ -52,6 +54,8 @@ const DELIVERY_CONCURRENCY = 50;
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 const want = (scenario: string) => !SCENARIOS || SCENARIOS.includes(scenario);
 const FANOUTS = process.env.BENCH_FANOUTS?.split(',').map(Number);
+/** Events sent to each destination kind in the `destinations` scenario. */
+const DESTINATION_EVENTS = process.env.BENCH_DESTINATION_EVENTS ? Number(process.env.BENCH_DESTINATION_EVENTS) : undefined;
 
 const plan = QUICK
   ? {
@@ -72,6 +76,7 @@ const plan = QUICK
         { fanout: 0, offeredPerSecond: 150, workflows: 1_500 },
         { fanout: 10, offeredPerSecond: 60, workflows: 600 },
       ],
+      destinationEvents: DESTINATION_EVENTS ?? 100,
     }
   : {
       baselineMs: 15_000,
@@ -92,6 +97,7 @@ const plan = QUICK
         { fanout: 0, offeredPerSecond: 150, workflows: 4_500 },
         { fanout: 10, offeredPerSecond: 60, workflows: 1_800 },
       ],
+      destinationEvents: DESTINATION_EVENTS ?? 1_000,
     };
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -403,6 +409,53 @@ async function main() {
         results.fanout.push(entry);
         bar.done(`last receipt after ${ms(entry.lastReceiptMs)}`);
         await drain('fan-out');
+      }
+    }
+
+    // Destinations: N events to one subscription of each kind, one kind at a time, timed until
+    // a consumer of that kind has seen N distinct webhook-ids.
+    if (want('destinations')) {
+      const key = await http.tenantKey(stack.adminKey, 'bench-destinations');
+      results.destinations = { events: plan.destinationEvents, kinds: [] };
+      for (const kind of ['webhook', ...BROKER_CHANNELS] as const) {
+        const run = `dest-${kind}-${randomBytes(3).toString('hex')}`;
+        const type = `bench.destinations.${kind}`;
+        const consumer =
+          kind === 'webhook'
+            ? {
+                target: null,
+                distinct: () => Promise.resolve(new Set(receiver.receiptsOf(run).map((r) => r.messageId)).size),
+                close: () => Promise.resolve(),
+              }
+            : await brokerConsumer(kind, run);
+        if (kind === 'webhook') await http.subscribe(key, `${receiver.url}/destinations`, [type], secret, TIMEOUT_MS);
+        else
+          await http.expect(201, 'POST', '/v1/subscriptions', key, {
+            channel: kind,
+            eventTypes: [type],
+            target: consumer.target,
+            secret,
+            timeoutMs: TIMEOUT_MS,
+          });
+        const bar = progress(`destinations: ${kind}`, plan.destinationEvents, 'consumed');
+        const sent = Date.now();
+        await closedLoopCount(8, plan.destinationEvents, (i) =>
+          http.expect(202, 'POST', '/v1/events', key, eventBody(run, type, i)).then(() => undefined),
+        );
+        const acceptedMs = Date.now() - sent;
+        let consumed = await consumer.distinct();
+        const deadline = Date.now() + 120_000;
+        while (consumed < plan.destinationEvents && Date.now() < deadline) {
+          bar.update(consumed);
+          await sleep(100);
+          consumed = await consumer.distinct();
+        }
+        const elapsedMs = Date.now() - sent;
+        await consumer.close();
+        const entry = { kind, consumed, acceptedMs, elapsedMs, deliveriesPerSecond: rate(consumed, elapsedMs) };
+        results.destinations.kinds.push(entry);
+        bar.done(`${entry.deliveriesPerSecond}/s, ${consumed} in ${ms(elapsedMs)}`);
+        await drain(`destinations: ${kind}`);
       }
     }
 
