@@ -589,6 +589,7 @@ async function main() {
     // held step of a ladder.
     if (want('floor-cost')) {
       results.floorCost = [];
+      rmSync(readyFile, { force: true }); // ready once this start writes it, not an earlier scenario's start
       await floorWorker.start();
       try {
         for (const { fanout, offeredPerSecond, workflows } of plan.floorCost) {
@@ -644,6 +645,7 @@ async function main() {
       const timeoutMs = localTimeoutMs;
       const floorSteps = new Map<number, StepEntry[]>();
       // Only while the floor climbs: idle, it would still poll and take CPU from Herald's steps.
+      rmSync(readyFile, { force: true }); // ready once this start writes it, not an earlier scenario's start
       await floorWorker.start();
       try {
         for (const fanout of fanouts)

@@ -134,6 +134,10 @@ test('each broker carries the webhook body and signature, its id the webhook-id,
     }),
   );
   expect(byEvent(nats)).toEqual(new Map(views.map((v) => [v.event.id, idOf(v, 'nats')])));
+  // A retried attempt publishes the same message under the same Nats-Msg-Id: JetStream keeps one copy.
+  const again = await nc.jetstream().publish(`herald.test.${run}.orders`, nats[0].body, { msgID: nats[0].id });
+  expect(again.duplicate).toBe(true);
+  expect((await jsm.streams.info(`HERALD_TEST_${run}`)).state.messages).toBe(2);
 
   // Redis: MAXLEN 1 left only the second entry, whose fields carry the same signature.
   const entries = (await redis.xRange(stream, '-', '+')) ?? [];
