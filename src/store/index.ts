@@ -216,7 +216,10 @@ export async function tenantVersion(versions: Collection<TenantVersionDoc>, tena
   return (await versions.findOne({ _id: tenant }))?.version ?? 0;
 }
 
-/** A refused ingestion request: what was sent (the first 16 KiB, never the key) and what was answered. */
+/**
+ * An ingestion request: refused, with what was sent (the first 16 KiB, never the key) and what
+ * was answered; accepted, with the ids of its events (their audit holds what was sent).
+ */
 export interface IngestLogDoc {
   _id: string; // `ing_<ulid>`
   tenant: string;
@@ -230,6 +233,8 @@ export interface IngestLogDoc {
   body: string;
   bodyBytes: number;
   truncated: boolean;
+  /** The events the request started (or found already accepted); absent when none. */
+  eventIds?: string[];
 }
 
 /**
@@ -255,6 +260,31 @@ export interface EventTypeDoc {
   updatedAt: Date;
 }
 
+/** A portal session (src/api/portal-sessions.ts): its one-time link, then the visitor's cookie. */
+export interface PortalSessionDoc {
+  _id: string; // `ps_<ulid>`, also the visible part of the link and of the cookie
+  tenant: string;
+  /** The key that made the link. */
+  createdBy: string;
+  subscriptionIds?: string[];
+  eventTypes?: string[];
+  readOnly: boolean;
+  createdAt: Date;
+  expiresAt: Date;
+  /** SHA-256 of the whole link token (hex). */
+  linkHash: string;
+  /** Set once, by the conditional update that redeems the link; the cookie's hash with it. */
+  redeemedAt?: Date;
+  cookieHash?: string;
+}
+
+/** A tenant's settings, one document each; a tenant without one has the defaults. */
+export interface TenantSettingsDoc {
+  _id: string; // the tenant
+  portalFrameAncestors?: string[];
+  updatedAt: Date;
+}
+
 export interface Store {
   client: MongoClient;
   db: Db;
@@ -269,6 +299,8 @@ export interface Store {
   ingestLog: Collection<IngestLogDoc>;
   eventTypesVersions: Collection<TenantVersionDoc>;
   purgeMarks: Collection<PurgeMarkDoc>;
+  portalSessions: Collection<PortalSessionDoc>;
+  tenantSettings: Collection<TenantSettingsDoc>;
 }
 
 export async function connectStore(url: string): Promise<Store> {
@@ -289,6 +321,8 @@ export async function connectStore(url: string): Promise<Store> {
     ingestLog: db.collection<IngestLogDoc>('ingest_log'),
     eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
     purgeMarks: db.collection<PurgeMarkDoc>('purge_marks'),
+    portalSessions: db.collection<PortalSessionDoc>('portal_sessions'),
+    tenantSettings: db.collection<TenantSettingsDoc>('tenant_settings'),
   };
 }
 
@@ -319,6 +353,8 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
   eventTypesVersions: [],
   purgeMarks: [], // read by _id only
+  portalSessions: [], // read by _id only
+  tenantSettings: [], // read by _id only
   ingestLog: [
     { key: { tenant: 1, at: -1, _id: -1 }, name: 'tenant_time' },
     { key: { tenant: 1, status: 1, at: -1, _id: -1 }, name: 'tenant_status_time' },
