@@ -119,24 +119,8 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
       }
       const at = new Date();
       const eventIds = acceptedIds(problem);
-      if (res.statusCode < 400) {
-        record({
-          _id: newIngestLogId(),
-          tenant: principal.tenant,
-          keyId: principal.keyId,
-          at,
-          method: req.method,
-          route: req.originalUrl.split('?')[0],
-          status: res.statusCode,
-          problem: '',
-          body: '',
-          bodyBytes,
-          truncated: false,
-          eventIds,
-        }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record an accepted ingestion request'));
-        return;
-      }
-      deps.alerts.refused(principal, res.statusCode, problem, at);
+      const accepted = res.statusCode < 400;
+      if (!accepted) deps.alerts.refused(principal, res.statusCode, problem, at);
       record({
         _id: newIngestLogId(),
         tenant: principal.tenant,
@@ -145,13 +129,17 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
         method: req.method,
         route: req.originalUrl.split('?')[0],
         status: res.statusCode,
-        problem: answer,
-        // PostgreSQL (under FerretDB) refuses NUL in text: shown as U+FFFD, as attempt bodies are.
-        body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8').replaceAll('\u0000', '\ufffd') : '',
         bodyBytes,
-        truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
+        ...(accepted
+          ? { problem: '', body: '', truncated: false }
+          : {
+              problem: answer,
+              // PostgreSQL (under FerretDB) refuses NUL in text: shown as U+FFFD, as attempt bodies are.
+              body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8').replaceAll('\u0000', '\ufffd') : '',
+              truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
+            }),
         ...(eventIds.length > 0 && { eventIds }),
-      }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a refused ingestion request'));
+      }).catch((err: unknown) => deps.logger.warn({ err }, `could not record ${accepted ? 'an accepted' : 'a refused'} ingestion request`));
     });
     next();
   };
