@@ -21,7 +21,7 @@ export const portalSessionCreateSchema = z
       .max(100)
       .optional()
       .describe('or the subscriptions whose every event type these patterns cover (with subscriptionIds: both must hold)'),
-    expiresIn: z.number().int().min(60).max(MAX_PORTAL_SESSION_SECONDS).describe('seconds until the link and its session end'),
+    expiresIn: z.number().int().min(1).max(MAX_PORTAL_SESSION_SECONDS).describe('seconds until the link and its session end'),
     readOnly: z.boolean().optional().describe('show only: no test, retry, cancel, recover, edit or secret rotation'),
   })
   .refine((s) => s.subscriptionIds !== undefined || s.eventTypes !== undefined, {
