@@ -193,13 +193,14 @@ export function portalSessionPages(deps: { store: Store }): Router {
     // mail or chat, a navigation from another site, and the redirect must carry the cookie.
     const embeddable = secure && portalFrameAncestors.length > 0;
     res.set('Content-Security-Policy', portalCsp(portalFrameAncestors));
+    // No Expires: the browser keeps the cookie until it closes, and past the session's end the
+    // API itself answers that the session expired (a cookie the browser dropped would say nothing).
     res.cookie(PORTAL_COOKIE, cookie.token, {
       httpOnly: true,
       secure,
       sameSite: embeddable ? 'none' : 'lax',
       ...(embeddable && { partitioned: true }),
       path: '/',
-      expires: doc.expiresAt,
     });
     res.redirect(303, '/portal/');
   });
