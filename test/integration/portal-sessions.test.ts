@@ -252,3 +252,29 @@ test('the Ingestion page shows accepted and refused requests, the problem of eac
   await page.getByRole('heading', { name: /build\.finished/ }).waitFor({ timeout: SEEN_MS });
   await page.close();
 });
+
+test('a portal session can be framed by the origins the tenant lists, and by no other', async () => {
+  const framed = await api.subscribe(env.stack, env.receiver, '/framed', ['order.*'], { name: 'Framed endpoint' });
+  // The receiver's origin is the tenant's app: same site as the API (127.0.0.1), another origin (port).
+  const app = new URL(env.receiver.url).origin;
+  const embed = (link: string) => ({ status: 200, headers: { 'content-type': 'text/html' }, body: `<iframe src="${link}"></iframe>` });
+
+  expect((await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: ['https://app.example.com'] })).status).toBe(200);
+  const refused = await portalLink({ subscriptionIds: [framed.id], expiresIn: 600 });
+  env.receiver.on('/embed-refused', () => embed(refused.url));
+  const page = await env.browser.newPage();
+  await page.goto(`${env.receiver.url}/embed-refused`);
+  // Chromium replaces a frame its frame-ancestors refuse with an error page.
+  await eventually(() => page.frames().some((f) => f.url().startsWith('chrome-error:')), SEEN_MS, 'the frame to be refused');
+
+  const settings = await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: [app] });
+  expect(settings.body).toEqual({ portalFrameAncestors: [app] });
+  expect((await env.stack.request('GET', '/v1/settings')).body).toEqual({ portalFrameAncestors: [app] });
+  const allowed = await portalLink({ subscriptionIds: [framed.id], expiresIn: 600 });
+  env.receiver.on('/embed-allowed', () => embed(allowed.url));
+  await page.goto(`${env.receiver.url}/embed-allowed`);
+  await page.frameLocator('iframe').getByRole('link', { name: 'Framed endpoint' }).waitFor({ timeout: SEEN_MS });
+  await shot(page, '06-framed-by-the-tenant-app');
+  expect((await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: ['https://a.com; script-src *'] })).status).toBe(400);
+  await page.close();
+});
