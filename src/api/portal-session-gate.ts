@@ -111,7 +111,8 @@ export function portalSessionGate(deps: { store: Store }): RequestHandler {
     ],
     [
       'GET',
-      /^\/events\/([^/]+)$/,
+      // Not `export`: the export router takes that path before the events router (an event named so is read through the list).
+      /^\/events\/(?!export$)([^/]+)$/,
       async (call) => {
         const { doc, deliveries, own } = await ownEvent(call);
         const view: EventDetail = {

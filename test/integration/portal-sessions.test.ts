@@ -278,3 +278,61 @@ test('a portal session can be framed by the origins the tenant lists, and by no 
   expect((await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: ['https://a.com; script-src *'] })).status).toBe(400);
   await page.close();
 });
+
+test("every route of the OpenAPI document answers a portal session 403, or 404 for what is not the session's", async () => {
+  const own = await api.subscribe(env.stack, env.receiver, '/matrix-own', ['matrix.*'], { name: 'Matrix own' });
+  const other = await api.subscribe(env.stack, env.receiver, '/matrix-other', ['other.*'], { name: 'Matrix other' });
+  const otherEvent = await api.send(env.stack, { type: 'other.happened', data: {}, subject: { type: 'thing', id: '1' } });
+  await api.finalEvent(env.stack, otherEvent.id);
+  const { url } = await portalLink({ subscriptionIds: [own.id], expiresIn: 600 });
+  const link = await fetch(url, { redirect: 'manual' });
+  expect(link.status).toBe(303);
+  expect(link.headers.get('location')).toBe('/portal/');
+  const cookie = /^herald_portal=([^;]+)/.exec(link.headers.get('set-cookie') ?? '')![1];
+  const asSession = async (method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${env.stack.url}${route}`, {
+      method,
+      headers: { cookie: `herald_portal=${cookie}`, 'x-herald-portal': 'session', 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return res.status;
+  };
+
+  // The session's own routes, each asked about another subscription or event: 404.
+  const own404 = new Set([
+    'get /v1/subscriptions/{id}',
+    'patch /v1/subscriptions/{id}',
+    'get /v1/subscriptions/{id}/health',
+    'post /v1/subscriptions/{id}/rotate-secret',
+    'post /v1/subscriptions/{id}/test',
+    'post /v1/subscriptions/{id}/preview',
+    'post /v1/subscriptions/{id}/recover',
+    'get /v1/events/{id}',
+    'get /v1/events/{id}/attempts',
+    'post /v1/events/{id}/cancel',
+    'post /v1/events/{id}/retry',
+  ]);
+  const doc = (await (await fetch(`${env.stack.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const answers: string[] = [];
+  for (const [path, item] of Object.entries(doc.paths).filter(([p]) => p.startsWith('/v1/'))) {
+    for (const method of Object.keys(item)) {
+      const key = `${method} ${path}`;
+      if (key === 'get /v1/me' || key === 'get /v1/subscriptions') continue; // the session's own, shown below
+      const route = path
+        .replace(/^\/v1\/subscriptions\/\{id\}/, `/v1/subscriptions/${other.id}`)
+        .replace(/^\/v1\/events\/\{id\}/, `/v1/events/${otherEvent.id}`)
+        .replace('/v1/subjects/{type}/{id}', '/v1/subjects/thing/1')
+        .replace('{type}', 'other.happened')
+        .replace('{id}', 'key_x');
+      const body = method === 'get' || method === 'delete' ? undefined : { subscriptionId: other.id, since: new Date(0).toISOString() };
+      answers.push(`${key} ${await asSession(method.toUpperCase(), route, body)}`);
+    }
+  }
+  const expected = answers.map((a) => a.replace(/\d+$/, '') + (own404.has(a.replace(/ \d+$/, '')) ? '404' : '403'));
+  expect(answers).toEqual(expected);
+  expect(answers.length).toBeGreaterThan(30);
+  expect(await asSession('GET', '/v1/me')).toBe(200);
+  expect(await asSession('GET', `/v1/subscriptions/${own.id}`)).toBe(200);
+  // Still the tenant's data for its own keys: the refusals changed nothing.
+  expect((await env.stack.request('GET', `/v1/subscriptions/${other.id}`)).body).toMatchObject({ name: 'Matrix other', active: true });
+});
