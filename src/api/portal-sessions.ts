@@ -1,7 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { portalSessionCreateSchema, tenantSettingsPatchSchema, type TenantSettings } from '../domain/portal-sessions';
-import type { Scope } from '../domain/schemas';
+import { ownEvent } from '../domain/own-events';
+import type { HeraldEvent, Scope } from '../domain/schemas';
 import { hashPortalToken, newPortalCookie, newPortalLink, portalSessionIdOf } from '../security/portal-tokens';
 import type { PortalSessionDoc, Store } from '../store';
 import {
@@ -13,6 +14,7 @@ import {
 } from '../store/portal-sessions';
 import { findSubscription } from '../store/subscriptions';
 import { principalOf, requireScope, unauthorized, type Principal } from './auth';
+import { announce, type AnnounceDeps } from './announce';
 import { parseOrThrow, problemBody, ProblemError, sendProblem, validationProblem } from './problem';
 import { unavailable } from './temporal-call';
 
@@ -99,13 +101,38 @@ export function portalSessionAuth(store: Store): RequestHandler {
   };
 }
 
+/**
+ * `herald.portal_session.created|opened`, in the session's tenant: who handed out a link to
+ * which subscriptions, and when it was used. Named by the session, so each is emitted once.
+ */
+function portalSessionEvent(change: 'created' | 'opened', doc: PortalSessionDoc, actor: string, at: Date): HeraldEvent {
+  return ownEvent({
+    id: `herald:${doc._id}:${change}`,
+    type: `herald.portal_session.${change}`,
+    data: {
+      portalSession: {
+        id: doc._id,
+        subscriptionIds: doc.subscriptionIds ?? null,
+        eventTypes: doc.eventTypes ?? null,
+        readOnly: doc.readOnly,
+        expiresAt: doc.expiresAt.toISOString(),
+        createdBy: doc.createdBy,
+      },
+    },
+    subject: { type: 'portal_session', id: doc._id },
+    actor,
+    occurredAt: at,
+    receivedAt: new Date(),
+  });
+}
+
 /** Where the API was reached, for the link: the portal is served by the same process. */
 function originOf(req: Request): string {
   return `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`;
 }
 
 /** `POST /v1/portal-sessions`: a one-time link to the portal limited to some subscriptions. */
-export function portalSessionsRouter(deps: { store: Store }): Router {
+export function portalSessionsRouter(deps: AnnounceDeps & { store: Store }): Router {
   const router = Router();
   router.post('/', requireScope('subscriptions:write'), async (req, res) => {
     const { tenant, keyId } = principalOf(res);
@@ -132,6 +159,7 @@ export function portalSessionsRouter(deps: { store: Store }): Router {
       linkHash: hash,
     };
     await insertPortalSession(deps.store, doc);
+    await announce(deps, tenant, portalSessionEvent('created', doc, `key:${keyId}`, now));
     res.status(201).json({ id, url: `${originOf(req)}/portal/s/${token}`, expiresAt: doc.expiresAt.toISOString() });
   });
   return router;
@@ -169,7 +197,7 @@ function refuseLink(req: Request, res: Response, status: 404 | 410, title: strin
  * (`/s/{token}`), spent once by a conditional update and then redirected to the clean URL, and
  * the policy on the page, whose `frame-ancestors` are those of the session's tenant.
  */
-export function portalSessionPages(deps: { store: Store }): Router {
+export function portalSessionPages(deps: AnnounceDeps & { store: Store }): Router {
   const router = Router();
 
   router.get('/s/:token', async (req, res) => {
@@ -185,7 +213,9 @@ export function portalSessionPages(deps: { store: Store }): Router {
     if (doc.expiresAt.getTime() <= Date.now())
       return refuseLink(req, res, 410, 'This portal link expired', 'Ask whoever sent it for a new one.');
     const cookie = newPortalCookie(doc._id);
-    if (!(await redeemPortalSession(deps.store, doc._id, cookie.hash, new Date()))) return used();
+    const now = new Date();
+    if (!(await redeemPortalSession(deps.store, doc._id, cookie.hash, now))) return used();
+    await announce(deps, doc.tenant, portalSessionEvent('opened', doc, `portal_session:${doc._id}`, now));
     const { portalFrameAncestors } = await tenantSettingsOf(deps.store, doc.tenant);
     const secure = req.secure || req.get('x-forwarded-proto') === 'https';
     // Framed by another site, the cookie is a third-party one: only SameSite=None (which needs

@@ -63,7 +63,7 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   failing = false;
   expect((await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: ['https://app.example.com'] })).status).toBe(200);
 
-  const writer = (await api.createKey(env.stack, 'default', ['subscriptions:write'])).key;
+  const { key: writer, id: writerId } = await api.createKey(env.stack, 'default', ['subscriptions:write']);
   const reader = (await api.createKey(env.stack, 'default', ['subscriptions:read'])).key;
   const ask = { subscriptionIds: [mine.id], expiresIn: 600 };
   expect((await env.stack.request('POST', '/v1/portal-sessions', ask, { authorization: `Bearer ${reader}` })).status).toBe(403);
@@ -141,6 +141,19 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
     name: 'Renamed by the customer',
     eventTypes: ['order.created'],
   });
+
+  // Both the link's making and its use are in the tenant's audit, as Herald's own events.
+  const announced = await eventually(
+    async () => {
+      const res = await env.stack.request('GET', '/v1/events?type=herald.portal_session.*&limit=200');
+      const mineOnly = res.body.data.filter((e: any) => e.data.portalSession.subscriptionIds?.[0] === mine.id);
+      return mineOnly.length === 2 && mineOnly;
+    },
+    SEEN_MS,
+    'herald.portal_session.created and .opened',
+  );
+  expect(announced.map((e: any) => e.type).sort()).toEqual(['herald.portal_session.created', 'herald.portal_session.opened']);
+  expect(announced.find((e: any) => e.type === 'herald.portal_session.created').actor).toBe(`key:${writerId}`);
 
   // The link is spent: a second visit is refused with a page that says so.
   const second = await visit(env.browser, url);
