@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { HeraldClient, HeraldProblemError } from '../../src/client';
 import * as api from '../harness/api';
 import { artifactsDir, useBrowserStack } from '../harness/browser';
 import { runCli } from '../harness/cli';
@@ -280,15 +281,22 @@ test('a portal session can be framed by the origins the tenant lists, and by no 
   // Chromium replaces a frame its frame-ancestors refuse with an error page.
   await eventually(() => page.frames().some((f) => f.url().startsWith('chrome-error:')), SEEN_MS, 'the frame to be refused');
 
-  const settings = await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: [app] });
-  expect(settings.body).toEqual({ portalFrameAncestors: [app] });
-  expect((await env.stack.request('GET', '/v1/settings')).body).toEqual({ portalFrameAncestors: [app] });
-  const allowed = await portalLink({ subscriptionIds: [framed.id], expiresIn: 600 });
+  // Through the client library, as a tenant's backend would set it.
+  const herald = new HeraldClient({ url: env.stack.url, apiKey: env.stack.adminKey });
+  expect(await herald.settings.update({ portalFrameAncestors: [app] })).toEqual({ portalFrameAncestors: [app] });
+  expect(await herald.settings.get()).toEqual({ portalFrameAncestors: [app] });
+  const allowed = await herald.portalSessions.create({ subscriptionIds: [framed.id], expiresIn: 600 });
   env.receiver.on('/embed-allowed', () => embed(allowed.url));
   await page.goto(`${env.receiver.url}/embed-allowed`);
   await page.frameLocator('iframe').getByRole('link', { name: 'Framed endpoint' }).waitFor({ timeout: SEEN_MS });
   await shot(page, '06-framed-by-the-tenant-app');
-  expect((await env.stack.request('PATCH', '/v1/settings', { portalFrameAncestors: ['https://a.com; script-src *'] })).status).toBe(400);
+  await expect(herald.settings.update({ portalFrameAncestors: ['https://a.com; script-src *'] })).rejects.toBeInstanceOf(
+    HeraldProblemError,
+  );
+  await expect(herald.portalSessions.create({ subscriptionIds: ['sub_nope'], expiresIn: 60 })).rejects.toMatchObject({
+    status: 400,
+    errors: [{ path: 'subscriptionIds.0', message: 'no subscription sub_nope' }],
+  });
   await page.close();
 });
 
