@@ -194,7 +194,7 @@ function refuseLink(req: Request, res: Response, status: 404 | 410, title: strin
 
 /**
  * The portal's own routes for sessions, mounted in `/portal` before its files: the link
- * (`/s/{token}`), spent once by a conditional update and then redirected to the clean URL, and
+ * (`/s/{token}`), spent once (an insert keyed by the session, see PortalRedemptionDoc) and then redirected to the clean URL, and
  * the policy on the page, whose `frame-ancestors` are those of the session's tenant.
  */
 export function portalSessionPages(deps: AnnounceDeps & { store: Store }): Router {

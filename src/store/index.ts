@@ -273,9 +273,20 @@ export interface PortalSessionDoc {
   expiresAt: Date;
   /** SHA-256 of the whole link token (hex). */
   linkHash: string;
-  /** Set once, by the conditional update that redeems the link; the cookie's hash with it. */
+  /** Set once the link is redeemed (see PortalRedemptionDoc); the cookie's hash with it. */
   redeemedAt?: Date;
   cookieHash?: string;
+}
+
+/**
+ * A portal session's link was spent: inserted with the session's `_id`, so of two visits
+ * racing with one link only one insert succeeds, on every store. Not a conditional update of
+ * the session: FerretDB applies an update by reading the document and writing it back, and
+ * three of six racing visits each found `redeemedAt` unset and got a session.
+ */
+export interface PortalRedemptionDoc {
+  _id: string; // the session's
+  at: Date;
 }
 
 /** A tenant's settings, one document each; a tenant without one has the defaults. */
@@ -300,6 +311,7 @@ export interface Store {
   eventTypesVersions: Collection<TenantVersionDoc>;
   purgeMarks: Collection<PurgeMarkDoc>;
   portalSessions: Collection<PortalSessionDoc>;
+  portalRedemptions: Collection<PortalRedemptionDoc>;
   tenantSettings: Collection<TenantSettingsDoc>;
 }
 
@@ -322,6 +334,7 @@ export async function connectStore(url: string): Promise<Store> {
     eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
     purgeMarks: db.collection<PurgeMarkDoc>('purge_marks'),
     portalSessions: db.collection<PortalSessionDoc>('portal_sessions'),
+    portalRedemptions: db.collection<PortalRedemptionDoc>('portal_redemptions'),
     tenantSettings: db.collection<TenantSettingsDoc>('tenant_settings'),
   };
 }
@@ -354,6 +367,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   eventTypesVersions: [],
   purgeMarks: [], // read by _id only
   portalSessions: [], // read by _id only
+  portalRedemptions: [], // inserted by _id only
   tenantSettings: [], // read by _id only
   ingestLog: [
     { key: { tenant: 1, at: -1, _id: -1 }, name: 'tenant_time' },

@@ -1,4 +1,4 @@
-import type { PortalSessionDoc, Store, TenantSettingsDoc } from './index';
+import { isDuplicateKeyError, type PortalSessionDoc, type Store, type TenantSettingsDoc } from './index';
 
 /** Portal sessions and the tenant settings they read, each by `_id` alone. */
 
@@ -11,15 +11,19 @@ export function findPortalSession(store: Store, id: string): Promise<PortalSessi
 }
 
 /**
- * Spends the link: one conditional update by `_id`, so of two visits racing with the same
- * link exactly one sets `redeemedAt` and gets the session; answers whether this one did.
+ * Spends the link: one insert keyed by the session's `_id` (PortalRedemptionDoc), so of the
+ * visits racing with one link exactly one gets the session; answers whether this one did.
+ * Only then is the cookie's hash written to the session, by `_id`.
  */
 export async function redeemPortalSession(store: Store, id: string, cookieHash: string, now: Date): Promise<boolean> {
-  const result = await store.portalSessions.updateOne(
-    { _id: id, redeemedAt: { $exists: false } },
-    { $set: { redeemedAt: now, cookieHash } },
-  );
-  return result.modifiedCount === 1;
+  try {
+    await store.portalRedemptions.insertOne({ _id: id, at: now });
+  } catch (err) {
+    if (isDuplicateKeyError(err)) return false;
+    throw err;
+  }
+  await store.portalSessions.updateOne({ _id: id }, { $set: { redeemedAt: now, cookieHash } });
+  return true;
 }
 
 export function findTenantSettings(store: Store, tenant: string): Promise<TenantSettingsDoc | null> {

@@ -156,6 +156,12 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   expect(announced.map((e: any) => e.type).sort()).toEqual(['herald.portal_session.created', 'herald.portal_session.opened']);
   expect(announced.find((e: any) => e.type === 'herald.portal_session.created').actor).toBe(`key:${writerId}`);
 
+  // Visits racing with one link: exactly one is signed in.
+  const raced = await portalLink({ subscriptionIds: [mine.id], expiresIn: 600 });
+  const visits = await Promise.all(Array.from({ length: 6 }, () => fetch(raced.url, { redirect: 'manual' })));
+  expect(visits.map((v) => v.status).sort()).toEqual([303, 410, 410, 410, 410, 410]);
+  expect(visits.filter((v) => v.headers.get('set-cookie'))).toHaveLength(1);
+
   // The link is spent: a second visit is refused with a page that says so.
   const second = await visit(env.browser, url);
   expect(second.response!.status()).toBe(410);
