@@ -45,10 +45,19 @@ export interface BenchResults {
     duplicates: number;
     workerRssMbMax: number;
     apiRssMbMax: number;
-    /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL serves Temporal and the store). */
+    /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL split into the backends of Temporal's databases and of the store's). */
     cpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };
+  /** The floor's throughput and CPU per workflow by process, offered more than it takes. */
+  floorCost?: Array<{
+    fanout: number;
+    offeredPerSecond: number;
+    workflows: number;
+    elapsedMs: number;
+    workflowsPerSecond: number;
+    cpuMsPerWorkflow: Record<string, number>;
+  }>;
   stepped?: {
     stepS: number;
     graceS: number;
@@ -57,6 +66,11 @@ export interface BenchResults {
     ladders: Array<{ fanout: number; herald: StepEntry[]; floor: StepEntry[]; heraldHighestHeld: number; floorHighestHeld: number }>;
   };
   receiver: { requests: number; verified: number; badSignatures: number; faulted: number };
+  /** N events to one subscription per destination kind, timed until its consumer saw N distinct messages. */
+  destinations?: {
+    events: number;
+    kinds: Array<{ kind: string; consumed: number; acceptedMs: number; elapsedMs: number; deliveriesPerSecond: number }>;
+  };
 }
 
 /** One step of the stepped scenario (bench/stepped.ts). */
@@ -91,6 +105,23 @@ const ratio = (v: number, base: number) => (base > 0 && Number.isFinite(v) ? `${
 const times = (v: number, base: number) => (base > 0 && Number.isFinite(v) && Number.isFinite(base) ? `${twoDigits(v / base)}×` : 'n/a');
 
 /** One table per fan-out, Herald's figures beside the floor's, and the highest rate each held. */
+function floorCostSection(cost: NonNullable<BenchResults['floorCost']>): string[] {
+  return [
+    '## Floor cost: what the Temporal server spends per bare workflow',
+    '',
+    'A fixed number of floor workflows (bench/floor/) offered faster than the server takes them; throughput is workflows / (first start → all closed), ' +
+      "CPU is what each process used in that time divided by the workflows (PostgreSQL: the backends of Temporal's history and visibility databases).",
+    '',
+    '| F | offered | workflows | workflows/s | Temporal ms | PostgreSQL: history ms | PostgreSQL: visibility ms | floor worker ms | total ms |',
+    '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...cost.map((c) => {
+      const parts = ['temporal', 'postgres (history)', 'postgres (visibility)', 'worker'].map((name) => c.cpuMsPerWorkflow[name] ?? 0);
+      const total = Math.round(parts.reduce((a, b) => a + b, 0) * 100) / 100;
+      return `| ${c.fanout} | ${c.offeredPerSecond}/s | ${c.workflows} | ${c.workflowsPerSecond} | ${parts.join(' | ')} | ${total} |`;
+    }),
+  ];
+}
+
 function steppedSection(r: BenchResults, s: NonNullable<BenchResults['stepped']>): string[] {
   const base = r.baseline.deliveriesPerSecond;
   const held = (e: StepEntry | undefined) => (e ? (e.held ? 'yes' : '**no**') : '—');
@@ -194,6 +225,22 @@ function importSection(imported: NonNullable<BenchResults['import']>): string[] 
   ];
 }
 
+function destinationsSection(d: NonNullable<BenchResults['destinations']>, base: number): string[] {
+  return [
+    '## Destinations: deliveries/s per kind',
+    '',
+    `${d.events} events to one subscription of each kind, one kind at a time, timed from the first ingest until a consumer of that kind had seen ${d.events} distinct webhook-ids (RabbitMQ, MQTT: a subscribed client; NATS: the JetStream stream's count; Redis: XRANGE).`,
+    '',
+    '| destination | consumed | all accepted after | all consumed after | deliveries/s | vs direct POST |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...d.kinds.map(
+      (k) =>
+        `| ${k.kind} | ${k.consumed}/${d.events} | ${ms(k.acceptedMs)} | ${ms(k.elapsedMs)} | ${k.deliveriesPerSecond} | ${ratio(k.deliveriesPerSecond, base)} |`,
+    ),
+    '',
+  ];
+}
+
 function fanoutSection(fanout: NonNullable<BenchResults['fanout']>, base: number): string[] {
   return [
     '## Fan-out: one event to N subscriptions',
@@ -243,7 +290,9 @@ export function markdownReport(r: BenchResults): string {
     ...(r.e2e ? e2eSection(r, r.e2e, base) : []),
     ...(r.import ? importSection(r.import) : []),
     ...(r.fanout ? fanoutSection(r.fanout, base) : []),
+    ...(r.destinations ? destinationsSection(r.destinations, base) : []),
     ...(r.sustained ? sustainedSection(r.sustained, base) : []),
+    ...(r.floorCost ? floorCostSection(r.floorCost) : []),
     ...(r.stepped ? steppedSection(r, r.stepped) : []),
     '',
     `Receiver: ${r.receiver.requests} requests, ${r.receiver.verified} signatures verified with the standardwebhooks library, ${r.receiver.badSignatures} bad.`,

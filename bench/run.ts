@@ -11,6 +11,8 @@ import { sign } from '../src/domain/signing';
 import { LOCAL_ATTEMPT_MAX_MS } from '../src/workflows/deliver-event';
 import { FLOOR_TASK_QUEUE, floorDeliver } from './floor/workflows';
 import { HeraldHttp } from './herald-client';
+import { BROKER_CHANNELS } from '../src/domain/channels';
+import { brokerConsumer } from './destinations';
 import { closedLoop, openLoop, summarize, type LoadResult } from './load';
 import { BenchReceiver } from './receiver';
 import { ManagedProcess, postgresCpuMs, ProductionStack, sleep, type StoreBackend } from './stack';
@@ -52,6 +54,8 @@ const DELIVERY_CONCURRENCY = 50;
 const SCENARIOS = process.env.BENCH_SCENARIOS?.split(',').map((s) => s.trim());
 const want = (scenario: string) => !SCENARIOS || SCENARIOS.includes(scenario);
 const FANOUTS = process.env.BENCH_FANOUTS?.split(',').map(Number);
+/** Events sent to each destination kind in the `destinations` scenario. */
+const DESTINATION_EVENTS = process.env.BENCH_DESTINATION_EVENTS ? Number(process.env.BENCH_DESTINATION_EVENTS) : undefined;
 
 const plan = QUICK
   ? {
@@ -68,6 +72,11 @@ const plan = QUICK
       sustainedMs: 15_000,
       sustainedRate: SUSTAINED_RATE,
       stepped: { rates: [5, 10, 20, 35, 50, 75], stepMs: 8_000, fanouts: [0, 1, 10] },
+      floorCost: [
+        { fanout: 0, offeredPerSecond: 150, workflows: 1_500 },
+        { fanout: 10, offeredPerSecond: 60, workflows: 600 },
+      ],
+      destinationEvents: DESTINATION_EVENTS ?? 100,
     }
   : {
       baselineMs: 15_000,
@@ -84,6 +93,11 @@ const plan = QUICK
       sustainedMs: 300_000,
       sustainedRate: SUSTAINED_RATE,
       stepped: { rates: [2, 5, 10, 20, 50, 100, 200], stepMs: 20_000, fanouts: [0, 1, 10] },
+      floorCost: [
+        { fanout: 0, offeredPerSecond: 150, workflows: 4_500 },
+        { fanout: 10, offeredPerSecond: 60, workflows: 1_800 },
+      ],
+      destinationEvents: DESTINATION_EVENTS ?? 1_000,
     };
 
 const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -333,7 +347,9 @@ async function main() {
       const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
       const importedMs = Date.now() - t0;
       if (code !== 0) throw new Error(`herald import exited ${code}: ${stderr}`);
-      const summary = JSON.parse(stdout) as { accepted: number };
+      // A batch whose answer was lost is sent again: its events come back as duplicates, accepted all the same.
+      const parsed = JSON.parse(stdout) as { accepted: number; duplicates: number };
+      const summary = { accepted: parsed.accepted + parsed.duplicates };
       const delivered = await receiver.until(() => {
         bar.update(receiver.received(run));
         return receiver.received(run) >= summary.accepted;
@@ -396,10 +412,60 @@ async function main() {
       }
     }
 
+    // Destinations: N events to one subscription of each kind, one kind at a time, timed until
+    // a consumer of that kind has seen N distinct webhook-ids.
+    if (want('destinations')) {
+      const key = await http.tenantKey(stack.adminKey, 'bench-destinations');
+      results.destinations = { events: plan.destinationEvents, kinds: [] };
+      for (const kind of ['webhook', ...BROKER_CHANNELS] as const) {
+        const run = `dest-${kind}-${randomBytes(3).toString('hex')}`;
+        const type = `bench.destinations.${kind}`;
+        const consumer =
+          kind === 'webhook'
+            ? {
+                target: null,
+                distinct: () => Promise.resolve(new Set(receiver.receiptsOf(run).map((r) => r.messageId)).size),
+                close: () => Promise.resolve(),
+              }
+            : await brokerConsumer(kind, run);
+        if (kind === 'webhook') await http.subscribe(key, `${receiver.url}/destinations`, [type], secret, TIMEOUT_MS);
+        else
+          await http.expect(201, 'POST', '/v1/subscriptions', key, {
+            channel: kind,
+            eventTypes: [type],
+            target: consumer.target,
+            secret,
+            timeoutMs: TIMEOUT_MS,
+          });
+        const bar = progress(`destinations: ${kind}`, plan.destinationEvents, 'consumed');
+        const sent = Date.now();
+        await closedLoopCount(8, plan.destinationEvents, (i) =>
+          http.expect(202, 'POST', '/v1/events', key, eventBody(run, type, i)).then(() => undefined),
+        );
+        const acceptedMs = Date.now() - sent;
+        let consumed = await consumer.distinct();
+        const deadline = Date.now() + 120_000;
+        while (consumed < plan.destinationEvents && Date.now() < deadline) {
+          bar.update(consumed);
+          await sleep(100);
+          consumed = await consumer.distinct();
+        }
+        const elapsedMs = Date.now() - sent;
+        await consumer.close();
+        const entry = { kind, consumed, acceptedMs, elapsedMs, deliveriesPerSecond: rate(consumed, elapsedMs) };
+        results.destinations.kinds.push(entry);
+        bar.done(`${entry.deliveriesPerSecond}/s, ${consumed} in ${ms(elapsedMs)}`);
+        await drain(`destinations: ${kind}`);
+      }
+    }
+
     /** CPU ms used so far by each part of the stack, to divide by the deliveries made between two snapshots. */
     const cpuSnapshot = (): Record<string, number> => ({
       temporal: stack.temporal.cpuMs(),
-      postgres: postgresCpuMs(),
+      // PostgreSQL split by database: Temporal's two and the store's (FerretDB's tables), and
+      // nothing of other databases on the same server.
+      'postgres (Temporal)': postgresCpuMs(stack.temporalDatabases),
+      'postgres (store)': postgresCpuMs(stack.storeDatabases),
       store: stack.store.cpuMs(),
       worker: stack.workers.reduce((sum, w) => sum + w.cpuMs(), 0),
       api: stack.api.cpuMs(),
@@ -479,45 +545,103 @@ async function main() {
     }
 
     // Stepped fan-out: the floor, then Herald, climb the same ladder of offered rates per F.
+    // The floor (bench/floor/): a bare workflow per event on the same server, for the stepped
+    // ladders and the floor's own cost.
+    // Herald's attempts to receivers allowed at most LOCAL_ATTEMPT_MAX_MS are local
+    // activities, as every floor delivery is: the comparison is local against local, also
+    // when BENCH_TIMEOUT_MS moves the other scenarios to the remote tier.
+    const localTimeoutMs = LOCAL_ATTEMPT_MAX_MS;
+    const floorWorkflows = `WorkflowType = '${floorDeliver.name}'`;
+    const floorTarget = (fanout: number, tag = 'stepped'): LadderTarget => ({
+      runTag: (rate) => `${tag}-floor-f${fanout}-${rate}`,
+      offer: async (run, i) => {
+        const workflowId = `floor_${run}_${i}`;
+        const event = { id: `evt_${workflowId}`, timestamp: new Date().toISOString(), ...eventBody(run, 'bench.stepped', i) };
+        await temporal.workflow.start(floorDeliver, {
+          taskQueue: FLOOR_TASK_QUEUE,
+          workflowId,
+          args: [{ url: `${receiver.url}/floor`, timeoutMs: localTimeoutMs, fanout, event }],
+        });
+        return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
+      },
+      workflows: floorWorkflows,
+      drain: (what) => drain(what, 180_000, floorWorkflows),
+    });
+    const readyFile = path.join(stack.dataDir, 'floor-worker.ready');
+    const floorWorker = new ManagedProcess(
+      'floor-worker',
+      process.execPath,
+      [path.resolve(__dirname, 'floor/worker.js')],
+      { TEMPORAL_ADDRESS: stack.temporalAddress, FLOOR_SIGNING_SECRET: secret, FLOOR_READY_FILE: readyFile },
+      path.join(stack.dataDir, 'logs', 'floor-worker.log'),
+      async () => {
+        const deadline = Date.now() + 120_000;
+        while (!existsSync(readyFile)) {
+          if (Date.now() > deadline) throw new Error(`the floor worker did not get ready; see ${stack.dataDir}/logs/floor-worker.log`);
+          await sleep(200);
+        }
+      },
+    );
+
+    // Floor cost: a fixed number of bare workflows offered faster than the server takes them;
+    // the time until all closed gives the floor's throughput, and the CPU each process used
+    // meanwhile, its cost per workflow. A Temporal setting is judged by these, not by one
+    // held step of a ladder.
+    if (want('floor-cost')) {
+      results.floorCost = [];
+      await floorWorker.start();
+      try {
+        for (const { fanout, offeredPerSecond, workflows } of plan.floorCost) {
+          const target = floorTarget(fanout, 'cost');
+          const run = target.runTag(offeredPerSecond);
+          const bar = progress(`floor cost F=${fanout}`, workflows, 'offered');
+          const cpu = () => ({
+            temporal: stack.temporal.cpuMs(),
+            'postgres (history)': postgresCpuMs(stack.temporalDatabases.slice(0, 1)),
+            'postgres (visibility)': postgresCpuMs(stack.temporalDatabases.slice(1)),
+            worker: floorWorker.cpuMs(),
+          });
+          const cpuAtStart = cpu();
+          const t0 = Date.now();
+          let offered = 0;
+          await openLoop({
+            rate: offeredPerSecond,
+            durationMs: (workflows / offeredPerSecond) * 1000,
+            task: async (i) => {
+              await target.offer(run, i);
+              offered += 1;
+            },
+            onTick: () => bar.update(offered),
+          });
+          await target.drain(`floor cost F=${fanout}`);
+          const elapsedMs = Date.now() - t0;
+          const cpuAtEnd = cpu();
+          const perWorkflow = Object.fromEntries(
+            Object.entries(cpuAtEnd).map(([name, used]) => [
+              name,
+              Math.round(((used - cpuAtStart[name as keyof typeof cpuAtStart]) / Math.max(1, offered)) * 100) / 100,
+            ]),
+          );
+          results.floorCost.push({
+            fanout,
+            offeredPerSecond,
+            workflows: offered,
+            elapsedMs,
+            workflowsPerSecond: rate(offered, elapsedMs),
+            cpuMsPerWorkflow: perWorkflow,
+          });
+          bar.done(`${rate(offered, elapsedMs)} workflows/s, CPU ms per workflow ${JSON.stringify(perWorkflow)}`);
+        }
+      } finally {
+        await floorWorker.stop();
+      }
+    }
+
     if (want('stepped')) {
       const { rates, stepMs } = plan.stepped;
       const fanouts = FANOUTS ?? plan.stepped.fanouts;
       const ladder = { rates, stepMs, receiver, temporal, progress };
-      // Herald's attempts to receivers allowed at most LOCAL_ATTEMPT_MAX_MS are local
-      // activities, as every floor delivery is: the comparison is local against local, also
-      // when BENCH_TIMEOUT_MS moves the other scenarios to the remote tier.
-      const timeoutMs = LOCAL_ATTEMPT_MAX_MS;
-      const floorWorkflows = `WorkflowType = '${floorDeliver.name}'`;
-      const floorTarget = (fanout: number): LadderTarget => ({
-        runTag: (rate) => `stepped-floor-f${fanout}-${rate}`,
-        offer: async (run, i) => {
-          const workflowId = `floor_${run}_${i}`;
-          const event = { id: `evt_${workflowId}`, timestamp: new Date().toISOString(), ...eventBody(run, 'bench.stepped', i) };
-          await temporal.workflow.start(floorDeliver, {
-            taskQueue: FLOOR_TASK_QUEUE,
-            workflowId,
-            args: [{ url: `${receiver.url}/floor`, timeoutMs, fanout, event }],
-          });
-          return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
-        },
-        workflows: floorWorkflows,
-        drain: (what) => drain(what, 180_000, floorWorkflows),
-      });
-      const readyFile = path.join(stack.dataDir, 'floor-worker.ready');
-      const floorWorker = new ManagedProcess(
-        'floor-worker',
-        process.execPath,
-        [path.resolve(__dirname, 'floor/worker.js')],
-        { TEMPORAL_ADDRESS: stack.temporalAddress, FLOOR_SIGNING_SECRET: secret, FLOOR_READY_FILE: readyFile },
-        path.join(stack.dataDir, 'logs', 'floor-worker.log'),
-        async () => {
-          const deadline = Date.now() + 120_000;
-          while (!existsSync(readyFile)) {
-            if (Date.now() > deadline) throw new Error(`the floor worker did not get ready; see ${stack.dataDir}/logs/floor-worker.log`);
-            await sleep(200);
-          }
-        },
-      );
+      const timeoutMs = localTimeoutMs;
       const floorSteps = new Map<number, StepEntry[]>();
       // Only while the floor climbs: idle, it would still poll and take CPU from Herald's steps.
       await floorWorker.start();

@@ -150,15 +150,28 @@ function forEachProcess(visit: (proc: ProcStat) => void): void {
 }
 
 /**
- * CPU ms of PostgreSQL's processes (all databases: Temporal's and the store's). A backend
- * that ended took its time with it, so this undercounts when connections are closed.
+ * CPU ms of the PostgreSQL backends connected to `databases` (a backend's title is
+ * `postgres: [cluster: ]user database host(port) state`), so tests or other runs on the same
+ * PostgreSQL are not counted; nor are its shared background processes (WAL writer,
+ * checkpointer). A backend that ended took its time with it, so this undercounts when
+ * connections are closed.
  */
-export function postgresCpuMs(): number {
+export function postgresCpuMs(databases: readonly string[]): number {
   let total = 0;
   forEachProcess((proc) => {
-    if (proc.name === 'postgres') total += proc.cpuMs;
+    if (proc.name !== 'postgres') return;
+    const title = /^postgres: (?:\S+: )?\S+ (\S+) /.exec(readCmdline(proc.pid));
+    if (title && databases.includes(title[1])) total += proc.cpuMs;
   });
   return total;
+}
+
+function readCmdline(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return ''; // the process ended while we looked
+  }
 }
 
 function groupRss(pgid: number): number {
@@ -221,7 +234,12 @@ export class ProductionStack {
   readonly mongoUrl: string;
   readonly taskQueue = 'herald';
   readonly dataDir: string;
-  private readonly databases: string[];
+  /** The PostgreSQL databases this run created: Temporal's, its visibility's and (on PostgreSQL) the store's. */
+  readonly databases: string[];
+  /** Temporal's two databases. */
+  readonly temporalDatabases: string[];
+  /** The store's database when FerretDB runs on PostgreSQL (none on SQLite). */
+  readonly storeDatabases: string[];
 
   private constructor(
     readonly options: StackOptions,
@@ -233,7 +251,9 @@ export class ProductionStack {
     mkdirSync(logs, { recursive: true });
     const temporalDb = `herald_bench_${runId}`;
     const storeDb = `herald_bench_store_${runId}`;
-    this.databases = [temporalDb, `${temporalDb}_visibility`, ...(options.store === 'postgresql' ? [storeDb] : [])];
+    this.temporalDatabases = [temporalDb, `${temporalDb}_visibility`];
+    this.storeDatabases = options.store === 'postgresql' ? [storeDb] : [];
+    this.databases = [...this.temporalDatabases, ...this.storeDatabases];
     this.temporalAddress = `127.0.0.1:${ports.temporal}`;
     this.temporalUiUrl = `http://127.0.0.1:${ports.ui}`;
     this.mongoUrl = `mongodb://127.0.0.1:${ports.store}/herald`;

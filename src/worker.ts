@@ -5,6 +5,7 @@ import { createActivities } from './activities';
 import { temporalGateway } from './temporal/activity-gateway';
 import { createDispatcher } from './channels/http-sender';
 import { createMailer } from './channels/smtp-sender';
+import { createBrokerPool } from './channels/brokers/pool';
 import { createThrottle } from './activities/throttle';
 import { loadConfig } from './config';
 import { limitHeapGrowth } from './heap';
@@ -37,6 +38,7 @@ async function main() {
   const registry = createRegistry('worker');
   const dispatcher = createDispatcher(config.allowPrivateTargets);
   const mailer = config.smtpUrl ? createMailer(config.smtpUrl, config.smtpFrom) : undefined;
+  const brokers = createBrokerPool();
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   // Activities start Herald's own events and signal workflows through a client of their own.
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
@@ -65,6 +67,7 @@ async function main() {
       store,
       dispatcher,
       mailer,
+      brokers,
       allowPrivateTargets: config.allowPrivateTargets,
       disableAfterMs: config.disableAfterMs,
       secretBox,
@@ -103,7 +106,7 @@ async function main() {
   await worker.run(); // resolves after SIGINT/SIGTERM once in-flight tasks are done
   metricsServer.close();
   mailer?.close();
-  await Promise.allSettled([connection.close(), clientConnection.close(), store.client.close(), dispatcher.close()]);
+  await Promise.allSettled([connection.close(), clientConnection.close(), store.client.close(), dispatcher.close(), brokers.close()]);
   await tracing?.shutdown(); // last: the spans of the final attempts are exported before the process ends
   logger.info('worker stopped');
 }

@@ -8,6 +8,7 @@ import { createAuditActivities } from './audit';
 import { createActivityCaches } from './caches';
 import type { TemporalGateway } from './gateway';
 import { createMaintenanceActivities } from './maintenance';
+import type { BrokerPool } from '../channels/brokers/pool';
 import type { Mailer } from '../channels/smtp-sender';
 import { createSubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
@@ -31,6 +32,8 @@ export interface ActivityDeps {
   disableAfterMs: number;
   /** Opens the subscriptions' sealed secrets and headers. */
   secretBox: SecretBox;
+  /** The broker channels' connections, closed by the worker when it stops. */
+  brokers: BrokerPool;
   metrics: WorkerMetrics;
   logger: Logger;
   /** Per-subscription concurrency and rate limits (src/activities/throttle.ts). */

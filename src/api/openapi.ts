@@ -37,6 +37,7 @@ import {
   treeQuerySchema,
 } from '../domain/schemas';
 import type { EventTypeView } from '../domain/schemas';
+import { mqttTargetSchema, natsTargetSchema, rabbitmqTargetSchema, redisTargetSchema } from '../domain/broker-targets';
 import { portalSessionCreateSchema, portalSessionSchema, tenantSettingsPatchSchema, tenantSettingsSchema } from '../domain/portal-sessions';
 import { VERSION } from '../version';
 
@@ -72,11 +73,18 @@ const components = {
   EventType: eventTypeViewSchema,
   IngestLogEntry: ingestLogEntrySchema,
   Purge: purgeSchema,
+  RabbitmqTarget: rabbitmqTargetSchema,
+  NatsTarget: natsTargetSchema,
+  RedisTarget: redisTargetSchema,
+  MqttTarget: mqttTargetSchema,
   PortalSessionCreate: portalSessionCreateSchema,
   PortalSession: portalSessionSchema,
   TenantSettings: tenantSettingsSchema,
   TenantSettingsPatch: tenantSettingsPatchSchema,
 };
+
+/** The broker channels' `target`, by channel: docs/api.md section 7. */
+const BROKER_TARGETS = ['RabbitmqTarget', 'NatsTarget', 'RedisTarget', 'MqttTarget'] as const;
 
 const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -143,7 +151,13 @@ function webhookOf(t: EventTypeView) {
 export function openApiDocument(eventTypes?: EventTypeView[]) {
   const schemas = Object.fromEntries(
     Object.entries(components).map(([name, schema]) => [name, z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' })]),
-  );
+  ) as Record<string, { properties?: Record<string, { description?: string }> }>;
+  // `target`'s shape depends on `channel`, so the schemas check it beside the channel; the
+  // document names the four shapes it may take.
+  for (const name of ['SubscriptionCreate', 'SubscriptionPatch']) {
+    const properties = schemas[name].properties!;
+    properties.target = { description: properties.target.description, oneOf: BROKER_TARGETS.map(ref) } as never;
+  }
   return {
     openapi: '3.1.0',
     info: { title: 'Herald', version: VERSION, description: 'Durable notification and webhook delivery on Temporal.' },
@@ -386,7 +400,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/subscriptions/{id}/preview': {
         post: {
           summary:
-            'Render what this subscription would be sent for an event, without sending or storing anything: an email subscription answers subject, text and html; a webhook one the JSON body (for a slack, discord or teams format, the service’s message). A digest subscription renders a digest of this one event. Scope subscriptions:read.',
+            'Render what this subscription would be sent for an event, without sending or storing anything: an email subscription answers subject, text and html; a webhook or broker one the JSON body (for a slack, discord or teams format, the service’s message). A digest subscription renders a digest of this one event. Scope subscriptions:read.',
           parameters: [idParam],
           requestBody: json(ref('Preview')),
           responses: { '200': { description: 'The rendered message', ...json(ref('PreviewResult')) }, ...problems },

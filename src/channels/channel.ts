@@ -4,10 +4,11 @@ import type { AttemptOutcome } from '../domain/outcome';
 import type { HeraldEvent, PreviewResult, SubscriptionCreate } from '../domain/schemas';
 import type { SecretBox } from '../security/secret-box';
 import type { AttemptDoc, AttemptedDelivery, SubscriptionDoc, SubscriptionTarget } from '../store';
+import type { BrokerPool } from './brokers/pool';
 import type { Mailer } from './smtp-sender';
 
 /**
- * The seam every delivery channel implements (src/channels/webhook.ts, email.ts): how its
+ * The seam every delivery channel implements (src/channels/webhook.ts, email.ts, brokers/): how its
  * target is stored and shown, what it would send, and one attempt's send. Adding a channel is
  * a module implementing this, its target type (src/store/index.ts) and fields
  * (src/domain/channels.ts), and its line in src/channels/index.ts.
@@ -41,6 +42,8 @@ export interface Transports {
   mailer?: Mailer;
   /** Opens the subscriptions' sealed secrets and headers. */
   secretBox: SecretBox;
+  /** The broker channels' connections, one per target URL (src/channels/brokers/pool.ts). */
+  brokers: BrokerPool;
 }
 
 export interface AttemptContext {
@@ -59,7 +62,7 @@ export interface PreparedAttempt {
 
 export interface SentAttempt {
   outcome: AttemptOutcome;
-  /** The HTTP status or SMTP reply code; null when none came. */
+  /** The HTTP status or SMTP reply code; null when none came, and for a broker. */
   status: number | null;
   response: AttemptDoc['response'];
 }

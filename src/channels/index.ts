@@ -3,6 +3,10 @@ import type { SubscriptionCreate } from '../domain/schemas';
 import type { SecretBox } from '../security/secret-box';
 import type { SubscriptionDoc, SubscriptionTarget } from '../store';
 import type { AttemptContext, Channel, MessageContent } from './channel';
+import { mqttChannel } from './brokers/mqtt';
+import { natsChannel } from './brokers/nats';
+import { rabbitmqChannel } from './brokers/rabbitmq';
+import { redisChannel } from './brokers/redis';
 import { emailChannel } from './email';
 import { webhookChannel } from './webhook';
 
@@ -10,6 +14,10 @@ import { webhookChannel } from './webhook';
 const CHANNELS: { [K in ChannelName]: Channel<Extract<SubscriptionTarget, { channel: K }>> } = {
   webhook: webhookChannel,
   email: emailChannel,
+  rabbitmq: rabbitmqChannel,
+  nats: natsChannel,
+  redis: redisChannel,
+  mqtt: mqttChannel,
 };
 
 // TypeScript cannot tie `CHANNELS[sub.channel]` to the narrowed type of `sub` (a correlated

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { mqttTargetSchema, natsTargetSchema, rabbitmqTargetSchema, redisTargetSchema } from '../domain/broker-targets';
 import type {
   acceptedEventSchema,
   apiKeyCreateSchema,
@@ -43,6 +44,12 @@ export type SignalledWorkflows = z.infer<typeof signalledWorkflowsSchema>;
 export type StartedWorkflow = z.infer<typeof startedWorkflowSchema>;
 
 export type SubscriptionCreate = z.input<typeof subscriptionCreateSchema>;
+/** The `target` of a rabbitmq, nats, redis or mqtt subscription (docs/api.md section 7). */
+export type RabbitmqTarget = z.input<typeof rabbitmqTargetSchema>;
+export type NatsTarget = z.input<typeof natsTargetSchema>;
+export type RedisTarget = z.input<typeof redisTargetSchema>;
+export type MqttTarget = z.input<typeof mqttTargetSchema>;
+export type BrokerTarget = RabbitmqTarget | NatsTarget | RedisTarget | MqttTarget;
 export type SubscriptionPatch = z.input<typeof subscriptionPatchSchema>;
 export type Subscription = z.infer<typeof subscriptionSchema>;
 export type SubscriptionTestResult = z.infer<typeof subscriptionTestResultSchema>;

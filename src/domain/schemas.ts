@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CHANNEL_NAMES, foreignTargetFields, REQUIRED_TARGET_FIELD, WEBHOOK_FORMATS } from './channels';
+import { BROKER_TARGET_SCHEMAS } from './broker-targets';
+import { CHANNEL_NAMES, foreignTargetFields, isBrokerChannel, REQUIRED_TARGET_FIELD, WEBHOOK_FORMATS } from './channels';
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
 import { filterProblems } from './filter';
 import { DURATION_PATTERN, parseDuration } from './schedule';
@@ -153,6 +154,27 @@ const filterSchema = z
     'only events passing it are delivered: fields data.<path>, subject.type, subject.id, actor, source, type; operators $eq, $ne, $in, $nin, $gt, $gte, $lt, $lte, $exists, $and, $or, $not; a bare value means $eq (docs/api.md, "Filters")',
   );
 
+/** A broker channel's target; its shape depends on the channel, so it is checked beside it (`brokerTargetIssues`). */
+const brokerTargetField = z
+  .record(z.string(), z.unknown())
+  .optional()
+  .describe(
+    'rabbitmq: {url: "amqp://user:pass@host:5672/vhost", exchange, routingKey?}; nats: {url: "nats://host:4222", subject}; redis: {url: "redis://host:6379/0", stream, maxLen?}; mqtt: {url: "mqtt://host:1883", topic}. Credentials in the URL are sealed at rest and shown as *** (docs/api.md section 7)',
+  );
+
+/** The problems of a broker target for its channel, each with its path from the subscription. */
+export function brokerTargetIssues(channel: string, target: unknown): { path: (string | number)[]; message: string }[] {
+  if (!isBrokerChannel(channel)) return [];
+  const parsed = BROKER_TARGET_SCHEMAS[channel].safeParse(target);
+  if (parsed.success) return [];
+  return parsed.error.issues.flatMap((issue) => {
+    const path = ['target', ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    return issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: [...path, key], message: `unknown field for channel "${channel}"` }))
+      : [{ path, message: issue.message }];
+  });
+}
+
 const subscriptionFields = {
   name: text(200).optional(),
   eventTypes: z.array(eventTypePatternSchema).min(1).max(100),
@@ -177,6 +199,7 @@ const subscriptionFields = {
     .describe(
       "webhook: Mustache template of a chat format's text, replacing its default; values are escaped, so {{{…}}} and {{&…}} are refused",
     ),
+  target: brokerTargetField,
   retry: retrySchema.optional(),
   timeoutMs: z.number().int().min(100).max(60_000).optional(),
   rateLimitPerSecond: z.number().int().min(1).max(10_000).optional(),
@@ -195,6 +218,7 @@ export const subscriptionCreateSchema = z
     for (const { field, owner } of foreignTargetFields(s.channel, s)) {
       ctx.addIssue({ code: 'custom', path: [field], message: `applies to channel "${owner}" only` });
     }
+    if (s.target !== undefined) for (const issue of brokerTargetIssues(s.channel, s.target)) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type SubscriptionCreate = z.infer<typeof subscriptionCreateSchema>;
 
@@ -226,6 +250,10 @@ export const subscriptionSchema = z.object({
   headers: z.record(z.string(), z.string()).optional(),
   format: z.enum(WEBHOOK_FORMATS).optional().describe("webhook: the body's format"),
   template: z.string().optional().describe("webhook: Mustache template of a chat format's text"),
+  target: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('rabbitmq, nats, redis, mqtt: where it publishes; credentials in its url shown as ***'),
   retry: retrySchema.optional(),
   timeoutMs: z.number(),
   rateLimitPerSecond: z.number().optional(),
@@ -424,8 +452,18 @@ export const attemptViewSchema = z.object({
   attempt: z.number(),
   startedAt: z.string(),
   durationMs: z.number(),
-  request: z.object({ url: z.string(), headers: z.record(z.string(), z.string()) }),
-  response: z.object({ status: z.number(), body: z.string() }).nullable(),
+  request: z.object({
+    url: z.string().describe("the webhook's URL, the SMTP relay, or the broker's URL with its credentials shown as ***"),
+    headers: z.record(z.string(), z.string()),
+    destination: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('brokers: where the message was published (exchange and routing key, subject, stream, topic)'),
+  }),
+  response: z
+    .object({ status: z.number().nullable().describe('the HTTP status or SMTP reply code; null for a broker'), body: z.string() })
+    .nullable()
+    .describe("the receiver's answer; for a broker its acknowledgement or the reason it refused the message"),
   error: z.string().nullable(),
   traceId: z
     .string()
@@ -472,7 +510,9 @@ export const previewResultSchema = z.object({
   body: z
     .unknown()
     .optional()
-    .describe("webhook: the JSON body (an array for a digest subscription of format standard; the service's message for a chat format)"),
+    .describe(
+      "webhook and brokers: the JSON body (an array for a digest subscription of format standard; the service's message for a chat format)",
+    ),
 });
 export type PreviewResult = z.infer<typeof previewResultSchema>;
 

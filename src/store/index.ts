@@ -10,6 +10,7 @@ import {
   type WithId,
 } from 'mongodb';
 import { mapConcurrent } from '../concurrency';
+import type { MqttTargetInput, NatsTargetInput, RabbitmqTargetInput, RedisTargetInput } from '../domain/broker-targets';
 import type { ChannelName, WebhookFormat } from '../domain/channels';
 import type { ControlAction } from '../domain/schemas';
 import type { DeliveryStatus, EventStatus } from '../domain/status';
@@ -89,8 +90,28 @@ export interface EmailTarget {
   html?: string;
 }
 
+/**
+ * A broker's URL as stored: shown with its credentials as `***` (src/domain/broker-targets.ts),
+ * and, when it has credentials, sealed whole beside it like the signing secrets.
+ */
+export interface StoredBrokerUrl {
+  url: string;
+  sealedUrl?: string;
+}
+
+/** Where a broker subscription publishes (docs/api.md section 7), in one `target` field. */
+interface BrokerTargetOf<C extends string, Input extends { url: string }> {
+  channel: C;
+  target: Omit<Input, 'url'> & StoredBrokerUrl;
+}
+export type RabbitmqTarget = BrokerTargetOf<'rabbitmq', RabbitmqTargetInput>;
+export type NatsTarget = BrokerTargetOf<'nats', NatsTargetInput>;
+export type RedisTarget = BrokerTargetOf<'redis', RedisTargetInput>;
+export type MqttTarget = BrokerTargetOf<'mqtt', MqttTargetInput>;
+export type BrokerTarget = RabbitmqTarget | NatsTarget | RedisTarget | MqttTarget;
+
 /** A subscription's target, by channel: stored beside the subscription's other fields. */
-export type SubscriptionTarget = WebhookTarget | EmailTarget;
+export type SubscriptionTarget = WebhookTarget | EmailTarget | BrokerTarget;
 
 interface SubscriptionFields {
   _id: string;
@@ -159,8 +180,10 @@ export interface AttemptDoc {
   attempt: number;
   startedAt: Date;
   durationMs: number;
-  request: { url: string; headers: Record<string, string> };
-  response: { status: number; body: string } | null;
+  /** Brokers add `destination`: the exchange and routing key, subject, stream or topic published to. */
+  request: { url: string; headers: Record<string, string>; destination?: Record<string, string> };
+  /** A broker's acknowledgement or refusal has no status: `{status: null, body}`. */
+  response: { status: number | null; body: string } | null;
   error: string | null;
   /** The OpenTelemetry trace the attempt ran in; absent when the worker did not trace. */
   traceId?: string;

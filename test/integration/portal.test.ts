@@ -246,3 +246,54 @@ test('subscription controls: registered and seen types in the picker, edit, rota
   expect(api.signedWith(rotated!, replayed[0])).toBe(true);
   await shot(page, '17-event-replayed');
 });
+
+test('a broker subscription of each kind: created with its destination picked, shown with its password as ***', async () => {
+  const page = await env.browser.newPage({ viewport: LAPTOP });
+  await signIn(page, env.stack.adminKey);
+  const targets = [
+    {
+      label: 'RabbitMQ exchange',
+      url: 'amqp://guest:guest@127.0.0.1:5672/',
+      fields: { Exchange: 'portal.events' },
+      shown: 'rabbitmq amqp://guest:***@127.0.0.1:5672/ exchange=portal.events',
+    },
+    {
+      label: 'NATS JetStream subject',
+      url: 'nats://127.0.0.1:4222',
+      fields: { Subject: 'portal.events' },
+      shown: 'nats nats://127.0.0.1:4222 subject=portal.events',
+    },
+    {
+      label: 'Redis stream',
+      url: 'redis://:hunter2@127.0.0.1:6379/0',
+      fields: { Stream: 'portal:events', 'Maximum length': '1000' },
+      shown: 'redis redis://:***@127.0.0.1:6379/0 stream=portal:events maxLen=1000',
+    },
+    {
+      label: 'MQTT topic',
+      url: 'mqtt://127.0.0.1:1883',
+      fields: { Topic: 'portal/events' },
+      shown: 'mqtt mqtt://127.0.0.1:1883 topic=portal/events',
+    },
+  ];
+  for (const [i, t] of targets.entries()) {
+    await page.goto(`${env.stack.url}/portal/#/subscriptions/new`);
+    await page.getByLabel('Destination').selectOption({ label: t.label });
+    await page.getByLabel('Name').fill(`Broker ${i}`);
+    await page.getByLabel('Broker URL').fill(t.url);
+    for (const [label, value] of Object.entries(t.fields)) await page.getByLabel(label, { exact: true }).fill(value);
+    await page.getByLabel('Another type or prefix').fill('portal.broker');
+    await page.getByRole('button', { name: 'Add' }).click();
+    if (i === 2) await shot(page, '17-new-broker-subscription');
+    await page.getByRole('button', { name: 'Create subscription' }).click();
+    expect(await page.getByLabel('Signing secret').textContent()).toMatch(/^whsec_/);
+    await page.getByText('Consumers verify each message').waitFor();
+    await page.getByRole('link', { name: `Open Broker ${i}` }).click();
+    await page.locator('dl.facts').getByText(t.shown, { exact: true }).waitFor({ timeout: SEEN_MS });
+    expect(await page.locator('dl.facts').textContent()).not.toMatch(/guest:guest|hunter2/);
+  }
+  await shot(page, '18-broker-subscription');
+  await page.goto(`${env.stack.url}/portal/#/subscriptions`);
+  await page.getByText('redis redis://:***@127.0.0.1:6379/0 stream=portal:events maxLen=1000').waitFor({ timeout: SEEN_MS });
+  await page.close();
+});

@@ -11,7 +11,12 @@ const final = (s: DeliveryStatus) => s === 'succeeded' || s === 'failed' || s ==
 const retryable = (s: DeliveryStatus) => s === 'failed' || !final(s);
 
 function Attempt({ a }: { a: AttemptView }) {
-  const outcome = a.response ? `HTTP ${a.response.status}` : (a.error ?? 'no answer');
+  // A broker's answer has no status: its acknowledgement (or refusal) is the outcome.
+  const outcome = a.response
+    ? a.response.status === null
+      ? (a.error ?? 'acknowledged')
+      : `HTTP ${a.response.status}`
+    : (a.error ?? 'no answer');
   return (
     <details className="attempt">
       <summary>
@@ -19,7 +24,18 @@ function Attempt({ a }: { a: AttemptView }) {
       </summary>
       <h4>Request</h4>
       <p>
-        <code>POST {a.request.url}</code>
+        {a.request.destination ? (
+          <>
+            Published to <code>{a.request.url}</code>{' '}
+            {Object.entries(a.request.destination).map(([k, v]) => (
+              <span key={k}>
+                {k} <code>{v}</code>{' '}
+              </span>
+            ))}
+          </>
+        ) : (
+          <code>POST {a.request.url}</code>
+        )}
       </p>
       <table className="headers">
         <tbody>
@@ -36,7 +52,7 @@ function Attempt({ a }: { a: AttemptView }) {
       <h4>Response</h4>
       {a.response ? (
         <>
-          <p>Status {a.response.status}</p>
+          {a.response.status === null ? <p>The broker answered:</p> : <p>Status {a.response.status}</p>}
           <pre className="body">{a.response.body || '(empty body)'}</pre>
         </>
       ) : (

@@ -5,6 +5,7 @@ import { can, limited } from '../me';
 import { ActionButton, ErrorNote, percent, ShownOnce, Status, Time } from '../components';
 import { go, useLoad } from '../hooks';
 import { SubscriptionForm } from './SubscriptionForm';
+import { destinationText } from '../destination';
 
 interface TestOutcome {
   eventId: string;
@@ -18,7 +19,7 @@ function testOutcome(result: unknown) {
   return (
     <>
       Test <Status value={r.status} />
-      {a && (a.response ? ` HTTP ${a.response.status}` : ` ${a.error ?? ''}`)}
+      {a && (a.response && a.response.status !== null ? ` HTTP ${a.response.status}` : ` ${a.error ?? a.response?.body ?? ''}`)}
       {a && ` in ${a.durationMs} ms`} · <a href={`#/events/${r.eventId}`}>see the event</a>
     </>
   );
@@ -57,20 +58,24 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
         <dd>
           <code>{s.id}</code>
         </dd>
-        <dt>Endpoint</dt>
+        <dt>{s.channel === 'webhook' ? 'Endpoint' : 'Destination'}</dt>
         <dd>
-          <code>{s.url}</code>
+          <code>{destinationText(s)}</code>
         </dd>
-        <dt>Format</dt>
-        <dd>
-          {s.format ?? 'standard'}
-          {s.template && (
-            <>
-              {' '}
-              with template <code>{s.template}</code>
-            </>
-          )}
-        </dd>
+        {s.channel === 'webhook' && (
+          <>
+            <dt>Format</dt>
+            <dd>
+              {s.format ?? 'standard'}
+              {s.template && (
+                <>
+                  {' '}
+                  with template <code>{s.template}</code>
+                </>
+              )}
+            </dd>
+          </>
+        )}
         <dt>Event types</dt>
         <dd>{s.eventTypes.join(', ')}</dd>
         <dt>Filter</dt>

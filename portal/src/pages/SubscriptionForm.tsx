@@ -1,5 +1,5 @@
-import { useState } from 'react';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../../../src/domain/channels';
+import { Fragment, useState } from 'react';
+import { BROKER_CHANNELS, isBrokerChannel, WEBHOOK_FORMATS, type BrokerChannel, type WebhookFormat } from '../../../src/domain/channels';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
 import { ApiError, call, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
 import { can, limited } from '../me';
@@ -104,10 +104,55 @@ const FORMAT_LABELS: Record<WebhookFormat, string> = {
   teams: 'Microsoft Teams incoming webhook',
 };
 
+/** The destinations the form creates (email subscriptions are made through the API or the CLI). */
+type Destination = 'webhook' | BrokerChannel;
+
+const DESTINATION_LABELS: Record<Destination, string> = {
+  webhook: 'Webhook (HTTPS endpoint)',
+  rabbitmq: 'RabbitMQ exchange',
+  nats: 'NATS JetStream subject',
+  redis: 'Redis stream',
+  mqtt: 'MQTT topic',
+};
+
+/** Each broker's target fields besides its URL (docs/api.md section 7), with what they mean. */
+const BROKER_FIELDS: Record<BrokerChannel, { name: string; label: string; placeholder: string; required?: boolean; number?: boolean }[]> = {
+  rabbitmq: [
+    { name: 'exchange', label: 'Exchange', placeholder: 'e.g. herald.events', required: true },
+    { name: 'routingKey', label: 'Routing key', placeholder: "optional; default: the event's type" },
+  ],
+  nats: [{ name: 'subject', label: 'Subject', placeholder: 'e.g. herald.events (a JetStream stream must capture it)', required: true }],
+  redis: [
+    { name: 'stream', label: 'Stream', placeholder: 'e.g. herald:events', required: true },
+    { name: 'maxLen', label: 'Maximum length', placeholder: 'optional: XADD MAXLEN', number: true },
+  ],
+  mqtt: [{ name: 'topic', label: 'Topic', placeholder: 'e.g. herald/events', required: true }],
+};
+
+const BROKER_URL_PLACEHOLDERS: Record<BrokerChannel, string> = {
+  rabbitmq: 'amqp://user:password@host:5672/vhost',
+  nats: 'nats://host:4222',
+  redis: 'redis://host:6379/0',
+  mqtt: 'mqtt://host:1883',
+};
+
+/** The broker target the form's fields make: text as entered, maxLen as a number, empty optional fields left out. */
+function brokerTargetOf(channel: BrokerChannel, fields: Record<string, string>): Record<string, unknown> {
+  const target: Record<string, unknown> = { url: (fields.url ?? '').trim() };
+  for (const f of BROKER_FIELDS[channel]) {
+    const value = (fields[f.name] ?? '').trim();
+    if (value !== '' || (f.required && f.name === 'exchange')) target[f.name] = f.number ? Number(value) : value;
+  }
+  return target;
+}
+
 /** Create a subscription, or edit one (`existing`): the same fields either way. */
 export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?: Subscription; onSaved?: (s: Subscription) => void }) {
   const [name, setName] = useState(existing?.name ?? '');
   const [url, setUrl] = useState(existing?.url ?? '');
+  const [destination, setDestination] = useState<Destination>((existing?.channel as Destination | undefined) ?? 'webhook');
+  const initialTarget = Object.fromEntries(Object.entries(existing?.target ?? {}).map(([k, v]) => [k, String(v)]));
+  const [targetFields, setTargetFields] = useState<Record<string, string>>(initialTarget);
   const [eventTypes, setEventTypes] = useState<string[]>(existing?.eventTypes ?? []);
   const [format, setFormat] = useState<WebhookFormat>(existing?.format ?? 'standard');
   const [template, setTemplate] = useState(existing?.template ?? '');
@@ -125,7 +170,15 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
         <h1>Subscription created</h1>
         <ShownOnce label="Signing secret" value={created.secret!} />
         <p className="help">
-          Receivers verify each request's <code>webhook-signature</code> with this secret (Standard Webhooks).
+          {created.channel === 'webhook' ? (
+            <>
+              Receivers verify each request's <code>webhook-signature</code> with this secret (Standard Webhooks).
+            </>
+          ) : (
+            <>
+              Consumers verify each message's <code>webhook-signature</code> with this secret, exactly as a webhook receiver does.
+            </>
+          )}
         </p>
         <a className="button" href={`#/subscriptions/${created.id}`}>
           Open {created.name ?? created.id}
@@ -143,18 +196,25 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
     const filterValue = filterOf(filter, existing);
     // Empty is the format's default text, which removes a template the subscription had (null).
     const templateValue = template.trim() ? template : existing?.template ? null : undefined;
+    const broker = isBrokerChannel(destination) ? destination : undefined;
+    const target = broker && brokerTargetOf(broker, targetFields);
+    // The shown URL has its credentials as ***: an edit sends the target only when it changed,
+    // and then needs the URL with its credentials entered again.
+    const targetChanged = target !== undefined && JSON.stringify(brokerTargetOf(broker!, initialTarget)) !== JSON.stringify(target);
+    if (existing && targetChanged && String(target!.url).includes('***'))
+      throw new Error('enter the URL again with its credentials: the stored one is shown with them as ***');
     const body = {
       ...(name.trim() && { name: name.trim() }),
-      url: url.trim(),
-      format,
-      ...(templateValue !== undefined && { template: templateValue }),
+      ...(broker
+        ? (!existing || targetChanged) && { target }
+        : { url: url.trim(), format, ...(templateValue !== undefined && { template: templateValue }) }),
       eventTypes,
       ...(filterValue !== undefined && { filter: filterValue }),
       ...(Object.keys(retry).length > 0 && { retry }),
       ...(numberOrUndefined(timeoutMs) !== undefined && { timeoutMs: numberOrUndefined(timeoutMs) }),
     };
     if (existing) onSaved?.(await call<Subscription>('PATCH', `/subscriptions/${existing.id}`, body));
-    else setCreated(await call<Subscription>('POST', '/subscriptions', { channel: 'webhook', ...body }));
+    else setCreated(await call<Subscription>('POST', '/subscriptions', { channel: destination, ...body }));
   };
 
   return (
@@ -177,39 +237,84 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
       >
         <label htmlFor="sub-name">Name</label>
         <input id="sub-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="optional, e.g. Billing service" />
-        <label htmlFor="sub-url">Endpoint URL</label>
-        <input
-          id="sub-url"
-          type="url"
-          required
-          value={url}
-          onChange={(e) => setUrl(e.target.value)}
-          placeholder="https://example.com/webhooks"
-        />
-        <label htmlFor="sub-format">Format</label>
-        <select id="sub-format" value={format} onChange={(e) => setFormat(e.target.value as WebhookFormat)}>
-          {WEBHOOK_FORMATS.map((f) => (
-            <option key={f} value={f}>
-              {FORMAT_LABELS[f]}
-            </option>
-          ))}
-        </select>
-        {format !== 'standard' && (
+        {!existing && (
           <>
-            <label htmlFor="sub-template">Message template (Mustache)</label>
-            <textarea
-              id="sub-template"
-              rows={3}
-              value={template}
-              onChange={(e) => setTemplate(e.target.value)}
-              placeholder="optional, e.g. {{type}} on {{subjectText}} by {{actor}}"
-              aria-describedby="sub-template-help"
+            <label htmlFor="sub-destination">Destination</label>
+            <select id="sub-destination" value={destination} onChange={(e) => setDestination(e.target.value as Destination)}>
+              {(['webhook', ...BROKER_CHANNELS] as const).map((d) => (
+                <option key={d} value={d}>
+                  {DESTINATION_LABELS[d]}
+                </option>
+              ))}
+            </select>
+          </>
+        )}
+        {isBrokerChannel(destination) ? (
+          <>
+            <label htmlFor="sub-broker-url">Broker URL</label>
+            <input
+              id="sub-broker-url"
+              required
+              value={targetFields.url ?? ''}
+              onChange={(e) => setTargetFields({ ...targetFields, url: e.target.value })}
+              placeholder={BROKER_URL_PLACEHOLDERS[destination]}
+              aria-describedby="sub-broker-url-help"
               spellCheck={false}
             />
-            <p id="sub-template-help" className="help">
-              Replaces the default text (type, subject, actor, time and event id). Names: <code>type</code>, <code>subjectText</code>,{' '}
-              <code>actor</code>, <code>occurredAt</code>, <code>id</code>, <code>data.…</code>. Empty: the default.
+            <p id="sub-broker-url-help" className="help">
+              A password or token in it is sealed at rest and shown as <code>***</code> from then on.
             </p>
+            {BROKER_FIELDS[destination].map((f) => (
+              <Fragment key={f.name}>
+                <label htmlFor={`sub-target-${f.name}`}>{f.label}</label>
+                <input
+                  id={`sub-target-${f.name}`}
+                  type={f.number ? 'number' : 'text'}
+                  required={f.required && f.name !== 'exchange'}
+                  value={targetFields[f.name] ?? ''}
+                  onChange={(e) => setTargetFields({ ...targetFields, [f.name]: e.target.value })}
+                  placeholder={f.placeholder}
+                />
+              </Fragment>
+            ))}
+          </>
+        ) : (
+          <>
+            <label htmlFor="sub-url">Endpoint URL</label>
+            <input
+              id="sub-url"
+              type="url"
+              required
+              value={url}
+              onChange={(e) => setUrl(e.target.value)}
+              placeholder="https://example.com/webhooks"
+            />
+            <label htmlFor="sub-format">Format</label>
+            <select id="sub-format" value={format} onChange={(e) => setFormat(e.target.value as WebhookFormat)}>
+              {WEBHOOK_FORMATS.map((f) => (
+                <option key={f} value={f}>
+                  {FORMAT_LABELS[f]}
+                </option>
+              ))}
+            </select>
+            {format !== 'standard' && (
+              <>
+                <label htmlFor="sub-template">Message template (Mustache)</label>
+                <textarea
+                  id="sub-template"
+                  rows={3}
+                  value={template}
+                  onChange={(e) => setTemplate(e.target.value)}
+                  placeholder="optional, e.g. {{type}} on {{subjectText}} by {{actor}}"
+                  aria-describedby="sub-template-help"
+                  spellCheck={false}
+                />
+                <p id="sub-template-help" className="help">
+                  Replaces the default text (type, subject, actor, time and event id). Names: <code>type</code>, <code>subjectText</code>,{' '}
+                  <code>actor</code>, <code>occurredAt</code>, <code>id</code>, <code>data.…</code>. Empty: the default.
+                </p>
+              </>
+            )}
           </>
         )}
         <EventTypePicker me={me} value={eventTypes} onChange={setEventTypes} />

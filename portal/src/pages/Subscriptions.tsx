@@ -4,6 +4,7 @@ import { can, limited } from '../me';
 import { query } from '../query';
 import { ErrorNote, Head, Pager, percent, Status, Time } from '../components';
 import { useLoad } from '../hooks';
+import { destinationText } from '../destination';
 
 /** Each refresh asks for every listed subscription's health, so not too often. */
 const REFRESH_MS = 30_000;
@@ -44,7 +45,7 @@ export function Subscriptions({ me }: { me: Me }) {
                 <tr key={s.id}>
                   <td data-label="Subscription">
                     <a href={`#/subscriptions/${s.id}`}>{s.name ?? s.id}</a>
-                    <div className="muted small-text">{s.url}</div>
+                    <div className="muted small-text">{destinationText(s)}</div>
                   </td>
                   <td data-label="Event types">{s.eventTypes.join(', ')}</td>
                   <td data-label="State">

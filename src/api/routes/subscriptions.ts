@@ -5,16 +5,18 @@ import { channelOf, targetOf, targetRefusal } from '../../channels';
 import { foreignTargetFields } from '../../domain/channels';
 import { DEFAULT_TIMEOUT_MS, parseDuration } from '../../domain/schedule';
 import {
+  brokerTargetIssues,
   listQuerySchema,
   previewSchema,
   recoverSchema,
   rotateSecretSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
+  type SubscriptionCreate,
   type SubscriptionHealth,
 } from '../../domain/schemas';
 import { successRate } from '../../domain/stats';
-import type { Store, SubscriptionDoc } from '../../store';
+import type { BrokerTarget, Store, SubscriptionDoc } from '../../store';
 import { attemptsForEvent } from '../../store/deliveries';
 import { lastFailedDelivery, statsSince, subscriptionCounts } from '../../store/stats';
 import type { SecretBox } from '../../security/secret-box';
@@ -156,7 +158,18 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const foreign = foreignTargetFields(current.channel, patch);
     if (foreign.length > 0)
       throw validationProblem(foreign.map(({ field, owner }) => ({ path: field, message: `applies to channel "${owner}" only` })));
-    const sealed = patch.headers ? { ...patch, headers: sealHeaders(patch.headers, deps.secretBox) } : patch;
+    const brokerProblems = patch.target === undefined ? [] : brokerTargetIssues(current.channel, patch.target);
+    if (brokerProblems.length > 0) throw validationProblem(brokerProblems.map(({ path, message }) => ({ path: path.join('.'), message })));
+    const sealed = {
+      ...patch,
+      ...(patch.headers && { headers: sealHeaders(patch.headers, deps.secretBox) }),
+      // A new target replaces the old one whole, its credentials sealed as at create.
+      ...(patch.target && {
+        target: {
+          ...(targetOf({ channel: current.channel, target: patch.target } as SubscriptionCreate, deps.secretBox) as BrokerTarget).target,
+        },
+      }),
+    };
     const updated = await updateSubscription(deps.store, tenant, current._id, sealed, new Date());
     if (!updated) throw notFound(`subscription ${current._id}`);
     await announceChange('updated', updated, res);

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { WEBHOOK_FORMATS, type WebhookFormat } from '../../domain/channels';
+import { CHANNEL_NAMES, WEBHOOK_FORMATS, type ChannelName, type WebhookFormat } from '../../domain/channels';
 import type { ListQuery, Subscription, SubscriptionCreate, SubscriptionPatch, SubscriptionTestResult } from '../../client';
 import { clientFor, outputOf, parse } from '../context';
 import { emit, record, type Column } from '../output';
@@ -10,9 +10,16 @@ const COLUMNS: Column<Subscription>[] = [
   { header: 'NAME', value: (s) => s.name },
   { header: 'CHANNEL', value: (s) => s.channel },
   { header: 'EVENT TYPES', value: (s) => s.eventTypes.join(',') },
-  { header: 'TARGET', value: (s) => s.url ?? s.to?.join(',') },
+  { header: 'TARGET', value: (s) => s.url ?? s.to?.join(',') ?? brokerTargetText(s.target) },
   { header: 'ACTIVE', value: (s) => (s.disabledAt ? `no (${s.disabledReason ?? 'disabled'})` : s.active ? 'yes' : 'no') },
 ];
+
+/** A broker target in one cell: its URL (credentials shown as ***) and where it publishes there. */
+function brokerTargetText(target: Subscription['target']): string | undefined {
+  if (!target) return undefined;
+  const { url, ...where } = target;
+  return [url, ...Object.entries(where).map(([k, v]) => `${k}=${String(v)}`)].join(' ');
+}
 
 const subscriptionRecord = (s: Subscription) =>
   record({
@@ -23,6 +30,7 @@ const subscriptionRecord = (s: Subscription) =>
     filter: s.filter,
     url: s.url,
     to: s.to?.join(', '),
+    target: s.target,
     headers: s.headers,
     format: s.format,
     template: s.template,
@@ -44,6 +52,7 @@ interface SettingsFlags {
   filter?: Record<string, unknown> | false;
   webhook?: string;
   to?: string[];
+  target?: Record<string, unknown>;
   header?: Record<string, string>;
   format?: WebhookFormat;
   /** false: `--no-template` on update. */
@@ -65,6 +74,11 @@ function withSettingsOptions(command: Command): Command {
       // Not --url: that global option names the Herald API.
       .option('--webhook <url>', 'the webhook target URL')
       .option('--to <addresses>', 'email recipients, comma-separated', parse.list)
+      .option(
+        '--target <json>',
+        'a broker channel\'s target, e.g. \'{"url": "amqp://user:pass@host:5672/", "exchange": "orders"}\' (docs/api.md section 7)',
+        parse.json,
+      )
       .option('--header <name:value>', 'a header sent with each webhook (repeatable)', parse.header)
       .addOption(
         new Option('--format <format>', "the webhook body: Herald's payload (standard) or a chat service's message").choices(
@@ -90,6 +104,7 @@ function settingsOf(flags: SettingsFlags): SubscriptionPatch {
     ...(flags.filter !== undefined && { filter: flags.filter === false ? null : flags.filter }),
     ...(flags.webhook && { url: flags.webhook }),
     ...(flags.to && { to: flags.to }),
+    ...(flags.target && { target: flags.target }),
     ...(flags.header && { headers: flags.header }),
     ...(flags.format && { format: flags.format }),
     ...(flags.template !== undefined && { template: flags.template === false ? null : flags.template }),
@@ -115,10 +130,10 @@ export function subscriptionsCommand(): Command {
 
   subscriptions.addCommand(
     withSettingsOptions(new Command('create').description('create a subscription; its signing secret is shown once'))
-      .addOption(new Option('--channel <channel>').choices(['webhook', 'email']).default('webhook'))
+      .addOption(new Option('--channel <channel>').choices(CHANNEL_NAMES).default('webhook'))
       .option('--secret <whsec>', 'the signing secret to use instead of a generated one')
       .option('--inactive', 'create it paused')
-      .action(async (opts: SettingsFlags & { channel: 'webhook' | 'email'; secret?: string; inactive?: boolean }, command: Command) => {
+      .action(async (opts: SettingsFlags & { channel: ChannelName; secret?: string; inactive?: boolean }, command: Command) => {
         const create = {
           ...settingsOf(opts),
           channel: opts.channel,
