@@ -1,8 +1,7 @@
-import { useState, type FormEvent } from 'react';
 import { call, type IngestLogEntry, type Page } from '../api';
 import { query } from '../query';
-import { ErrorNote, Head, Pager, Status, Time } from '../components';
-import { useLoad } from '../hooks';
+import { ErrorNote, FilterButtons, Head, Pager, Status, Time } from '../components';
+import { useFilters, useLoad } from '../hooks';
 
 const POLL_MS = 5_000;
 /** The statuses ingestion answers: accepted, and each kind of refusal (docs/api.md). */
@@ -46,10 +45,7 @@ function Refusal({ problem }: { problem: unknown }) {
 
 /** `GET /v1/ingest-log`: every ingestion request the tenant's keys made, accepted or refused, newest first. */
 export function Ingestion() {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { draft, setDraft, filters, cursors, setCursors, cursor, apply, clear } = useFilters(NO_FILTERS);
   const { data, error } = useLoad(
     () =>
       call<Page<IngestLogEntry>>(
@@ -59,11 +55,6 @@ export function Ingestion() {
     [filters, cursor],
     POLL_MS,
   );
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    setCursors([]);
-    setFilters(draft);
-  };
   const time = (name: 'since' | 'until', label: string) => (
     <div className="field">
       <label htmlFor={`i-${name}`}>{label}</label>
@@ -92,19 +83,7 @@ export function Ingestion() {
         </div>
         {time('since', 'From')}
         {time('until', 'To')}
-        <div className="field buttons">
-          <button type="submit">Search</button>
-          <button
-            type="button"
-            onClick={() => {
-              setDraft(NO_FILTERS);
-              setFilters(NO_FILTERS);
-              setCursors([]);
-            }}
-          >
-            Clear
-          </button>
-        </div>
+        <FilterButtons onClear={clear} />
       </form>
       <ErrorNote error={error} />
       {data && data.data.length === 0 && <p>No requests match.</p>}
