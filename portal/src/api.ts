@@ -1,4 +1,7 @@
-/** The portal's one way to the API: `/v1` with the signed-in key as a Bearer token. */
+/**
+ * The portal's one way to the API: `/v1` with the signed-in key as a Bearer token, or, with no
+ * key, as the portal session whose HttpOnly cookie the browser holds (the page never sees it).
+ */
 
 export type * from './types';
 
@@ -32,7 +35,11 @@ export function whenUnauthorized(handler: (reason: string) => void): void {
 export async function call<T>(method: string, path: string, body?: unknown, key = session.key()): Promise<T> {
   const res = await fetch(`/v1${path}`, {
     method,
-    headers: { authorization: `Bearer ${key ?? ''}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    headers: {
+      // The session's header proves the request comes from the portal's own page (see PORTAL_HEADER).
+      ...(key === null ? { 'x-herald-portal': 'session' } : { authorization: `Bearer ${key}` }),
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (res.status === 204) return undefined as T;
@@ -41,7 +48,8 @@ export async function call<T>(method: string, path: string, body?: unknown, key 
   if (!res.ok) {
     const p = (parsed ?? {}) as { title?: string; detail?: string; errors?: { path: string; message: string }[] };
     const error = new ApiError(res.status, p.title ?? res.statusText, p.detail, p.errors);
-    if (res.status === 401 && key === session.key()) onUnauthorized(error.message);
+    // Not for the first look without a key (no cookie either): that is a visitor yet to sign in.
+    if (res.status === 401 && key === session.key() && !(key === null && path === '/me')) onUnauthorized(error.message);
     throw error;
   }
   return parsed as T;

@@ -157,3 +157,15 @@ export function Pager({
     </div>
   );
 }
+
+/** A filter form's buttons: Search submits the form, Clear empties it and shows everything. */
+export function FilterButtons({ onClear }: { onClear: () => void }) {
+  return (
+    <div className="field buttons">
+      <button type="submit">Search</button>
+      <button type="button" onClick={onClear}>
+        Clear
+      </button>
+    </div>
+  );
+}

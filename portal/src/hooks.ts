@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 
 /** The path after `#`, e.g. `/events/evt_1`: hash routes need no server support for deep links. */
 export function useHashRoute(): string {
@@ -50,4 +50,25 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[], pollMs?: num
     return () => clearInterval(timer);
   }, [reload, pollMs]);
   return { data, error, reload };
+}
+
+/**
+ * A filtered list's state: the filters being typed (`draft`), those applied (`filters`, on
+ * submit), and the trail of page cursors, which a new search or a clear starts afresh.
+ */
+export function useFilters<F>(none: F) {
+  const [draft, setDraft] = useState<F>(none);
+  const [filters, setFilters] = useState<F>(none);
+  const [cursors, setCursors] = useState<string[]>([]);
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setCursors([]);
+    setFilters(draft);
+  };
+  const clear = () => {
+    setDraft(none);
+    setFilters(none);
+    setCursors([]);
+  };
+  return { draft, setDraft, filters, cursors, setCursors, cursor: cursors[cursors.length - 1], apply, clear };
 }

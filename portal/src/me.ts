@@ -6,6 +6,11 @@ export function can(me: Me, scope: Scope): boolean {
   return me.admin || me.scopes.includes(scope);
 }
 
+/** A portal session (from a one-time link): its subscriptions only, none of the tenant's other pages. */
+export function limited(me: Me): boolean {
+  return me.portal !== undefined;
+}
+
 /** The workflow's page in the Temporal Web UI. */
 export function workflowUrl(me: Me, workflowId: string): string {
   return `${me.temporal.uiUrl}/namespaces/${encodeURIComponent(me.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;

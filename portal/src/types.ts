@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type {
   apiKeySchema,
   AttemptView,
+  ingestLogEntrySchema,
   EventDetail,
   EventTypeView,
   HeraldEvent,
@@ -16,6 +17,7 @@ import type {
 export type Me = z.infer<typeof meSchema>;
 export type Subscription = z.infer<typeof subscriptionSchema>;
 export type ApiKey = z.infer<typeof apiKeySchema>;
+export type IngestLogEntry = z.infer<typeof ingestLogEntrySchema>;
 /** `GET /v1/events/{id}`, by the name the client library gives it. */
 export type EventView = EventDetail;
 export type ListedEvent = HeraldEvent & { status: EventView['status'] };

@@ -9,6 +9,8 @@ import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
+import { portalSessionGate } from './portal-session-gate';
+import { portalCsp, portalSessionAuth, portalSessionPages } from './portal-sessions';
 import { problemBody, problemHandler, sendProblem } from './problem';
 import { registryReaders } from './routes/event-types';
 import { apiRouters } from './routes';
@@ -86,13 +88,14 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(openapi);
   });
 
-  if (deps.portalDir) app.use('/portal', portal(deps.portalDir));
+  if (deps.portalDir) app.use('/portal', portal(deps.portalDir, portalSessionPages(deps)));
 
-  app.use('/v1', authenticate(deps.adminKey, deps.store));
+  app.use('/v1', authenticate(deps.adminKey, deps.store, portalSessionAuth(deps.store)));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));
   if (deps.traced) app.post('/v1/events', traceRoute('POST', '/v1/events'));
+  app.use('/v1', portalSessionGate(deps));
   for (const [mountPath, router] of apiRouters(deps)) app.use(mountPath, router);
   app.get('/v1/openapi.json', registryReaders, async (_req, res) => {
     res.json(openApiDocument((await allEventTypes(deps.store, principalOf(res).tenant)).map(eventTypeView)));
@@ -107,18 +110,20 @@ export function createApp(deps: AppDeps): express.Express {
 
 /**
  * The portal: static files built by Vite. It keeps its key in sessionStorage and talks to
- * /v1 like any client, so it gets no privileges here; a strict CSP keeps it to its own files.
+ * /v1 like any client, so it gets no privileges here; a strict CSP keeps it to its own files
+ * and out of frames, but for a portal session's tenant's own origins (`sessions`).
  */
-function portal(dir: string): express.Router {
+function portal(dir: string, sessions: express.Router): express.Router {
   const router = express.Router();
   router.use((_req, res, next) => {
     res.set({
-      'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+      'Content-Security-Policy': portalCsp([]),
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
     });
     next();
   });
+  router.use(sessions);
   // Hashed asset names change with every build, so they may be cached for good; index.html may not.
   router.use('/assets', express.static(path.join(dir, 'assets'), { immutable: true, maxAge: '365d' }));
   router.get(['/', '/index.html'], (_req, res) => {

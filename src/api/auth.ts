@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { PortalLimits } from '../domain/portal-sessions';
 import { SCOPES, type Scope } from '../domain/schemas';
 import { apiKeyIdOf } from '../security/api-keys';
 import type { Store } from '../store';
@@ -13,6 +14,8 @@ export interface Principal {
   tenant: string;
   scopes: readonly Scope[];
   admin: boolean;
+  /** Set for a portal session (src/api/portal-sessions.ts): what it may reach, checked by its gate. */
+  portal?: PortalLimits & { sessionId: string; expiresAt: Date };
 }
 
 /** The admin key acts in tenant `default` with every scope. */
@@ -29,10 +32,12 @@ export function principalOf(res: Response): Principal {
 /**
  * Bearer authentication: the admin key, or an API key looked up by the id it carries and
  * compared by digest in constant time. No cache: a revoked key fails on its next request.
+ * A request without an Authorization header goes to `withoutKey` (the portal session's cookie).
  */
-export function authenticate(adminKey: string, store: Store): RequestHandler {
+export function authenticate(adminKey: string, store: Store, withoutKey?: RequestHandler): RequestHandler {
   const adminDigest = digest(adminKey);
   return async (req: Request, res: Response, next: NextFunction) => {
+    if (withoutKey && req.get('authorization') === undefined) return withoutKey(req, res, next);
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
     if (!match) return next(unauthorized('Send an API key as "Authorization: Bearer <key>".'));
     const given = digest(match[1]);
@@ -56,7 +61,7 @@ export function authenticate(adminKey: string, store: Store): RequestHandler {
   };
 }
 
-function unauthorized(detail: string): ProblemError {
+export function unauthorized(detail: string): ProblemError {
   return new ProblemError(401, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
 }
 

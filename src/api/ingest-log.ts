@@ -3,15 +3,16 @@ import type { RequestHandler } from 'express';
 import { newIngestLogId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
-import { recordRefusal } from '../store/ingest-log';
+import { ingestLogWriter } from '../store/ingest-log';
 import { announce, type AnnounceDeps } from './announce';
 import type { Principal } from './auth';
 import { ownEvent } from '../domain/own-events';
 
 /**
- * The ingestion log: every refused `POST /v1/events` (4xx other than 401, and 5xx) is kept
- * with what was sent and what was answered, and the key's team hears of refusals through a
- * `herald.ingest.rejected` event at most once a minute.
+ * The ingestion log: every `POST /v1/events` but those refused with 401. A refused one (4xx,
+ * 5xx) is kept with what was sent and what was answered, and the key's team hears of refusals
+ * through a `herald.ingest.rejected` event at most once a minute; an accepted one with the ids
+ * of its events (whose audit holds what was sent), so the portal's Ingestion page shows both.
  */
 
 export const MAX_LOGGED_BODY = 16 * 1024;
@@ -82,19 +83,32 @@ export function createRejectionAlerts(deps: AnnounceDeps, intervalMs = 60_000): 
   };
 }
 
+/** The events an answer accepted: the one event's id, or those of a batch's items without an error (also in a 503). */
+export function acceptedIds(answer: unknown): string[] {
+  if (typeof answer !== 'object' || answer === null) return [];
+  const results = (answer as { results?: unknown }).results;
+  const items = Array.isArray(results) ? results : [answer];
+  return items.flatMap((r) => {
+    const item = r as { id?: unknown; error?: unknown; status?: unknown };
+    return typeof item.id === 'string' && item.error === undefined && item.status === undefined ? [item.id] : [];
+  });
+}
+
 /** Mounted on the ingestion route before the body is parsed, so malformed and oversized bodies are logged too. */
 export function ingestLog(deps: { store: Store; logger: Logger; alerts: RejectionAlerts }): RequestHandler {
+  // One insert command for the requests that finish while the previous is in flight: an
+  // accepted request adds no command of its own to a busy API.
+  const record = ingestLogWriter(deps.store);
   return (req, res, next) => {
     let answer = '';
     const send = res.send.bind(res);
     res.send = (body?: unknown) => {
-      if (res.statusCode >= 400)
-        answer = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
+      answer = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
       return send(body);
     };
     res.on('finish', () => {
       const principal = res.locals.principal as Principal | undefined;
-      if (res.statusCode < 400 || res.statusCode === 401 || !principal) return;
+      if (res.statusCode === 401 || !principal) return;
       const raw = (req as WithRawBody).rawBody;
       const bodyBytes = raw?.length ?? Number(req.get('content-length') ?? 0);
       let problem: unknown = answer;
@@ -104,8 +118,10 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
         // not JSON: kept as text
       }
       const at = new Date();
-      deps.alerts.refused(principal, res.statusCode, problem, at);
-      recordRefusal(deps.store, {
+      const eventIds = acceptedIds(problem);
+      const accepted = res.statusCode < 400;
+      if (!accepted) deps.alerts.refused(principal, res.statusCode, problem, at);
+      record({
         _id: newIngestLogId(),
         tenant: principal.tenant,
         keyId: principal.keyId,
@@ -113,12 +129,17 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
         method: req.method,
         route: req.originalUrl.split('?')[0],
         status: res.statusCode,
-        problem: answer,
-        // PostgreSQL (under FerretDB) refuses NUL in text: shown as U+FFFD, as attempt bodies are.
-        body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8').replaceAll('\u0000', '\ufffd') : '',
         bodyBytes,
-        truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
-      }).catch((err: unknown) => deps.logger.warn({ err }, 'could not record a refused ingestion request'));
+        ...(accepted
+          ? { problem: '', body: '', truncated: false }
+          : {
+              problem: answer,
+              // PostgreSQL (under FerretDB) refuses NUL in text: shown as U+FFFD, as attempt bodies are.
+              body: raw ? raw.subarray(0, MAX_LOGGED_BODY).toString('utf8').replaceAll('\u0000', '\ufffd') : '',
+              truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
+            }),
+        ...(eventIds.length > 0 && { eventIds }),
+      }).catch((err: unknown) => deps.logger.warn({ err }, `could not record ${accepted ? 'an accepted' : 'a refused'} ingestion request`));
     });
     next();
   };

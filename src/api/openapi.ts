@@ -38,6 +38,7 @@ import {
 } from '../domain/schemas';
 import type { EventTypeView } from '../domain/schemas';
 import { mqttTargetSchema, natsTargetSchema, rabbitmqTargetSchema, redisTargetSchema } from '../domain/broker-targets';
+import { portalSessionCreateSchema, portalSessionSchema, tenantSettingsPatchSchema, tenantSettingsSchema } from '../domain/portal-sessions';
 import { VERSION } from '../version';
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas that validate requests. */
@@ -76,6 +77,10 @@ const components = {
   NatsTarget: natsTargetSchema,
   RedisTarget: redisTargetSchema,
   MqttTarget: mqttTargetSchema,
+  PortalSessionCreate: portalSessionCreateSchema,
+  PortalSession: portalSessionSchema,
+  TenantSettings: tenantSettingsSchema,
+  TenantSettingsPatch: tenantSettingsPatchSchema,
 };
 
 /** The broker channels' `target`, by channel: docs/api.md section 7. */
@@ -156,8 +161,20 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
   return {
     openapi: '3.1.0',
     info: { title: 'Herald', version: VERSION, description: 'Durable notification and webhook delivery on Temporal.' },
-    components: { schemas, securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    security: [{ bearer: [] }],
+    components: {
+      schemas,
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer' },
+        portalSession: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: 'herald_portal',
+          description:
+            'A portal session (set by GET /portal/s/{token}), with the header "x-herald-portal: session": only its subscriptions\' routes, its events\' deliveries and GET /v1/me; anything else answers 403 or 404',
+        },
+      },
+    },
+    security: [{ bearer: [] }, { portalSession: [] }],
     ...(eventTypes && { webhooks: Object.fromEntries(eventTypes.map((t) => [t.type, webhookOf(t)])) }),
     paths: {
       '/v1/events': {
@@ -263,7 +280,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/ingest-log': {
         get: {
           summary:
-            "The tenant's refused ingestion requests (4xx other than 401, and 5xx), newest first, kept HERALD_INGEST_LOG_DAYS days (scope events:read)",
+            "The tenant's ingestion requests, accepted (202, with their events' ids) and refused (4xx other than 401, and 5xx), newest first, kept HERALD_INGEST_LOG_DAYS days (scope events:read)",
           parameters: queryParameters(ingestLogQuerySchema),
           responses: { '200': { description: 'A page', ...json(list('IngestLogEntry')) }, ...problems },
         },
@@ -426,6 +443,25 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           responses: { '200': { description: 'The key', ...json(ref('Me')) }, ...problems },
         },
       },
+      '/v1/portal-sessions': {
+        post: {
+          summary:
+            'A one-time link to the portal limited to some subscriptions (scope subscriptions:write): it signs its visitor in with an HttpOnly cookie and does not work twice',
+          requestBody: json(ref('PortalSessionCreate')),
+          responses: { '201': { description: 'Created', ...json(ref('PortalSession')) }, ...problems },
+        },
+      },
+      '/v1/settings': {
+        get: {
+          summary: "The tenant's settings: the origins that may frame its portal sessions (scope subscriptions:read)",
+          responses: { '200': { description: 'The settings', ...json(ref('TenantSettings')) }, ...problems },
+        },
+        patch: {
+          summary: "Change the tenant's settings (scope subscriptions:write)",
+          requestBody: json(ref('TenantSettingsPatch')),
+          responses: { '200': { description: 'The settings', ...json(ref('TenantSettings')) }, ...problems },
+        },
+      },
       '/v1/stats/overview': {
         get: {
           summary: "The tenant's last 24 hours: events and deliveries per hour, and the subscriptions failing most (scope events:read)",
@@ -437,6 +473,19 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           summary: 'The portal: a web page to manage subscriptions and see every delivery (sign in with an API key)',
           security: [],
           responses: { '200': { description: 'HTML' } },
+        },
+      },
+      '/portal/s/{token}': {
+        get: {
+          summary:
+            "A portal session's link: the first visit sets the session cookie and redirects (303) to /portal/; any later one answers 410",
+          security: [],
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '303': { description: 'Signed in: the cookie is set, and the portal opens at its clean URL' },
+            '404': { description: 'Not a portal link' },
+            '410': { description: 'The link was used already, or expired' },
+          },
         },
       },
       '/healthz': { get: { summary: 'The process is up', security: [], responses: { '200': { description: 'Up' } } } },

@@ -80,8 +80,8 @@ export function ingestLogView(doc: IngestLogDoc) {
   } catch {
     // kept as text: the answer was not JSON
   }
-  const { _id, tenant: _tenant, at, ...rest } = doc;
-  return { id: _id, at: at.toISOString(), ...rest, problem };
+  const { _id, tenant: _tenant, at, eventIds, ...rest } = doc;
+  return { id: _id, at: at.toISOString(), ...rest, problem, eventIds: eventIds ?? [] };
 }
 
 export function eventTypeView(doc: EventTypeDoc): EventTypeView {

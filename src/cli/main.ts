@@ -6,6 +6,7 @@ import { eventsCommand } from './commands/events';
 import { importCommand } from './commands/import';
 import { keysCommand } from './commands/keys';
 import { listenCommand } from './commands/listen';
+import { portalCommand } from './commands/portal';
 import { subscriptionsCommand } from './commands/subscriptions';
 import { misplacedOption } from './misplaced-options';
 
@@ -24,6 +25,7 @@ function program(): Command {
     .addCommand(keysCommand())
     .addCommand(importCommand())
     .addCommand(listenCommand())
+    .addCommand(portalCommand())
     .exitOverride();
 }
 

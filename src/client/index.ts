@@ -1,5 +1,6 @@
 import { ApiKeysApi } from './api-keys';
 import { EventsApi } from './events';
+import { PortalSessionsApi, SettingsApi } from './portal-sessions';
 import { SubscriptionsApi } from './subscriptions';
 import { Transport, type TransportOptions } from './transport';
 
@@ -13,12 +14,16 @@ export class HeraldClient {
   readonly events: EventsApi;
   readonly subscriptions: SubscriptionsApi;
   readonly apiKeys: ApiKeysApi;
+  readonly portalSessions: PortalSessionsApi;
+  readonly settings: SettingsApi;
 
   constructor(options: HeraldClientOptions) {
     const http = new Transport(options);
     this.events = new EventsApi(http);
     this.subscriptions = new SubscriptionsApi(http);
     this.apiKeys = new ApiKeysApi(http);
+    this.portalSessions = new PortalSessionsApi(http);
+    this.settings = new SettingsApi(http);
   }
 }
 

@@ -21,6 +21,12 @@ import type {
   subscriptionSchema,
   subscriptionTestResultSchema,
 } from '../domain/schemas';
+import type {
+  portalSessionCreateSchema,
+  portalSessionSchema,
+  tenantSettingsPatchSchema,
+  tenantSettingsSchema,
+} from '../domain/portal-sessions';
 
 /**
  * The client's types, all inferred from the schemas the API validates with: what a call
@@ -52,6 +58,11 @@ export type Recover = z.input<typeof recoverSchema>;
 
 export type ApiKeyCreate = z.input<typeof apiKeyCreateSchema>;
 export type ApiKey = z.infer<typeof apiKeySchema>;
+
+export type PortalSessionCreate = z.input<typeof portalSessionCreateSchema>;
+export type PortalSession = z.infer<typeof portalSessionSchema>;
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+export type TenantSettingsPatch = z.input<typeof tenantSettingsPatchSchema>;
 
 export type Problem = z.infer<typeof problemSchema>;
 

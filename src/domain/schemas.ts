@@ -76,7 +76,7 @@ export const webhookPayloadSchema = z.object({
 });
 export type WebhookPayload = z.infer<typeof webhookPayloadSchema>;
 
-const eventTypePatternSchema = z
+export const eventTypePatternSchema = z
   .string()
   .max(256)
   .refine((p) => p === '*' || EVENT_TYPE_PATTERN.test(p.endsWith('.*') ? p.slice(0, -2) : p), {
@@ -338,9 +338,9 @@ export const eventTypeViewSchema = z.object({
 });
 export type EventTypeView = z.infer<typeof eventTypeViewSchema>;
 
-/** `GET /v1/ingest-log`: refused ingestion requests, newest first. */
+/** `GET /v1/ingest-log`: ingestion requests, accepted (202) and refused, newest first. */
 export const ingestLogQuerySchema = z.strictObject({
-  status: z.coerce.number().int().min(400).max(599).optional(),
+  status: z.coerce.number().int().min(200).max(599).optional().describe('the HTTP status answered: 202 for accepted requests'),
   since: timeSchema.optional(),
   until: timeSchema.optional(),
   limit: limitSchema,
@@ -355,10 +355,11 @@ export const ingestLogEntrySchema = z.object({
   method: z.string(),
   route: z.string(),
   status: z.number(),
-  problem: z.unknown().describe("the answer as sent: problem+json, or a batch's per-item results"),
-  body: z.string().describe('the request body as received, cut at 16 KiB'),
+  problem: z.unknown().describe('a refusal\'s answer as sent: problem+json, or a batch\'s per-item results; "" when accepted'),
+  body: z.string().describe('a refused request body as received, cut at 16 KiB; "" when accepted (its events hold it)'),
   bodyBytes: z.number(),
   truncated: z.boolean(),
+  eventIds: z.array(z.string()).describe('the events the request was accepted for (a 503 batch: the items started)'),
 });
 
 /**
@@ -557,6 +558,15 @@ export const problemSchema = z.object({
   errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 
+/** What `GET /v1/me` tells the portal about a portal session (src/domain/portal-sessions.ts), so it shows only what the session may do. */
+export const portalLimitsSchema = z.object({
+  sessionId: z.string(),
+  subscriptionIds: z.array(z.string()).optional(),
+  eventTypes: z.array(z.string()).optional(),
+  readOnly: z.boolean(),
+  expiresAt: z.string(),
+});
+
 /** `GET /v1/me`: who the key is, so a client (the portal) shows only what the key may do. */
 export const meSchema = z.object({
   keyId: z.string().describe('"admin" for the admin key'),
@@ -566,6 +576,7 @@ export const meSchema = z.object({
   temporal: z
     .object({ uiUrl: z.string(), namespace: z.string() })
     .describe('where the Temporal Web UI shows the workflows (HERALD_TEMPORAL_UI_URL)'),
+  portal: portalLimitsSchema.optional().describe('a portal session: the subscriptions it is limited to, and until when'),
 });
 
 const statusCountsSchema = z.object(

@@ -239,7 +239,10 @@ export async function tenantVersion(versions: Collection<TenantVersionDoc>, tena
   return (await versions.findOne({ _id: tenant }))?.version ?? 0;
 }
 
-/** A refused ingestion request: what was sent (the first 16 KiB, never the key) and what was answered. */
+/**
+ * An ingestion request: refused, with what was sent (the first 16 KiB, never the key) and what
+ * was answered; accepted, with the ids of its events (their audit holds what was sent).
+ */
 export interface IngestLogDoc {
   _id: string; // `ing_<ulid>`
   tenant: string;
@@ -253,6 +256,8 @@ export interface IngestLogDoc {
   body: string;
   bodyBytes: number;
   truncated: boolean;
+  /** The events the request started (or found already accepted); absent when none. */
+  eventIds?: string[];
 }
 
 /**
@@ -278,6 +283,42 @@ export interface EventTypeDoc {
   updatedAt: Date;
 }
 
+/** A portal session (src/api/portal-sessions.ts): its one-time link, then the visitor's cookie. */
+export interface PortalSessionDoc {
+  _id: string; // `ps_<ulid>`, also the visible part of the link and of the cookie
+  tenant: string;
+  /** The key that made the link. */
+  createdBy: string;
+  subscriptionIds?: string[];
+  eventTypes?: string[];
+  readOnly: boolean;
+  createdAt: Date;
+  expiresAt: Date;
+  /** SHA-256 of the whole link token (hex). */
+  linkHash: string;
+  /** Set once the link is redeemed (see PortalRedemptionDoc); the cookie's hash with it. */
+  redeemedAt?: Date;
+  cookieHash?: string;
+}
+
+/**
+ * A portal session's link was spent: inserted with the session's `_id`, so of two visits
+ * racing with one link only one insert succeeds, on every store. Not a conditional update of
+ * the session: FerretDB applies an update by reading the document and writing it back, and
+ * three of six racing visits each found `redeemedAt` unset and got a session.
+ */
+export interface PortalRedemptionDoc {
+  _id: string; // the session's
+  at: Date;
+}
+
+/** A tenant's settings, one document each; a tenant without one has the defaults. */
+export interface TenantSettingsDoc {
+  _id: string; // the tenant
+  portalFrameAncestors?: string[];
+  updatedAt: Date;
+}
+
 export interface Store {
   client: MongoClient;
   db: Db;
@@ -292,6 +333,9 @@ export interface Store {
   ingestLog: Collection<IngestLogDoc>;
   eventTypesVersions: Collection<TenantVersionDoc>;
   purgeMarks: Collection<PurgeMarkDoc>;
+  portalSessions: Collection<PortalSessionDoc>;
+  portalRedemptions: Collection<PortalRedemptionDoc>;
+  tenantSettings: Collection<TenantSettingsDoc>;
 }
 
 export async function connectStore(url: string): Promise<Store> {
@@ -312,6 +356,9 @@ export async function connectStore(url: string): Promise<Store> {
     ingestLog: db.collection<IngestLogDoc>('ingest_log'),
     eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
     purgeMarks: db.collection<PurgeMarkDoc>('purge_marks'),
+    portalSessions: db.collection<PortalSessionDoc>('portal_sessions'),
+    portalRedemptions: db.collection<PortalRedemptionDoc>('portal_redemptions'),
+    tenantSettings: db.collection<TenantSettingsDoc>('tenant_settings'),
   };
 }
 
@@ -342,6 +389,9 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
   eventTypesVersions: [],
   purgeMarks: [], // read by _id only
+  portalSessions: [], // read by _id only
+  portalRedemptions: [], // inserted by _id only
+  tenantSettings: [], // read by _id only
   ingestLog: [
     { key: { tenant: 1, at: -1, _id: -1 }, name: 'tenant_time' },
     { key: { tenant: 1, status: 1, at: -1, _id: -1 }, name: 'tenant_status_time' },

@@ -1,12 +1,23 @@
 import type { IngestLogQuery } from '../domain/schemas';
 import type { Filter } from 'mongodb';
-import type { IngestLogDoc, Store } from './index';
+import { groupedWrite } from './grouped-write';
+import { writeErrorsByIndex, type IngestLogDoc, type Store } from './index';
 import { keysetPage, type Page } from './paging';
 
-/** The ingestion log: refused ingestion requests, kept `HERALD_INGEST_LOG_DAYS`. */
+/** The ingestion log: ingestion requests, accepted and refused, kept `HERALD_INGEST_LOG_DAYS`. */
 
-export async function recordRefusal(store: Store, doc: IngestLogDoc): Promise<void> {
-  await store.ingestLog.insertOne(doc);
+/** Records entries, those asked for while a command is in flight together in the next (groupedWrite). */
+export function ingestLogWriter(store: Store): (doc: IngestLogDoc) => Promise<void> {
+  return groupedWrite<IngestLogDoc, void>(async (docs) => {
+    try {
+      await store.ingestLog.insertMany(docs, { ordered: false });
+      return docs.map(() => undefined);
+    } catch (err) {
+      const refused = writeErrorsByIndex(err);
+      if (!refused) throw err;
+      return docs.map((_, i) => (refused.has(i) ? new Error(refused.get(i)!.errmsg ?? 'refused') : undefined));
+    }
+  });
 }
 
 /** Newest first by time of refusal. */

@@ -149,7 +149,11 @@ test('sign in, subscribe, test, watch a failing delivery retry, retry it after t
   const viewerContext = await env.browser.newContext({ viewport: LAPTOP });
   const viewer = await viewerContext.newPage();
   await signIn(viewer, readOnlyKey);
-  expect(await viewer.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).toEqual(['Overview', 'Events']);
+  expect(await viewer.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents()).toEqual([
+    'Overview',
+    'Events',
+    'Ingestion',
+  ]);
   await viewer.goto(`${env.stack.url}/portal/#/events/${id}`);
   await deliveryTo(viewer, subscriptionId).getByText('succeeded', { exact: true }).waitFor({ timeout: SEEN_MS });
   expect(await viewer.getByRole('button', { name: /Retry|Cancel|Replay|Send test|Create/ }).count()).toBe(0);

@@ -1,5 +1,5 @@
 import { call, type AttemptView, type EventView, type Me, type Page, type Subscription } from '../api';
-import { can, workflowUrl } from '../me';
+import { can, limited, workflowUrl } from '../me';
 import { ActionButton, ErrorNote, Status, Time } from '../components';
 import { useLoad } from '../hooks';
 
@@ -86,15 +86,15 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
   const [view, attempts] = data;
   const e = view.event;
   const write = can(me, 'events:write');
+  // A portal session acts on its own deliveries one at a time, and sees no workflow or event list.
+  const tenantWide = !limited(me);
   const control = (action: 'retry' | 'cancel' | 'replay', subscriptionId?: string) => () =>
     call('POST', `/events/${id}/${action}`, subscriptionId ? { subscriptionId } : {}).finally(reload);
   const workflows = [...new Set([`event/${me.tenant}/${e.id}`, ...view.deliveries.map((d) => d.workflowId)])];
 
   return (
     <>
-      <p>
-        <a href="#/events">← Events</a>
-      </p>
+      <p>{tenantWide ? <a href="#/events">← Events</a> : <a href="#/subscriptions">← Subscriptions</a>}</p>
       <h1>
         <code>{e.type}</code> <Status value={view.status} />
       </h1>
@@ -136,20 +136,24 @@ export function EventDetail({ me, id }: { me: Me; id: string }) {
             </dd>
           </>
         )}
-        <dt>Workflow</dt>
-        <dd>
-          {workflows.map((w) => (
-            <div key={w}>
-              <a href={workflowUrl(me, w)} target="_blank" rel="noreferrer">
-                {w} in the Temporal Web UI
-              </a>
-            </div>
-          ))}
-        </dd>
+        {tenantWide && (
+          <>
+            <dt>Workflow</dt>
+            <dd>
+              {workflows.map((w) => (
+                <div key={w}>
+                  <a href={workflowUrl(me, w)} target="_blank" rel="noreferrer">
+                    {w} in the Temporal Web UI
+                  </a>
+                </div>
+              ))}
+            </dd>
+          </>
+        )}
       </dl>
       <p className="help">This page updates every {POLL_MS / 1000} s.</p>
 
-      {write && (
+      {write && tenantWide && (
         <>
           <div className="actions">
             {view.deliveries.filter((d) => retryable(d.status)).length > 1 && (

@@ -1,8 +1,7 @@
-import { useState, type FormEvent } from 'react';
 import { call, type ListedEvent, type Page } from '../api';
 import { query } from '../query';
-import { ErrorNote, Head, Pager, Status, Time } from '../components';
-import { useLoad } from '../hooks';
+import { ErrorNote, FilterButtons, Head, Pager, Status, Time } from '../components';
+import { useFilters, useLoad } from '../hooks';
 
 /** Live updates are polling: the first page is asked for again every few seconds. */
 const POLL_MS = 3_000;
@@ -24,10 +23,7 @@ const isoOf = (local: string) => (local ? new Date(local).toISOString() : undefi
 
 /** The tenant's events, newest first, filtered like `GET /v1/events`. */
 export function Events() {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [cursors, setCursors] = useState<string[]>([]);
-  const cursor = cursors[cursors.length - 1];
+  const { draft, setDraft, filters, cursors, setCursors, cursor, apply, clear } = useFilters(NO_FILTERS);
   const { data, error } = useLoad(
     () =>
       call<Page<ListedEvent>>(
@@ -49,11 +45,6 @@ export function Events() {
       />
     </div>
   );
-  const apply = (e: FormEvent) => {
-    e.preventDefault();
-    setCursors([]);
-    setFilters(draft);
-  };
 
   return (
     <>
@@ -74,19 +65,7 @@ export function Events() {
         </div>
         {field('since', 'From', '', 'datetime-local')}
         {field('until', 'To', '', 'datetime-local')}
-        <div className="field buttons">
-          <button type="submit">Search</button>
-          <button
-            type="button"
-            onClick={() => {
-              setDraft(NO_FILTERS);
-              setFilters(NO_FILTERS);
-              setCursors([]);
-            }}
-          >
-            Clear
-          </button>
-        </div>
+        <FilterButtons onClear={clear} />
       </form>
       <p className="help" aria-live="off">
         Updates every {POLL_MS / 1000} s while this page is open.

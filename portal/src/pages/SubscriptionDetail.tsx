@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
 import { call, type AttemptView, type Me, type Subscription, type SubscriptionHealth } from '../api';
-import { can } from '../me';
+import { can, limited } from '../me';
 import { ActionButton, ErrorNote, percent, ShownOnce, Status, Time } from '../components';
 import { go, useLoad } from '../hooks';
 import { SubscriptionForm } from './SubscriptionForm';
@@ -161,25 +161,28 @@ export function SubscriptionDetail({ me, id }: { me: Me; id: string }) {
               }}
             />
           )}
-          <div className="danger">
-            {confirmDelete ? (
-              <>
-                <span>Delete this subscription? Its deliveries stay in the audit.</span>
-                <ActionButton
-                  className="danger"
-                  label="Yes, delete"
-                  run={() => call('DELETE', `/subscriptions/${s.id}`).then(() => go('/subscriptions'))}
-                />
-                <button type="button" onClick={() => setConfirmDelete(false)}>
-                  Keep it
+          {/* A portal session's subscriptions are the tenant's to delete, not the visitor's. */}
+          {!limited(me) && (
+            <div className="danger">
+              {confirmDelete ? (
+                <>
+                  <span>Delete this subscription? Its deliveries stay in the audit.</span>
+                  <ActionButton
+                    className="danger"
+                    label="Yes, delete"
+                    run={() => call('DELETE', `/subscriptions/${s.id}`).then(() => go('/subscriptions'))}
+                  />
+                  <button type="button" onClick={() => setConfirmDelete(false)}>
+                    Keep it
+                  </button>
+                </>
+              ) : (
+                <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
+                  Delete…
                 </button>
-              </>
-            ) : (
-              <button type="button" className="danger" onClick={() => setConfirmDelete(true)}>
-                Delete…
-              </button>
-            )}
-          </div>
+              )}
+            </div>
+          )}
         </section>
       )}
     </>

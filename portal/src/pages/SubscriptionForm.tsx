@@ -2,7 +2,7 @@ import { Fragment, useState } from 'react';
 import { BROKER_CHANNELS, isBrokerChannel, WEBHOOK_FORMATS, type BrokerChannel, type WebhookFormat } from '../../../src/domain/channels';
 import { DEFAULT_RETRY_SCHEDULE } from '../../../src/domain/schedule';
 import { ApiError, call, type EventTypeView, type ListedEvent, type Me, type Page, type Subscription } from '../api';
-import { can } from '../me';
+import { can, limited } from '../me';
 import { ErrorNote, ShownOnce } from '../components';
 import { useLoad } from '../hooks';
 
@@ -20,7 +20,12 @@ async function knownTypes(me: Me): Promise<KnownType[]> {
       throw err;
     },
   );
-  const seen = can(me, 'events:read') ? (await call<Page<ListedEvent>>('GET', '/events?limit=200')).data.map((e) => e.type) : [];
+  // A portal session sees no tenant-wide list: its own event types are what it may choose from.
+  const seen = limited(me)
+    ? (me.portal?.eventTypes ?? [])
+    : can(me, 'events:read')
+      ? (await call<Page<ListedEvent>>('GET', '/events?limit=200')).data.map((e) => e.type)
+      : [];
   const byType = new Map(registry.map((t) => [t.type, t]));
   for (const type of seen) if (!byType.has(type)) byType.set(type, { type });
   return [...byType.values()].sort((a, b) => a.type.localeCompare(b.type));

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { call, type Me, type Page, type Subscription, type SubscriptionHealth } from '../api';
-import { can } from '../me';
+import { can, limited } from '../me';
 import { query } from '../query';
 import { ErrorNote, Head, Pager, percent, Status, Time } from '../components';
 import { useLoad } from '../hooks';
@@ -27,7 +27,7 @@ export function Subscriptions({ me }: { me: Me }) {
     <>
       <div className="title-row">
         <h1>Subscriptions</h1>
-        {can(me, 'subscriptions:write') && (
+        {can(me, 'subscriptions:write') && !limited(me) && (
           <a className="button" href="#/subscriptions/new">
             New subscription
           </a>

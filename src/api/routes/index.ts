@@ -6,6 +6,7 @@ import { eventsRouter } from './events';
 import { exportRouter } from './export';
 import { ingestLogRouter } from './ingest-log';
 import { meRouter } from './me';
+import { portalSessionsRouter, settingsRouter } from '../portal-sessions';
 import { purgeRouter } from './purge';
 import { statsRouter } from './stats';
 import { subscriptionsRouter } from './subscriptions';
@@ -39,6 +40,8 @@ export function apiRouters(deps: RouterDeps): [mountPath: string, router: Router
     ['/v1/subscriptions', subscriptionsRouter(deps)],
     ['/v1/api-keys', apiKeysRouter(deps)],
     ['/v1/me', meRouter(deps)],
+    ['/v1/portal-sessions', portalSessionsRouter(deps)],
+    ['/v1/settings', settingsRouter(deps)],
     ['/v1/stats', statsRouter(deps)],
   ];
 }

@@ -12,13 +12,14 @@ export interface MeDeps {
 export function meRouter(deps: MeDeps): Router {
   const router = Router();
   router.get('/', (_req, res) => {
-    const { keyId, tenant, scopes, admin } = principalOf(res);
+    const { keyId, tenant, scopes, admin, portal } = principalOf(res);
     const me: z.infer<typeof meSchema> = {
       keyId,
       tenant,
       scopes: [...scopes],
       admin,
       temporal: { uiUrl: deps.temporalUiUrl, namespace: deps.temporalNamespace },
+      ...(portal && { portal: { ...portal, expiresAt: portal.expiresAt.toISOString() } }),
     };
     res.json(me);
   });
