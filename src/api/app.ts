@@ -7,6 +7,7 @@ import type { SecretBox } from '../security/secret-box';
 import { allEventTypes } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
+import { keyExpiryAnnouncer } from './key-expiry';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
@@ -88,7 +89,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.portalDir) app.use('/portal', portal(deps.portalDir));
 
-  app.use('/v1', authenticate(deps.adminKey, deps.store));
+  app.use('/v1', authenticate(deps.adminKey, deps.store, keyExpiryAnnouncer(deps)));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { KeyLimits } from '../domain/key-limits';
 import { SCOPES, type Scope } from '../domain/schemas';
 import { apiKeyIdOf } from '../security/api-keys';
-import type { Store } from '../store';
+import type { ApiKeyDoc, Store } from '../store';
 import { findApiKey } from '../store/api-keys';
 import { ProblemError } from './problem';
 import { unavailable } from './temporal-call';
@@ -13,6 +14,9 @@ export interface Principal {
   tenant: string;
   scopes: readonly Scope[];
   admin: boolean;
+  /** The key's resource limits; absent for a key that reaches its whole tenant. */
+  limits?: KeyLimits;
+  expiresAt?: Date;
 }
 
 /** The admin key acts in tenant `default` with every scope. */
@@ -28,9 +32,10 @@ export function principalOf(res: Response): Principal {
 
 /**
  * Bearer authentication: the admin key, or an API key looked up by the id it carries and
- * compared by digest in constant time. No cache: a revoked key fails on its next request.
+ * compared by digest in constant time. No cache: a revoked key fails on its next request,
+ * and an expired one (`onExpired` hears of it, src/api/key-expiry.ts) on its first after.
  */
-export function authenticate(adminKey: string, store: Store): RequestHandler {
+export function authenticate(adminKey: string, store: Store, onExpired?: (doc: ApiKeyDoc) => void): RequestHandler {
   const adminDigest = digest(adminKey);
   return async (req: Request, res: Response, next: NextFunction) => {
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
@@ -51,13 +56,25 @@ export function authenticate(adminKey: string, store: Store): RequestHandler {
     if (!doc || doc.revokedAt || !timingSafeEqual(given, Buffer.from(doc.hash, 'hex'))) {
       return next(unauthorized(doc?.revokedAt ? 'The API key was revoked.' : 'The API key is not valid.'));
     }
-    res.locals.principal = { keyId: doc._id, tenant: doc.tenant, scopes: doc.scopes as Scope[], admin: false } satisfies Principal;
+    if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) {
+      onExpired?.(doc);
+      return next(unauthorized(`The API key expired at ${doc.expiresAt.toISOString()}.`, 'Key expired'));
+    }
+    res.locals.principal = {
+      keyId: doc._id,
+      tenant: doc.tenant,
+      scopes: doc.scopes as Scope[],
+      admin: false,
+      ...((doc.subjects || doc.eventTypes) && { limits: { subjects: doc.subjects, eventTypes: doc.eventTypes } }),
+      ...(doc.expiresAt && { expiresAt: doc.expiresAt }),
+    } satisfies Principal;
     next();
   };
 }
 
-function unauthorized(detail: string): ProblemError {
-  return new ProblemError(401, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
+/** 401; the title names the problem's type (`…/unauthorized`, `…/key-expired`). */
+function unauthorized(detail: string, title = 'Unauthorized'): ProblemError {
+  return new ProblemError(401, title, detail, undefined, { 'WWW-Authenticate': 'Bearer' });
 }
 
 /** Lets the request through when the key has any of these scopes. */
