@@ -323,7 +323,7 @@ describe('resource limits', () => {
       // The deliveries and attempts of a visible event are there in full.
       const [seen] = sees;
       expect((await call('GET', `/v1/events/${seen}`)).body.deliveries).toEqual([
-        expect.objectContaining({ subscriptionId, status: 'delivered' }),
+        expect.objectContaining({ subscriptionId, status: 'succeeded' }),
       ]);
       expect((await call('GET', `/v1/events/${seen}/attempts`)).body.data).toHaveLength(1);
     }
