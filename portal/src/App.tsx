@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { call, session, whenUnauthorized, type Me } from './api';
-import { can } from './me';
+import { can, isLimitedKey } from './me';
 import { go, useHashRoute } from './hooks';
 import { ApiKeys } from './pages/ApiKeys';
 import { EventDetail } from './pages/EventDetail';
@@ -48,7 +48,7 @@ export function App() {
   }
 
   const pages = [
-    { path: '/overview', label: 'Overview', allowed: can(me, 'events:read') },
+    { path: '/overview', label: 'Overview', allowed: can(me, 'events:read') && !isLimitedKey(me) },
     { path: '/subscriptions', label: 'Subscriptions', allowed: can(me, 'subscriptions:read') },
     { path: '/events', label: 'Events', allowed: can(me, 'events:read') },
     { path: '/api-keys', label: 'API keys', allowed: me.admin },
@@ -94,7 +94,7 @@ function Page({ route, me, fallback }: { route: string; me: Me; fallback: string
   const [, section, id] = route.split('/');
   switch (section) {
     case 'overview':
-      if (can(me, 'events:read')) return <Overview />;
+      if (can(me, 'events:read') && !isLimitedKey(me)) return <Overview />;
       break;
     case 'subscriptions':
       if (!can(me, 'subscriptions:read')) break;
