@@ -24,19 +24,27 @@ export function visibleTo<T extends LimitedFields>(res: Response, event: T | nul
 
 /**
  * Ingestion by a limited key: every event must be within its limits. A batch with any outside
- * is refused whole, naming each one (`events.{i}`), so nothing of it is accepted and the
- * producer can resend the rest as it is.
+ * is refused whole, naming each one by the field that puts it outside (`events.{i}.type` or
+ * `events.{i}.subject`), so nothing of it is accepted and the producer can resend the rest.
  */
-export function checkIngestLimits(res: Response, events: { event: LimitedFields; path: string }[]): void {
+export function checkIngestLimits(res: Response, events: { event: LimitedFields; prefix: string }[]): void {
   const limits = limitsOf(res);
   if (!limits) return;
-  const outside = events.filter(({ event }) => !withinLimits(limits, event));
+  const outside = events.flatMap(({ event, prefix }) => {
+    if (withinLimits(limits, event)) return [];
+    const byType = limits.eventTypes !== undefined && !withinLimits({ eventTypes: limits.eventTypes }, event);
+    return [
+      byType
+        ? { path: `${prefix}type`, message: "is not one of this API key's event types" }
+        : { path: `${prefix}subject`, message: "is not one of this API key's subjects" },
+    ];
+  });
   if (outside.length === 0) return;
   throw new ProblemError(
     403,
     'Forbidden',
     `This API key may send only events within its limits (${describeLimits(limits)}); nothing of the request was accepted.`,
-    outside.map(({ path }) => ({ path, message: "is outside this API key's limits" })),
+    outside,
   );
 }
 

@@ -87,7 +87,7 @@ const problems = {
   },
   '403': {
     description:
-      "The key lacks the scope; or, for a key limited to resources, the event is outside its limits (a batch's such items in errors as events.{i})",
+      'The key lacks the scope; or, for a key limited to resources, the event is outside its limits (errors name type or subject; in a batch events.{i}.type or events.{i}.subject, and nothing of it is accepted)',
     content: { 'application/problem+json': { schema: ref('Problem') } },
   },
   '404': {

@@ -380,11 +380,13 @@ describe('resource limits', () => {
       const outside = { id: `out-${keyId}`, type: 'other.thing', data: {}, subject: { type: 'elsewhere', id: 'x' } };
       const single = await call('POST', '/v1/events', outside);
       expect({ key: name, status: single.status }).toEqual({ key: name, status: 403 });
+      expect(single.body.errors).toEqual([{ path: limits.eventTypes ? 'type' : 'subject', message: expect.any(String) }]);
       const batch = await call('POST', '/v1/events', {
         events: [{ ...INSIDE, id: `in2-${keyId}` }, outside, { ...outside, id: `out2-${keyId}` }],
       });
       expect(batch.status).toBe(403);
-      expect(batch.body.errors.map((e: any) => e.path)).toEqual(['events.1', 'events.2']);
+      const field = limits.eventTypes ? 'type' : 'subject';
+      expect(batch.body.errors.map((e: any) => e.path)).toEqual([`events.1.${field}`, `events.2.${field}`]);
       for (const id of [`out-${keyId}`, `in2-${keyId}`, `out2-${keyId}`]) expect((await full('GET', `/v1/events/${id}`)).status).toBe(404);
       // Its refusals are in the ingestion log it reads, and no other key's.
       const log = await eventually(

@@ -58,7 +58,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       const input = parseOrThrow(eventInputSchema, body);
       const [issues] = await validateData.check(tenant, [input]);
       if (issues.length) throw validationProblem(issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-      checkIngestLimits(res, [{ event: input, path: '' }]);
+      checkIngestLimits(res, [{ event: input, prefix: '' }]);
       const [result] = await ingest(deps, tenant, [completeEvent(input, now)], new Set(input.id ? [input.id] : []));
       if (result.error) throw unavailable(result.error);
       res.status(202).json(result);
@@ -85,7 +85,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     if (errors.length) throw validationProblem(errors); // nothing of an invalid batch is started
     checkIngestLimits(
       res,
-      valid.map((v) => ({ event: v.event, path: `events.${v.index}` })),
+      valid.map((v) => ({ event: v.event, prefix: `events.${v.index}.` })),
     );
     const results: Accepted[] = await ingest(
       deps,
