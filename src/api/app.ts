@@ -7,7 +7,7 @@ import type { SecretBox } from '../security/secret-box';
 import { allEventTypes } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
-import { keyExpiryAnnouncer } from './key-expiry';
+import { announceExpiredKeys } from './key-expiry';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { problemBody, problemHandler, sendProblem } from './problem';
@@ -89,7 +89,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.portalDir) app.use('/portal', portal(deps.portalDir));
 
-  app.use('/v1', authenticate(deps.adminKey, deps.store, keyExpiryAnnouncer(deps)));
+  app.use('/v1', authenticate(deps.adminKey, deps.store));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));
@@ -102,6 +102,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res) => {
     sendProblem(res, problemBody(404, 'Not found', `No route for ${req.method} ${req.path}`));
   });
+  app.use(announceExpiredKeys(deps));
   app.use(problemHandler(deps.logger));
   return app;
 }

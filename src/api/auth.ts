@@ -3,20 +3,21 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { KeyLimits } from '../domain/key-limits';
 import { SCOPES, type Scope } from '../domain/schemas';
 import { apiKeyIdOf } from '../security/api-keys';
-import type { ApiKeyDoc, Store } from '../store';
+import type { Store } from '../store';
 import { findApiKey } from '../store/api-keys';
+import { KeyExpiredError } from './key-expiry';
 import { ProblemError } from './problem';
 import { unavailable } from './temporal-call';
 
 /** Who is calling: every /v1 handler works inside this principal's tenant. */
 export interface Principal {
+  /** The key's resource limits (src/api/key-limits.ts); absent for a key that reaches its whole tenant. */
+  limits?: KeyLimits;
+  expiresAt?: Date;
   keyId: string;
   tenant: string;
   scopes: readonly Scope[];
   admin: boolean;
-  /** The key's resource limits; absent for a key that reaches its whole tenant. */
-  limits?: KeyLimits;
-  expiresAt?: Date;
 }
 
 /** The admin key acts in tenant `default` with every scope. */
@@ -32,10 +33,9 @@ export function principalOf(res: Response): Principal {
 
 /**
  * Bearer authentication: the admin key, or an API key looked up by the id it carries and
- * compared by digest in constant time. No cache: a revoked key fails on its next request,
- * and an expired one (`onExpired` hears of it, src/api/key-expiry.ts) on its first after.
+ * compared by digest in constant time. No cache: a revoked key fails on its next request.
  */
-export function authenticate(adminKey: string, store: Store, onExpired?: (doc: ApiKeyDoc) => void): RequestHandler {
+export function authenticate(adminKey: string, store: Store): RequestHandler {
   const adminDigest = digest(adminKey);
   return async (req: Request, res: Response, next: NextFunction) => {
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
@@ -56,10 +56,8 @@ export function authenticate(adminKey: string, store: Store, onExpired?: (doc: A
     if (!doc || doc.revokedAt || !timingSafeEqual(given, Buffer.from(doc.hash, 'hex'))) {
       return next(unauthorized(doc?.revokedAt ? 'The API key was revoked.' : 'The API key is not valid.'));
     }
-    if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) {
-      onExpired?.(doc);
-      return next(unauthorized(`The API key expired at ${doc.expiresAt.toISOString()}.`, 'Key expired'));
-    }
+    // Expired: 401 key-expired, and `herald.api_key.expired` is announced (src/api/key-expiry.ts).
+    if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) return next(new KeyExpiredError(doc));
     res.locals.principal = {
       keyId: doc._id,
       tenant: doc.tenant,
@@ -72,9 +70,8 @@ export function authenticate(adminKey: string, store: Store, onExpired?: (doc: A
   };
 }
 
-/** 401; the title names the problem's type (`…/unauthorized`, `…/key-expired`). */
-function unauthorized(detail: string, title = 'Unauthorized'): ProblemError {
-  return new ProblemError(401, title, detail, undefined, { 'WWW-Authenticate': 'Bearer' });
+function unauthorized(detail: string): ProblemError {
+  return new ProblemError(401, 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
 }
 
 /** Lets the request through when the key has any of these scopes. */

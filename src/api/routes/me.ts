@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import type { z } from 'zod';
 import type { meSchema } from '../../domain/schemas';
-import { principalOf } from '../auth';
+import { principalOf, type Principal } from '../auth';
 
 export interface MeDeps {
   temporalUiUrl: string;
@@ -12,18 +12,25 @@ export interface MeDeps {
 export function meRouter(deps: MeDeps): Router {
   const router = Router();
   router.get('/', (_req, res) => {
-    const { keyId, tenant, scopes, admin, expiresAt, limits } = principalOf(res);
+    const { keyId, tenant, scopes, admin } = principalOf(res);
     const me: z.infer<typeof meSchema> = {
       keyId,
       tenant,
       scopes: [...scopes],
       admin,
-      ...(expiresAt && { expiresAt: expiresAt.toISOString() }),
-      ...(limits?.subjects && { subjects: limits.subjects }),
-      ...(limits?.eventTypes && { eventTypes: limits.eventTypes }),
+      ...keyTermsOf(principalOf(res)),
       temporal: { uiUrl: deps.temporalUiUrl, namespace: deps.temporalNamespace },
     };
     res.json(me);
   });
   return router;
+}
+
+/** The key's expiry and limits, as `GET /v1/api-keys` shows them. */
+function keyTermsOf({ expiresAt, limits }: Principal): Pick<z.infer<typeof meSchema>, 'expiresAt' | 'subjects' | 'eventTypes'> {
+  return {
+    ...(expiresAt && { expiresAt: expiresAt.toISOString() }),
+    ...(limits?.subjects && { subjects: limits.subjects }),
+    ...(limits?.eventTypes && { eventTypes: limits.eventTypes }),
+  };
 }
