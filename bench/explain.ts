@@ -1,3 +1,4 @@
+import type { KeyLimits } from '../src/domain/key-limits';
 import { eventFilter } from '../src/store/events';
 import { connectStore, ensureIndexes } from '../src/store';
 import { auditEvents, seedAudit } from '../test/harness/audit-seed';
@@ -6,7 +7,7 @@ import { startStore } from '../test/harness/servers';
 /**
  * `node dist/bench/explain.js`: the store's plan and time for each `GET /v1/events` filter over
  * 10,000 seeded events (EXPLAIN_EVENTS), as the list runs it (sort by occurredAt and id, limit
- * 51). Against MONGO_URL when given, else the test store (FerretDB, on PostgreSQL when one answers).
+ * 51), and for keys limited to resources. Against MONGO_URL when given, else the test store (FerretDB, on PostgreSQL when one answers).
  */
 
 const QUERIES: Record<string, string>[] = [
@@ -23,6 +24,23 @@ const QUERIES: Record<string, string>[] = [
   { q: 'promoted' },
 ];
 
+const NO_FILTER: Record<string, string> = {};
+
+/** The list of a key limited to resources (src/store/key-limits.ts), unfiltered otherwise. */
+const LIMITED: KeyLimits[] = [
+  { subjects: [{ type: 'package', id: 'res-7' }] },
+  { subjects: [{ type: 'package' }] },
+  {
+    subjects: [
+      { type: 'package', id: 'res-7' },
+      { type: 'environment', id: 'res-8' },
+    ],
+  },
+  { eventTypes: ['package.built'] },
+  { eventTypes: ['package.*'] },
+  { subjects: [{ type: 'package', id: 'res-7' }], eventTypes: ['package.*'] },
+];
+
 async function main() {
   const server = process.env.MONGO_URL ? null : await startStore();
   const url = process.env.MONGO_URL ?? `${server!.baseUrl}/herald_explain`;
@@ -35,14 +53,15 @@ async function main() {
     await new Promise((r) => setTimeout(r, 2_000)); // the FerretDB wrapper adds its companion indexes each second
     const build = await store.db.command({ buildInfo: 1 });
     console.log(`store: ${build.ferretdbVersion ? `FerretDB ${build.ferretdbVersion}` : `MongoDB ${build.version}`}, ${count} events\n`);
-    for (const q of QUERIES) {
-      const filter = eventFilter('default', { ...q, open: q.open === undefined ? undefined : q.open === 'true' });
+    const runs = [...QUERIES.map((q) => ({ q, limits: undefined })), ...LIMITED.map((limits) => ({ q: NO_FILTER, limits }))];
+    for (const { q, limits } of runs) {
+      const filter = eventFilter('default', { ...q, open: q.open === undefined ? undefined : q.open === 'true' }, limits);
       const cursor = () => store.events.find(filter).sort({ occurredAt: -1, id: -1 }).limit(51);
       const started = process.hrtime.bigint();
       const found = (await cursor().toArray()).length;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const plan = (await cursor().explain('queryPlanner')) as ExplainAnswer;
-      console.log(`## ${JSON.stringify(q)}: ${found} events in ${ms.toFixed(0)} ms`);
+      console.log(`## ${JSON.stringify(limits ? { limits } : q)}: ${found} events in ${ms.toFixed(0)} ms`);
       console.log(summarise(plan));
       console.log();
     }

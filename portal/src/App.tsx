@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
 import { call, session, whenUnauthorized, type Me } from './api';
-import { can, limited } from './me';
+import { can, isLimitedKey, limited } from './me';
 import { go, useHashRoute } from './hooks';
 import { ApiKeys } from './pages/ApiKeys';
 import { EventDetail } from './pages/EventDetail';
@@ -55,7 +55,7 @@ export function App() {
 
   const tenantWide = !limited(me);
   const pages = [
-    { path: '/overview', label: 'Overview', allowed: tenantWide && can(me, 'events:read') },
+    { path: '/overview', label: 'Overview', allowed: tenantWide && can(me, 'events:read') && !isLimitedKey(me) },
     { path: '/subscriptions', label: 'Subscriptions', allowed: can(me, 'subscriptions:read') },
     { path: '/events', label: 'Events', allowed: tenantWide && can(me, 'events:read') },
     { path: '/ingestion', label: 'Ingestion', allowed: tenantWide && can(me, 'events:read') },
@@ -112,7 +112,7 @@ function Page({ route, me, fallback }: { route: string; me: Me; fallback: string
   const tenantWide = !limited(me);
   switch (section) {
     case 'overview':
-      if (tenantWide && can(me, 'events:read')) return <Overview />;
+      if (tenantWide && can(me, 'events:read') && !isLimitedKey(me)) return <Overview />;
       break;
     case 'subscriptions':
       if (!can(me, 'subscriptions:read')) break;

@@ -7,6 +7,7 @@ import type { SecretBox } from '../security/secret-box';
 import { allEventTypes } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
+import { announceExpiredKeys } from './key-expiry';
 import type { IngestDeps } from './ingest';
 import { openApiDocument } from './openapi';
 import { portalSessionGate } from './portal-session-gate';
@@ -104,6 +105,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use((req, res) => {
     sendProblem(res, problemBody(404, 'Not found', `No route for ${req.method} ${req.path}`));
   });
+  app.use(announceExpiredKeys(deps));
   app.use(problemHandler(deps.logger));
   return app;
 }

@@ -1,15 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { KeyLimits } from '../domain/key-limits';
 import type { PortalLimits } from '../domain/portal-sessions';
 import { SCOPES, type Scope } from '../domain/schemas';
 import { apiKeyIdOf } from '../security/api-keys';
 import type { Store } from '../store';
 import { findApiKey } from '../store/api-keys';
+import { KeyExpiredError } from './key-expiry';
 import { ProblemError } from './problem';
 import { unavailable } from './temporal-call';
 
 /** Who is calling: every /v1 handler works inside this principal's tenant. */
 export interface Principal {
+  /** The key's resource limits (src/api/key-limits.ts); absent for a key that reaches its whole tenant. */
+  limits?: KeyLimits;
+  expiresAt?: Date;
   keyId: string;
   tenant: string;
   scopes: readonly Scope[];
@@ -56,7 +61,16 @@ export function authenticate(adminKey: string, store: Store, withoutKey?: Reques
     if (!doc || doc.revokedAt || !timingSafeEqual(given, Buffer.from(doc.hash, 'hex'))) {
       return next(unauthorized(doc?.revokedAt ? 'The API key was revoked.' : 'The API key is not valid.'));
     }
-    res.locals.principal = { keyId: doc._id, tenant: doc.tenant, scopes: doc.scopes as Scope[], admin: false } satisfies Principal;
+    // Expired: 401 key-expired, and `herald.api_key.expired` is announced (src/api/key-expiry.ts).
+    if (doc.expiresAt && doc.expiresAt.getTime() <= Date.now()) return next(new KeyExpiredError(doc));
+    res.locals.principal = {
+      keyId: doc._id,
+      tenant: doc.tenant,
+      scopes: doc.scopes as Scope[],
+      admin: false,
+      ...((doc.subjects || doc.eventTypes) && { limits: { subjects: doc.subjects, eventTypes: doc.eventTypes } }),
+      ...(doc.expiresAt && { expiresAt: doc.expiresAt }),
+    } satisfies Principal;
     next();
   };
 }

@@ -32,8 +32,11 @@ export function subscriptionChangeEvent(change: SubscriptionChange, doc: Subscri
   });
 }
 
-/** `herald.api_key.created|revoked`, in the key's tenant, so that tenant's subscribers see it. */
-export function apiKeyChangeEvent(change: 'created' | 'revoked', doc: ApiKeyDoc, actor: string, at: Date): HeraldEvent {
+/**
+ * `herald.api_key.created|revoked|expired`, in the key's tenant, so that tenant's subscribers
+ * see it. Named by the key and the change, so each is started once however often it is asked.
+ */
+export function apiKeyChangeEvent(change: 'created' | 'revoked' | 'expired', doc: ApiKeyDoc, actor: string, at: Date): HeraldEvent {
   return ownEvent({
     id: `herald:${doc._id}:${change}`,
     type: `herald.api_key.${change}`,

@@ -90,13 +90,23 @@ const ref = (name: keyof typeof components) => ({ $ref: `#/components/schemas/${
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const problems = {
   '400': { description: 'Invalid request', content: { 'application/problem+json': { schema: ref('Problem') } } },
-  '401': { description: 'Missing or unknown API key', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '401': {
+    description: 'Missing, unknown or revoked API key; an expired one answers a problem whose type ends in /key-expired',
+    content: { 'application/problem+json': { schema: ref('Problem') } },
+  },
   '429': {
     description: 'Over the per-key ingestion rate; retry after Retry-After',
     content: { 'application/problem+json': { schema: ref('Problem') } },
   },
-  '403': { description: 'The key lacks the scope', content: { 'application/problem+json': { schema: ref('Problem') } } },
-  '404': { description: 'Not found in this tenant', content: { 'application/problem+json': { schema: ref('Problem') } } },
+  '403': {
+    description:
+      'The key lacks the scope; or, for a key limited to resources, the event is outside its limits (errors name type or subject; in a batch events.{i}.type or events.{i}.subject, and nothing of it is accepted)',
+    content: { 'application/problem+json': { schema: ref('Problem') } },
+  },
+  '404': {
+    description: "Not found in this tenant, or outside a limited key's limits",
+    content: { 'application/problem+json': { schema: ref('Problem') } },
+  },
 };
 const list = (item: keyof typeof components) => ({
   type: 'object',
@@ -420,7 +430,8 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       },
       '/v1/api-keys': {
         post: {
-          summary: 'Create an API key (admin key only); the answer holds the key, shown once',
+          summary:
+            'Create an API key (admin key only), optionally expiring (expiresAt) and limited to resources (subjects, eventTypes); the answer holds the key, shown once',
           requestBody: json(ref('ApiKeyCreate')),
           responses: { '201': { description: 'Created', ...json(ref('ApiKey')) }, ...problems },
         },

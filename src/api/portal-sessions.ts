@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { unlimitedKeysOnly } from './key-limits';
 import { portalSessionCreateSchema, tenantSettingsPatchSchema, type TenantSettings } from '../domain/portal-sessions';
 import { ownEvent } from '../domain/own-events';
 import type { HeraldEvent, Scope } from '../domain/schemas';
@@ -134,34 +135,40 @@ function originOf(req: Request): string {
 /** `POST /v1/portal-sessions`: a one-time link to the portal limited to some subscriptions. */
 export function portalSessionsRouter(deps: AnnounceDeps & { store: Store }): Router {
   const router = Router();
-  router.post('/', requireScope('subscriptions:write'), async (req, res) => {
-    const { tenant, keyId } = principalOf(res);
-    const input = parseOrThrow(portalSessionCreateSchema, req.body);
-    const subscriptionIds = input.subscriptionIds && [...new Set(input.subscriptionIds)];
-    if (subscriptionIds) {
-      const found = await Promise.all(subscriptionIds.map((id) => findSubscription(deps.store, tenant, id)));
-      const missing = subscriptionIds.flatMap((id, i) =>
-        found[i] ? [] : [{ path: `subscriptionIds.${i}`, message: `no subscription ${id}` }],
-      );
-      if (missing.length) throw validationProblem(missing);
-    }
-    const { id, token, hash } = newPortalLink();
-    const now = new Date();
-    const doc: PortalSessionDoc = {
-      _id: id,
-      tenant,
-      createdBy: keyId,
-      ...(subscriptionIds && { subscriptionIds }),
-      ...(input.eventTypes && { eventTypes: input.eventTypes }),
-      readOnly: input.readOnly ?? false,
-      createdAt: now,
-      expiresAt: new Date(now.getTime() + input.expiresIn * 1000),
-      linkHash: hash,
-    };
-    await insertPortalSession(deps.store, doc);
-    await announce(deps, tenant, portalSessionEvent('created', doc, `key:${keyId}`, now));
-    res.status(201).json({ id, url: `${originOf(req)}/portal/s/${token}`, expiresAt: doc.expiresAt.toISOString() });
-  });
+  router.post(
+    '/',
+    requireScope('subscriptions:write'),
+    // A session reaches its subscriptions' deliveries of every event they get, outside any key limits.
+    unlimitedKeysOnly('a portal session reaches its subscriptions, which receive events outside its limits'),
+    async (req, res) => {
+      const { tenant, keyId } = principalOf(res);
+      const input = parseOrThrow(portalSessionCreateSchema, req.body);
+      const subscriptionIds = input.subscriptionIds && [...new Set(input.subscriptionIds)];
+      if (subscriptionIds) {
+        const found = await Promise.all(subscriptionIds.map((id) => findSubscription(deps.store, tenant, id)));
+        const missing = subscriptionIds.flatMap((id, i) =>
+          found[i] ? [] : [{ path: `subscriptionIds.${i}`, message: `no subscription ${id}` }],
+        );
+        if (missing.length) throw validationProblem(missing);
+      }
+      const { id, token, hash } = newPortalLink();
+      const now = new Date();
+      const doc: PortalSessionDoc = {
+        _id: id,
+        tenant,
+        createdBy: keyId,
+        ...(subscriptionIds && { subscriptionIds }),
+        ...(input.eventTypes && { eventTypes: input.eventTypes }),
+        readOnly: input.readOnly ?? false,
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + input.expiresIn * 1000),
+        linkHash: hash,
+      };
+      await insertPortalSession(deps.store, doc);
+      await announce(deps, tenant, portalSessionEvent('created', doc, `key:${keyId}`, now));
+      res.status(201).json({ id, url: `${originOf(req)}/portal/s/${token}`, expiresAt: doc.expiresAt.toISOString() });
+    },
+  );
   return router;
 }
 
@@ -171,12 +178,17 @@ export function settingsRouter(deps: { store: Store }): Router {
   router.get('/', requireScope('subscriptions:read'), async (_req, res) => {
     res.json(await tenantSettingsOf(deps.store, principalOf(res).tenant));
   });
-  router.patch('/', requireScope('subscriptions:write'), async (req, res) => {
-    const { tenant } = principalOf(res);
-    const patch = parseOrThrow(tenantSettingsPatchSchema, req.body);
-    const doc = await updateTenantSettings(deps.store, tenant, patch, new Date());
-    res.json({ portalFrameAncestors: doc.portalFrameAncestors ?? [] } satisfies TenantSettings);
-  });
+  router.patch(
+    '/',
+    requireScope('subscriptions:write'),
+    unlimitedKeysOnly("the tenant's settings are the whole tenant's"),
+    async (req, res) => {
+      const { tenant } = principalOf(res);
+      const patch = parseOrThrow(tenantSettingsPatchSchema, req.body);
+      const doc = await updateTenantSettings(deps.store, tenant, patch, new Date());
+      res.json({ portalFrameAncestors: doc.portalFrameAncestors ?? [] } satisfies TenantSettings);
+    },
+  );
   return router;
 }
 

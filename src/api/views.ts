@@ -70,6 +70,9 @@ export function apiKeyView(doc: ApiKeyDoc) {
     prefix: doc.prefix,
     createdAt: doc.createdAt.toISOString(),
     revokedAt: doc.revokedAt?.toISOString() ?? null,
+    expiresAt: doc.expiresAt?.toISOString() ?? null,
+    ...(doc.subjects && { subjects: doc.subjects }),
+    ...(doc.eventTypes && { eventTypes: doc.eventTypes }),
   };
 }
 

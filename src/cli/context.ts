@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { HeraldClient, type RetryOptions } from '../client';
+import { parseDuration } from '../domain/schedule';
 import { resolveConnection } from './config';
 import type { OutputOptions } from './output';
 
@@ -10,6 +11,9 @@ interface GlobalOptions extends OutputOptions {
   apiKey?: string;
   profile?: string;
 }
+
+/** Key lifetimes: whole days, hours, minutes or seconds (`parseDuration` also reads ms and fractions). */
+const EXPIRY_DURATION = /^[1-9]\d{0,5}(d|h|m|s)$/;
 
 const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>();
 
@@ -51,6 +55,20 @@ export const parse = {
     const at = text.indexOf('/');
     if (at < 1 || at === text.length - 1) throw new InvalidArgumentError('must be "type/id", e.g. package/herald');
     return { type: text.slice(0, at), id: text.slice(at + 1) };
+  },
+  /** `--subject package/herald` (one resource) or `--subject package` (every resource of the type), repeatable. */
+  limitSubject: (text: string, previous: { type: string; id?: string }[] = []): { type: string; id?: string }[] => {
+    const at = text.indexOf('/');
+    if (at === 0 || at === text.length - 1 || text.length === 0)
+      throw new InvalidArgumentError('must be "type/id" or "type", e.g. package/herald');
+    return [...previous, at < 0 ? { type: text } : { type: text.slice(0, at), id: text.slice(at + 1) }];
+  },
+  /** A repeatable option's values, in order. */
+  repeated: (text: string, previous: string[] = []): string[] => [...previous, text],
+  /** `--expires-in 30d`: a duration of d, h, m or s (src/domain/schedule.ts), in milliseconds. */
+  duration: (text: string): number => {
+    if (!EXPIRY_DURATION.test(text)) throw new InvalidArgumentError('must be a whole number of d, h, m or s, e.g. 30d, 12h, 90m');
+    return parseDuration(text);
   },
   /** `--header name:value`, repeatable. */
   header: (text: string, previous: Record<string, string> = {}): Record<string, string> => {

@@ -530,6 +530,22 @@ export type Scope = (typeof SCOPES)[number];
 /** A tenant name is part of workflow ids (`event/{tenant}/{id}`), so it is kept plain. */
 export const TENANT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** A key's resource limits (src/domain/key-limits.ts): absent, the key reaches its whole tenant. */
+const keyLimitFields = {
+  subjects: z
+    .array(z.strictObject({ type: shortText, id: shortText.optional() }))
+    .min(1)
+    .max(50)
+    .optional()
+    .describe('only events about these resources (a type, or a type and id); an event without a subject is outside'),
+  eventTypes: z
+    .array(eventTypePatternSchema)
+    .min(1)
+    .max(50)
+    .optional()
+    .describe('only events whose type matches one of these patterns, read as a subscription reads them ("*" leaves out herald.*)'),
+};
+
 export const apiKeyCreateSchema = z.strictObject({
   name: text(200),
   tenant: z.string().regex(TENANT_PATTERN, 'must be 1-63 of a-z, 0-9, "_" and "-", starting with a letter or digit'),
@@ -537,7 +553,13 @@ export const apiKeyCreateSchema = z.strictObject({
     .array(z.enum(SCOPES))
     .min(1)
     .refine((s) => new Set(s).size === s.length, 'must not repeat a scope'),
+  expiresAt: timeSchema
+    .refine((t) => Date.parse(t) > Date.now(), 'must be in the future')
+    .optional()
+    .describe('from then on the key answers 401 with a problem of type …/key-expired'),
+  ...keyLimitFields,
 });
+export type ApiKeyCreate = z.infer<typeof apiKeyCreateSchema>;
 
 export const apiKeySchema = z.object({
   id: z.string(),
@@ -547,6 +569,8 @@ export const apiKeySchema = z.object({
   prefix: z.string().describe('the start of the key, to recognise it by'),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  ...keyLimitFields,
   key: z.string().optional().describe('shown only in the answer to create'),
 });
 
@@ -573,6 +597,8 @@ export const meSchema = z.object({
   tenant: z.string(),
   scopes: z.array(z.enum(SCOPES)),
   admin: z.boolean().describe('only the admin key manages API keys'),
+  expiresAt: z.string().optional().describe('absent: the key does not expire'),
+  ...keyLimitFields,
   temporal: z
     .object({ uiUrl: z.string(), namespace: z.string() })
     .describe('where the Temporal Web UI shows the workflows (HERALD_TEMPORAL_UI_URL)'),

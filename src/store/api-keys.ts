@@ -15,6 +15,11 @@ export async function revokeApiKey(store: Store, id: string, now: Date): Promise
   return findApiKey(store, id);
 }
 
+/** Records that `herald.api_key.expired` was emitted (by `_id` alone; setting it twice is harmless). */
+export async function markExpiryAnnounced(store: Store, id: string, at: Date): Promise<void> {
+  await store.apiKeys.updateOne({ _id: id }, { $set: { expiryAnnouncedAt: at } });
+}
+
 /** Every tenant's keys (an admin's list), newest first. */
 export function listApiKeys(store: Store, limit: number, cursor?: string): Promise<Page<ApiKeyDoc>> {
   return keysetPage(store.apiKeys, {}, { time: 'createdAt', id: '_id' }, limit, cursor);

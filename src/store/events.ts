@@ -1,7 +1,9 @@
 import type { Filter } from 'mongodb';
 import type { EventFilterQuery, EventListQuery, HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
+import type { KeyLimits } from '../domain/key-limits';
 import { findByIds, isDuplicateKeyError, type EventDoc, type Store } from './index';
+import { withKeyLimits } from './key-limits';
 import { keysetPage, type Page } from './paging';
 
 export const eventKey = (tenant: string, id: string) => `${tenant}/${id}`;
@@ -133,9 +135,10 @@ const prefixPattern = (type: string) => `^${escapeRegex(type.slice(0, -2))}(\\.|
 /**
  * The MongoDB filter for the list's and the export's query. Conditions are top-level fields
  * wherever they can be, so the store matches them against an index (FerretDB pushes down
- * only top-level equalities); only the text search needs an `$or`.
+ * only top-level equalities); only the text search needs an `$or`. A limited key's limits
+ * are added by `withKeyLimits`.
  */
-export function eventFilter(tenant: string, q: EventFilterQuery): Filter<EventDoc> {
+export function eventFilter(tenant: string, q: EventFilterQuery, limits?: KeyLimits): Filter<EventDoc> {
   const filter: Filter<EventDoc> = { tenant };
   if (q.type?.endsWith('.*')) filter.type = { $regex: prefixPattern(q.type) };
   else if (q.type) filter.type = q.type;
@@ -156,12 +159,12 @@ export function eventFilter(tenant: string, q: EventFilterQuery): Filter<EventDo
     const text = { $regex: escapeRegex(q.q), $options: 'i' };
     filter.$or = [{ type: text }, { 'subject.type': text }, { 'subject.id': text }, { actor: text }];
   }
-  return filter;
+  return withKeyLimits(filter, limits);
 }
 
 /** Newest first by occurredAt, ties broken by id. */
-export function listEvents(store: Store, tenant: string, q: EventListQuery): Promise<Page<EventDoc>> {
-  return keysetPage(store.events, eventFilter(tenant, q), { time: 'occurredAt', id: 'id' }, q.limit, q.cursor);
+export function listEvents(store: Store, tenant: string, q: EventListQuery, limits?: KeyLimits): Promise<Page<EventDoc>> {
+  return keysetPage(store.events, eventFilter(tenant, q, limits), { time: 'occurredAt', id: 'id' }, q.limit, q.cursor);
 }
 
 /** What an export line shows: the store's bookkeeping (key, tenant, run) is left in the store. */
@@ -184,8 +187,11 @@ const EXPORTED_FIELDS = {
  * The export's events, oldest first, as one cursor the caller reads batch by batch: one
  * query for the whole export, so memory holds one batch and the store reads each event once.
  */
-export function exportEvents(store: Store, tenant: string, q: EventFilterQuery, batchSize: number) {
-  return store.events.find(eventFilter(tenant, q), { projection: EXPORTED_FIELDS }).sort({ occurredAt: 1, id: 1 }).batchSize(batchSize);
+export function exportEvents(store: Store, tenant: string, q: EventFilterQuery, batchSize: number, limits?: KeyLimits) {
+  return store.events
+    .find(eventFilter(tenant, q, limits), { projection: EXPORTED_FIELDS })
+    .sort({ occurredAt: 1, id: 1 })
+    .batchSize(batchSize);
 }
 
 /**
@@ -297,18 +303,24 @@ export const PURGED_EVENT_TYPE = 'herald.events.purged';
 export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays'>;
 
 /** One batch of the events a purge selects (never the purge records), with what it needs to stop them. */
-export function purgeBatch(store: Store, tenant: string, filter: EventFilterQuery, limit: number): Promise<PurgedEvent[]> {
-  const selected = eventFilter(tenant, filter);
+export function purgeBatch(
+  store: Store,
+  tenant: string,
+  filter: EventFilterQuery,
+  limit: number,
+  limits?: KeyLimits,
+): Promise<PurgedEvent[]> {
+  const selected = eventFilter(tenant, filter, limits);
   return store.events
     .find({ $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] }, { projection: { id: 1, workflowId: 1, replays: 1 } })
     .limit(limit)
     .toArray();
 }
 
-/** Events whose `parentId` is one of these ids: one level of an event's descendants. */
-export function childrenOf(store: Store, tenant: string, parentIds: string[], limit: number): Promise<EventDoc[]> {
+/** Events whose `parentId` is one of these ids (and within a limited key's limits): one level of an event's descendants. */
+export function childrenOf(store: Store, tenant: string, parentIds: string[], limit: number, limits?: KeyLimits): Promise<EventDoc[]> {
   return store.events
-    .find({ tenant, parentId: { $in: parentIds } })
+    .find(withKeyLimits({ tenant, parentId: { $in: parentIds } }, limits))
     .sort({ occurredAt: 1, id: 1 })
     .limit(limit)
     .toArray();

@@ -200,6 +200,13 @@ export interface ApiKeyDoc {
   hash: string;
   createdAt: Date;
   revokedAt?: Date;
+  /** From then on the key answers 401 (`key-expired`). */
+  expiresAt?: Date;
+  /** When `herald.api_key.expired` was emitted: later requests with the key do not emit it again. */
+  expiryAnnouncedAt?: Date;
+  /** Resource limits (src/domain/key-limits.ts); absent: the whole tenant. */
+  subjects?: { type: string; id?: string }[];
+  eventTypes?: string[];
 }
 
 /**
@@ -368,6 +375,8 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
     { key: { tenant: 1, occurredAt: -1, id: -1 }, name: 'tenant_time' },
     { key: { tenant: 1, type: 1, occurredAt: -1, id: -1 }, name: 'tenant_type_time' },
     { key: { tenant: 1, 'subject.type': 1, 'subject.id': 1, occurredAt: -1, id: -1 }, name: 'tenant_subject_time' },
+    // A key limited to a subject type (any id): its pages in time order without sorting them.
+    { key: { tenant: 1, 'subject.type': 1, occurredAt: -1, id: -1 }, name: 'tenant_subject_type_time' },
     { key: { tenant: 1, actor: 1, occurredAt: -1, id: -1 }, name: 'tenant_actor_time' },
     { key: { tenant: 1, correlationId: 1, occurredAt: -1, id: -1 }, name: 'tenant_correlation_time' },
     { key: { tenant: 1, status: 1, occurredAt: -1, id: -1 }, name: 'tenant_status_time' },
@@ -395,6 +404,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   ingestLog: [
     { key: { tenant: 1, at: -1, _id: -1 }, name: 'tenant_time' },
     { key: { tenant: 1, status: 1, at: -1, _id: -1 }, name: 'tenant_status_time' },
+    { key: { tenant: 1, keyId: 1, at: -1, _id: -1 }, name: 'tenant_key_time' }, // a limited key's own refusals
     { key: { at: 1 }, name: 'time' }, // retention
   ],
 };

@@ -20,9 +20,9 @@ export function ingestLogWriter(store: Store): (doc: IngestLogDoc) => Promise<vo
   });
 }
 
-/** Newest first by time of refusal. */
-export function listIngestLog(store: Store, tenant: string, q: IngestLogQuery): Promise<Page<IngestLogDoc>> {
-  const filter: Filter<IngestLogDoc> = { tenant };
+/** Newest first by time of refusal; with `keyId`, that key's refusals only (`tenant_key_time`). */
+export function listIngestLog(store: Store, tenant: string, q: IngestLogQuery, keyId?: string): Promise<Page<IngestLogDoc>> {
+  const filter: Filter<IngestLogDoc> = { tenant, ...(keyId !== undefined && { keyId }) };
   if (q.status) filter.status = q.status;
   if (q.since || q.until) filter.at = { ...(q.since && { $gte: new Date(q.since) }), ...(q.until && { $lte: new Date(q.until) }) };
   return keysetPage(store.ingestLog, filter, { time: 'at', id: '_id' }, q.limit, q.cursor);

@@ -137,15 +137,49 @@ test('keys create/list/revoke, and the key read from a named profile of the conf
   expect(flagged.code).toBe(0);
 
   const table = await herald('keys', 'list');
-  expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+TENANT\s+SCOPES\s+PREFIX\s+REVOKED$/);
+  expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+TENANT\s+SCOPES\s+PREFIX\s+REVOKED\s+EXPIRES\s+LIMITS$/);
   expect(table.stdout).toMatch(
-    new RegExp(`^${key.id}\\s+reader\\s+cli-tenant\\s+events:read,subscriptions:read\\s+${key.prefix}\\s+-$`, 'm'),
+    new RegExp(`^${key.id}\\s+reader\\s+cli-tenant\\s+events:read,subscriptions:read\\s+${key.prefix}\\s+-\\s+-\\s+-$`, 'm'),
   );
 
   expect(await herald('keys', 'revoke', key.id)).toMatchObject({ code: 0, stdout: `revoked ${key.id}\n` });
   const refused = await runCli(['--profile', 'reader', 'events', 'list'], { HERALD_CONFIG: config });
   expect(refused.code).toBe(1);
   expect(refused.stderr).toMatch(/^herald: 401 /);
+});
+
+test('keys create --expires-in 30d --subject --event-type: an expiring key limited to resources', async () => {
+  const before = Date.now();
+  const key = await heraldJson(
+    'keys',
+    'create',
+    '--name',
+    'ci',
+    '--tenant',
+    'cli-tenant',
+    '--scopes',
+    'events:write',
+    '--expires-in',
+    '30d',
+    '--subject',
+    'package/herald',
+    '--subject',
+    'origin',
+    '--event-type',
+    'deploy.*',
+  );
+  expect(key).toMatchObject({ subjects: [{ type: 'package', id: 'herald' }, { type: 'origin' }], eventTypes: ['deploy.*'] });
+  const expires = Date.parse(key.expiresAt) - before;
+  expect(expires).toBeGreaterThanOrEqual(30 * 86_400_000);
+  expect(expires).toBeLessThan(30 * 86_400_000 + 60_000);
+  const table = await herald('keys', 'list');
+  expect(table.stdout).toMatch(
+    new RegExp(`^${key.id}\\s.*\\s${key.expiresAt}\\s+subjects package/herald, origin/\\*; event types deploy\\.\\*$`, 'm'),
+  );
+
+  const bad = await herald('keys', 'create', '--name', 'x', '--tenant', 't', '--scopes', 'events:read', '--expires-in', '30 days');
+  expect(bad.code).toBe(1);
+  expect(bad.stderr).toContain('whole number of d, h, m or s');
 });
 
 test('errors: the problem and its invalid fields on stderr, exit code 1', async () => {

@@ -263,6 +263,33 @@ test('apiKeys: create a scoped key, list it, use it, revoke it (then 401)', asyn
   await expect(reader.events.list()).rejects.toMatchObject({ name: 'HeraldProblemError', status: 401 });
 });
 
+test('apiKeys: an expiring key limited to a resource; past its expiry the client throws a key-expired problem', async () => {
+  const expiresAt = new Date(Date.now() + 1_500).toISOString();
+  const created = await herald.apiKeys.create({
+    name: 'deploys',
+    tenant: 'client-limits',
+    scopes: ['events:write', 'events:read'],
+    expiresAt,
+    subjects: [{ type: 'package', id: 'herald' }],
+    eventTypes: ['deploy.*'],
+  });
+  expect(created).toMatchObject({ expiresAt, subjects: [{ type: 'package', id: 'herald' }], eventTypes: ['deploy.*'] });
+  const deploys = new HeraldClient({ url: env.stack.url, apiKey: created.key! });
+  const sent = await deploys.events.send({ type: 'deploy.started', subject: { type: 'package', id: 'herald' }, data: {} });
+  expect(sent.duplicate).toBe(false);
+  await expect(deploys.events.send({ type: 'deploy.started', subject: { type: 'package', id: 'other' }, data: {} })).rejects.toMatchObject({
+    name: 'HeraldProblemError',
+    status: 403,
+  });
+  // The clock is the condition: the key stops working at expiresAt.
+  await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 50));
+  await expect(deploys.events.list()).rejects.toMatchObject({
+    name: 'HeraldProblemError',
+    status: 401,
+    type: 'https://herald.dev/problems/key-expired',
+  });
+});
+
 test('429 and 503 are retried after Retry-After, within the bounded attempts', async () => {
   // A real loopback proxy in front of the API that refuses the first two requests.
   let seen = 0;

@@ -1,4 +1,7 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { createApp } from '../../src/api/app';
 import { newSubscriptionId } from '../../src/domain/ids';
 import * as api from '../harness/api';
 import { eventually, useStack, WorkerProcess, type TestStack } from '../harness/stack';
@@ -84,6 +87,79 @@ describe('API keys', () => {
   });
 });
 
+describe('expiring keys', () => {
+  test('a key works until expiresAt, then answers 401 key-expired; herald.api_key.expired is emitted once across requests and API processes', async () => {
+    const past = await open.stack.request('POST', '/v1/api-keys', {
+      name: 'late',
+      tenant: 'default',
+      scopes: ['events:read'],
+      expiresAt: '2020-01-01T00:00:00Z',
+    });
+    expect(past.status).toBe(400);
+    expect(past.body.errors).toEqual([{ path: 'expiresAt', message: 'must be in the future' }]);
+
+    const expiresAt = new Date(Date.now() + 2_000).toISOString();
+    const created = await open.stack.request('POST', '/v1/api-keys', { name: 'ci', tenant: 'default', scopes: ['events:read'], expiresAt });
+    expect(created.status).toBe(201);
+    const { id, key } = created.body;
+    expect(created.body.expiresAt).toBe(expiresAt);
+    const listed = (await open.stack.request('GET', '/v1/api-keys?limit=200')).body.data.find((k: any) => k.id === id);
+    expect(listed).toMatchObject({ expiresAt, revokedAt: null });
+    expect((await as(open.stack, key)('GET', '/v1/me')).body).toMatchObject({ keyId: id, expiresAt });
+
+    // A second API process: the same app on a port of its own, sharing only the store and Temporal.
+    const second: Server = await new Promise((resolve) => {
+      const s = createApp(open.stack.appDeps).listen(0, '127.0.0.1', () => resolve(s));
+    });
+    try {
+      const urls = [open.stack.url, `http://127.0.0.1:${(second.address() as AddressInfo).port}`];
+      // The clock is the condition here: the key's first requests after expiresAt race each other.
+      await new Promise((r) => setTimeout(r, Date.parse(expiresAt) - Date.now() + 50));
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, async (_, i) => {
+          const res = await fetch(`${urls[i % 2]}/v1/events`, { headers: { authorization: `Bearer ${key}` } });
+          return { status: res.status, body: (await res.json()) as { type: string; detail: string } };
+        }),
+      );
+      for (const answer of answers) {
+        expect(answer.status).toBe(401);
+        expect(answer.body.type).toMatch(/\/key-expired$/);
+        expect(answer.body.detail).toContain(`expired at ${expiresAt}`);
+      }
+    } finally {
+      second.closeAllConnections();
+      second.close();
+    }
+
+    const emitted = await eventually(
+      async () => {
+        const res = await open.stack.request('GET', '/v1/events?type=herald.api_key.expired&limit=200');
+        const mine = res.body.data.filter((e: any) => e.subject?.id === id);
+        return mine.length > 0 && mine;
+      },
+      20_000,
+      'herald.api_key.expired',
+    );
+    expect(emitted).toHaveLength(1);
+    expect(emitted[0]).toMatchObject({
+      type: 'herald.api_key.expired',
+      occurredAt: expiresAt,
+      subject: { type: 'api_key', id },
+      data: { apiKey: { id, expiresAt } },
+    });
+    // Marked once emitted: later requests find the mark with the key and start nothing more.
+    const marked = await eventually(
+      async () => (await open.stack.store.apiKeys.findOne({ _id: id }))?.expiryAnnouncedAt,
+      10_000,
+      'the mark',
+    );
+    expect((await as(open.stack, key)('GET', '/v1/events')).status).toBe(401);
+    expect((await open.stack.store.apiKeys.findOne({ _id: id }))?.expiryAnnouncedAt).toEqual(marked);
+    const again = await open.stack.request('GET', '/v1/events?type=herald.api_key.expired&limit=200');
+    expect(again.body.data.filter((e: any) => e.subject?.id === id)).toHaveLength(1);
+  });
+});
+
 describe('tenant isolation', () => {
   test("another tenant's ids answer 404 on every route, and lists never mix", async () => {
     const alpha = as(open.stack, (await createKey(open.stack, 'alpha', ALL_SCOPES)).key);
@@ -160,6 +236,212 @@ describe('scopes', () => {
         expect(status).toBeLessThan(500);
       }
     }
+  });
+});
+
+describe('resource limits', () => {
+  // tenant "limits": what each event is, and which limited keys may see it.
+  const EVENTS = [
+    { id: 'h-deploy', type: 'deploy.started', subject: { type: 'package', id: 'herald' } },
+    { id: 'h-step', type: 'deploy.step', subject: { type: 'package', id: 'herald' }, parentId: 'h-deploy' },
+    { id: 'h-build', type: 'build.finished', subject: { type: 'package', id: 'herald' }, parentId: 'h-deploy' },
+    { id: 'o-deploy', type: 'deploy.started', subject: { type: 'package', id: 'other' } },
+    { id: 'g-deploy', type: 'deploy.started', subject: { type: 'origin', id: 'gh' } },
+    { id: 'n-deploy', type: 'deploy.started' },
+  ];
+  const KEYS: { name: string; limits: Record<string, unknown>; sees: string[] }[] = [
+    { name: 'one resource', limits: { subjects: [{ type: 'package', id: 'herald' }] }, sees: ['h-deploy', 'h-step', 'h-build'] },
+    { name: 'a subject type', limits: { subjects: [{ type: 'package' }] }, sees: ['h-deploy', 'h-step', 'h-build', 'o-deploy'] },
+    {
+      name: 'two resources',
+      limits: {
+        subjects: [
+          { type: 'package', id: 'herald' },
+          { type: 'origin', id: 'gh' },
+        ],
+      },
+      sees: ['h-deploy', 'h-step', 'h-build', 'g-deploy'],
+    },
+    { name: 'a type pattern', limits: { eventTypes: ['deploy.*'] }, sees: ['h-deploy', 'h-step', 'o-deploy', 'g-deploy', 'n-deploy'] },
+    {
+      name: 'resource and types',
+      limits: { subjects: [{ type: 'package', id: 'herald' }], eventTypes: ['deploy.started', 'deploy.step'] },
+      sees: ['h-deploy', 'h-step'],
+    },
+  ];
+  // Within every key of KEYS.
+  const INSIDE = { type: 'deploy.started', data: {}, subject: { type: 'package', id: 'herald' } };
+  let full: ReturnType<typeof as>;
+  let subscriptionId: string;
+  const limitedKey = async (limits: Record<string, unknown>, scopes = ALL_SCOPES) => {
+    const res = await open.stack.request('POST', '/v1/api-keys', { name: 'limited', tenant: 'limits', scopes, ...limits });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject(limits);
+    return { id: res.body.id as string, call: as(open.stack, res.body.key) };
+  };
+
+  beforeAll(async () => {
+    full = as(open.stack, (await createKey(open.stack, 'limits', [...ALL_SCOPES, 'events:purge'])).key);
+    const sub = await full('POST', '/v1/subscriptions', { channel: 'webhook', url: `${open.receiver.url}/limits`, eventTypes: ['*'] });
+    subscriptionId = sub.body.id;
+    expect((await full('POST', '/v1/events', { events: EVENTS.map((e) => ({ ...e, data: {} })) })).status).toBe(202);
+    for (const { id } of EVENTS) {
+      await eventually(async () => (await full('GET', `/v1/events/${id}`)).body.status === 'delivered', 20_000, id);
+    }
+  });
+
+  test('limits × route: an event outside the key is 404 on every route, inside it answers as usual', async () => {
+    const routes: [string, (id: string) => string, unknown?][] = [
+      ['GET', (id) => `/v1/events/${id}`],
+      ['GET', (id) => `/v1/events/${id}/attempts`],
+      ['GET', (id) => `/v1/events/${id}/tree`],
+      ['POST', (id) => `/v1/events/${id}/cancel`, {}],
+      ['POST', (id) => `/v1/events/${id}/retry`, {}],
+    ];
+    for (const { name, limits, sees } of KEYS) {
+      const { call } = await limitedKey(limits);
+      for (const event of EVENTS) {
+        for (const [method, route, body] of routes) {
+          const { status } = await call(method, route(event.id), body);
+          const expected = sees.includes(event.id) ? (method === 'GET' ? 200 : 202) : 404;
+          expect({ key: name, route: `${method} ${route(event.id)}`, status }).toEqual({
+            key: name,
+            route: `${method} ${route(event.id)}`,
+            status: expected,
+          });
+        }
+        // A replay starts a run: only the key's last visible event is replayed (a different one per key).
+        if (!sees.includes(event.id) || event.id === sees[sees.length - 1]) {
+          const { status } = await call('POST', `/v1/events/${event.id}/replay`, {});
+          expect({ key: name, replay: event.id, status }).toEqual({
+            key: name,
+            replay: event.id,
+            status: sees.includes(event.id) ? 202 : 404,
+          });
+        }
+      }
+      // The deliveries and attempts of a visible event are there in full.
+      const [seen] = sees;
+      expect((await call('GET', `/v1/events/${seen}`)).body.deliveries).toEqual([
+        expect.objectContaining({ subscriptionId, status: 'succeeded' }),
+      ]);
+      expect((await call('GET', `/v1/events/${seen}/attempts`)).body.data).toHaveLength(1);
+    }
+  });
+
+  test('lists, pages, searches, exports, subject histories and trees hold exactly the events within the limits', async () => {
+    for (const { name, limits, sees } of KEYS) {
+      const { call } = await limitedKey(limits);
+      const expected = [...sees].sort();
+      const ids = (res: { body: any }) => res.body.data.map((e: any) => e.id as string).sort();
+      expect({ key: name, list: ids(await call('GET', '/v1/events?limit=200')) }).toEqual({ key: name, list: expected });
+      // One per page: the cursor and the limits together.
+      const paged: string[] = [];
+      for (let cursor: string | null = null, n = 0; n === 0 || cursor; n++) {
+        const page: { body: any } = await call('GET', `/v1/events?limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        paged.push(...ids(page));
+        cursor = page.body.nextCursor;
+      }
+      expect({ key: name, paged: paged.sort() }).toEqual({ key: name, paged: expected });
+      expect(ids(await call('GET', '/v1/events?q=deploy&limit=200'))).toEqual(
+        expected.filter((id) => EVENTS.find((e) => e.id === id)!.type.startsWith('deploy')),
+      );
+      expect(ids(await call('GET', '/v1/events?type=build.finished'))).toEqual(expected.filter((id) => id === 'h-build'));
+      const exported = (await call('GET', '/v1/events/export?include=deliveries,attempts')).body as string;
+      const lines = exported
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect({ key: name, exported: lines.map((l) => l.id).sort() }).toEqual({ key: name, exported: expected });
+      for (const line of lines) {
+        expect(line.deliveries.length).toBeGreaterThan(0); // more than one for an event replayed above
+        for (const delivery of line.deliveries) expect(delivery.subscriptionId).toBe(subscriptionId);
+      }
+      const history = ids(await call('GET', '/v1/subjects/package/herald/events'));
+      expect({ key: name, history }).toEqual({ key: name, history: expected.filter((id) => id.startsWith('h-')) });
+      expect((await call('GET', '/v1/subjects/package/other/events')).body.data.length).toBe(sees.includes('o-deploy') ? 1 : 0);
+      if (sees.includes('h-deploy')) {
+        const tree = (await call('GET', '/v1/events/h-deploy/tree')).body;
+        const children = tree.descendants.map((d: any) => d.event.id).sort();
+        expect({ key: name, children }).toEqual({ key: name, children: expected.filter((id) => id === 'h-step' || id === 'h-build') });
+      }
+    }
+    // The child's tree goes up to the parent only when the parent is within the limits.
+    const { call } = await limitedKey({ subjects: [{ type: 'package', id: 'herald' }], eventTypes: ['build.*'] });
+    expect((await call('GET', '/v1/events/h-build/tree')).body.ancestors).toEqual([]);
+    expect((await full('GET', '/v1/events/h-build/tree')).body.ancestors.map((a: any) => a.id)).toEqual(['h-deploy']);
+  });
+
+  test('ingestion outside the limits is 403; a batch with any outside is refused whole, naming them', async () => {
+    for (const { name, limits } of KEYS) {
+      const { id: keyId, call } = await limitedKey(limits);
+      const ok = await call('POST', '/v1/events', { ...INSIDE, id: `in-${keyId}` });
+      expect({ key: name, status: ok.status }).toEqual({ key: name, status: 202 });
+      const outside = { id: `out-${keyId}`, type: 'other.thing', data: {}, subject: { type: 'elsewhere', id: 'x' } };
+      const single = await call('POST', '/v1/events', outside);
+      expect({ key: name, status: single.status }).toEqual({ key: name, status: 403 });
+      expect(single.body.errors).toEqual([{ path: limits.eventTypes ? 'type' : 'subject', message: expect.any(String) }]);
+      const batch = await call('POST', '/v1/events', {
+        events: [{ ...INSIDE, id: `in2-${keyId}` }, outside, { ...outside, id: `out2-${keyId}` }],
+      });
+      expect(batch.status).toBe(403);
+      const field = limits.eventTypes ? 'type' : 'subject';
+      expect(batch.body.errors.map((e: any) => e.path)).toEqual([`events.1.${field}`, `events.2.${field}`]);
+      for (const id of [`out-${keyId}`, `in2-${keyId}`, `out2-${keyId}`]) expect((await full('GET', `/v1/events/${id}`)).status).toBe(404);
+      // Its requests (the accepted one and the two refusals, newest first) are in the ingestion log it reads, and no other key's.
+      const log = await eventually(
+        async () => {
+          const data = (await call('GET', '/v1/ingest-log')).body.data;
+          return data.length >= 3 && data;
+        },
+        10_000,
+        'the ingestion log',
+      );
+      expect(log.map((e: any) => [e.keyId, e.status])).toEqual([
+        [keyId, 403],
+        [keyId, 403],
+        [keyId, 202],
+      ]);
+    }
+  });
+
+  test('a limited key reads subscriptions but changes none, makes no portal session, and sees no tenant-wide aggregate or setting change', async () => {
+    for (const { name, limits } of KEYS) {
+      const { call } = await limitedKey(limits);
+      const routes: [string, string, number, unknown?][] = [
+        ['GET', '/v1/subscriptions', 200],
+        ['GET', `/v1/subscriptions/${subscriptionId}`, 200],
+        ['POST', `/v1/subscriptions/${subscriptionId}/preview`, 200, { event: { type: 'deploy.started', data: {} } }],
+        ['POST', '/v1/subscriptions', 403, { channel: 'webhook', url: `${open.receiver.url}/x`, eventTypes: ['*'] }],
+        ['PATCH', `/v1/subscriptions/${subscriptionId}`, 403, { name: 'mine now' }],
+        ['DELETE', `/v1/subscriptions/${subscriptionId}`, 403],
+        ['POST', `/v1/subscriptions/${subscriptionId}/rotate-secret`, 403, {}],
+        ['POST', `/v1/subscriptions/${subscriptionId}/test`, 403, {}],
+        ['POST', `/v1/subscriptions/${subscriptionId}/recover`, 403, { since: '2020-01-01T00:00:00Z' }],
+        ['GET', `/v1/subscriptions/${subscriptionId}/health`, 403],
+        ['GET', '/v1/stats/overview', 403],
+        ['POST', '/v1/portal-sessions', 403, { subscriptionIds: [subscriptionId], expiresIn: 60 }],
+        ['GET', '/v1/settings', 200],
+        ['PATCH', '/v1/settings', 403, { portalFrameAncestors: [] }],
+        ['GET', '/v1/event-types', 200],
+        ['PUT', '/v1/event-types/deploy.started', limits.subjects ? 403 : 201, { description: 'a deploy began' }],
+      ];
+      for (const [method, route, expected, body] of routes) {
+        const { status } = await call(method, route, body);
+        expect({ key: name, route: `${method} ${route}`, status }).toEqual({ key: name, route: `${method} ${route}`, status: expected });
+      }
+      await full('DELETE', '/v1/event-types/deploy.started');
+    }
+    expect((await full('GET', `/v1/subscriptions/${subscriptionId}`)).body.name).toBeUndefined();
+  });
+
+  test('a limited purge removes only events within the limits', async () => {
+    const { call } = await limitedKey({ subjects: [{ type: 'package', id: 'other' }] }, ['events:purge', 'events:read']);
+    expect((await call('DELETE', '/v1/events/h-deploy')).status).toBe(404);
+    const purged = await call('POST', '/v1/events/purge', { since: '2000-01-01T00:00:00Z', until: '2100-01-01T00:00:00Z' });
+    expect(purged.body.purged).toBe(1);
+    expect((await full('GET', '/v1/events/o-deploy')).status).toBe(404);
+    for (const id of ['h-deploy', 'g-deploy', 'n-deploy']) expect((await full('GET', `/v1/events/${id}`)).status).toBe(200);
   });
 });
 

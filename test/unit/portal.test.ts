@@ -1,4 +1,4 @@
-import { can, workflowUrl } from '../../portal/src/me';
+import { can, isLimitedKey, workflowUrl } from '../../portal/src/me';
 import { query } from '../../portal/src/query';
 import type { Me } from '../../portal/src/types';
 
@@ -16,6 +16,15 @@ describe("the portal's view of a key", () => {
     expect(can(me(['events:read']), 'events:write')).toBe(false);
     expect(can(me(['events:read']), 'subscriptions:write')).toBe(false);
     expect(can(me([], true), 'subscriptions:write')).toBe(true);
+  });
+
+  test('a key limited to resources reads events but gets no subscription pages (their health is refused it)', () => {
+    const limited: Me = { ...me(['events:read', 'subscriptions:read', 'subscriptions:write']), subjects: [{ type: 'package' }] };
+    expect(isLimitedKey(limited)).toBe(true);
+    expect(isLimitedKey(me(['events:read']))).toBe(false);
+    expect(can(limited, 'events:read')).toBe(true);
+    expect(can(limited, 'subscriptions:read')).toBe(false);
+    expect(can({ ...me(['subscriptions:write']), eventTypes: ['deploy.*'] }, 'subscriptions:write')).toBe(false);
   });
 
   test('workflow links escape the workflow id, whose slashes are part of it', () => {

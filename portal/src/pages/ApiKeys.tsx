@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { describeLimits } from '../../../src/domain/key-limits';
 import { call, type ApiKey, type Page, type Scope } from '../api';
 import { ActionButton, ErrorNote, Head, ShownOnce, Time } from '../components';
 import { useLoad } from '../hooks';
@@ -29,7 +30,12 @@ function RevokeButton({ keyId, onRevoked }: { keyId: string; onRevoked: () => vo
   );
 }
 
-/** API keys (admin key only): create with scopes, see the key once, revoke. */
+/** What a key is limited to, as the CLI prints it; "whole tenant" for a key without limits. */
+function limitsOf(k: ApiKey): string {
+  return k.subjects || k.eventTypes ? describeLimits({ subjects: k.subjects, eventTypes: k.eventTypes }) : 'whole tenant';
+}
+
+/** API keys (admin key only): create with scopes, see the key once with its expiry and limits, revoke. */
 export function ApiKeys() {
   const { data, error, reload } = useLoad(() => call<Page<ApiKey>>('GET', '/api-keys?limit=200'), []);
   const [name, setName] = useState('');
@@ -87,18 +93,29 @@ export function ApiKeys() {
       {data && (
         <div className="table-wrap">
           <table>
-            <Head columns={['Name', 'Tenant', 'Scopes', 'Starts with', 'Created', 'Revoked', '']} />
+            <Head columns={['Name', 'Tenant', 'Scopes', 'Limits', 'Starts with', 'Created', 'Expires', 'Revoked', '']} />
             <tbody>
               {data.data.map((k) => (
                 <tr key={k.id}>
                   <td>{k.name}</td>
                   <td>{k.tenant}</td>
                   <td>{k.scopes.join(', ')}</td>
+                  <td>{limitsOf(k)}</td>
                   <td>
                     <code>{k.prefix}</code>
                   </td>
                   <td>
                     <Time iso={k.createdAt} />
+                  </td>
+                  <td>
+                    {k.expiresAt ? (
+                      <>
+                        <Time iso={k.expiresAt} />
+                        {Date.parse(k.expiresAt) <= Date.now() && ' (expired)'}
+                      </>
+                    ) : (
+                      'never'
+                    )}
                   </td>
                   <td>{k.revokedAt ? <Time iso={k.revokedAt} /> : 'no'}</td>
                   <td>{!k.revokedAt && <RevokeButton keyId={k.id} onRevoked={reload} />}</td>

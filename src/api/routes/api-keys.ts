@@ -13,7 +13,10 @@ export interface ApiKeyDeps extends AnnounceDeps {
   store: Store;
 }
 
-/** API keys, for the admin key only: one tenant and a set of scopes each, shown once, stored hashed. */
+/**
+ * API keys, for the admin key only: one tenant and a set of scopes each, optionally an expiry
+ * and resource limits; shown once, stored hashed.
+ */
 export function apiKeysRouter(deps: ApiKeyDeps): Router {
   const router = Router();
   router.param('id', checkIdParam('API key'));
@@ -25,7 +28,18 @@ export function apiKeysRouter(deps: ApiKeyDeps): Router {
   router.post('/', async (req, res) => {
     const input = parseOrThrow(apiKeyCreateSchema, req.body);
     const { id, key, prefix, hash } = newApiKey();
-    const doc: ApiKeyDoc = { _id: id, name: input.name, tenant: input.tenant, scopes: input.scopes, prefix, hash, createdAt: new Date() };
+    const doc: ApiKeyDoc = {
+      _id: id,
+      name: input.name,
+      tenant: input.tenant,
+      scopes: input.scopes,
+      prefix,
+      hash,
+      createdAt: new Date(),
+      ...(input.expiresAt && { expiresAt: new Date(input.expiresAt) }),
+      ...(input.subjects && { subjects: input.subjects }),
+      ...(input.eventTypes && { eventTypes: input.eventTypes }),
+    };
     await insertApiKey(deps.store, doc);
     await announceChange('created', doc, res);
     res

@@ -6,7 +6,9 @@ import type { EventDoc, Store } from '../../store';
 import { deliveriesForEvent } from '../../store/deliveries';
 import { childrenOf, eventOf, findEvent, listEvents } from '../../store/events';
 import { acceptedEvent } from '../../temporal/accepted-event';
+import { withinLimits } from '../../domain/key-limits';
 import { principalOf, requireScope } from '../auth';
+import { limitsOf, visibleTo } from '../key-limits';
 import { callTemporal } from '../temporal-call';
 import { checkIdParam, notFound, parseOrThrow } from '../problem';
 
@@ -50,15 +52,17 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
     const doc = await findEvent(deps.store, tenant, id);
     // Accepted a moment ago and not yet recorded: the event its workflow was started with.
     const unrecorded = doc ? null : await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
-    const summary = doc ? summaryOfDoc(doc) : unrecorded ? summaryOf(unrecorded, 'delivering') : null;
-    if (!summary) throw notFound(`event ${id}`);
+    const summary = visibleTo(res, doc ? summaryOfDoc(doc) : unrecorded ? summaryOf(unrecorded, 'delivering') : null, id);
+    const limits = limitsOf(res);
 
     const ancestors: EventDoc[] = [];
     const seen = new Set([summary.id]);
     for (let parentId = summary.parentId; parentId && ancestors.length < depth && !seen.has(parentId);) {
       seen.add(parentId);
       const parent = await findEvent(deps.store, tenant, parentId);
-      if (!parent) break; // the parent was never sent here, or retention removed it
+      // Never sent here, or removed by retention; or, for a limited key, outside its limits:
+      // the ancestors above one it may not see are not shown either.
+      if (!parent || !withinLimits(limits, parent)) break;
       ancestors.unshift(parent);
       parentId = parent.parentId;
     }
@@ -69,7 +73,8 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
     let truncated = false;
     for (let d = 0; d < depth && level.length > 0; d++) {
       const byId = new Map(level.map((n) => [n.event.id, n]));
-      const children = await childrenOf(deps.store, tenant, [...byId.keys()], MAX_TREE_NODES - nodes + 1);
+      // A limited key's tree holds the descendants it reaches through events within its limits.
+      const children = await childrenOf(deps.store, tenant, [...byId.keys()], MAX_TREE_NODES - nodes + 1, limits);
       const next: TreeNode[] = [];
       for (const child of children) {
         if (seen.has(child.id)) continue; // a cycle in parentIds
@@ -99,12 +104,12 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
   subjects.get('/:type/:id/events', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);
     const { limit, cursor } = parseOrThrow(subjectEventsQuerySchema, req.query);
-    const page = await listEvents(deps.store, tenant, {
-      subjectType: String(req.params.type),
-      subjectId: String(req.params.id),
-      limit,
-      ...(cursor && { cursor }),
-    });
+    const page = await listEvents(
+      deps.store,
+      tenant,
+      { subjectType: String(req.params.type), subjectId: String(req.params.id), limit, ...(cursor && { cursor }) },
+      limitsOf(res),
+    );
     const data = await Promise.all(
       page.data.map(async (doc) => {
         const deliveries = currentDeliveries(await deliveriesForEvent(deps.store, tenant, doc.id));

@@ -4,6 +4,7 @@ import type { Store } from '../../store';
 import { deleteEventType, findEventType, listEventTypes, putEventType } from '../../store/event-types';
 import { principalOf, requireScope } from '../auth';
 import { compileSchema } from '../event-type-schemas';
+import { registryWritesForLimitedKeys } from '../key-limits';
 import { notFound, parseOrThrow, validationProblem } from '../problem';
 import { eventTypeView } from '../views';
 
@@ -22,7 +23,7 @@ export function eventTypesRouter(deps: { store: Store }): Router {
   );
   const readers = registryReaders;
 
-  router.put('/:type', requireScope('events:write'), async (req, res) => {
+  router.put('/:type', requireScope('events:write'), registryWritesForLimitedKeys, async (req, res) => {
     const { tenant } = principalOf(res);
     const input = parseOrThrow(eventTypePutSchema, req.body);
     if (input.schema) {
@@ -49,7 +50,7 @@ export function eventTypesRouter(deps: { store: Store }): Router {
     res.json(eventTypeView(doc));
   });
 
-  router.delete('/:type', requireScope('events:write'), async (req, res) => {
+  router.delete('/:type', requireScope('events:write'), registryWritesForLimitedKeys, async (req, res) => {
     if (!(await deleteEventType(deps.store, principalOf(res).tenant, String(req.params.type))))
       throw notFound(`event type ${String(req.params.type)}`);
     res.status(204).end();

@@ -18,6 +18,7 @@ import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
 import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
 import { principalOf, requireScope } from '../auth';
 import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
+import { checkIngestLimits, limitsOf, visibleTo } from '../key-limits';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
 import { createEventDataValidator } from '../event-type-schemas';
 import { ingestGate } from '../load-shedding';
@@ -57,6 +58,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       const input = parseOrThrow(eventInputSchema, body);
       const [issues] = await validateData.check(tenant, [input]);
       if (issues.length) throw validationProblem(issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
+      checkIngestLimits(res, [{ event: input, prefix: '' }]);
       const [result] = await ingest(deps, tenant, [completeEvent(input, now)], new Set(input.id ? [input.id] : []));
       if (result.error) throw unavailable(result.error);
       res.status(202).json(result);
@@ -81,6 +83,10 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       errors.push(...issues.map((i) => ({ path: ['events', valid[k].index, ...i.path].join('.'), message: i.message }))),
     );
     if (errors.length) throw validationProblem(errors); // nothing of an invalid batch is started
+    checkIngestLimits(
+      res,
+      valid.map((v) => ({ event: v.event, prefix: `events.${v.index}.` })),
+    );
     const results: Accepted[] = await ingest(
       deps,
       tenant,
@@ -104,7 +110,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   router.get('/', requireScope('events:read'), async (req, res) => {
     const { tenant } = principalOf(res);
     const query = parseOrThrow(eventListQuerySchema, req.query);
-    const page = await listEvents(deps.store, tenant, query);
+    const page = await listEvents(deps.store, tenant, query, limitsOf(res));
     res.json({ data: page.data.map((d) => ({ ...eventOf(d), status: d.status })), nextCursor: page.nextCursor });
   });
 
@@ -113,9 +119,10 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const id = String(req.params.id);
     const doc = await findEvent(deps.store, tenant, id);
     if (!doc) {
-      res.json(await unrecordedEvent(deps, tenant, id));
+      res.json(await unrecordedEvent(deps, res, tenant, id));
       return;
     }
+    visibleTo(res, doc, id);
     const deliveries = await deliveriesForEvent(deps.store, tenant, id);
     const view: EventDetail = {
       event: eventOf(doc),
@@ -134,10 +141,11 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const doc = await findEvent(deps.store, tenant, id);
     if (!doc) {
       // Accepted and not yet recorded: no attempt can have been made.
-      if (!(await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)))) throw notFound(`event ${id}`);
+      visibleTo(res, await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)), id);
       res.json({ data: [], nextCursor: null });
       return;
     }
+    visibleTo(res, doc, id);
     const attempts = await attemptsForEvent(deps.store, tenant, doc.id);
     res.json({ data: attempts.map(attemptView), nextCursor: null });
   });
@@ -149,10 +157,20 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     return { ...(subscriptionId && { subscriptionId }), requestedBy: `key:${principalOf(res).keyId}` };
   }
 
-  async function loadEvent(tenant: string, id: string): Promise<EventDoc> {
+  async function loadEvent(res: Response, tenant: string, id: string): Promise<EventDoc> {
+    return visibleTo(res, await findEvent(deps.store, tenant, id), id);
+  }
+
+  /**
+   * The event a control route concerns, from the audit, or null when the audit does not hold it
+   * yet. For a limited key, an event not yet recorded is looked up in its workflow, since its
+   * type and subject decide whether the key may steer it.
+   */
+  async function controlledEvent(res: Response, tenant: string, id: string): Promise<EventDoc | null> {
     const doc = await findEvent(deps.store, tenant, id);
-    if (!doc) throw notFound(`event ${id}`);
-    return doc;
+    if (doc) return visibleTo(res, doc, id);
+    if (limitsOf(res)) visibleTo(res, await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)), id);
+    return null;
   }
 
   /** The workflows (the event's and its replays') holding deliveries this request concerns. */
@@ -169,7 +187,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   router.post('/:id/cancel', requireScope('events:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const request = await controlRequest(res, req.body, tenant);
-    const doc = await findEvent(deps.store, tenant, String(req.params.id));
+    const doc = await controlledEvent(res, tenant, String(req.params.id));
     // Accepted a moment ago and not yet in the audit: its workflow is the only place to ask.
     const workflowIds = doc ? await workflowsWith(doc, request, (s) => !isFinal(s)) : [eventWorkflowId(tenant, String(req.params.id))];
     const signalled: string[] = [];
@@ -184,7 +202,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   router.post('/:id/retry', requireScope('events:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const request = await controlRequest(res, req.body, tenant);
-    const doc = await findEvent(deps.store, tenant, String(req.params.id));
+    const doc = await controlledEvent(res, tenant, String(req.params.id));
     if (!doc) {
       const workflowId = eventWorkflowId(tenant, String(req.params.id));
       const signalled = await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request));
@@ -205,7 +223,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   router.post('/:id/replay', requireScope('events:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const { subscriptionId } = await controlRequest(res, req.body, tenant);
-    const doc = await loadEvent(tenant, String(req.params.id));
+    const doc = await loadEvent(res, tenant, String(req.params.id));
     const n = await nextReplayNumber(deps.store, tenant, doc.id);
     if (n === null) throw notFound(`event ${doc.id}`);
     const workflowId = replayWorkflowId(tenant, doc.id, n);
@@ -227,9 +245,8 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
  * deliveries, once a worker has run it; before that (a backlog holds its first task, so no
  * worker can answer a query) the event it was started with, still delivering.
  */
-async function unrecordedEvent(deps: IngestDeps, tenant: string, id: string): Promise<EventDetail> {
-  const event = await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
-  if (!event) throw notFound(`event ${id}`);
+async function unrecordedEvent(deps: IngestDeps, res: Response, tenant: string, id: string): Promise<EventDetail> {
+  const event = visibleTo(res, await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)), id);
   let view: EventView;
   try {
     const handle = deps.temporal.workflow.getHandle(eventWorkflowId(tenant, id));

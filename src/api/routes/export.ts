@@ -6,6 +6,7 @@ import type { EventDoc, Store } from '../../store';
 import { auditOfEvents } from '../../store/deliveries';
 import { eventJson, exportEvents } from '../../store/events';
 import { principalOf, requireScope } from '../auth';
+import { limitsOf } from '../key-limits';
 import { parseOrThrow } from '../problem';
 import { attemptView, deliveryView } from '../views';
 
@@ -40,7 +41,7 @@ export function exportRouter(deps: { store: Store; logger: Logger }): Router {
     const { tenant } = principalOf(res);
     const { include = [], ...filter } = parseOrThrow(eventExportQuerySchema, req.query);
     const wanted = { deliveries: include.includes('deliveries'), attempts: include.includes('attempts') };
-    const cursor = exportEvents(deps.store, tenant, filter, BATCH);
+    const cursor = exportEvents(deps.store, tenant, filter, BATCH, limitsOf(res));
     res.status(200).type('application/x-ndjson').set('Content-Disposition', 'attachment; filename="herald-events.ndjson"');
 
     const flush = async (batch: EventDoc[]) => {

@@ -18,7 +18,8 @@ import { replayWorkflowId } from '../../temporal/names';
 import { announce } from '../announce';
 import { principalOf, requireScope, type Principal } from '../auth';
 import type { IngestDeps } from '../ingest';
-import { checkIdParam, notFound, parseOrThrow, ProblemError } from '../problem';
+import { limitsOf, visibleTo } from '../key-limits';
+import { checkIdParam, parseOrThrow, ProblemError } from '../problem';
 import { callTemporal, unavailable } from '../temporal-call';
 import { ownEvent } from '../../domain/own-events';
 
@@ -131,8 +132,7 @@ export function purgeRouter(deps: IngestDeps): Router {
   router.delete('/:id', requireScope('events:purge'), async (req, res) => {
     const principal = principalOf(res);
     const id = String(req.params.id);
-    const doc = await findEvent(deps.store, principal.tenant, id);
-    if (!doc) throw notFound(`event ${id}`);
+    const doc = visibleTo(res, await findEvent(deps.store, principal.tenant, id), id);
     if (doc.type === PURGED_EVENT_TYPE) throw new ProblemError(409, 'Conflict', 'The record of a purge cannot be purged.');
     const purged = await purge(principal, async () => ((await findEvent(deps.store, principal.tenant, id)) ? [doc] : []));
     const recordId = await record(principal, { id }, purged);
@@ -143,7 +143,7 @@ export function purgeRouter(deps: IngestDeps): Router {
     const principal = principalOf(res);
     const input: PurgeInput = parseOrThrow(purgeSchema, req.body);
     const filter: EventFilterQuery = input;
-    const purged = await purge(principal, (limit) => purgeBatch(deps.store, principal.tenant, filter, limit));
+    const purged = await purge(principal, (limit) => purgeBatch(deps.store, principal.tenant, filter, limit, limitsOf(res)));
     const recordId = await record(principal, input, purged);
     res.json({ purged, recordId });
   });

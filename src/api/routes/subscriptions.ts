@@ -37,6 +37,7 @@ import { eventWorkflowId, RECOVER_DELIVERIES_WORKFLOW, recoverWorkflowId } from 
 import type { deliverEvent } from '../../workflows/deliver-event';
 import type { recoverDeliveries } from '../../workflows/recover-deliveries';
 import { principalOf, requireScope } from '../auth';
+import { subscriptionsForLimitedKeys } from '../key-limits';
 import { checkIdParam, notFound, parseOrThrow, ProblemError, validationProblem } from '../problem';
 import { completeEvent } from '../ingest';
 import { callTemporal } from '../temporal-call';
@@ -57,6 +58,7 @@ export interface SubscriptionDeps extends AnnounceDeps {
 export function subscriptionsRouter(deps: SubscriptionDeps): Router {
   const router = Router();
   router.param('id', checkIdParam('subscription'));
+  router.use(subscriptionsForLimitedKeys);
 
   /** Refuses a target its channel knows to be bad before anything is stored or read. */
   function checkTarget(fields: Record<string, unknown>): void {
