@@ -72,12 +72,13 @@ log:
   stdout: true
   level: warn
 persistence:
-  # 8 shards: a shard is the unit of history concurrency, and every write of a workflow
-  # share-locks its shard's row in PostgreSQL. Measured with make bench's floor-cost on 2
-  # cores (bench/results/floor-cost-2026-12-05T*): against 4 shards, 8 took bare workflows
-  # 16 % faster for 12 % less CPU each; 1 was 25 % slower, 16 no better than 8. The
-  # default 512 is for clusters. Fixed at creation: changing it later needs a new database.
-  numHistoryShards: 8
+  # 4 shards: a shard is the unit of history concurrency, and every write of a workflow
+  # share-locks its shard's row in PostgreSQL. make bench's floor-cost on 2 cores
+  # (bench/results/floor-cost-2026-12-05T*): 1 shard was 25 % slower than 4; 8 looked 16 %
+  # faster on a machine loaded by other work but matched 4 on a quiet one (48.8 vs 44.5-49.3
+  # bare workflows/s), so 4 stays. The default 512 is for clusters. Fixed at creation:
+  # changing it later needs a new database.
+  numHistoryShards: 4
   defaultStore: default
   visibilityStore: visibility
   datastores:
