@@ -138,6 +138,7 @@ async function main() {
     store: STORE,
     env: { HERALD_INGEST_RATE: '1000000', HERALD_MAX_SUBSCRIPTIONS: '100000' },
     workerNodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles')}`] : [],
+    apiNodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles/api')}`] : [],
   });
   console.log(`  Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, API ${stack.apiUrl}, data ${stack.dataDir}`);
   const http = new HeraldHttp(stack.apiUrl, 256);
@@ -694,7 +695,9 @@ async function main() {
   results.finishedAt = new Date().toISOString();
   const dir = path.resolve('bench/results');
   mkdirSync(dir, { recursive: true });
-  const stamp = `${started.toISOString().slice(0, 16).replace(':', '')}Z${QUICK ? '-quick' : ''}`;
+  // To the second, so runs back to back keep their own files; BENCH_LABEL names what was measured.
+  const label = process.env.BENCH_LABEL ? `-${process.env.BENCH_LABEL}` : '';
+  const stamp = `${started.toISOString().slice(0, 19).replace(/:/g, '')}Z${QUICK ? '-quick' : ''}${label}`;
   const base = path.join(dir, stamp);
   writeFileSync(`${base}.json`, JSON.stringify(results, null, 2) + '\n');
   const md = markdownReport(results);

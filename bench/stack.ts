@@ -27,6 +27,8 @@ export interface StackOptions {
   dataDir?: string;
   /** Node flags for the workers, e.g. --cpu-prof. */
   workerNodeArgs?: string[];
+  /** Node options of the API process (`BENCH_PROFILE=1`: a CPU profile). */
+  apiNodeArgs?: string[];
   /** Delivery to loopback receivers needs the private-target guard off. */
   allowPrivateTargets?: boolean;
 }
@@ -319,7 +321,7 @@ export class ProductionStack {
     this.api = new ManagedProcess(
       'api',
       process.execPath,
-      [path.join(ROOT, 'dist/src/api.js')],
+      [...(options.apiNodeArgs ?? []), path.join(ROOT, 'dist/src/api.js')],
       { ...common, HERALD_PORT: String(ports.api), HERALD_HOST: '127.0.0.1' },
       path.join(logs, 'api.log'),
       () => waitForPort(ports.api, 60_000),

@@ -39,6 +39,16 @@ export interface AttemptDeps extends Transports {
 
 const HEARTBEAT_EVERY_MS = 1000;
 
+/** The claim an attempt runs under. */
+interface Claim {
+  /** When it lapses (epoch ms). */
+  until: number;
+  /** The claim the delivery was opened with, whose purge mark its opening read. */
+  opening: boolean;
+  /** The opening's version of the tenant's subscriptions. */
+  matchedAtVersion?: number;
+}
+
 /** An attempt that waited past its claim: it sends nothing and starts over under a claim of its own. */
 const CLAIM_LAPSED = Symbol('claim lapsed');
 
@@ -107,13 +117,18 @@ export function createAttemptActivities(deps: AttemptDeps) {
    */
   async function attemptOnce(input: AttemptInput, ctx: Context): Promise<AttemptResult> {
     const { opened } = input;
-    if (opened && claimHolds(opened.claimedUntil, 0)) {
-      const result = await attemptUnderClaim(openedDelivery(input.deliveryId, opened), input, ctx, opened.claimedUntil);
+    // Only the activity's first try: a try that ended released the opening claim.
+    if (opened && ctx.info.attempt === 1 && claimHolds(opened.claimedUntil, 0)) {
+      const result = await attemptUnderClaim(openedDelivery(input.deliveryId, opened), input, ctx, {
+        until: opened.claimedUntil,
+        opening: true,
+        ...(opened.matchedAtVersion !== undefined && { matchedAtVersion: opened.matchedAtVersion }),
+      });
       if (result !== CLAIM_LAPSED) return result;
     }
     const delivery = await claimDelivery(store, input.deliveryId);
     if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
-    const result = await attemptUnderClaim(delivery, input, ctx, delivery.claimedUntil!.getTime());
+    const result = await attemptUnderClaim(delivery, input, ctx, { until: delivery.claimedUntil!.getTime(), opening: false });
     if (result === CLAIM_LAPSED) throw new Error(`the claim of ${input.deliveryId} lapsed before its attempt could send`);
     return result;
   }
@@ -122,10 +137,10 @@ export function createAttemptActivities(deps: AttemptDeps) {
     delivery: AttemptedDelivery,
     input: AttemptInput,
     ctx: Context,
-    claimedUntil: number,
+    claim: Claim,
   ): Promise<AttemptResult | typeof CLAIM_LAPSED> {
     try {
-      return await attemptClaimed(delivery, input, ctx, claimedUntil);
+      return await attemptClaimed(delivery, input, ctx, claim);
     } catch (err) {
       await releaseDelivery(store, delivery._id).catch(() => undefined); // the claim then lapses
       throw err;
@@ -136,11 +151,12 @@ export function createAttemptActivities(deps: AttemptDeps) {
     delivery: AttemptedDelivery,
     input: AttemptInput,
     ctx: Context,
-    claimedUntil: number,
+    claim: Claim,
   ): Promise<AttemptResult | typeof CLAIM_LAPSED> {
     // After the claim: a purge that marked the event before it is seen here; one that marks it
-    // later sees the claim and waits for this attempt to record its outcome.
-    if (await deps.caches.markedForPurge(delivery.tenant, delivery.eventId)) {
+    // later sees the claim and waits for this attempt to record its outcome. The opening claim
+    // had its read already: `openEvent` read the mark after writing it.
+    if (!claim.opening && (await deps.caches.markedForPurge(delivery.tenant, delivery.eventId))) {
       throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is being purged`, 'DeliveryMissing');
     }
     // Made already: this is a retry of an activity whose first try recorded it before it was lost.
@@ -149,7 +165,10 @@ export function createAttemptActivities(deps: AttemptDeps) {
       return resultOf(delivery, Date.now());
     }
 
-    const sub = await deps.caches.subscription(delivery.tenant, delivery.subscriptionId);
+    const sub =
+      claim.matchedAtVersion === undefined
+        ? await deps.caches.subscription(delivery.tenant, delivery.subscriptionId)
+        : await deps.caches.subscriptionAt(delivery.tenant, delivery.subscriptionId, claim.matchedAtVersion);
     if (!sub || (!sub.active && !input.ping)) {
       const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
       const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);
@@ -186,7 +205,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
     }
     // The claim must outlast the request and its record, or a purge could answer while it runs.
-    if (!claimHolds(claimedUntil, sub.timeoutMs)) {
+    if (!claimHolds(claim.until, sub.timeoutMs)) {
       admission.release();
       return CLAIM_LAPSED;
     }

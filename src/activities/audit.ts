@@ -38,6 +38,8 @@ export interface AuditDeps {
 const DIGEST_FEED_CONCURRENCY = 16;
 
 interface MatchedSubscriptions {
+  /** The version of the tenant's subscriptions matched; absent for the one subscription asked for. */
+  version?: number;
   deliver: SubscriptionDoc[];
   digests: SubscriptionDoc[];
   filteredOut: string[];
@@ -59,13 +61,15 @@ export function createAuditActivities(deps: AuditDeps) {
     const wanted: SubscriptionDoc[] = [];
     const filteredOut: string[] = [];
     let event: HeraldEvent | undefined;
-    for (const { doc, filter } of await deps.caches.matchable(input.tenant)) {
+    const { version, subs } = await deps.caches.matchable(input.tenant);
+    for (const { doc, filter } of subs) {
       // A digest event is not collected into digests itself.
       if (!matchesAny(doc.eventTypes, input.eventType) || (doc.digest && input.eventType === DIGEST_EVENT_TYPE)) continue;
       if (filter && !filter((event ??= await readEvent()))) filteredOut.push(doc._id);
       else wanted.push(doc);
     }
     return {
+      version,
       deliver: wanted.filter((s) => !s.digest),
       digests: wanted.filter((s) => s.digest),
       filteredOut: filteredOut.sort(),
@@ -83,9 +87,9 @@ export function createAuditActivities(deps: AuditDeps) {
   }
 
   /** One pending delivery per subscription, each with a message id of its own. */
-  async function openDeliveries(input: MatchInput, subs: SubscriptionDoc[]): Promise<DeliveryState[]> {
+  async function openDeliveries(input: MatchInput, { deliver, version }: MatchedSubscriptions): Promise<DeliveryState[]> {
     const { tenant, eventId, workflowId } = input;
-    const sorted = [...subs].sort((a, b) => a._id.localeCompare(b._id));
+    const sorted = [...deliver].sort((a, b) => a._id.localeCompare(b._id));
     const now = new Date();
     const openingClaim = new Date(now.getTime() + OPENING_CLAIM_MS);
     // A retried call keeps the first call's deliveries (and message ids).
@@ -121,10 +125,12 @@ export function createAuditActivities(deps: AuditDeps) {
       throw ApplicationFailure.nonRetryable(`event ${eventId} is being purged`, 'EventPurged');
     }
     const timeouts = new Map(sorted.map((s) => [s._id, s.timeoutMs]));
-    // The claim each was opened with lets its first attempt skip a claim of its own.
+    // The claim each was opened with lets its first attempt skip a claim of its own, and the
+    // purge mark read above (after the claim was written) lets it skip reading the mark again.
     return docs.map((d) => ({
       ...stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS),
       ...(d.claimedUntil && d.attempts === 0 && { openingClaimUntil: d.claimedUntil.getTime() }),
+      ...(version !== undefined && { matchedAtVersion: version }),
     }));
   }
 
@@ -144,7 +150,7 @@ export function createAuditActivities(deps: AuditDeps) {
       // subscriptions are not recorded: `filteredOut` is the event's own run's.
       const subs = await subscriptionsFor(input, () => deps.caches.loadEvent(input.tenant, input.eventId));
       await feedDigests(input, subs.digests);
-      return openDeliveries(input, subs.deliver);
+      return openDeliveries(input, subs);
     },
 
     /**
@@ -170,7 +176,7 @@ export function createAuditActivities(deps: AuditDeps) {
       // As an attempt would read it back: the message's body is the same whichever worker sends it.
       deps.caches.rememberEvent(tenant, eventOf(doc));
       await feedDigests(match, subs.digests);
-      return openDeliveries(match, subs.deliver);
+      return openDeliveries(match, subs);
     },
 
     /** The deliveries a workflow id opened, for a run that continues its work. */

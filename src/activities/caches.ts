@@ -16,10 +16,16 @@ export interface MatchableSubscription {
 
 /** The worker's read caches, shared by its activities: what the hot path would otherwise read again. */
 export interface ActivityCaches {
-  /** A tenant's active subscriptions, as matching reads them. */
-  matchable(tenant: string): Promise<MatchableSubscription[]>;
+  /** A tenant's active subscriptions, as matching reads them, and the version of the tenant's subscriptions they are. */
+  matchable(tenant: string): Promise<{ version: number; subs: MatchableSubscription[] }>;
   /** One subscription as it is now, active or not; null when it was deleted. */
   subscription(tenant: string, id: string): Promise<SubscriptionDoc | null>;
+  /**
+   * One subscription as it was at `version`, without a read while the cache holds that version:
+   * a delivery's first attempt, moments after its event was matched at that version, sends as if
+   * it had run at that moment. Else as `subscription`.
+   */
+  subscriptionAt(tenant: string, id: string, version: number): Promise<SubscriptionDoc | null>;
   /** A recorded event; fails (not retryable) when it is not in the audit. */
   loadEvent(tenant: string, id: string): Promise<HeraldEvent>;
   /** Keeps an event the worker has just recorded, so that its attempts need not read it. */
@@ -43,23 +49,30 @@ export function createActivityCaches(store: Store): ActivityCaches {
   // The attempts of one event ask for its mark together.
   const markOf = sharedRead((key) => isKeyMarkedForPurge(store, key));
 
-  async function matchable(tenant: string): Promise<MatchableSubscription[]> {
+  async function matchable(tenant: string): Promise<{ version: number; subs: MatchableSubscription[] }> {
     const version = await versionOf(tenant); // first: see subscriptionsVersion
     const cached = tenantSubscriptions.get(tenant);
-    if (cached?.version === version) return cached.subs;
-    const subs = (await activeSubscriptions(store, tenant)).map(matchableOf);
-    tenantSubscriptions.set(tenant, { version, subs });
-    return subs;
+    if (cached?.version === version) return cached;
+    const entry = { version, subs: (await activeSubscriptions(store, tenant)).map(matchableOf) };
+    tenantSubscriptions.set(tenant, entry);
+    return entry;
+  }
+
+  async function subscription(tenant: string, id: string): Promise<SubscriptionDoc | null> {
+    // Every change an attempt depends on raises the version, so an active subscription of
+    // the current version is the stored one; a disabled or deleted one is read.
+    const active = (await matchable(tenant)).subs.find((s) => s.doc._id === id);
+    return active?.doc ?? findSubscription(store, tenant, id);
   }
 
   return {
     matchable,
+    subscription,
 
-    async subscription(tenant, id) {
-      // Every change an attempt depends on raises the version, so an active subscription of
-      // the current version is the stored one; a disabled or deleted one is read.
-      const active = (await matchable(tenant)).find((s) => s.doc._id === id);
-      return active?.doc ?? findSubscription(store, tenant, id);
+    async subscriptionAt(tenant, id, version) {
+      const cached = tenantSubscriptions.get(tenant);
+      const active = cached?.version === version ? cached.subs.find((s) => s.doc._id === id) : undefined;
+      return active?.doc ?? subscription(tenant, id);
     },
 
     async loadEvent(tenant, id) {

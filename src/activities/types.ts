@@ -35,6 +35,8 @@ export interface DeliveryState {
   view: DeliveryView;
   /** Until when (epoch ms) the claim the delivery was opened with lasts; only from `openEvent`. */
   openingClaimUntil?: number;
+  /** The version of the tenant's subscriptions the delivery was matched at; only from `openEvent`. */
+  matchedAtVersion?: number;
 }
 
 /** What the first attempt of a delivery just opened needs instead of claiming and reading it. */
@@ -44,6 +46,8 @@ export interface OpenedDelivery {
   digest?: boolean;
   view: DeliveryView;
   claimedUntil: number;
+  /** The version of the tenant's subscriptions it was matched at: the attempt reads none while it holds. */
+  matchedAtVersion?: number;
 }
 
 export interface AttemptInput {

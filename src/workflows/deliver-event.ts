@@ -196,8 +196,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         const trigger = slot.wake;
         slot.wake = undefined;
         // Offered once: an attempt that does not record (throttled, say) ends the opening claim.
-        const openingClaimUntil = slot.openingClaimUntil;
-        slot.openingClaimUntil = undefined;
+        const { openingClaimUntil, matchedAtVersion } = slot;
+        slot.openingClaimUntil = slot.matchedAtVersion = undefined;
         let result: AttemptResult;
         try {
           slot.scope = new CancellationScope();
@@ -215,6 +215,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
                   eventId: event.id,
                   view: slot.view,
                   claimedUntil: openingClaimUntil,
+                  ...(matchedAtVersion !== undefined && { matchedAtVersion }),
                   ...(mode.kind === 'digest' && { digest: true }),
                 },
               }),

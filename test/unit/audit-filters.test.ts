@@ -5,6 +5,7 @@ import * as filters from '../../src/domain/filter';
 import type { HeraldEvent } from '../../src/domain/schemas';
 import type { DeliveryDoc, EventDoc, Store, SubscriptionDoc } from '../../src/store';
 import { eventDocOf } from '../../src/store/events';
+import { subscriptionDoc } from './subscription-doc';
 
 /**
  * Filters in the worker: `openEvent` and `matchSubscriptions` on a store held in memory that
@@ -57,20 +58,7 @@ function subscription(
   filter?: filters.EventFilter,
   extra: Partial<SubscriptionDoc> = {},
 ): SubscriptionDoc {
-  return {
-    _id: id,
-    tenant: TENANT,
-    eventTypes,
-    channel: 'webhook',
-    url: 'https://hooks.example.com/',
-    ...(filter && { filterJson: JSON.stringify(filter) }),
-    secrets: [],
-    timeoutMs: 15_000,
-    active: true,
-    createdAt: new Date(),
-    updatedAt: new Date(),
-    ...extra,
-  } as SubscriptionDoc;
+  return subscriptionDoc(TENANT, id, { eventTypes, ...(filter && { filterJson: JSON.stringify(filter) }), ...extra });
 }
 
 function paymentEvent(id: string, data: Record<string, unknown>): HeraldEvent {

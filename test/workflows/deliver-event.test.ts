@@ -11,7 +11,7 @@ import {
 } from '../../src/workflows/definitions';
 import { sendRetry } from '../../src/temporal/deliver-event-client';
 import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
-import { eventOf, gate, OPENING_CLAIM_UNTIL, type Plan } from './fake-audit';
+import { eventOf, gate, MATCHED_AT_VERSION, OPENING_CLAIM_UNTIL, type Plan } from './fake-audit';
 import { startWorkflowEnv, type WorkflowEnv } from './workflow-env';
 
 /**
@@ -294,5 +294,6 @@ test('the first attempt of a delivery the run opened carries the delivery as ope
     tenant: 't1',
     eventId: id,
     view: { subscriptionId: 'a', status: 'pending', attempts: 0 },
+    matchedAtVersion: MATCHED_AT_VERSION,
   });
 });

@@ -13,6 +13,7 @@ import type { EventStatus } from '../../src/domain/status';
 
 /** The opening claim the fake's deliveries carry: any time will do, the fake attempts check nothing. */
 export const OPENING_CLAIM_UNTIL = 1_700_000_000_000;
+export const MATCHED_AT_VERSION = 7;
 
 /**
  * The activities `deliverEvent` calls, kept in memory: what a workflow test needs to steer a
@@ -129,7 +130,7 @@ export class FakeAudit {
         });
         entry.seen.recorded.push(states.length ? 'delivering' : 'delivered');
         // As the real one: each delivery opened under a claim its first attempt may use.
-        return states.map((s) => ({ ...s, openingClaimUntil: OPENING_CLAIM_UNTIL }));
+        return states.map((s) => ({ ...s, openingClaimUntil: OPENING_CLAIM_UNTIL, matchedAtVersion: MATCHED_AT_VERSION }));
       },
       matchSubscriptions: (input: MatchInput): Promise<DeliveryState[]> => match(input),
       loadDeliveries: (input: { workflowId: string }): Promise<DeliveryState[]> => {

@@ -1,0 +1,70 @@
+import { createActivityCaches } from '../../src/activities/caches';
+import type { Store, SubscriptionDoc } from '../../src/store';
+import { subscriptionDoc } from './subscription-doc';
+
+/**
+ * The worker's subscription cache on a store held in memory that counts the reads it answers:
+ * what a delivery's first attempt reads, given the version its event was matched at.
+ */
+
+const TENANT = 'acme';
+
+const subscription = (id: string, extra: Partial<SubscriptionDoc> = {}) => subscriptionDoc(TENANT, id, extra);
+
+function memoryStore(initial: SubscriptionDoc[]) {
+  let subscriptions = initial;
+  let version = 1;
+  const reads: string[] = [];
+  const store = {
+    subscriptions: {
+      find: () => {
+        reads.push('subscriptions');
+        return { toArray: () => Promise.resolve(subscriptions.filter((s) => s.active)) };
+      },
+      findOne: (filter: { _id: string }) => {
+        reads.push(`subscription ${filter._id}`);
+        return Promise.resolve(subscriptions.find((s) => s._id === filter._id) ?? null);
+      },
+    },
+    subscriptionsVersions: {
+      findOne: () => {
+        reads.push('version');
+        return Promise.resolve({ _id: TENANT, version });
+      },
+    },
+  } as unknown as Store;
+  /** A change as the API makes it: the subscriptions, then the version. */
+  const change = (next: SubscriptionDoc[]) => {
+    subscriptions = next;
+    version++;
+  };
+  return { store, reads, change };
+}
+
+test('at the version the event was matched at, a first attempt takes its subscription from the cache without a read', async () => {
+  const { store, reads } = memoryStore([subscription('a'), subscription('b')]);
+  const caches = createActivityCaches(store);
+  const { version, subs } = await caches.matchable(TENANT);
+  expect(subs.map((s) => s.doc._id)).toEqual(['a', 'b']);
+  expect(reads).toEqual(['version', 'subscriptions']);
+
+  reads.length = 0;
+  expect((await caches.subscriptionAt(TENANT, 'b', version))?._id).toBe('b');
+  expect(reads).toEqual([]);
+  // Without the version, an attempt reads the current one.
+  expect((await caches.subscription(TENANT, 'b'))?._id).toBe('b');
+  expect(reads).toEqual(['version']);
+});
+
+test('once the cache holds a newer version, a first attempt matched at the older one reads the subscription as it is now', async () => {
+  const { store, reads, change } = memoryStore([subscription('a'), subscription('b')]);
+  const caches = createActivityCaches(store);
+  const { version: matchedAt } = await caches.matchable(TENANT);
+
+  change([subscription('a'), subscription('b', { active: false })]);
+  expect((await caches.matchable(TENANT)).subs.map((s) => s.doc._id)).toEqual(['a']);
+
+  reads.length = 0;
+  expect(await caches.subscriptionAt(TENANT, 'b', matchedAt)).toMatchObject({ _id: 'b', active: false });
+  expect(reads).toEqual(['version', 'subscription b']);
+});
