@@ -10,6 +10,7 @@ import type { AttemptDoc, AttemptedDelivery, Store } from '../store';
 import {
   claimDelivery,
   claimHolds,
+  followsOpening,
   closeDelivery,
   createAttemptRecorder,
   releaseDelivery,
@@ -43,8 +44,8 @@ const HEARTBEAT_EVERY_MS = 1000;
 interface Claim {
   /** When it lapses (epoch ms). */
   until: number;
-  /** The claim the delivery was opened with, whose purge mark its opening read. */
-  opening: boolean;
+  /** The claim the delivery was opened with, and the attempt follows the opening: the opening's purge-mark read fences it (`followsOpening`). */
+  fencedAtOpening: boolean;
   /** The opening's version of the tenant's subscriptions. */
   matchedAtVersion?: number;
 }
@@ -119,16 +120,17 @@ export function createAttemptActivities(deps: AttemptDeps) {
     const { opened } = input;
     // Only the activity's first try: a try that ended released the opening claim.
     if (opened && ctx.info.attempt === 1 && claimHolds(opened.claimedUntil, 0)) {
+      const follows = followsOpening(opened.claimedUntil);
       const result = await attemptUnderClaim(openedDelivery(input.deliveryId, opened), input, ctx, {
         until: opened.claimedUntil,
-        opening: true,
-        ...(opened.matchedAtVersion !== undefined && { matchedAtVersion: opened.matchedAtVersion }),
+        fencedAtOpening: follows,
+        ...(follows && opened.matchedAtVersion !== undefined && { matchedAtVersion: opened.matchedAtVersion }),
       });
       if (result !== CLAIM_LAPSED) return result;
     }
     const delivery = await claimDelivery(store, input.deliveryId);
     if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
-    const result = await attemptUnderClaim(delivery, input, ctx, { until: delivery.claimedUntil!.getTime(), opening: false });
+    const result = await attemptUnderClaim(delivery, input, ctx, { until: delivery.claimedUntil!.getTime(), fencedAtOpening: false });
     if (result === CLAIM_LAPSED) throw new Error(`the claim of ${input.deliveryId} lapsed before its attempt could send`);
     return result;
   }
@@ -156,7 +158,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
     // After the claim: a purge that marked the event before it is seen here; one that marks it
     // later sees the claim and waits for this attempt to record its outcome. The opening claim
     // had its read already: `openEvent` read the mark after writing it.
-    if (!claim.opening && (await deps.caches.markedForPurge(delivery.tenant, delivery.eventId))) {
+    if (!claim.fencedAtOpening && (await deps.caches.markedForPurge(delivery.tenant, delivery.eventId))) {
       throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is being purged`, 'DeliveryMissing');
     }
     // Made already: this is a retry of an activity whose first try recorded it before it was lost.

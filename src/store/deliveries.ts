@@ -42,6 +42,18 @@ const RECORDING_MARGIN_MS = 5_000;
 /** Whether an attempt that starts sending now, to a receiver allowed `timeoutMs`, records within a claim lasting until `until`. */
 export const claimHolds = (until: number, timeoutMs: number, now = Date.now()) => now + timeoutMs + RECORDING_MARGIN_MS < until;
 
+/** How soon after its delivery was opened a first attempt counts as the one that follows the opening. */
+const FOLLOWS_OPENING_MS = 8_000;
+
+/**
+ * Whether an attempt starting now under an opening claim lasting until `until` follows its
+ * opening, so that the purge-mark read the opening made after writing the claim still fences
+ * it. A first attempt run again after its worker died (recorded or not, its claim possibly
+ * cleared) starts only once the workflow task timed out, 10 s or more after the opening: it
+ * reads the mark itself.
+ */
+export const followsOpening = (until: number, now = Date.now()) => until - now > OPENING_CLAIM_MS - FOLLOWS_OPENING_MS;
+
 /**
  * An attempt's first step, in place of a read: marks the delivery as possibly sending and
  * answers it as it now is. The attempt then reads the event's purge mark, and a purge counts
