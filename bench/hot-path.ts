@@ -3,6 +3,7 @@ import { claimDelivery, closeDelivery, createAttemptRecorder, createDeliveries, 
 import { eventDocOf, findEvent, isMarkedForPurge, isPurging, recordEvent, setStatusOfRun } from '../src/store/events';
 import { findSubscription } from '../src/store/subscriptions';
 import { startStore } from '../test/harness/servers';
+import { deliveryDoc } from './delivery-doc';
 
 /**
  * `node dist/bench/hot-path.js`: every store command an event and its attempts make, timed
@@ -35,28 +36,7 @@ async function seed(store: Store, from: number, to: number): Promise<void> {
   }
 }
 
-function delivery(eventId: string, status: DeliveryDoc['status']): DeliveryDoc {
-  const now = new Date();
-  const workflowId = `event/${TENANT}/${eventId}`;
-  return {
-    _id: `${workflowId}|sub_hot`,
-    tenant: TENANT,
-    eventId,
-    workflowId,
-    subscriptionId: 'sub_hot',
-    channel: 'webhook',
-    messageId: `msg_${eventId}`,
-    status,
-    attempts: 0,
-    lastAttemptAt: null,
-    lastResponseStatus: null,
-    nextAttemptAt: null,
-    error: null,
-    scheduleBase: 0,
-    createdAt: now,
-    updatedAt: now,
-  };
-}
+const delivery = (eventId: string, status: DeliveryDoc['status']) => deliveryDoc(TENANT, eventId, 'sub_hot', status);
 
 /** Median milliseconds of each command over RUNS fresh events. */
 async function measure(store: Store, label: string): Promise<Map<string, number>> {

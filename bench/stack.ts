@@ -168,6 +168,15 @@ export function postgresCpuMs(databases: readonly string[]): number {
   return total;
 }
 
+/** CPU ms one process has used so far; 0 once it ended. */
+export function processCpuMs(pid: number): number {
+  let total = 0;
+  forEachProcess((proc) => {
+    if (proc.pid === String(pid)) total = proc.cpuMs;
+  });
+  return total;
+}
+
 function readCmdline(pid: string): string {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');

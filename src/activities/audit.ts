@@ -15,6 +15,7 @@ import {
   deliveryKey,
   OPENING_CLAIM_MS,
   reopenDelivery,
+  UNATTEMPTED,
 } from '../store/deliveries';
 import { eventDocOf, eventOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
@@ -104,12 +105,7 @@ export function createAuditActivities(deps: AuditDeps) {
         channel: s.channel,
         messageId: newMessageId(),
         status: 'pending',
-        attempts: 0,
-        lastAttemptAt: null,
-        lastResponseStatus: null,
-        nextAttemptAt: null,
-        error: null,
-        scheduleBase: 0,
+        ...UNATTEMPTED,
         ...(input.digest && { digest: true }),
         claimedUntil: openingClaim,
         createdAt: now,

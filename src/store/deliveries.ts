@@ -3,6 +3,16 @@ import { isFinal, type DeliveryStatus } from '../domain/status';
 import { groupedWrite } from './grouped-write';
 import { isDuplicateKeyError, onlyDuplicateKeys, writeErrorsByIndex, type AttemptDoc, type DeliveryDoc, type Store } from './index';
 
+/** The state of a delivery no attempt was made of yet. */
+export const UNATTEMPTED = {
+  attempts: 0,
+  lastAttemptAt: null,
+  lastResponseStatus: null,
+  nextAttemptAt: null,
+  error: null,
+  scheduleBase: 0,
+} as const satisfies Partial<DeliveryDoc>;
+
 export const deliveryKey = (workflowId: string, subscriptionId: string) => `${workflowId}|${subscriptionId}`;
 
 /**
