@@ -9,6 +9,8 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# patches/: what `npm install` changes in locked dependencies (its postinstall runs patch-package).
+COPY patches ./patches
 # `npm install --no-save` rather than `npm ci`: the lockfile lacks other platforms' optional
 # binaries (e.g. @swc/core-darwin-*), which npm ci counts as out of sync. It installs the locked versions.
 RUN npm install --no-save --no-audit --no-fund
@@ -28,6 +30,7 @@ ENV NODE_ENV=production \
     HERALD_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm install --no-save --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 # The image's unprivileged user (uid 1000); the app only reads /app.

@@ -47,6 +47,8 @@ export interface BenchResults {
     apiRssMbMax: number;
     /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL split into the backends of Temporal's databases and of the store's). */
     cpuMsPerDelivery?: Record<string, number>;
+    /** The worker's share of `cpuMsPerDelivery` by thread name; `(ended threads)` is what threads that exited in the window used. */
+    workerThreadCpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };
   /** The floor's throughput and CPU per workflow by process, offered more than it takes. */
@@ -266,6 +268,11 @@ function sustainedSection(sustained: NonNullable<BenchResults['sustained']>, bas
       `Peak RSS: worker(s) ${sustained.workerRssMbMax} MB, API ${sustained.apiRssMbMax} MB.` +
       (sustained.cpuMsPerDelivery
         ? ` CPU per delivery: ${Object.entries(sustained.cpuMsPerDelivery)
+            .map(([name, cpu]) => `${name} ${cpu} ms`)
+            .join(', ')}.`
+        : '') +
+      (sustained.workerThreadCpuMsPerDelivery
+        ? ` The worker's by thread: ${Object.entries(sustained.workerThreadCpuMsPerDelivery)
             .map(([name, cpu]) => `${name} ${cpu} ms`)
             .join(', ')}.`
         : ''),

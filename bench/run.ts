@@ -460,6 +460,22 @@ async function main() {
       }
     }
 
+    /** The workers' CPU ms so far by thread name; `(ended threads)`: the workers' total less their live threads'. */
+    const workerThreadSnapshot = (): Record<string, number> => {
+      const byName: Record<string, number> = {};
+      for (const w of stack.workers) {
+        for (const [name, used] of Object.entries(w.threadCpuMs())) byName[name] = (byName[name] ?? 0) + used;
+      }
+      const live = Object.values(byName).reduce((sum, used) => sum + used, 0);
+      return { ...byName, '(ended threads)': stack.workers.reduce((sum, w) => sum + w.cpuMs(), 0) - live };
+    };
+    const perDelivery = (atStart: Record<string, number>, atEnd: Record<string, number>, deliveries: number) =>
+      Object.fromEntries(
+        Object.entries(atEnd).map(([name, used]) => [
+          name,
+          Math.round(((used - (atStart[name] ?? 0)) / Math.max(1, deliveries)) * 100) / 100,
+        ]),
+      );
     /** CPU ms used so far by each part of the stack, to divide by the deliveries made between two snapshots. */
     const cpuSnapshot = (): Record<string, number> => ({
       temporal: stack.temporal.cpuMs(),
@@ -479,6 +495,7 @@ async function main() {
       const run = 'sustained';
       const bar = progress(`sustained fan-out 10 @${plan.sustainedRate}/s`, plan.sustainedMs / 1000, 's');
       const cpuAtStart = cpuSnapshot();
+      const threadsAtStart = workerThreadSnapshot();
       const t0 = Date.now();
       let lastCount = 0;
       let accepted = 0;
@@ -506,6 +523,7 @@ async function main() {
       });
       const windowEnd = Date.now();
       const cpuAtEnd = cpuSnapshot();
+      const threadsAtEnd = workerThreadSnapshot();
       const inWindow = receiver.receiptsOf(run).filter((x) => x.receivedAt <= windowEnd).length;
       const backlogAtEnd = accepted * 10 - receiver.received(run);
       bar.done(`${rate(inWindow, windowEnd - t0)} deliveries/s, backlog ${backlogAtEnd}`);
@@ -535,12 +553,8 @@ async function main() {
         duplicates: duplicates(receiver, run),
         workerRssMbMax: Math.max(0, ...steady.map((s) => s.workerRssMb)),
         apiRssMbMax: Math.max(0, ...steady.map((s) => s.apiRssMb)),
-        cpuMsPerDelivery: Object.fromEntries(
-          Object.entries(cpuAtEnd).map(([name, used]) => [
-            name,
-            Math.round(((used - cpuAtStart[name]) / Math.max(1, inWindow)) * 100) / 100,
-          ]),
-        ),
+        cpuMsPerDelivery: perDelivery(cpuAtStart, cpuAtEnd, inWindow),
+        workerThreadCpuMsPerDelivery: perDelivery(threadsAtStart, threadsAtEnd, inWindow),
         samples: rssSamples,
       };
     }

@@ -121,6 +121,36 @@ export class ManagedProcess {
     });
     return total;
   }
+
+  /**
+   * CPU time in ms used so far by the threads of the process group's processes, summed by
+   * thread name. Node names all its threads `node`; they are told apart by when they were
+   * made (thread ids grow): the main thread's id is the process's, V8's and libuv's helpers
+   * (GC, the thread pool) start before the Temporal SDK's Rust runtime (`tokio-runtime-w`),
+   * and the worker threads the SDK runs workflows in start after it.
+   */
+  threadCpuMs(): Record<string, number> {
+    const byName: Record<string, number> = {};
+    if (!this.running || !this.child?.pid) return byName;
+    const pgid = this.child.pid;
+    forEachProcess((proc) => {
+      if (proc.pgid !== pgid) return;
+      const threads: ProcStat[] = [];
+      forEachStat(`/proc/${proc.pid}/task`, (thread) => threads.push(thread));
+      threads.sort((a, b) => Number(a.pid) - Number(b.pid));
+      const tokio = threads.find((t) => t.name.startsWith('tokio'));
+      for (const thread of threads) {
+        let name = thread.name;
+        if (name === 'node') {
+          if (thread.pid === proc.pid) name = 'node (main)';
+          else if (tokio && Number(thread.pid) > Number(tokio.pid)) name = 'node (worker threads)';
+          else name = 'node (V8, libuv helpers)';
+        }
+        byName[name] = (byName[name] ?? 0) + thread.cpuMs;
+      }
+    });
+    return byName;
+  }
 }
 
 /** Linux reports CPU times in clock ticks of USER_HZ, 100 per second on every mainstream build. */
@@ -136,10 +166,15 @@ interface ProcStat {
 
 /** Calls `visit` with each visible process's /proc stat; processes that end meanwhile are skipped. */
 function forEachProcess(visit: (proc: ProcStat) => void): void {
-  for (const pid of readdirSafe('/proc')) {
+  forEachStat('/proc', visit);
+}
+
+/** Visits the `stat` of every numbered entry of `dir`: the processes of /proc, or one process's threads. */
+function forEachStat(dir: string, visit: (proc: ProcStat) => void): void {
+  for (const pid of readdirSafe(dir)) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const stat = readFileSync(`${dir}/${pid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       // After the parenthesised name: field 5 (index 2) is the process group id, fields 14
       // and 15 (indices 11 and 12) are utime and stime.

@@ -18,6 +18,7 @@ const envSchema = z.object({
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
   HERALD_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
+  HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
   HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
@@ -49,6 +50,11 @@ export interface Config {
   maxSubscriptionsPerTenant: number;
   /** Workflows a worker keeps in memory between tasks (Temporal's sticky cache). */
   maxCachedWorkflows: number;
+  /**
+   * How long one step of a workflow's code may run before the SDK fails it as a potential
+   * deadlock; 0 turns the check off (see src/worker.ts).
+   */
+  workflowDeadlockTimeoutMs: number;
   /** Requests in flight to one subscription per worker process. */
   subscriptionConcurrency: number;
   /** Events one API process starts at once before it answers 503 (load shedding). */
@@ -91,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPendingStarts: e.HERALD_MAX_PENDING_STARTS,
     subscriptionConcurrency: e.HERALD_SUBSCRIPTION_CONCURRENCY,
     maxCachedWorkflows: e.HERALD_MAX_CACHED_WORKFLOWS,
+    workflowDeadlockTimeoutMs: e.HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS,
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     smtpFrom: e.HERALD_SMTP_FROM,

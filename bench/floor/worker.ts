@@ -30,6 +30,8 @@ async function main() {
     maxConcurrentLocalActivityExecutions: 100,
     maxConcurrentWorkflowTaskExecutions: 40,
     maxCachedWorkflows: 500,
+    // As Herald's worker by default (HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS): no watchdog thread per sandbox call.
+    isolateExecutionTimeout: 0,
   });
   writeFileSync(readyFile, new Date().toISOString());
   await worker.run(); // resolves after SIGINT/SIGTERM

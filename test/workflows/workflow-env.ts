@@ -30,7 +30,14 @@ export async function startWorkflowEnv(workflowsPath = require.resolve('../../sr
   const audit = new FakeAudit();
   const taskQueue = 'workflow-tests';
   const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({ connection: nativeConnection, taskQueue, workflowsPath, activities: audit.activities() });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    taskQueue,
+    workflowsPath,
+    activities: audit.activities(),
+    // Herald's worker default (src/worker.ts): the SDK rejects 0 unless patches/ was applied.
+    isolateExecutionTimeout: 0,
+  });
   const running = worker.run();
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
