@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 .PHONY: dev infra test test-unit test-integration build deps tools bench bench-audit chaos overload clean
 
-node_modules/.package-lock.json: package-lock.json
+# Also after a change in patches/: npm install runs patch-package, which applies them.
+node_modules/.package-lock.json: package-lock.json $(wildcard patches/*.patch)
 	@# npm ci refuses this lockfile: the registry reachable here lacks the other platforms' optional
 	@# binaries (e.g. @swc/core-darwin-*). `npm install --no-save` installs exactly the locked versions.
 	npm install --no-audit --no-fund --no-save

@@ -47,7 +47,7 @@ export interface BenchResults {
     apiRssMbMax: number;
     /** CPU ms per delivery made in the window, by part of the stack (PostgreSQL split into the backends of Temporal's databases and of the store's). */
     cpuMsPerDelivery?: Record<string, number>;
-    /** The worker's share of `cpuMsPerDelivery` by thread name; `(ended threads)` is what threads that exited in the window used. */
+    /** The worker's share of `cpuMsPerDelivery` by thread name; `(ended threads, rounding)` is mostly what threads that exited in the window used. */
     workerThreadCpuMsPerDelivery?: Record<string, number>;
     samples: Array<{ t: number; deliveriesPerSecond: number; backlog: number; workerRssMb: number; apiRssMb: number }>;
   };

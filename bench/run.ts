@@ -460,14 +460,14 @@ async function main() {
       }
     }
 
-    /** The workers' CPU ms so far by thread name; `(ended threads)`: the workers' total less their live threads'. */
+    /** The workers' CPU ms so far by thread name; `(ended threads, rounding)`: the workers' total less their live threads' (each read in ticks of 10 ms). */
     const workerThreadSnapshot = (): Record<string, number> => {
       const byName: Record<string, number> = {};
       for (const w of stack.workers) {
         for (const [name, used] of Object.entries(w.threadCpuMs())) byName[name] = (byName[name] ?? 0) + used;
       }
       const live = Object.values(byName).reduce((sum, used) => sum + used, 0);
-      return { ...byName, '(ended threads)': stack.workers.reduce((sum, w) => sum + w.cpuMs(), 0) - live };
+      return { ...byName, '(ended threads, rounding)': stack.workers.reduce((sum, w) => sum + w.cpuMs(), 0) - live };
     };
     const perDelivery = (atStart: Record<string, number>, atEnd: Record<string, number>, deliveries: number) =>
       Object.fromEntries(

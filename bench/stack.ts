@@ -125,9 +125,10 @@ export class ManagedProcess {
   /**
    * CPU time in ms used so far by the threads of the process group's processes, summed by
    * thread name. Node names all its threads `node`; they are told apart by when they were
-   * made (thread ids grow): the main thread's id is the process's, V8's and libuv's helpers
-   * (GC, the thread pool) start before the Temporal SDK's Rust runtime (`tokio-runtime-w`),
-   * and the worker threads the SDK runs workflows in start after it.
+   * made (thread ids grow): the main thread's id is the process's, V8's helpers (garbage
+   * collection) start before the Temporal SDK's Rust runtime (`tokio-runtime-w`), and the
+   * worker thread the SDK runs workflows in starts after it. libuv's pool starts at its first
+   * use, which may come before or after; Herald's worker barely uses it.
    */
   threadCpuMs(): Record<string, number> {
     const byName: Record<string, number> = {};
@@ -143,8 +144,8 @@ export class ManagedProcess {
         let name = thread.name;
         if (name === 'node') {
           if (thread.pid === proc.pid) name = 'node (main)';
-          else if (tokio && Number(thread.pid) > Number(tokio.pid)) name = 'node (worker threads)';
-          else name = 'node (V8, libuv helpers)';
+          else if (tokio && Number(thread.pid) > Number(tokio.pid)) name = 'node (after the Rust runtime: workflow thread)';
+          else name = 'node (before the Rust runtime: V8 helpers)';
         }
         byName[name] = (byName[name] ?? 0) + thread.cpuMs;
       }

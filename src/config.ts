@@ -18,7 +18,7 @@ const envSchema = z.object({
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
   HERALD_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
-  HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0), // Node's vm timeout is 32-bit
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
   HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),

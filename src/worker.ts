@@ -85,12 +85,12 @@ async function main() {
     // when its timer fires.
     maxCachedWorkflows: config.maxCachedWorkflows,
     // The SDK bounds each call into the workflow sandbox (several per activation) with Node's
-    // vm timeout, which starts and joins a watchdog thread per call: ~100 µs of CPU each, 9 % of
-    // the worker's CPU per delivery at fan-out 10 (bench/results/2026-12-05T2130Z-watchdog.md).
+    // vm timeout, which starts and joins a watchdog thread per call: ~100 µs of CPU each, 6-7 %
+    // of the worker's CPU per delivery at fan-out 10 (bench/results/2026-12-05T2130Z-watchdog.md).
     // Herald's workflows are its own short, tested code, so by default it runs without the
-    // check (0, which patches/@temporalio+worker+1.24.0.patch makes the SDK accept); an
-    // operator can set a bound to have a looping workflow step failed instead of hanging the
-    // workflow thread.
+    // check (0, which patches/@temporalio+worker+1.24.0.patch makes the SDK accept). Without it
+    // a workflow step stuck in a loop holds the worker's one workflow thread, so every workflow
+    // on that worker; an operator can set a bound to have such a step failed instead.
     isolateExecutionTimeout: config.workflowDeadlockTimeoutMs,
     // SIGTERM: in-flight attempts get this long to finish before they are handed back.
     shutdownGraceTime: '10s',

@@ -35,7 +35,7 @@ export async function startWorkflowEnv(workflowsPath = require.resolve('../../sr
     taskQueue,
     workflowsPath,
     activities: audit.activities(),
-    // Herald's worker default (src/worker.ts): the SDK rejects 0 unless patches/ was applied.
+    // Herald's worker default (src/worker.ts): Node's vm rejects a 0 timeout unless patches/ was applied.
     isolateExecutionTimeout: 0,
   });
   const running = worker.run();
