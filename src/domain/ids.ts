@@ -17,7 +17,8 @@ export function pooledRandom(): number {
   return pool[used++] / 256;
 }
 
-const newUlid = () => ulid(undefined, pooledRandom);
+/** A ULID from the pooled random bytes: every id Herald makes comes from here. */
+export const newUlid = () => ulid(undefined, pooledRandom);
 
 /** Identifiers carry their noun as a prefix and sort by creation time (ULID). */
 export const newEventId = () => `evt_${newUlid()}`;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newUlid } from '../domain/ids';
 
 /**
  * API keys: `hk_<ulid>_<43 characters of base64url>`. The ulid names the key's record
@@ -21,7 +21,7 @@ export function hashApiKey(key: string): string {
 }
 
 export function newApiKey(): NewApiKey {
-  const id = ulid();
+  const id = newUlid();
   const key = `hk_${id}_${randomBytes(32).toString('base64url')}`;
   return { id: `key_${id}`, key, prefix: `hk_${id}`, hash: hashApiKey(key) };
 }

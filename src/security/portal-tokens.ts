@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ulid } from 'ulid';
+import { newUlid } from '../domain/ids';
 import { hashApiKey } from './api-keys';
 
 /**
@@ -15,7 +15,7 @@ const COOKIE = /^hps_([0-9A-HJKMNP-TV-Z]{26})_([A-Za-z0-9_-]{43})$/;
 export const hashPortalToken = hashApiKey;
 
 export function newPortalLink(): { id: string; token: string; hash: string } {
-  const id = ulid();
+  const id = newUlid();
   const token = `hpl_${id}_${randomBytes(32).toString('base64url')}`;
   return { id: `ps_${id}`, token, hash: hashPortalToken(token) };
 }

@@ -1,7 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import { Router } from 'express';
-import { ulid } from 'ulid';
 import { mapConcurrent } from '../../concurrency';
+import { newUlid } from '../../domain/ids';
 import { purgeSchema, type EventFilterQuery, type PurgeInput } from '../../domain/schemas';
 import { claimsInFlight } from '../../store/deliveries';
 import {
@@ -114,7 +114,7 @@ export function purgeRouter(deps: IngestDeps): Router {
   }
 
   async function record(principal: Principal, filter: Record<string, unknown>, count: number): Promise<string> {
-    const id = `herald:purge:${ulid()}`;
+    const id = `herald:purge:${newUlid()}`;
     await announce(
       deps,
       principal.tenant,

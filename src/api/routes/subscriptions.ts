@@ -1,6 +1,5 @@
 import { Router, type Response } from 'express';
-import { ulid } from 'ulid';
-import { newEventId, newSecret, newSubscriptionId } from '../../domain/ids';
+import { newEventId, newSecret, newSubscriptionId, newUlid } from '../../domain/ids';
 import { channelOf, targetOf, targetRefusal } from '../../channels';
 import { foreignTargetFields } from '../../domain/channels';
 import { DEFAULT_TIMEOUT_MS, parseDuration } from '../../domain/schedule';
@@ -260,7 +259,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const { tenant, keyId } = principalOf(res);
     const input = parseOrThrow(recoverSchema, req.body ?? {});
     const sub = await load(tenant, String(req.params.id));
-    const workflowId = recoverWorkflowId(tenant, sub._id, ulid());
+    const workflowId = recoverWorkflowId(tenant, sub._id, newUlid());
     await callTemporal(deps.connection, () =>
       deps.temporal.workflow.start<typeof recoverDeliveries>(RECOVER_DELIVERIES_WORKFLOW, {
         workflowId,
