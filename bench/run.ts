@@ -137,7 +137,11 @@ async function main() {
     workers: WORKERS,
     store: STORE,
     env: { HERALD_INGEST_RATE: '1000000', HERALD_MAX_SUBSCRIPTIONS: '100000' },
-    workerNodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles')}`] : [],
+    workerNodeArgs: [
+      ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles')}`] : []),
+      // Node flags to try on the worker alone (e.g. a GC setting), for A/B runs.
+      ...(process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean),
+    ],
     apiNodeArgs: PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles/api')}`] : [],
   });
   console.log(`  Temporal ${stack.temporalAddress}, Web UI ${stack.temporalUiUrl}, API ${stack.apiUrl}, data ${stack.dataDir}`);

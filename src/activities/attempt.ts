@@ -2,9 +2,10 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { deliveryView } from '../api/views';
 import type { MessageContent, SentAttempt, Transports } from '../channels/channel';
 import { channelOf } from '../channels';
+import { mapConcurrent } from '../concurrency';
 import type { DigestData } from '../domain/digest';
 import { nextDelayMs, retryPolicyOf } from '../domain/schedule';
-import { isFinal } from '../domain/status';
+import { eventStatusOf, isFinal } from '../domain/status';
 import type { WorkerMetrics } from '../metrics';
 import type { AttemptDoc, AttemptedDelivery, Store } from '../store';
 import {
@@ -20,9 +21,10 @@ import { eventOf, findEventsByIds } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
 import { resultOf } from './delivery-state';
+import { recordEventStatus } from './event-status';
 import type { SubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
-import type { AttemptInput, AttemptResult, OpenedDelivery } from './types';
+import type { AttemptInput, AttemptResult, FirstAttemptsInput, FirstAttemptsResult, OpenedDelivery } from './types';
 
 /**
  * The attempt: one try of one delivery, from the claim that fences it against a purge, through
@@ -39,6 +41,8 @@ export interface AttemptDeps extends Transports {
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
+/** As many sends at once as the worker's activity slots (src/worker.ts). */
+const FIRST_ATTEMPTS_CONCURRENCY = 50;
 
 /** The claim an attempt runs under. */
 interface Claim {
@@ -99,6 +103,32 @@ export function createAttemptActivities(deps: AttemptDeps) {
       } finally {
         clearInterval(heartbeat);
       }
+    },
+
+    /**
+     * The first attempts of the deliveries an event's run just opened, together: one local
+     * activity (one marker, one workflow activation) for the event's fan-out instead of one
+     * each. An attempt that fails here, rather than answering the receiver's outcome, is left to
+     * an activity of its own (null). A retry of this activity finds the attempts recorded by the
+     * try before and answers them without sending again, as `attemptDelivery` does.
+     */
+    async attemptFirstDeliveries(input: FirstAttemptsInput): Promise<FirstAttemptsResult> {
+      const ctx = Context.current();
+      const results = await mapConcurrent(input.attempts, FIRST_ATTEMPTS_CONCURRENCY, (attempt) =>
+        attemptOnce(attempt, ctx).catch((err: unknown) => {
+          if (!ctx.cancellationDetails?.cancelRequested) {
+            ctx.log.warn('first attempt left to an activity of its own', { deliveryId: attempt.deliveryId, error: String(err) });
+          }
+          return null;
+        }),
+      );
+      // The workflow was cancelled: its deliveries close as cancelled, the sent ones keep their outcome.
+      if (ctx.cancellationDetails?.cancelRequested) throw new CancelledFailure('deliveries cancelled');
+      const { finish } = input;
+      if (!finish || !results.every((r) => r?.retryDelayMs === null)) return { results };
+      const finished = eventStatusOf(results.map((r) => r!.view));
+      await recordEventStatus(store, finish.tenant, finish.eventId, finished);
+      return { results, finished };
     },
   };
 

@@ -5,22 +5,22 @@ import { newMessageId } from '../domain/ids';
 import { matchesAny } from '../domain/matching';
 import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
 import type { HeraldEvent } from '../domain/schemas';
-import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
+import type { EventStatus } from '../domain/status';
 import { findByIds, type Store, type SubscriptionDoc } from '../store';
 import {
   closeDelivery,
   createDeliveries,
-  deliveriesForEvent,
   deliveriesOfRun,
   deliveryKey,
   OPENING_CLAIM_MS,
   reopenDelivery,
   UNATTEMPTED,
 } from '../store/deliveries';
-import { eventDocOf, eventOf, isPurging, recordEvent, setEventStatus, setStatusOfRun } from '../store/events';
+import { eventDocOf, eventOf, isPurging, recordEvent } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
 import { resultOf, stateOf } from './delivery-state';
+import { recordEventStatus } from './event-status';
 import type { TemporalGateway } from './gateway';
 import type { AttemptResult, ControlInput, DeliveryState, MatchInput, OpenEventInput, RecordEventInput } from './types';
 
@@ -198,14 +198,9 @@ export function createAuditActivities(deps: AuditDeps) {
       await reopenDelivery(store, input.deliveryId, input.attempts, input.action);
     },
 
-    /**
-     * Stores the event's status so lists can filter on it: this run's, or, once the event
-     * was replayed, the one its runs give together (the newest delivery per subscription).
-     */
-    async finishEvent(input: { tenant: string; eventId: string; status: EventStatus }): Promise<void> {
-      if (!(await setStatusOfRun(store, input.tenant, input.eventId, input.status)).replayed) return;
-      const deliveries = await deliveriesForEvent(store, input.tenant, input.eventId);
-      await setEventStatus(store, input.tenant, input.eventId, eventStatusOf(currentDeliveries(deliveries)));
+    /** Stores the event's status when its run ends (`recordEventStatus`). */
+    finishEvent(input: { tenant: string; eventId: string; status: EventStatus }): Promise<void> {
+      return recordEventStatus(store, input.tenant, input.eventId, input.status);
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { ControlAction, DeliveryView, HeraldEvent } from '../domain/schemas';
+import type { EventStatus } from '../domain/status';
 
 /** Inputs and results that cross the workflow/activity boundary: small, references not payloads. */
 
@@ -67,6 +68,20 @@ export interface AttemptResult {
   view: DeliveryView;
   /** How long to wait before the next attempt; null when the delivery is final. */
   retryDelayMs: number | null;
+}
+
+/** The first attempts of deliveries an event's run just opened, made in one local activity. */
+export interface FirstAttemptsInput {
+  attempts: AttemptInput[];
+  /** They are all of the event's deliveries: when every one ends final, the event's status is recorded too. */
+  finish?: { tenant: string; eventId: string };
+}
+
+export interface FirstAttemptsResult {
+  /** In the order asked; null for an attempt that failed here: its delivery makes it in an activity of its own. */
+  results: (AttemptResult | null)[];
+  /** The event's status, when it was recorded (`finish`). */
+  finished?: EventStatus;
 }
 
 export interface ControlInput {

@@ -40,8 +40,10 @@ export type ControlRecord = ControlAction & { subscriptionId?: string };
  * the `TemporalChangeVersion` search attribute, a visibility write per patch per event.
  * Runs started before revisions existed (no `revision`) decide by their patch markers.
  *   1: local attempts, a workflow cancel closes the deliveries, the event opened in one step.
+ *   2: the first attempts to fast receivers in one local activity, which also records the
+ *      event's status when they end it; requests that came before the deliveries apply first.
  */
-export const DELIVER_EVENT_REVISION = 1;
+export const DELIVER_EVENT_REVISION = 2;
 
 export interface DeliverEventInput {
   tenant: string;

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { AttemptActivities } from '../activities/attempt';
 import type { AuditActivities } from '../activities/audit';
-import type { AttemptResult, DeliveryState } from '../activities/types';
+import type { AttemptInput, AttemptResult, DeliveryState } from '../activities/types';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
@@ -78,6 +78,20 @@ function deliveryTier(timeoutMs: number) {
 export const LOCAL_ATTEMPT_MAX_MS = 5_000;
 
 function localDeliveryTier(timeoutMs: number) {
+  return proxyLocalActivities<AttemptActivities>({
+    startToCloseTimeout: timeoutMs + 60_000,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: ACTIVITY_RETRY,
+  });
+}
+
+/**
+ * The first attempts of an event's deliveries to fast receivers, from revision 2: one local
+ * activity for all of them, so an event's fan-out costs one marker and one activation instead
+ * of one each. A local activity holds its workflow task either way, so signals reach the
+ * workflow when the attempts end, as they do with one activity per attempt.
+ */
+function firstAttemptsTier(timeoutMs: number) {
   return proxyLocalActivities<AttemptActivities>({
     startToCloseTimeout: timeoutMs + 60_000,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -169,8 +183,12 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     }
   }
 
-  /** Runs one delivery until it is final, cancelled, or handed to the next run. */
-  async function deliver(slot: Slot, initialDelayMs: number): Promise<void> {
+  /**
+   * Runs one delivery until it is final, cancelled, or handed to the next run. `made` is its
+   * first attempt when the run made it together with others (`attemptFirst`): null when it
+   * was left for the delivery to make itself.
+   */
+  async function deliver(slot: Slot, initialDelayMs: number, made?: Promise<AttemptResult | null>): Promise<void> {
     slot.looping = true;
     running++;
     try {
@@ -202,25 +220,29 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         try {
           slot.scope = new CancellationScope();
           const attempt = slot.view.attempts + 1;
-          result = await slot.scope.run(() =>
-            attemptTier(slot.timeoutMs, revision).attemptDelivery({
-              deliveryId: slot.deliveryId,
-              attempt,
-              scheduleBase: slot.scheduleBase,
-              ...(mode.kind === 'ping' && { ping: true }),
-              ...(trigger && { trigger }),
-              ...(openingClaimUntil !== undefined && {
-                opened: {
-                  tenant,
-                  eventId: event.id,
-                  view: slot.view,
-                  claimedUntil: openingClaimUntil,
-                  ...(matchedAtVersion !== undefined && { matchedAtVersion }),
-                  ...(mode.kind === 'digest' && { digest: true }),
-                },
+          const first = made && (await made);
+          made = undefined;
+          result =
+            first ??
+            (await slot.scope.run(() =>
+              attemptTier(slot.timeoutMs, revision).attemptDelivery({
+                deliveryId: slot.deliveryId,
+                attempt,
+                scheduleBase: slot.scheduleBase,
+                ...(mode.kind === 'ping' && { ping: true }),
+                ...(trigger && { trigger }),
+                ...(openingClaimUntil !== undefined && {
+                  opened: {
+                    tenant,
+                    eventId: event.id,
+                    view: slot.view,
+                    claimedUntil: openingClaimUntil,
+                    ...(matchedAtVersion !== undefined && { matchedAtVersion }),
+                    ...(mode.kind === 'digest' && { digest: true }),
+                  },
+                }),
               }),
-            }),
-          );
+            ));
         } catch (err) {
           if (slot.cancel && isCancellation(err)) continue; // closed as cancelled at the top
           throw err;
@@ -263,6 +285,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   // an event that matched nothing is recorded final by it; earlier runs took two activities and
   // wrote the final status at the end.
   let recordedFinal = false;
+  /** The status the audit has for the event, when this run recorded it before its end. */
+  let recordedStatus: EventStatus | undefined;
   let states: DeliveryState[];
   if (mode.kind === 'resume') {
     states = await auditStep(() => store.loadDeliveries({ workflowId }));
@@ -298,12 +322,15 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   upsertSearchAttributes([{ key: HeraldSubscriptionIds, value: indexableSubscriptionIds(slots.map((s) => s.view.subscriptionId)) }]);
 
   accepting = true;
-  for (const slot of slots) {
-    if (isFinal(slot.view.status)) continue;
-    const next = slot.view.nextAttemptAt ? Date.parse(slot.view.nextAttemptAt) - Date.now() : 0;
-    void deliver(slot, Math.max(0, next));
+  if (revision >= 2) {
+    // The requests that came first apply first: a delivery cancelled already is not attempted.
+    for (const request of queued.splice(0)) control(request);
+    const made = attemptFirst();
+    for (const slot of slots) startDelivery(slot, made.get(slot));
+  } else {
+    for (const slot of slots) startDelivery(slot);
+    for (const request of queued.splice(0)) control(request);
   }
-  for (const request of queued.splice(0)) control(request);
 
   for (;;) {
     await waitFor(() => running === 0 || historyIsLong(input.historyLimit));
@@ -327,10 +354,59 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     }
     reportStatus();
     // Also when the workflow was cancelled: the audit gets the final status all the same.
-    await CancellationScope.nonCancellable(() => store.finishEvent({ tenant, eventId: event.id, status: status() }));
+    if (recordedStatus !== status()) {
+      await CancellationScope.nonCancellable(() => store.finishEvent({ tenant, eventId: event.id, status: status() }));
+    }
     if (running === 0) break; // else a retry reopened a delivery while the status was written
+    recordedStatus = undefined;
   }
   return closedView();
+
+  function startDelivery(slot: Slot, made?: Promise<AttemptResult | null>): void {
+    if (slot.looping || isFinal(slot.view.status)) return; // a request applied first may have started it
+    const next = slot.view.nextAttemptAt ? Date.parse(slot.view.nextAttemptAt) - Date.now() : 0;
+    void deliver(slot, Math.max(0, next), made);
+  }
+
+  /**
+   * Makes the first attempts of the deliveries this run just opened to fast receivers in one
+   * local activity, and answers each delivery's share. When they are all of the event's
+   * deliveries, the same activity records the event's status if they end it.
+   */
+  function attemptFirst(): Map<Slot, Promise<AttemptResult | null>> {
+    const batch = slots.filter(
+      (s) => s.openingClaimUntil !== undefined && s.timeoutMs <= LOCAL_ATTEMPT_MAX_MS && !isFinal(s.view.status) && !s.cancel && !s.wake,
+    );
+    if (batch.length === 0) return new Map();
+    const attempts = batch.map((slot): AttemptInput => {
+      const { openingClaimUntil, matchedAtVersion } = slot;
+      // The batch takes the opening claim: a delivery it leaves to itself claims anew.
+      slot.openingClaimUntil = slot.matchedAtVersion = undefined;
+      return {
+        deliveryId: slot.deliveryId,
+        attempt: slot.view.attempts + 1,
+        scheduleBase: slot.scheduleBase,
+        ...(mode.kind === 'ping' && { ping: true }),
+        opened: {
+          tenant,
+          eventId: event.id,
+          view: slot.view,
+          claimedUntil: openingClaimUntil!,
+          ...(matchedAtVersion !== undefined && { matchedAtVersion }),
+          ...(mode.kind === 'digest' && { digest: true }),
+        },
+      };
+    });
+    const timeoutMs = Math.max(...batch.map((s) => s.timeoutMs));
+    const finish = batch.length === slots.length && { finish: { tenant, eventId: event.id } };
+    const made = firstAttemptsTier(timeoutMs)
+      .attemptFirstDeliveries({ attempts, ...finish })
+      .then(({ results, finished }) => {
+        recordedStatus = finished;
+        return results;
+      });
+    return new Map(batch.map((slot, i) => [slot, made.then((results) => results[i])]));
+  }
 
   /** The run's result; a cancelled workflow shows as cancelled in Temporal, once its audit is final. */
   function closedView(): EventView {

@@ -1,4 +1,5 @@
 import { verify } from '../../src/domain/signing';
+import { LOCAL_ATTEMPT_MAX_MS } from '../../src/workflows/deliver-event';
 import * as api from '../harness/api';
 import { eventually, useStack, WorkerProcess } from '../harness/stack';
 
@@ -141,6 +142,66 @@ test('killing the worker during a delivery loses nothing: a new worker completes
   // At-least-once with the same message id, so the env.receiver can drop the duplicate.
   expect(new Set(got.map((r) => r.headers['webhook-id'])).size).toBe(1);
 });
+
+const FAST = { timeoutMs: LOCAL_ATTEMPT_MAX_MS }; // first attempts made together, in one local activity
+
+/** The ids of the events of a type the audit lists under a status (the list filters on the stored status). */
+async function listedAs(type: string, status: string): Promise<string[]> {
+  const res = await env.stack.request('GET', `/v1/events?type=${type}&status=${status}`);
+  return res.body.data.map((e: { id: string }) => e.id);
+}
+
+test('first attempts to fast receivers, made together, each get their own record, and the event its final status in the audit', async () => {
+  env.receiver.on('/together/flaky', (_req, n) => ({ status: n === 1 ? 500 : 200 }));
+  await subscribe('/together/a', ['together.one'], FAST);
+  await subscribe('/together/b', ['together.one'], FAST);
+  await subscribe('/together/flaky', ['together.one'], { ...FAST, retry: { schedule: ['200ms'] } });
+
+  const { id } = await send({ type: 'together.one', data: {} });
+  const view = await finalEvent(id);
+  expect(view.status).toBe('delivered');
+  expect(view.deliveries.map((d: { attempts: number; status: string }) => [d.status, d.attempts]).sort()).toEqual([
+    ['succeeded', 1],
+    ['succeeded', 1],
+    ['succeeded', 2],
+  ]);
+  const attempts = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
+  expect(attempts).toHaveLength(4);
+  for (const path of ['/together/a', '/together/b']) expect(env.receiver.received(path)).toHaveLength(1);
+  // The first attempts ended with one delivery retrying: the run recorded the status at its end.
+  await eventually(async () => (await listedAs('together.one', 'delivered')).includes(id), 10_000, 'the event listed as delivered');
+
+  // Every first attempt final: the activity that made them recorded the status.
+  const { id: unmatched } = await send({ type: 'together.two', data: {} });
+  await finalEvent(unmatched);
+  env.receiver.on('/together/refused', () => ({ status: 500 }));
+  await subscribe('/together/refused', ['together.two'], { ...FAST, retry: { maxAttempts: 1 } });
+  await subscribe('/together/ok', ['together.two'], FAST);
+  const { id: second } = await send({ type: 'together.two', data: {} });
+  expect((await finalEvent(second)).status).toBe('failed');
+  await eventually(async () => (await listedAs('together.two', 'failed')).includes(second), 10_000, 'the event listed as failed');
+  expect(await listedAs('together.two', 'delivered')).toEqual([unmatched]); // sent before the subscriptions: nothing to deliver
+});
+
+test('killing the worker while first attempts are made together sends again only the one not recorded, with its message id', async () => {
+  env.receiver.on('/together-kill/slow', (_req, n) => ({ status: 200, delayMs: n === 1 ? 4_000 : 0 }));
+  for (const path of ['/together-kill/a', '/together-kill/b', '/together-kill/slow']) await subscribe(path, ['together.kill'], FAST);
+
+  const { id } = await send({ type: 'together.kill', data: {} });
+  await eventually(() => env.receiver.received('/together-kill/slow').length === 1, 20_000, 'the slow attempt to arrive');
+  await eventually(() => env.receiver.received('/together-kill/b').length === 1, 5_000, 'the fast attempts to arrive');
+  await new Promise((r) => setTimeout(r, 500)); // the fast ones recorded
+  await env.stack.worker.kill('SIGKILL');
+  env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
+
+  const view = await finalEvent(id, 60_000);
+  expect(view.status).toBe('delivered');
+  expect(env.receiver.received('/together-kill/a')).toHaveLength(1);
+  expect(env.receiver.received('/together-kill/b')).toHaveLength(1);
+  const slow = env.receiver.received('/together-kill/slow');
+  expect(slow.length).toBeGreaterThanOrEqual(2);
+  expect(new Set(slow.map((r) => r.headers['webhook-id'])).size).toBe(1);
+}, 90_000);
 
 // Fan-out to 1,000 and its speed are `make bench`'s; 200 proves every match gets its own delivery.
 test('fan-out to 200 subscriptions delivers to every one of them', async () => {

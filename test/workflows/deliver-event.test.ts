@@ -81,6 +81,51 @@ test('delivers to every matching subscription, a fast receiver as a local activi
   expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(3);
 });
 
+test('the first attempts to fast receivers go out in one local activity, which also records the status they end the event with', async () => {
+  const { id, seen, handle } = start({
+    subscriptions: [
+      { id: 'a', timeoutMs: LOCAL },
+      { id: 'b', timeoutMs: LOCAL },
+      { id: 'c', timeoutMs: LOCAL },
+    ],
+    attempt: (sub) => (sub === 'c' ? { ok: false, retryDelayMs: null } : { ok: true }),
+  });
+  const view = await (await handle).result();
+  expect(view.status).toBe('failed');
+  expect(view.deliveries.map((d) => [d.subscriptionId, d.status])).toEqual([
+    ['a', 'succeeded'],
+    ['b', 'succeeded'],
+    ['c', 'failed'],
+  ]);
+  expect(seen.attempts.map((a) => [a.deliveryId, a.attempt, a.opened?.claimedUntil])).toEqual(
+    ['a', 'b', 'c'].map((sub) => [`${id}~${sub}`, 1, OPENING_CLAIM_UNTIL]),
+  );
+  expect(seen.finished).toEqual(['failed']);
+  const types = await eventTypes(await handle);
+  // Two markers in all: the event's opening and its three first attempts.
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
+  expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(0);
+});
+
+test('a first attempt that fails as an activity in the shared one is made again in an activity of its own, under a claim of its own', async () => {
+  let tries = 0;
+  const { id, seen, handle } = start({
+    subscriptions: [
+      { id: 'a', timeoutMs: LOCAL },
+      { id: 'b', timeoutMs: LOCAL },
+    ],
+    attempt: (sub) => (sub === 'b' && tries++ === 0 ? { throws: 'the store went away' } : { ok: true }),
+  });
+  expect((await (await handle).result()).status).toBe('delivered');
+  expect(seen.attempts.map((a) => [a.deliveryId, a.attempt, a.opened?.claimedUntil])).toEqual([
+    [`${id}~a`, 1, OPENING_CLAIM_UNTIL],
+    [`${id}~b`, 1, OPENING_CLAIM_UNTIL],
+    [`${id}~b`, 1, undefined],
+  ]);
+  // Not every delivery ended in the shared activity: the run records the status at its end.
+  expect(seen.finished).toEqual(['delivered']);
+});
+
 test('an event nothing matches is recorded delivered in the one step that opens it, with nothing written after', async () => {
   const { seen, handle } = start({ subscriptions: [] });
   expect(await (await handle).result()).toMatchObject({ status: 'delivered', deliveries: [] });

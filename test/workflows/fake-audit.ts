@@ -4,12 +4,14 @@ import type {
   AttemptResult,
   ControlInput,
   DeliveryState,
+  FirstAttemptsInput,
+  FirstAttemptsResult,
   MatchInput,
   OpenEventInput,
   RecordEventInput,
 } from '../../src/activities/types';
 import type { HeraldEvent } from '../../src/domain/schemas';
-import type { EventStatus } from '../../src/domain/status';
+import { eventStatusOf, type EventStatus } from '../../src/domain/status';
 
 /** The opening claim the fake's deliveries carry: any time will do, the fake attempts check nothing. */
 export const OPENING_CLAIM_UNTIL = 1_700_000_000_000;
@@ -21,8 +23,8 @@ export const MATCHED_AT_VERSION = 7;
  * store and no HTTP behind them. One instance per worker; each test uses its own event ids.
  */
 
-/** What an attempt does: answer at once, or only when `release` is called or it is cancelled. */
-export type Outcome = { ok: true } | { ok: false; retryDelayMs: number | null } | { hold: Promise<Outcome> };
+/** What an attempt does: answer at once, or only when `release` is called or it is cancelled, or fail as an activity. */
+export type Outcome = { ok: true } | { ok: false; retryDelayMs: number | null } | { hold: Promise<Outcome> } | { throws: string };
 
 export interface Subscription {
   id: string;
@@ -113,6 +115,38 @@ export class FakeAudit {
         return structuredClone(state);
       });
     };
+    const attempt = async (input: AttemptInput): Promise<AttemptResult> => {
+      const [entry, state] = this.byDelivery(input.deliveryId);
+      entry.seen.attempts.push(input);
+      let outcome = entry.plan.attempt?.(state.view.subscriptionId, input.attempt) ?? { ok: true };
+      if ('hold' in outcome) {
+        const ctx = Context.current();
+        const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), 200);
+        try {
+          outcome = await Promise.race([outcome.hold, ctx.cancelled]);
+        } catch (err) {
+          entry.seen.cancelledInFlight.push(input.deliveryId);
+          throw err;
+        } finally {
+          clearInterval(heartbeat);
+        }
+      }
+      if ('throws' in outcome) throw new Error(outcome.throws);
+      const at = new Date().toISOString();
+      const delay = 'ok' in outcome && !outcome.ok ? outcome.retryDelayMs : null;
+      const status = 'ok' in outcome && outcome.ok ? 'succeeded' : delay === null ? 'failed' : 'retrying';
+      state.view = {
+        ...state.view,
+        status,
+        attempts: input.attempt,
+        lastAttemptAt: at,
+        lastResponseStatus: status === 'succeeded' ? 200 : 500,
+        nextAttemptAt: delay === null ? null : new Date(Date.now() + delay).toISOString(),
+        error: status === 'succeeded' ? null : 'HTTP 500',
+        actions: input.trigger ? [...state.view.actions, input.trigger] : state.view.actions,
+      };
+      return result(state, delay);
+    };
     // Each returns a promise, as the activity it stands in for does, even where there is nothing to wait for.
     return {
       // Runs before revision 1 (scripts/record-workflow-histories.ts records their shapes).
@@ -137,36 +171,22 @@ export class FakeAudit {
         const states = [...this.events.values()].flatMap((e) => [...e.deliveries.values()]);
         return Promise.resolve(structuredClone(states.filter((s) => s.view.workflowId === input.workflowId)));
       },
-      attemptDelivery: async (input: AttemptInput): Promise<AttemptResult> => {
-        const [entry, state] = this.byDelivery(input.deliveryId);
-        entry.seen.attempts.push(input);
-        let outcome = entry.plan.attempt?.(state.view.subscriptionId, input.attempt) ?? { ok: true };
-        if ('hold' in outcome) {
-          const ctx = Context.current();
-          const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), 200);
-          try {
-            outcome = await Promise.race([outcome.hold, ctx.cancelled]);
-          } catch (err) {
-            entry.seen.cancelledInFlight.push(input.deliveryId);
-            throw err;
-          } finally {
-            clearInterval(heartbeat);
-          }
-        }
-        const at = new Date().toISOString();
-        const delay = 'ok' in outcome && !outcome.ok ? outcome.retryDelayMs : null;
-        const status = 'ok' in outcome && outcome.ok ? 'succeeded' : delay === null ? 'failed' : 'retrying';
-        state.view = {
-          ...state.view,
-          status,
-          attempts: input.attempt,
-          lastAttemptAt: at,
-          lastResponseStatus: status === 'succeeded' ? 200 : 500,
-          nextAttemptAt: delay === null ? null : new Date(Date.now() + delay).toISOString(),
-          error: status === 'succeeded' ? null : 'HTTP 500',
-          actions: input.trigger ? [...state.view.actions, input.trigger] : state.view.actions,
-        };
-        return result(state, delay);
+      attemptDelivery: (input: AttemptInput): Promise<AttemptResult> => attempt(input),
+      // As the real one: the attempts at once, and the event's status when they end it.
+      attemptFirstDeliveries: async (input: FirstAttemptsInput): Promise<FirstAttemptsResult> => {
+        const ctx = Context.current();
+        const results = await Promise.all(
+          input.attempts.map((a) =>
+            attempt(a).catch((err: unknown) => {
+              if (ctx.cancellationDetails?.cancelRequested) throw err;
+              return null; // left to an activity of its own
+            }),
+          ),
+        );
+        if (!input.finish || !results.every((r) => r?.retryDelayMs === null)) return { results };
+        const finished = eventStatusOf(results.map((r) => r!.view));
+        this.entry(input.finish.eventId).seen.finished.push(finished);
+        return { results, finished };
       },
       cancelDelivery: (input: ControlInput): Promise<AttemptResult> => {
         const [entry, state] = this.byDelivery(input.deliveryId);
