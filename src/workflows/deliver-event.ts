@@ -91,6 +91,9 @@ function localDeliveryTier(timeoutMs: number) {
  * of one each. A local activity holds its workflow task either way, so signals reach the
  * workflow when the attempts end, as they do with one activity per attempt.
  */
+/** Attempts per `attemptFirstDeliveries`: its result, a view of each delivery, stays well under Temporal's 2 MB payload limit. */
+export const FIRST_ATTEMPTS_PER_ACTIVITY = 100;
+
 function firstAttemptsTier(timeoutMs: number) {
   return proxyLocalActivities<AttemptActivities>({
     startToCloseTimeout: timeoutMs + 60_000,
@@ -369,43 +372,54 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   }
 
   /**
-   * Makes the first attempts of the deliveries this run just opened to fast receivers in one
-   * local activity, and answers each delivery's share. When they are all of the event's
-   * deliveries, the same activity records the event's status if they end it.
+   * Makes the first attempts of the deliveries this run just opened to fast receivers, up to
+   * FIRST_ATTEMPTS_PER_ACTIVITY in one local activity, and answers each delivery's share. When
+   * one activity has all of the event's deliveries, it also records the event's status if they
+   * end it.
    */
   function attemptFirst(): Map<Slot, Promise<AttemptResult | null>> {
-    const batch = slots.filter(
+    const fast = slots.filter(
       (s) => s.openingClaimUntil !== undefined && s.timeoutMs <= LOCAL_ATTEMPT_MAX_MS && !isFinal(s.view.status) && !s.cancel && !s.wake,
     );
-    if (batch.length === 0) return new Map();
-    const attempts = batch.map((slot): AttemptInput => {
-      const { openingClaimUntil, matchedAtVersion } = slot;
-      // The batch takes the opening claim: a delivery it leaves to itself claims anew.
-      slot.openingClaimUntil = slot.matchedAtVersion = undefined;
-      return {
-        deliveryId: slot.deliveryId,
-        attempt: slot.view.attempts + 1,
-        scheduleBase: slot.scheduleBase,
-        ...(mode.kind === 'ping' && { ping: true }),
-        opened: {
-          tenant,
-          eventId: event.id,
-          view: slot.view,
-          claimedUntil: openingClaimUntil!,
-          ...(matchedAtVersion !== undefined && { matchedAtVersion }),
-          ...(mode.kind === 'digest' && { digest: true }),
-        },
-      };
-    });
-    const timeoutMs = Math.max(...batch.map((s) => s.timeoutMs));
-    const finish = batch.length === slots.length && { finish: { tenant, eventId: event.id } };
-    const made = firstAttemptsTier(timeoutMs)
-      .attemptFirstDeliveries({ attempts, ...finish })
-      .then(({ results, finished }) => {
-        recordedStatus = finished;
-        return results;
-      });
-    return new Map(batch.map((slot, i) => [slot, made.then((results) => results[i])]));
+    const shares = new Map<Slot, Promise<AttemptResult | null>>();
+    for (let from = 0; from < fast.length; from += FIRST_ATTEMPTS_PER_ACTIVITY) {
+      const batch = fast.slice(from, from + FIRST_ATTEMPTS_PER_ACTIVITY);
+      const finish = batch.length === slots.length && { finish: { tenant, eventId: event.id } };
+      const made = firstAttemptsTier(Math.max(...batch.map((s) => s.timeoutMs)))
+        .attemptFirstDeliveries({ attempts: batch.map(openedAttempt), ...finish })
+        .then(({ results, finished }) => {
+          if (finished) recordedStatus = finished;
+          return results;
+        });
+      batch.forEach((slot, i) =>
+        shares.set(
+          slot,
+          made.then((results) => results[i]),
+        ),
+      );
+    }
+    return shares;
+  }
+
+  /** The first attempt of a delivery this run opened, under the claim it was opened with. */
+  function openedAttempt(slot: Slot): AttemptInput {
+    const { openingClaimUntil, matchedAtVersion } = slot;
+    // The shared activity takes the opening claim: a delivery it leaves to itself claims anew.
+    slot.openingClaimUntil = slot.matchedAtVersion = undefined;
+    return {
+      deliveryId: slot.deliveryId,
+      attempt: slot.view.attempts + 1,
+      scheduleBase: slot.scheduleBase,
+      ...(mode.kind === 'ping' && { ping: true }),
+      opened: {
+        tenant,
+        eventId: event.id,
+        view: slot.view,
+        claimedUntil: openingClaimUntil!,
+        ...(matchedAtVersion !== undefined && { matchedAtVersion }),
+        ...(mode.kind === 'digest' && { digest: true }),
+      },
+    };
   }
 
   /** The run's result; a cancelled workflow shows as cancelled in Temporal, once its audit is final. */

@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { LOCAL_ATTEMPT_MAX_MS, type deliverEvent } from '../../src/workflows/deliver-event';
+import { FIRST_ATTEMPTS_PER_ACTIVITY, LOCAL_ATTEMPT_MAX_MS, type deliverEvent } from '../../src/workflows/deliver-event';
 import {
   cancelSignal,
   DELIVER_EVENT_REVISION,
@@ -105,6 +105,17 @@ test('the first attempts to fast receivers go out in one local activity, which a
   // Two markers in all: the event's opening and its three first attempts.
   expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
   expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(0);
+});
+
+test('a fan-out past what one activity answers makes its first attempts in several, and the run records the status at its end', async () => {
+  const subscriptions = Array.from({ length: FIRST_ATTEMPTS_PER_ACTIVITY + 1 }, (_, i) => ({ id: `s${i}`, timeoutMs: LOCAL }));
+  const { seen, handle } = start({ subscriptions });
+  expect((await (await handle).result()).status).toBe('delivered');
+  expect(seen.attempts).toHaveLength(subscriptions.length);
+  expect(seen.attempts.every((a) => a.attempt === 1 && a.opened)).toBe(true);
+  expect(seen.finished).toEqual(['delivered']);
+  // The opening, two shared activities (100 and 1 attempts) and the status at the end.
+  expect((await eventTypes(await handle)).filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(4);
 });
 
 test('a first attempt that fails as an activity in the shared one is made again in an activity of its own, under a claim of its own', async () => {
