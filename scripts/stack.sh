@@ -77,9 +77,13 @@ if [[ "$HERALD_TEMPORAL" == server ]]; then
   [[ -e "$HERALD_DATA_DIR/temporal-server/ready" ]] || { echo "the Temporal server did not get ready; see $HERALD_DATA_DIR/logs" >&2; exit 1; }
   temporal_kind="Temporal server on PostgreSQL"
 else
+  # SQLite's defaults (a rollback journal and a sync per commit) cost a third of the time to
+  # deliver an import; WAL with synchronous=normal keeps every commit through a crash of the
+  # dev server, not through a power loss (docs/operations.md, Tools).
   "$TOOLS_DIR/temporal" server start-dev \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
-    --db-filename "$HERALD_DATA_DIR/temporal.db" --log-level warn \
+    --db-filename "$HERALD_DATA_DIR/temporal.db" --sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
+    --log-level warn \
     --search-attribute HeraldTenant=Keyword --search-attribute HeraldEventType=Keyword \
     --search-attribute HeraldSubscriptionIds=KeywordList --search-attribute HeraldStatus=Keyword \
     >> "$HERALD_DATA_DIR/logs/temporal.log" 2>&1 &
