@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { AttemptActivities } from '../activities/attempt';
 import type { AuditActivities } from '../activities/audit';
-import type { AttemptInput, AttemptResult, DeliveryState } from '../activities/types';
+import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery } from '../activities/types';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
@@ -85,15 +85,15 @@ function localDeliveryTier(timeoutMs: number) {
   });
 }
 
+/** Attempts per `attemptFirstDeliveries`: its result, a view of each delivery, stays well under Temporal's 2 MB payload limit. */
+export const FIRST_ATTEMPTS_PER_ACTIVITY = 100;
+
 /**
  * The first attempts of an event's deliveries to fast receivers, from revision 2: one local
  * activity for all of them, so an event's fan-out costs one marker and one activation instead
  * of one each. A local activity holds its workflow task either way, so signals reach the
  * workflow when the attempts end, as they do with one activity per attempt.
  */
-/** Attempts per `attemptFirstDeliveries`: its result, a view of each delivery, stays well under Temporal's 2 MB payload limit. */
-export const FIRST_ATTEMPTS_PER_ACTIVITY = 100;
-
 function firstAttemptsTier(timeoutMs: number) {
   return proxyLocalActivities<AttemptActivities>({
     startToCloseTimeout: timeoutMs + 60_000,
@@ -234,16 +234,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
                 scheduleBase: slot.scheduleBase,
                 ...(mode.kind === 'ping' && { ping: true }),
                 ...(trigger && { trigger }),
-                ...(openingClaimUntil !== undefined && {
-                  opened: {
-                    tenant,
-                    eventId: event.id,
-                    view: slot.view,
-                    claimedUntil: openingClaimUntil,
-                    ...(matchedAtVersion !== undefined && { matchedAtVersion }),
-                    ...(mode.kind === 'digest' && { digest: true }),
-                  },
-                }),
+                ...(openingClaimUntil !== undefined && { opened: openedAs(slot, openingClaimUntil, matchedAtVersion) }),
               }),
             ));
         } catch (err) {
@@ -411,14 +402,19 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       attempt: slot.view.attempts + 1,
       scheduleBase: slot.scheduleBase,
       ...(mode.kind === 'ping' && { ping: true }),
-      opened: {
-        tenant,
-        eventId: event.id,
-        view: slot.view,
-        claimedUntil: openingClaimUntil!,
-        ...(matchedAtVersion !== undefined && { matchedAtVersion }),
-        ...(mode.kind === 'digest' && { digest: true }),
-      },
+      opened: openedAs(slot, openingClaimUntil!, matchedAtVersion),
+    };
+  }
+
+  /** The delivery as this run opened it, which its first attempt takes instead of a claim and reads. */
+  function openedAs(slot: Slot, claimedUntil: number, matchedAtVersion: number | undefined): OpenedDelivery {
+    return {
+      tenant,
+      eventId: event.id,
+      view: slot.view,
+      claimedUntil,
+      ...(matchedAtVersion !== undefined && { matchedAtVersion }),
+      ...(mode.kind === 'digest' && { digest: true }),
     };
   }
 
