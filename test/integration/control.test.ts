@@ -259,6 +259,13 @@ test('test sends a herald.ping to that subscription only and answers the outcome
   expect(failed.status).toBe(200);
   expect(failed.body).toMatchObject({ status: 'failed', attempt: { response: { status: 500, body: 'down' } } });
   expect(env.receiver.received('/ping-bad')).toHaveLength(1); // a ping is one attempt
+
+  // A receiver allowed up to 5 s: the ping's attempt goes out as its event's shared first attempts, one all the same.
+  env.receiver.on('/ping-bad-fast', () => ({ status: 500, body: 'down' }));
+  const fast = await subscribe('/ping-bad-fast', ['nothing.matches.this'], { timeoutMs: LOCAL_ATTEMPT_MAX_MS });
+  const fastFailed = await env.stack.request('POST', `/v1/subscriptions/${fast.id}/test`, {});
+  expect(fastFailed.body).toMatchObject({ status: 'failed', attempt: { attempt: 1, response: { status: 500 } } });
+  expect(env.receiver.received('/ping-bad-fast')).toHaveLength(1);
 });
 
 test('rotate-secret: during the overlap each delivery verifies with the old secret and with the new one', async () => {
