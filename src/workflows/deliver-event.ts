@@ -89,20 +89,6 @@ function localDeliveryTier(timeoutMs: number) {
 export const FIRST_ATTEMPTS_PER_ACTIVITY = 100;
 
 /**
- * The first attempts of an event's deliveries to fast receivers, from revision 2: one local
- * activity for all of them, so an event's fan-out costs one marker and one activation instead
- * of one each. A local activity holds its workflow task either way, so signals reach the
- * workflow when the attempts end, as they do with one activity per attempt.
- */
-function firstAttemptsTier(timeoutMs: number) {
-  return proxyLocalActivities<AttemptActivities>({
-    startToCloseTimeout: timeoutMs + 60_000,
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: ACTIVITY_RETRY,
-  });
-}
-
-/**
  * The tier of one attempt. Runs started before revisions decide by the patch marker, which
  * keeps histories recorded before local attempts existed replaying their remote activities.
  * (Runs recorded while the bound was 15 s, before 9c78c4e, do not replay attempts to receivers
@@ -376,7 +362,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     for (let from = 0; from < fast.length; from += FIRST_ATTEMPTS_PER_ACTIVITY) {
       const batch = fast.slice(from, from + FIRST_ATTEMPTS_PER_ACTIVITY);
       const finish = batch.length === slots.length && { finish: { tenant, eventId: event.id } };
-      const made = firstAttemptsTier(Math.max(...batch.map((s) => s.timeoutMs)))
+      // One local activity for the batch: one marker and one activation instead of one each. It
+      // holds the workflow task as one attempt's would, so signals still arrive when attempts end.
+      const made = localDeliveryTier(Math.max(...batch.map((s) => s.timeoutMs)))
         .attemptFirstDeliveries({ attempts: batch.map(openedAttempt), ...finish })
         .then(({ results, finished }) => {
           if (finished) recordedStatus = finished;
