@@ -9,6 +9,7 @@
 #   TEMPORAL_UI_PORT    Web UI (default 8233)
 #   TEMPORAL_PG         PostgreSQL server URL (default postgres://postgres@127.0.0.1:5432)
 #   TEMPORAL_PG_DB      database name prefix (default herald_temporal; also <prefix>_visibility)
+#   TEMPORAL_PG_PLUGIN  Temporal's SQL plugin (default postgres12_pgx; postgres12 for comparison)
 #   HERALD_DATA_DIR     where the rendered config and logs go
 #   TEMPORAL_PPROF_PORT serve Go's pprof on 127.0.0.1:<port> (unset: not served), to see where
 #                       the server's CPU goes (`go tool pprof -top http://127.0.0.1:<port>/debug/pprof/profile`)
@@ -48,11 +49,16 @@ root="$HERALD_DATA_DIR/temporal-server"
 rm -f "$root/ready" # written once the namespace and search attributes are registered
 mkdir -p "$root/config/dynamicconfig" "$root/ui/config" "$HERALD_DATA_DIR/logs"
 cp tools/temporal-server/dynamicconfig.yaml "$root/config/dynamicconfig/herald.yaml"
+# postgres12_pgx: the pgx driver keeps each connection's statements prepared, so PostgreSQL
+# stops planning Temporal's statements at every call (postgres12's lib/pq parses and plans
+# each one anew: more planning than execution in pg_stat_statements). Measured in alternating
+# runs (bench/results/2026-12-06T02*-plug*): PostgreSQL's CPU per bare workflow -45 % at
+# F=0 and -50 % at F=10, the floor's rate +25 %, Herald's Temporal PostgreSQL per delivery -32 %.
 datastore() { # name database maxConns
   cat <<YAML
     $1:
       sql:
-        pluginName: postgres12
+        pluginName: ${TEMPORAL_PG_PLUGIN:-postgres12_pgx}
         databaseName: $2
         connectAddr: "$PG_HOST:$PG_PORT"
         connectProtocol: tcp
