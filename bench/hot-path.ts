@@ -47,7 +47,7 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
     times.set(name, [...(times.get(name) ?? []), Number(process.hrtime.bigint() - started) / 1e6]);
     return result;
   };
-  const recordAttempt = createAttemptRecorder(store);
+  const { recordAttempt } = createAttemptRecorder(store);
   for (let i = 0; i < RUNS; i++) {
     const id = `${label}-${i}`;
     const event = { id, type: 'hot.started', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };

@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { deliveryView } from '../api/views';
 import type { MessageContent, SentAttempt, Transports } from '../channels/channel';
+import type { ControlAction } from '../domain/schemas';
 import { channelOf } from '../channels';
 import { mapConcurrent } from '../concurrency';
 import type { DigestData } from '../domain/digest';
@@ -17,10 +18,10 @@ import {
   releaseDelivery,
   type DeliveryProgress,
 } from '../store/deliveries';
-import { eventOf, findEventsByIds } from '../store/events';
+import { eventOf, findEventsByIds, isPurging, releaseEventClaim } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
-import { resultOf } from './delivery-state';
+import { deferredDelivery, openedDelivery, resultOf } from './delivery-state';
 import { recordEventStatus } from './event-status';
 import type { SubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
@@ -52,41 +53,16 @@ interface Claim {
   fencedAtOpening: boolean;
   /** The opening's version of the tenant's subscriptions. */
   matchedAtVersion?: number;
+  /** The delivery as opened, when its opening was deferred to this attempt: it is not stored yet. */
+  deferred?: OpenedDelivery;
 }
 
 /** An attempt that waited past its claim: it sends nothing and starts over under a claim of its own. */
 const CLAIM_LAPSED = Symbol('claim lapsed');
 
-/**
- * The delivery as its workflow opened it a moment ago, instead of a read. An activity retried
- * after its worker died within the opening claim sends this attempt again, with the same
- * `webhook-id`, rather than find it recorded: at-least-once, as any lost answer gives.
- */
-function openedDelivery(deliveryId: string, opened: OpenedDelivery): AttemptedDelivery {
-  const { view } = opened;
-  return {
-    _id: deliveryId,
-    tenant: opened.tenant,
-    eventId: opened.eventId,
-    workflowId: view.workflowId,
-    subscriptionId: view.subscriptionId,
-    channel: view.channel,
-    messageId: view.messageId,
-    status: view.status,
-    attempts: view.attempts,
-    lastAttemptAt: null,
-    lastResponseStatus: null,
-    nextAttemptAt: null,
-    error: null,
-    scheduleBase: 0,
-    actions: view.actions,
-    ...(opened.digest && { digest: true }),
-  };
-}
-
 export function createAttemptActivities(deps: AttemptDeps) {
   const { store, metrics } = deps;
-  const recordAttempt = createAttemptRecorder(store);
+  const { recordAttempt, recordOpening, openDeferred } = createAttemptRecorder(store);
 
   return {
     /**
@@ -123,11 +99,17 @@ export function createAttemptActivities(deps: AttemptDeps) {
         }),
       );
       // The workflow was cancelled: its deliveries close as cancelled, the sent ones keep their outcome.
+      // (The run's end records the event's status, which clears the event's claim.)
       if (ctx.cancellationDetails?.cancelRequested) throw new CancelledFailure('deliveries cancelled');
       const { finish } = input;
-      if (!finish || !results.every((r) => r?.retryDelayMs === null)) return { results };
+      if (!finish || !results.every((r) => r?.retryDelayMs === null)) {
+        // The deferred openings' sends are over: a purge need not wait for the event's claim.
+        const deferred = input.attempts.find((a) => a.opened?.unopened)?.opened;
+        if (deferred) await releaseEventClaim(store, deferred.tenant, deferred.eventId);
+        return { results };
+      }
       const finished = eventStatusOf(results.map((r) => r!.view));
-      await recordEventStatus(store, finish.tenant, finish.eventId, finished);
+      await recordEventStatus(store, finish.tenant, finish.eventId, finished); // also clears the event's claim
       return { results, finished };
     },
   };
@@ -155,9 +137,13 @@ export function createAttemptActivities(deps: AttemptDeps) {
         until: opened.claimedUntil,
         fencedAtOpening: follows,
         ...(follows && opened.matchedAtVersion !== undefined && { matchedAtVersion: opened.matchedAtVersion }),
+        ...(opened.unopened && { deferred: opened }),
       });
       if (result !== CLAIM_LAPSED) return result;
     }
+    // A deferred opening that this attempt does not make under the event's claim: stored first,
+    // as opened. A try before may have stored it already, and may have recorded this attempt.
+    if (opened?.unopened) await openDeferred(deferredDelivery(input.deliveryId, opened));
     const delivery = await claimDelivery(store, input.deliveryId);
     if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
     const result = await attemptUnderClaim(delivery, input, ctx, { until: delivery.claimedUntil!.getTime(), fencedAtOpening: false });
@@ -201,8 +187,11 @@ export function createAttemptActivities(deps: AttemptDeps) {
       claim.matchedAtVersion === undefined
         ? await deps.caches.subscription(delivery.tenant, delivery.subscriptionId)
         : await deps.caches.subscriptionAt(delivery.tenant, delivery.subscriptionId, claim.matchedAtVersion);
+    // Every end of an attempt but a recorded send needs the delivery stored (closed, or waiting).
+    const stored = () => (claim.deferred ? openDeferred(deferredDelivery(delivery._id, claim.deferred)) : Promise.resolve());
     if (!sub || (!sub.active && !input.ping)) {
       const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
+      await stored();
       const closed = await closeDelivery(store, delivery._id, 'failed', reason, input.trigger);
       metrics.deliveries.inc({ channel: delivery.channel, outcome: 'failed' });
       return resultOf(closed ?? delivery, Date.now());
@@ -233,6 +222,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
     if (!admission.admitted) {
       // Not an attempt: nothing is sent or recorded, and the workflow asks again after the wait.
       metrics.throttled.inc({ channel: sub.channel });
+      await stored();
       await releaseDelivery(store, delivery._id);
       return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
     }
@@ -251,7 +241,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       // The receiver may have seen the request: the audit keeps the aborted attempt. The
       // workflow then closes the delivery as cancelled, naming who asked.
       const aborted = 'request aborted: delivery cancelled';
-      await recordAttempt(attemptDoc(Date.now() - startedAt.getTime(), null, aborted), {
+      await record(attemptDoc(Date.now() - startedAt.getTime(), null, aborted), {
         status: delivery.status,
         lastAttemptAt: startedAt,
         lastResponseStatus: null,
@@ -284,7 +274,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       nextAttemptAt: retryDelayMs === null ? null : new Date(Date.now() + retryDelayMs),
       error: disabled && !gone ? `${error}; subscription_disabled` : error,
     };
-    await recordAttempt(attemptDoc(durationMs, sent.response, error), progress, input.trigger);
+    await record(attemptDoc(durationMs, sent.response, error), progress, input.trigger);
     metrics.attemptDuration.observe({ channel: sub.channel, outcome: outcome.kind }, durationMs / 1000);
     if (progress.status !== 'retrying') metrics.deliveries.inc({ channel: sub.channel, outcome: progress.status });
 
@@ -293,6 +283,25 @@ export function createAttemptActivities(deps: AttemptDeps) {
       view: deliveryView({ ...delivery, ...progress, attempts: attempt, actions }),
       retryDelayMs,
     };
+
+    /** Records the attempt: the delivery's one write, an insert when its opening was deferred to it. */
+    async function record(doc: AttemptDoc, progress: DeliveryProgress, trigger?: ControlAction): Promise<void> {
+      const opened = claim.deferred;
+      if (!opened) return recordAttempt(doc, progress, trigger);
+      const actions = [...(delivery.actions ?? []), ...(trigger ? [trigger] : [])];
+      await recordOpening(doc, {
+        ...deferredDelivery(delivery._id, opened),
+        ...progress,
+        attempts: doc.attempt,
+        actions,
+        updatedAt: new Date(),
+      });
+      // Past the claim a purge may have ended without waiting for this record: it goes too.
+      if (!claimHolds(claim.until, 0) && (await isPurging(store, delivery.tenant, delivery.eventId))) {
+        await store.deliveries.deleteOne({ _id: delivery._id });
+        await store.attempts.deleteOne({ _id: doc._id });
+      }
+    }
   }
 }
 

@@ -1,14 +1,15 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { mapConcurrent } from '../concurrency';
 import { DIGEST_EVENT_TYPE } from '../domain/digest';
-import { newMessageId } from '../domain/ids';
+import { messageIdOf, newMessageId } from '../domain/ids';
 import { matchesAny } from '../domain/matching';
 import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
 import type { HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
-import { findByIds, type Store, type SubscriptionDoc } from '../store';
+import { findByIds, type DeliveryDoc, type Store, type SubscriptionDoc } from '../store';
 import {
   closeDelivery,
+  createAttemptRecorder,
   createDeliveries,
   deliveriesOfRun,
   deliveryKey,
@@ -19,7 +20,7 @@ import {
 import { eventDocOf, eventOf, isPurging, recordEvent } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
-import { resultOf, stateOf } from './delivery-state';
+import { deferredDelivery, resultOf, stateOf } from './delivery-state';
 import { recordEventStatus } from './event-status';
 import type { TemporalGateway } from './gateway';
 import type { AttemptResult, ControlInput, DeliveryState, MatchInput, OpenEventInput, RecordEventInput } from './types';
@@ -48,6 +49,7 @@ interface MatchedSubscriptions {
 
 export function createAuditActivities(deps: AuditDeps) {
   const { store } = deps;
+  const recorder = createAttemptRecorder(store);
 
   /**
    * The subscriptions an event goes to: a delivery of its own, or through their digest; and
@@ -87,31 +89,41 @@ export function createAuditActivities(deps: AuditDeps) {
     );
   }
 
-  /** One pending delivery per subscription, each with a message id of its own. */
-  async function openDeliveries(input: MatchInput, { deliver, version }: MatchedSubscriptions): Promise<DeliveryState[]> {
+  /**
+   * One pending delivery per subscription, each with a message id of its own. Those in
+   * `deferred` are answered as opened but not stored: their first attempts write them (the
+   * event's claim, written before this, fences them against a purge as a delivery's would).
+   */
+  async function openDeliveries(
+    input: MatchInput,
+    { deliver, version }: MatchedSubscriptions,
+    opening: { at: Date; deferred: ReadonlySet<string>; messageIdsAt?: number } = { at: new Date(), deferred: new Set() },
+  ): Promise<DeliveryState[]> {
     const { tenant, eventId, workflowId } = input;
     const sorted = [...deliver].sort((a, b) => a._id.localeCompare(b._id));
-    const now = new Date();
+    const now = opening.at;
     const openingClaim = new Date(now.getTime() + OPENING_CLAIM_MS);
+    const pending = sorted.map((s): DeliveryDoc => ({
+      _id: deliveryKey(workflowId, s._id),
+      tenant,
+      eventId,
+      workflowId,
+      subscriptionId: s._id,
+      channel: s.channel,
+      messageId: opening.messageIdsAt === undefined ? newMessageId() : messageIdOf(deliveryKey(workflowId, s._id), opening.messageIdsAt),
+      status: 'pending',
+      ...UNATTEMPTED,
+      ...(input.digest && { digest: true }),
+      claimedUntil: openingClaim,
+      createdAt: now,
+      updatedAt: now,
+    }));
     // A retried call keeps the first call's deliveries (and message ids).
-    const docs = await createDeliveries(
+    const stored = await createDeliveries(
       store,
-      sorted.map((s) => ({
-        _id: deliveryKey(workflowId, s._id),
-        tenant,
-        eventId,
-        workflowId,
-        subscriptionId: s._id,
-        channel: s.channel,
-        messageId: newMessageId(),
-        status: 'pending',
-        ...UNATTEMPTED,
-        ...(input.digest && { digest: true }),
-        claimedUntil: openingClaim,
-        createdAt: now,
-        updatedAt: now,
-      })),
+      pending.filter((d) => !opening.deferred.has(d.subscriptionId)),
     );
+    const docs = [...stored, ...pending.filter((d) => opening.deferred.has(d.subscriptionId))];
     // A purge marks the event, stops the run and deletes the event's deliveries, but this
     // activity may still be running in the worker after the stop. Read after the insert: either
     // the mark (or the event's absence, once the purge is done) is seen here, or the mark was
@@ -123,18 +135,23 @@ export function createAuditActivities(deps: AuditDeps) {
     const timeouts = new Map(sorted.map((s) => [s._id, s.timeoutMs]));
     // The claim each was opened with lets its first attempt skip a claim of its own, and the
     // purge mark read above (after the claim was written) lets it skip reading the mark again.
-    return docs.map((d) => ({
-      ...stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS),
-      ...(d.claimedUntil && d.attempts === 0 && { openingClaimUntil: d.claimedUntil.getTime() }),
-      ...(version !== undefined && { matchedAtVersion: version }),
-    }));
+    return docs
+      .map((d) => ({
+        ...stateOf(d, timeouts.get(d.subscriptionId) ?? DEFAULT_TIMEOUT_MS),
+        ...(d.claimedUntil && d.attempts === 0 && { openingClaimUntil: d.claimedUntil.getTime() }),
+        ...(version !== undefined && { matchedAtVersion: version }),
+        ...(opening.deferred.has(d.subscriptionId) && { unopened: { at: now.getTime() } }),
+      }))
+      .sort((a, b) => a.view.subscriptionId.localeCompare(b.view.subscriptionId));
   }
 
   return {
     /** Writes the event into the audit; `duplicate` when another run already did. */
     async recordEvent(input: RecordEventInput): Promise<'recorded' | 'duplicate'> {
       const { tenant, event, workflowId, runId } = input;
-      return recordEvent(store, eventDocOf(tenant, event, workflowId, runId, 'delivering'));
+      return (await recordEvent(store, eventDocOf(tenant, event, workflowId, runId, 'delivering'))) === 'duplicate'
+        ? 'duplicate'
+        : 'recorded';
     },
 
     /**
@@ -167,12 +184,26 @@ export function createAuditActivities(deps: AuditDeps) {
       const subs = await subscriptionsFor(match, () => Promise.resolve(event));
       // Recorded before the digests hear of it: a digest reads the events it collected from the audit.
       const status = subs.deliver.length ? 'delivering' : 'delivered';
-      const doc = eventDocOf(tenant, event, workflowId, runId, status, subs.filteredOut);
-      if ((await recordEvent(store, doc)) === 'duplicate') return 'duplicate';
+      const at = new Date();
+      const { deferOpening } = input;
+      const fast = deferOpening ? subs.deliver.filter((s) => s.timeoutMs <= deferOpening.timeoutMs) : [];
+      const deferrable = fast.length <= (deferOpening?.deliveries ?? 0) ? fast : [];
+      const doc = {
+        ...eventDocOf(tenant, event, workflowId, runId, status, subs.filteredOut),
+        ...(deferrable.length > 0 && { claimedUntil: new Date(at.getTime() + OPENING_CLAIM_MS) }),
+      };
+      const recorded = await recordEvent(store, doc);
+      if (recorded === 'duplicate') return 'duplicate';
       // As an attempt would read it back: the message's body is the same whichever worker sends it.
       deps.caches.rememberEvent(tenant, eventOf(doc));
       await feedDigests(match, subs.digests);
-      return openDeliveries(match, subs);
+      // A retried call cannot tell which first attempts the try before sent: it stores every
+      // delivery now, under the message ids that try used.
+      return openDeliveries(match, subs, {
+        at,
+        deferred: new Set(recorded === 'recorded' ? deferrable.map((s) => s._id) : []),
+        ...(deferOpening && { messageIdsAt: Date.parse(event.receivedAt) }),
+      });
     },
 
     /** The deliveries a workflow id opened, for a run that continues its work. */
@@ -188,6 +219,7 @@ export function createAuditActivities(deps: AuditDeps) {
 
     /** Closes a delivery as cancelled, recording who asked. */
     async cancelDelivery(input: ControlInput): Promise<AttemptResult> {
+      if (input.opening) await recorder.openDeferred(deferredDelivery(input.deliveryId, input.opening));
       const doc = await closeDelivery(store, input.deliveryId, 'cancelled', `cancelled by ${input.action.by}`, input.action);
       if (!doc) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
       return resultOf(doc, Date.now());

@@ -25,6 +25,14 @@ export interface MatchInput {
 export interface OpenEventInput extends RecordEventInput {
   only?: string;
   digest?: boolean;
+  /**
+   * Deliveries to receivers allowed at most `timeoutMs` are not stored yet: their first attempt
+   * writes each once, with its outcome, and the event carries their claim meanwhile. Only a
+   * run's first recording of its event defers, and only up to `deliveries` of them (their first
+   * attempts then go out in one activity, whose end releases the event's claim); a retried
+   * recording opens them all as before.
+   */
+  deferOpening?: { timeoutMs: number; deliveries: number };
 }
 
 /** One delivery as a workflow tracks it. */
@@ -38,6 +46,8 @@ export interface DeliveryState {
   openingClaimUntil?: number;
   /** The version of the tenant's subscriptions the delivery was matched at; only from `openEvent`. */
   matchedAtVersion?: number;
+  /** Not stored yet: its opening (at this time, epoch ms) was deferred to its first attempt (`OpenEventInput.deferOpening`). */
+  unopened?: { at: number };
 }
 
 /** What the first attempt of a delivery just opened needs instead of claiming and reading it. */
@@ -49,6 +59,8 @@ export interface OpenedDelivery {
   claimedUntil: number;
   /** The version of the tenant's subscriptions it was matched at: the attempt reads none while it holds. */
   matchedAtVersion?: number;
+  /** Not stored yet (`DeliveryState.unopened`): the attempt writes it, and the claim is the event's. */
+  unopened?: { at: number };
 }
 
 export interface AttemptInput {
@@ -87,4 +99,6 @@ export interface FirstAttemptsResult {
 export interface ControlInput {
   deliveryId: string;
   action: ControlAction;
+  /** The delivery as opened, when it may not be stored yet (`DeliveryState.unopened`). */
+  opening?: OpenedDelivery;
 }

@@ -1,4 +1,4 @@
-import { randomBytes, randomFillSync } from 'node:crypto';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { ulid } from 'ulid';
 
 /**
@@ -24,5 +24,16 @@ export const newUlid = () => ulid(undefined, pooledRandom);
 export const newEventId = () => `evt_${newUlid()}`;
 export const newMessageId = () => `msg_${newUlid()}`;
 export const newSubscriptionId = () => `sub_${newUlid()}`;
+/**
+ * The message id of a delivery, the same whenever it is asked for: a ULID with the event's
+ * receipt as its time and the delivery id's SHA-256 as its random part. A delivery whose
+ * opening was deferred to its first attempt is not stored before that attempt sends, so a run
+ * that opens it again (its worker died meanwhile) must find the id the first try sent.
+ */
+export function messageIdOf(deliveryId: string, receivedAt: number): string {
+  const digest = createHash('sha256').update(deliveryId).digest();
+  let next = 0;
+  return `msg_${ulid(receivedAt, () => digest[next++] / 256)}`;
+}
 export const newSecret = () => `whsec_${randomBytes(24).toString('base64')}`;
 export const newIngestLogId = () => `ing_${newUlid()}`;

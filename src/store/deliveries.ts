@@ -1,7 +1,16 @@
 import type { ControlAction } from '../domain/schemas';
 import { isFinal, type DeliveryStatus } from '../domain/status';
 import { groupedWrite } from './grouped-write';
-import { isDuplicateKeyError, onlyDuplicateKeys, writeErrorsByIndex, type AttemptDoc, type DeliveryDoc, type Store } from './index';
+import { eventKey } from './events';
+import {
+  findByIds,
+  isDuplicateKeyError,
+  onlyDuplicateKeys,
+  writeErrorsByIndex,
+  type AttemptDoc,
+  type DeliveryDoc,
+  type Store,
+} from './index';
 
 /** The state of a delivery no attempt was made of yet. */
 export const UNATTEMPTED = {
@@ -89,7 +98,13 @@ export async function releaseDelivery(store: Store, id: string): Promise<void> {
  * attempt never came; neither sends anything more.
  */
 export async function claimsInFlight(store: Store, tenant: string, eventIds: string[], now: Date): Promise<number> {
-  return store.deliveries.countDocuments({ tenant, eventId: { $in: eventIds }, claimedUntil: { $gt: now } });
+  const deliveries = await store.deliveries.countDocuments({ tenant, eventId: { $in: eventIds }, claimedUntil: { $gt: now } });
+  // An event whose deliveries' opening was deferred to their first attempts carries their claim itself.
+  const events = await findByIds(
+    store.events,
+    eventIds.map((id) => eventKey(tenant, id)),
+  );
+  return deliveries + events.filter((e) => e.claimedUntil && e.claimedUntil > now).length;
 }
 
 export type DeliveryProgress = Pick<DeliveryDoc, 'status' | 'lastAttemptAt' | 'lastResponseStatus' | 'nextAttemptAt' | 'error'>;
@@ -101,32 +116,44 @@ export type DeliveryProgress = Pick<DeliveryDoc, 'status' | 'lastAttemptAt' | 'l
  * workflow, which runs one step of a delivery at a time.
  */
 
+/** Inserts documents of one collection, grouped (`groupedWrite`): `existed` for one whose `_id` was there already, which stays as it was. */
+function groupedInsert<T extends { _id: string }>(
+  insertMany: (docs: T[]) => Promise<unknown>,
+): (doc: T) => Promise<'inserted' | 'existed'> {
+  return groupedWrite<T, 'inserted' | 'existed'>(async (docs) => {
+    try {
+      await insertMany(docs);
+      return docs.map(() => 'inserted');
+    } catch (err) {
+      const refused = writeErrorsByIndex(err);
+      if (!refused) throw err;
+      return docs.map((doc, i) => {
+        const error = refused.get(i);
+        if (!error) return 'inserted';
+        return isDuplicateKeyError(error) ? 'existed' : new Error(error.errmsg ?? `${doc._id} not recorded`);
+      });
+    }
+  });
+}
+
 /** Writes one attempt and the delivery's new state; see `createAttemptRecorder`. */
 export type RecordAttempt = (attempt: AttemptDoc, progress: DeliveryProgress, trigger?: ControlAction) => Promise<void>;
 
 /**
  * Records finished attempts, the inserts of the attempts that finish at the same moment grouped
  * into one command (`groupedWrite`; FerretDB writes them in one transaction). Each attempt is keyed by its number, so an
- * activity retried after a crash does not record it twice; it does not move the delivery
+ * activity retried after a crash does not record it twice (an earlier try's record is kept); it does not move the delivery
  * backwards either, as the attempt checks the delivery's count before it sends. `trigger` is
  * the retry request that made the attempt happen now.
  */
-export function createAttemptRecorder(store: Store): RecordAttempt {
-  const insertAttempt = groupedWrite<AttemptDoc, void>(async (docs) => {
-    try {
-      await store.attempts.insertMany(docs, { ordered: false });
-      return docs.map(() => undefined);
-    } catch (err) {
-      const refused = writeErrorsByIndex(err);
-      if (!refused) throw err;
-      // Recorded by an earlier try of its activity: that record is kept.
-      return docs.map((_, i) => {
-        const error = refused.get(i);
-        return !error || isDuplicateKeyError(error) ? undefined : new Error(error.errmsg ?? `attempt ${docs[i]._id} not recorded`);
-      });
-    }
-  });
-  return async (attempt, progress, trigger) => {
+export function createAttemptRecorder(store: Store): {
+  recordAttempt: RecordAttempt;
+  recordOpening: (attempt: AttemptDoc, delivery: DeliveryDoc) => Promise<void>;
+  openDeferred: (delivery: DeliveryDoc) => Promise<void>;
+} {
+  const insertAttempt = groupedInsert<AttemptDoc>((docs) => store.attempts.insertMany(docs, { ordered: false }));
+  const insertDelivery = groupedInsert<DeliveryDoc>((docs) => store.deliveries.insertMany(docs, { ordered: false }));
+  const recordAttempt: RecordAttempt = async (attempt, progress, trigger) => {
     await insertAttempt(attempt);
     // Not grouped: FerretDB 1.24 keeps every statement of an update command reading from its
     // own PostgreSQL connection until the whole command ends (msg_update.go defers each
@@ -144,6 +171,26 @@ export function createAttemptRecorder(store: Store): RecordAttempt {
     // the event's data) goes with it. A purge deletes deliveries before attempts, so either it
     // deletes this record or this finds the delivery gone.
     if (updated.matchedCount === 0) await store.attempts.deleteOne({ _id: attempt._id });
+  };
+  return {
+    recordAttempt,
+    /**
+     * The first attempt of a delivery whose opening was deferred to it (`openEvent`'s
+     * `OpenEventInput.deferOpening`): the delivery is written once, with the attempt's outcome, both
+     * inserts grouped with those of other attempts. A delivery already there (opened by an
+     * earlier try that failed) is updated as any attempt's.
+     */
+    async recordOpening(attempt, delivery) {
+      await insertAttempt(attempt);
+      if ((await insertDelivery(delivery)) === 'existed') {
+        const { status, lastAttemptAt, lastResponseStatus, nextAttemptAt, error } = delivery;
+        await recordAttempt(attempt, { status, lastAttemptAt, lastResponseStatus, nextAttemptAt, error });
+      }
+    },
+    /** Writes a deferred delivery as opened (pending, unclaimed) when it is not there yet, before any step that needs it stored. */
+    async openDeferred(delivery) {
+      await insertDelivery(delivery);
+    },
   };
 }
 

@@ -1,8 +1,8 @@
 import type { Filter } from 'mongodb';
 import type { EventFilterQuery, EventListQuery, HeraldEvent } from '../domain/schemas';
-import type { EventStatus } from '../domain/status';
+import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import type { KeyLimits } from '../domain/key-limits';
-import { findByIds, isDuplicateKeyError, type EventDoc, type Store } from './index';
+import { findByIds, isDuplicateKeyError, type DeliveryDoc, type EventDoc, type Store } from './index';
 import { withKeyLimits } from './key-limits';
 import { keysetPage, type Page } from './paging';
 
@@ -38,19 +38,22 @@ export function eventDocOf(
 }
 
 /**
- * Records an event in the audit exactly once. Answers `recorded` for the run that wrote
- * it (also when that run's activity is retried) and `duplicate` for any other run.
+ * Records an event in the audit exactly once. Answers `recorded` for the run that wrote it,
+ * `recorded before` when that run's activity is retried and finds its own record, and
+ * `duplicate` for any other run.
  */
-export async function recordEvent(store: Store, doc: EventDoc): Promise<'recorded' | 'duplicate'> {
+export async function recordEvent(store: Store, doc: EventDoc): Promise<'recorded' | 'recorded before' | 'duplicate'> {
+  let recorded: 'recorded' | 'recorded before' = 'recorded';
   try {
     await store.events.insertOne(doc);
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     const existing = await store.events.findOne({ _id: doc._id }, { projection: { runId: 1 } });
     if (existing?.runId !== doc.runId) return 'duplicate';
+    recorded = 'recorded before';
   }
   await linkClosure(store, doc);
-  return 'recorded';
+  return recorded;
 }
 
 /** `deployment.completed`, `build.failed`: an event that closes what its parent opened. */
@@ -92,8 +95,28 @@ export async function setEventStatus(store: Store, tenant: string, id: string, s
  */
 export async function setStatusOfRun(store: Store, tenant: string, id: string, status: EventStatus): Promise<{ replayed: boolean }> {
   // No projection: FerretDB does not support one on findAndModify.
-  const doc = await store.events.findOneAndUpdate({ _id: eventKey(tenant, id) }, { $set: { status } }, { returnDocument: 'after' });
+  const doc = await store.events.findOneAndUpdate(
+    { _id: eventKey(tenant, id) },
+    // The run has ended: no first attempt of it sends any more.
+    { $set: { status }, $unset: { claimedUntil: '' } },
+    { returnDocument: 'after' },
+  );
   return { replayed: !!doc?.replays };
+}
+
+/** Clears the claim an event carries for its deliveries' deferred openings, once their first attempts have ended. */
+export async function releaseEventClaim(store: Store, tenant: string, id: string): Promise<void> {
+  await store.events.updateOne({ _id: eventKey(tenant, id) }, { $unset: { claimedUntil: '' } });
+}
+
+/**
+ * An event's status as the audit shows it now: its deliveries' (after a replay, each
+ * subscription's newest), or the stored one before any is stored, or while the event's claim
+ * says first attempts are storing theirs (`EventDoc.claimedUntil`): some may be missing yet.
+ */
+export function liveEventStatus(doc: EventDoc, deliveries: DeliveryDoc[], now = new Date()): EventStatus {
+  if (deliveries.length === 0 || (doc.claimedUntil && doc.claimedUntil > now)) return doc.status;
+  return eventStatusOf(currentDeliveries(deliveries));
 }
 
 export function findEvent(store: Store, tenant: string, id: string): Promise<EventDoc | null> {

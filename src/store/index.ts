@@ -44,6 +44,12 @@ export interface EventDoc {
   status: EventStatus;
   /** How many replays were started: numbers the replay workflows `…/replay/{n}`. */
   replays?: number;
+  /**
+   * While the first attempts of deliveries whose opening was deferred to them may be sending:
+   * their claim (see `claimDelivery`), written with the event, since those deliveries are not
+   * stored yet. A purge waits for it as for a delivery's.
+   */
+  claimedUntil?: Date;
   /** The id of a `*.completed` / `*.failed` event whose parent this event is: it was closed. */
   closedBy?: string;
   /**

@@ -42,8 +42,11 @@ export type ControlRecord = ControlAction & { subscriptionId?: string };
  *   1: local attempts, a workflow cancel closes the deliveries, the event opened in one step.
  *   2: the first attempts to fast receivers in one local activity, which also records the
  *      event's status when they end it; requests that came before the deliveries apply first.
+ *   3: an ingested event's deliveries to fast receivers are stored by their first attempts,
+ *      once, with its outcome (`OpenEventInput.deferOpening`). The commands are those of
+ *      revision 2; the activities' inputs differ.
  */
-export const DELIVER_EVENT_REVISION = 2;
+export const DELIVER_EVENT_REVISION = 3;
 
 export interface DeliverEventInput {
   tenant: string;

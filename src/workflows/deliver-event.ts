@@ -195,7 +195,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
           await condition(() => !!slot.wake || !!slot.cancel || draining, delayMs);
         }
         if (slot.cancel) {
-          const closed = await store.cancelDelivery({ deliveryId: slot.deliveryId, action: slot.cancel });
+          const closed = await store.cancelDelivery({ deliveryId: slot.deliveryId, action: slot.cancel, ...opening(slot) });
+          slot.unopened = undefined;
           update(slot, closed.view);
           return;
         }
@@ -220,7 +221,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
                 scheduleBase: slot.scheduleBase,
                 ...(mode.kind === 'ping' && { ping: true }),
                 ...(trigger && { trigger }),
-                ...(openingClaimUntil !== undefined && { opened: openedAs(slot, openingClaimUntil, matchedAtVersion) }),
+                ...(openingClaimUntil !== undefined
+                  ? { opened: openedAs(slot, openingClaimUntil, matchedAtVersion) }
+                  : slot.unopened && { opened: openedAs(slot, 0, undefined) }), // no claim left: it stores the delivery first
               }),
             ));
         } catch (err) {
@@ -229,6 +232,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         } finally {
           slot.scope = undefined;
         }
+        slot.unopened = undefined; // an attempt that answers has stored its delivery
         update(slot, result.view);
         if (result.retryDelayMs === null) return;
         delayMs = result.retryDelayMs;
@@ -239,7 +243,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         // a cancel of every delivery, asked for in Temporal.
         await CancellationScope.nonCancellable(async () => {
           const action = requestOf('cancel', undefined);
-          const closed = await store.cancelDelivery({ deliveryId: slot.deliveryId, action });
+          const closed = await store.cancelDelivery({ deliveryId: slot.deliveryId, action, ...opening(slot) });
+          slot.unopened = undefined;
           update(slot, closed.view);
         });
         return;
@@ -277,7 +282,10 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     };
     const records = mode.kind !== 'replay';
     if (records && revision >= 1) {
-      const opened = await auditStep(() => store.openEvent({ tenant, event, workflowId, runId, ...match }));
+      // Ingested events only: a replay or a ping opens one delivery, which the audit shows at once.
+      const defer = revision >= 3 &&
+        mode.kind === 'ingest' && { deferOpening: { timeoutMs: LOCAL_ATTEMPT_MAX_MS, deliveries: FIRST_ATTEMPTS_PER_ACTIVITY } };
+      const opened = await auditStep(() => store.openEvent({ tenant, event, workflowId, runId, ...match, ...defer }));
       if (opened === 'duplicate') {
         // The audit outlived Temporal's retention of the first run: this run delivers nothing.
         matched = true;
@@ -403,7 +411,13 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       claimedUntil,
       ...(matchedAtVersion !== undefined && { matchedAtVersion }),
       ...(mode.kind === 'digest' && { digest: true }),
+      ...(slot.unopened && { unopened: slot.unopened }),
     };
+  }
+
+  /** For a step that needs the delivery stored: how to store it, while its opening is still deferred. */
+  function opening(slot: Slot): { opening?: OpenedDelivery } {
+    return slot.unopened ? { opening: openedAs(slot, 0, undefined) } : {};
   }
 
   /** The run's result; a cancelled workflow shows as cancelled in Temporal, once its audit is final. */

@@ -1,10 +1,10 @@
 import type { Client, Connection } from '@temporalio/client';
 import { Router } from 'express';
 import { subjectEventsQuerySchema, treeQuerySchema, type HeraldEvent } from '../../domain/schemas';
-import { currentDeliveries, eventStatusOf, type DeliveryStatus, type EventStatus } from '../../domain/status';
+import { currentDeliveries, type DeliveryStatus, type EventStatus } from '../../domain/status';
 import type { EventDoc, Store } from '../../store';
 import { deliveriesForEvent } from '../../store/deliveries';
-import { childrenOf, eventOf, findEvent, listEvents } from '../../store/events';
+import { childrenOf, eventOf, findEvent, listEvents, liveEventStatus } from '../../store/events';
 import { acceptedEvent } from '../../temporal/accepted-event';
 import { withinLimits } from '../../domain/key-limits';
 import { principalOf, requireScope } from '../auth';
@@ -116,7 +116,7 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
         const counts: Partial<Record<DeliveryStatus, number>> = {};
         for (const d of deliveries) counts[d.status] = (counts[d.status] ?? 0) + 1;
         // Live, as `GET /v1/events/{id}` answers it; the stored status trails it by a moment.
-        const status = deliveries.length ? eventStatusOf(deliveries) : doc.status;
+        const status = liveEventStatus(doc, deliveries);
         return { ...eventOf(doc), status, deliveries: { total: deliveries.length, ...counts } };
       }),
     );

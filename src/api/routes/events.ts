@@ -7,10 +7,10 @@ import {
   type EventDetail,
   type EventView,
 } from '../../domain/schemas';
-import { currentDeliveries, eventStatusOf, isFinal, type DeliveryStatus } from '../../domain/status';
+import { isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
 import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
-import { eventOf, findEvent, listEvents, nextReplayNumber } from '../../store/events';
+import { eventOf, findEvent, listEvents, liveEventStatus, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
 import { acceptedEvent } from '../../temporal/accepted-event';
 import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
@@ -126,9 +126,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const deliveries = await deliveriesForEvent(deps.store, tenant, id);
     const view: EventDetail = {
       event: eventOf(doc),
-      // Before matching has opened any delivery, the stored status ("delivering") stands;
-      // after a replay, each subscription's newest delivery decides.
-      status: deliveries.length ? eventStatusOf(currentDeliveries(deliveries)) : doc.status,
+      status: liveEventStatus(doc, deliveries),
       deliveries: deliveries.map(deliveryView),
       filteredOut: doc.filteredOut ?? [],
     };
