@@ -203,6 +203,61 @@ test('killing the worker while first attempts are made together sends again only
   expect(new Set(slow.map((r) => r.headers['webhook-id'])).size).toBe(1);
 }, 90_000);
 
+test('a fast delivery is stored once, by its first attempt: while that attempt sends, the event holds its claim and shows as delivering', async () => {
+  env.receiver.on('/stored-once/held', () => ({ status: 200, delayMs: 4_000 })); // within FAST's 5 s
+  await subscribe('/stored-once/held', ['stored.once'], FAST);
+  await subscribe('/stored-once/quick', ['stored.once'], FAST);
+
+  const { id } = await send({ type: 'stored.once', data: {} });
+  await eventually(() => env.receiver.received('/stored-once/quick').length === 1, 20_000, 'the quick attempt');
+  await eventually(
+    async () => (await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: id })) === 1,
+    5_000,
+    'the quick delivery stored',
+  );
+  const event = await env.stack.store.events.findOne({ tenant: 'default', id });
+  expect(event!.claimedUntil!.getTime()).toBeGreaterThan(Date.now());
+  const [quick] = await env.stack.store.deliveries.find({ tenant: 'default', eventId: id }).toArray();
+  // Written once, with the attempt's outcome: no pending record came before it.
+  expect([quick.status, quick.attempts, quick.claimedUntil]).toEqual(['succeeded', 1, undefined]);
+  // The held delivery is not stored yet, so its sibling's outcome does not decide the event's status.
+  const during = (await env.stack.request('GET', `/v1/events/${id}`)).body;
+  expect(during.status).toBe('delivering');
+  expect(during.deliveries).toHaveLength(1);
+
+  const view = await finalEvent(id);
+  expect(view.status).toBe('delivered');
+  expect(view.deliveries.map((d: { status: string; attempts: number }) => [d.status, d.attempts])).toEqual([
+    ['succeeded', 1],
+    ['succeeded', 1],
+  ]);
+  expect((await env.stack.store.events.findOne({ tenant: 'default', id }))!.claimedUntil).toBeUndefined();
+  expect(env.receiver.received('/stored-once/held')).toHaveLength(1);
+}, 60_000);
+
+test('a cancel sent while a fast first attempt is held is signalled to the run, though every stored delivery is final', async () => {
+  env.receiver.on('/stored-cancel/held', () => ({ status: 200, delayMs: 3_000 }));
+  env.receiver.on('/stored-cancel/quick', () => ({ status: 200 }));
+  await subscribe('/stored-cancel/held', ['stored.cancel'], FAST);
+  await subscribe('/stored-cancel/quick', ['stored.cancel'], FAST);
+
+  const { id } = await send({ type: 'stored.cancel', data: {} });
+  await eventually(() => env.receiver.received('/stored-cancel/held').length === 1, 20_000, 'the held attempt');
+  await eventually(
+    async () => (await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: id })) === 1,
+    5_000,
+    'the quick delivery stored',
+  );
+  // The only stored delivery is final: the run still holding the other must be told all the same.
+  const cancelled = await env.stack.request('POST', `/v1/events/${id}/cancel`, {});
+  expect(cancelled.status).toBe(202);
+  expect(cancelled.body.workflowIds).toHaveLength(1);
+
+  // The run sees the cancel once the held attempt ended (a local attempt holds its task): both delivered already.
+  const view = await finalEvent(id, 30_000);
+  expect(view.deliveries.map((d: { status: string }) => d.status)).toEqual(['succeeded', 'succeeded']);
+}, 60_000);
+
 // Fan-out to 1,000 and its speed are `make bench`'s; 200 proves every match gets its own delivery.
 test('fan-out to 200 subscriptions delivers to every one of them', async () => {
   const subs = await Promise.all(

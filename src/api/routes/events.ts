@@ -177,8 +177,10 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const ids = deliveries
       .filter((d) => (!request.subscriptionId || d.subscriptionId === request.subscriptionId) && wanted(d.status))
       .map((d) => d.workflowId);
-    // Before its deliveries are opened, the event's own run is the one to tell.
-    if (doc.status === 'delivering' && !deliveries.some((d) => d.workflowId === doc.workflowId)) ids.unshift(doc.workflowId);
+    // Before its deliveries are opened, or while its first attempts are storing them (the
+    // event's claim), the event's own run is the one to tell.
+    const storing = doc.claimedUntil !== undefined && doc.claimedUntil > new Date();
+    if (doc.status === 'delivering' && (storing || !deliveries.some((d) => d.workflowId === doc.workflowId))) ids.unshift(doc.workflowId);
     return [...new Set(ids)];
   }
 
