@@ -203,18 +203,23 @@ test('killing the worker while first attempts are made together sends again only
   expect(new Set(slow.map((r) => r.headers['webhook-id'])).size).toBe(1);
 }, 90_000);
 
+/** Waits until the held receiver has the event's first attempt and its quick sibling's delivery is the event's one stored. */
+async function quickStoredWhileHeld(id: string, heldPath: string): Promise<void> {
+  await eventually(() => env.receiver.received(heldPath).length === 1, 20_000, 'the held attempt');
+  await eventually(
+    async () => (await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: id })) === 1,
+    5_000,
+    'the quick delivery stored',
+  );
+}
+
 test('a fast delivery is stored once, by its first attempt: while that attempt sends, the event holds its claim and shows as delivering', async () => {
   env.receiver.on('/stored-once/held', () => ({ status: 200, delayMs: 4_000 })); // within FAST's 5 s
   await subscribe('/stored-once/held', ['stored.once'], FAST);
   await subscribe('/stored-once/quick', ['stored.once'], FAST);
 
   const { id } = await send({ type: 'stored.once', data: {} });
-  await eventually(() => env.receiver.received('/stored-once/quick').length === 1, 20_000, 'the quick attempt');
-  await eventually(
-    async () => (await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: id })) === 1,
-    5_000,
-    'the quick delivery stored',
-  );
+  await quickStoredWhileHeld(id, '/stored-once/held');
   const event = await env.stack.store.events.findOne({ tenant: 'default', id });
   expect(event!.claimedUntil!.getTime()).toBeGreaterThan(Date.now());
   const [quick] = await env.stack.store.deliveries.find({ tenant: 'default', eventId: id }).toArray();
@@ -242,12 +247,7 @@ test('a cancel sent while a fast first attempt is held is signalled to the run, 
   await subscribe('/stored-cancel/quick', ['stored.cancel'], FAST);
 
   const { id } = await send({ type: 'stored.cancel', data: {} });
-  await eventually(() => env.receiver.received('/stored-cancel/held').length === 1, 20_000, 'the held attempt');
-  await eventually(
-    async () => (await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: id })) === 1,
-    5_000,
-    'the quick delivery stored',
-  );
+  await quickStoredWhileHeld(id, '/stored-cancel/held');
   // The only stored delivery is final: the run still holding the other must be told all the same.
   const cancelled = await env.stack.request('POST', `/v1/events/${id}/cancel`, {});
   expect(cancelled.status).toBe(202);
