@@ -114,6 +114,13 @@ export function createAttemptActivities(deps: AttemptDeps) {
     },
   };
 
+  /** Stores a delivery whose opening was deferred, as opened; fails it for good when its event is being purged. */
+  async function storeOpened(deliveryId: string, opened: OpenedDelivery): Promise<void> {
+    if (!(await openDeferred(deferredDelivery(deliveryId, opened)))) {
+      throw ApplicationFailure.nonRetryable(`delivery ${deliveryId} is being purged`, 'DeliveryMissing');
+    }
+  }
+
   async function messageContent(delivery: AttemptedDelivery): Promise<MessageContent> {
     const event = await deps.caches.loadEvent(delivery.tenant, delivery.eventId);
     if (!delivery.digest) return { event, collected: null };
@@ -143,7 +150,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
     }
     // A deferred opening that this attempt does not make under the event's claim: stored first,
     // as opened. A try before may have stored it already, and may have recorded this attempt.
-    if (opened?.unopened) await openDeferred(deferredDelivery(input.deliveryId, opened));
+    if (opened?.unopened) await storeOpened(input.deliveryId, opened);
     const delivery = await claimDelivery(store, input.deliveryId);
     if (!delivery) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
     const result = await attemptUnderClaim(delivery, input, ctx, { until: delivery.claimedUntil!.getTime(), fencedAtOpening: false });
@@ -188,7 +195,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
         ? await deps.caches.subscription(delivery.tenant, delivery.subscriptionId)
         : await deps.caches.subscriptionAt(delivery.tenant, delivery.subscriptionId, claim.matchedAtVersion);
     // Every end of an attempt but a recorded send needs the delivery stored (closed, or waiting).
-    const stored = () => (claim.deferred ? openDeferred(deferredDelivery(delivery._id, claim.deferred)) : Promise.resolve());
+    const stored = () => (claim.deferred ? storeOpened(delivery._id, claim.deferred) : Promise.resolve());
     if (!sub || (!sub.active && !input.ping)) {
       const reason = sub ? 'subscription_disabled' : 'subscription_deleted';
       await stored();

@@ -219,8 +219,9 @@ export function createAuditActivities(deps: AuditDeps) {
 
     /** Closes a delivery as cancelled, recording who asked. */
     async cancelDelivery(input: ControlInput): Promise<AttemptResult> {
-      if (input.opening) await recorder.openDeferred(deferredDelivery(input.deliveryId, input.opening));
-      const doc = await closeDelivery(store, input.deliveryId, 'cancelled', `cancelled by ${input.action.by}`, input.action);
+      // A delivery not stored yet is stored first, unless its event is being purged (then it is missing, as below).
+      const storable = !input.opening || (await recorder.openDeferred(deferredDelivery(input.deliveryId, input.opening)));
+      const doc = storable && (await closeDelivery(store, input.deliveryId, 'cancelled', `cancelled by ${input.action.by}`, input.action));
       if (!doc) throw ApplicationFailure.nonRetryable(`delivery ${input.deliveryId} is not in the audit`, 'DeliveryMissing');
       return resultOf(doc, Date.now());
     },

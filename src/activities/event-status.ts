@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import type { Store } from '../store';
 import { deliveriesForEvent } from '../store/deliveries';
@@ -9,7 +10,8 @@ import { setEventStatus, setStatusOfRun } from '../store/events';
  * subscription).
  */
 export async function recordEventStatus(store: Store, tenant: string, eventId: string, status: EventStatus): Promise<void> {
-  if (!(await setStatusOfRun(store, tenant, eventId, status)).replayed) return;
+  const run = Context.current().info.workflowExecution; // the run that ends
+  if (!(await setStatusOfRun(store, tenant, eventId, status, run?.workflowId)).replayed) return;
   const deliveries = await deliveriesForEvent(store, tenant, eventId);
   await setEventStatus(store, tenant, eventId, eventStatusOf(currentDeliveries(deliveries)));
 }

@@ -1,7 +1,7 @@
 import type { ControlAction } from '../domain/schemas';
 import { isFinal, type DeliveryStatus } from '../domain/status';
 import { groupedWrite } from './grouped-write';
-import { eventKey } from './events';
+import { eventKey, isPurging } from './events';
 import {
   findByIds,
   isDuplicateKeyError,
@@ -149,7 +149,7 @@ export type RecordAttempt = (attempt: AttemptDoc, progress: DeliveryProgress, tr
 export function createAttemptRecorder(store: Store): {
   recordAttempt: RecordAttempt;
   recordOpening: (attempt: AttemptDoc, delivery: DeliveryDoc) => Promise<void>;
-  openDeferred: (delivery: DeliveryDoc) => Promise<void>;
+  openDeferred: (delivery: DeliveryDoc) => Promise<boolean>;
 } {
   const insertAttempt = groupedInsert<AttemptDoc>((docs) => store.attempts.insertMany(docs, { ordered: false }));
   const insertDelivery = groupedInsert<DeliveryDoc>((docs) => store.deliveries.insertMany(docs, { ordered: false }));
@@ -187,9 +187,17 @@ export function createAttemptRecorder(store: Store): {
         await recordAttempt(attempt, { status, lastAttemptAt, lastResponseStatus, nextAttemptAt, error });
       }
     },
-    /** Writes a deferred delivery as opened (pending, unclaimed) when it is not there yet, before any step that needs it stored. */
+    /**
+     * Writes a deferred delivery as opened (pending, unclaimed) when it is not there yet, before
+     * any step that needs it stored. False when its event is being purged (or was): a purge
+     * may have deleted the event's deliveries before this insert, so the mark is read after it,
+     * as `openEvent` reads it after writing its claims, and the delivery is removed again.
+     */
     async openDeferred(delivery) {
       await insertDelivery(delivery);
+      if (!(await isPurging(store, delivery.tenant, delivery.eventId))) return true;
+      await store.deliveries.deleteOne({ _id: delivery._id });
+      return false;
     },
   };
 }

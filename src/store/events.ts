@@ -93,14 +93,25 @@ export async function setEventStatus(store: Store, tenant: string, id: string, s
  * runs' statuses must be combined). Written first and checked after, by `_id` alone: a replay
  * counted after this write finishes with the combined status itself, one counted before is seen.
  */
-export async function setStatusOfRun(store: Store, tenant: string, id: string, status: EventStatus): Promise<{ replayed: boolean }> {
-  // No projection: FerretDB does not support one on findAndModify.
-  const doc = await store.events.findOneAndUpdate(
-    { _id: eventKey(tenant, id) },
-    // The run has ended: no first attempt of it sends any more.
-    { $set: { status }, $unset: { claimedUntil: '' } },
-    { returnDocument: 'after' },
-  );
+export async function setStatusOfRun(
+  store: Store,
+  tenant: string,
+  id: string,
+  status: EventStatus,
+  workflowId: string | undefined,
+): Promise<{ replayed: boolean }> {
+  const key = eventKey(tenant, id);
+  // No projection: FerretDB does not support one on findAndModify. The event's own run has
+  // ended, so its first attempts send no more: it also clears their claim; a replay's end
+  // (another workflow id) must leave it to the run that holds it.
+  const doc =
+    (workflowId !== undefined &&
+      (await store.events.findOneAndUpdate(
+        { _id: key, workflowId },
+        { $set: { status }, $unset: { claimedUntil: '' } },
+        { returnDocument: 'after' },
+      ))) ||
+    (await store.events.findOneAndUpdate({ _id: key }, { $set: { status } }, { returnDocument: 'after' }));
   return { replayed: !!doc?.replays };
 }
 

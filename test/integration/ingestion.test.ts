@@ -1,9 +1,8 @@
 import { createApp } from '../../src/api/app';
-import { createTemporalClient } from '../../src/temporal/client';
 import { freePort } from '../harness/servers';
 import { startReceiver, type Receiver } from '../harness/receiver';
 import { eventually, startStack, type TestStack } from '../harness/stack';
-import { WorkflowNotFoundError, type Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { AddressInfo } from 'node:net';
 
 let stack: TestStack;
@@ -226,8 +225,11 @@ test('health, readiness, metrics and the OpenAPI document need no key', async ()
 
 test('when Temporal cannot be reached, ingestion answers 503 with Retry-After and accepts nothing', async () => {
   const deadPort = await freePort();
-  const temporal = createTemporalClient(`127.0.0.1:${deadPort}`, 'default');
-  const app = createApp({ ...stack.appDeps, temporal, connection: temporal.connection as Connection });
+  // Without the default gRPC retries: a retry still pending when the connection closes below
+  // fires into a closed channel and throws "Channel has been shut down" into this test.
+  const connection = Connection.lazy({ address: `127.0.0.1:${deadPort}`, interceptors: [] });
+  const temporal = new Client({ connection, namespace: 'default' });
+  const app = createApp({ ...stack.appDeps, temporal, connection });
   const server = await new Promise<import('node:http').Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
