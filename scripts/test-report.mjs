@@ -21,12 +21,18 @@ const phases = readFileSync(path.join(dir, 'phases.tsv'), 'utf8')
   });
 
 const files = [];
+/** Each failed test (or file that failed to run) with the start of its message. */
+const failures = [];
 for (const project of Object.keys(FILE_BUDGET)) {
   const file = path.join(dir, `${project}.json`);
   if (!existsSync(file)) continue;
   const results = JSON.parse(readFileSync(file, 'utf8'));
   for (const r of results.testResults) {
-    files.push({ project, name: path.relative(process.cwd(), r.name), ms: r.endTime - r.startTime, passed: r.status === 'passed' });
+    const name = path.relative(process.cwd(), r.name);
+    files.push({ project, name, ms: r.endTime - r.startTime, passed: r.status === 'passed' });
+    const failedTests = r.assertionResults.filter((a) => a.status === 'failed');
+    for (const a of failedTests) failures.push({ where: `${name}: ${a.fullName}`, message: a.failureMessages.join('\n') });
+    if (r.status === 'failed' && failedTests.length === 0) failures.push({ where: name, message: r.message });
   }
 }
 
@@ -56,6 +62,20 @@ for (const f of files) {
 }
 console.log('\nfive slowest test files');
 for (const f of [...files].sort((a, b) => b.ms - a.ms).slice(0, 5)) console.log(`  ${s(f.ms).padStart(9)}  ${f.name}`);
+
+// Last, so that a log cut to its tail (CI shows only the end) still names what failed and why.
+const failedPhases = phases.filter((p) => p.rc !== 0);
+if (failedPhases.length) {
+  console.log(`\nfailed phases: ${failedPhases.map((p) => `${p.name} (exit ${p.rc})`).join(', ')}`);
+  for (const f of failures) {
+    const message = f.message.replace(/\u001b\[[0-9;]*m/g, '').trim().split('\n').slice(0, 12).join('\n    ');
+    console.log(`  ${f.where}\n    ${message}`);
+  }
+  const chaosLog = path.join(dir, 'chaos.log');
+  if (failedPhases.some((p) => p.name === 'chaos') && existsSync(chaosLog)) {
+    console.log(`  chaos, the end of its output:\n    ${readFileSync(chaosLog, 'utf8').trim().split('\n').slice(-15).join('\n    ')}`);
+  }
+}
 
 if (overruns.length) {
   console.log(`\nover budget:\n${overruns.map((o) => `  ${o}`).join('\n')}`);

@@ -40,6 +40,7 @@ phase workflows npx jest --selectProjects workflows --json --outputFile="$OUT/wo
 # One file at a time: they share one Temporal and one store on two cores.
 phase integration npx jest --selectProjects integration --runInBand --json --outputFile="$OUT/integration.json"
 # About a minute of load with one fault of each kind; fails on any missing delivery.
-phase chaos env QUICK=1 CHAOS_SEED="${CHAOS_SEED:-20261123}" node dist/bench/chaos.js
+# Its output is kept too, for the report to quote its end when it fails.
+phase chaos bash -c 'set -o pipefail; QUICK=1 CHAOS_SEED="$1" node dist/bench/chaos.js 2>&1 | tee "$2"' chaos "${CHAOS_SEED:-20261123}" "$OUT/chaos.log"
 report
 exit $failed
