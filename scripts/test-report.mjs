@@ -68,7 +68,12 @@ const failedPhases = phases.filter((p) => p.rc !== 0);
 if (failedPhases.length) {
   console.log(`\nfailed phases: ${failedPhases.map((p) => `${p.name} (exit ${p.rc})`).join(', ')}`);
   for (const f of failures) {
-    const message = f.message.replace(/\u001b\[[0-9;]*m/g, '').trim().split('\n').slice(0, 12).join('\n    ');
+    const message = f.message
+      .replace(/\u001b\[[0-9;]*m/g, '')
+      .trim()
+      .split('\n')
+      .slice(0, 12)
+      .join('\n    ');
     console.log(`  ${f.where}\n    ${message}`);
   }
   const chaosLog = path.join(dir, 'chaos.log');
