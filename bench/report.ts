@@ -89,6 +89,8 @@ export interface StepEntry {
   latency: LatencySummary;
   held: boolean;
   errors: Record<string, number>;
+  /** CPU by process from the step's start until its events were done, per accepted event. */
+  cpuMsPerEvent?: Record<string, number>;
 }
 
 interface E2eEntry {
@@ -177,8 +179,39 @@ function steppedSection(r: BenchResults, s: NonNullable<BenchResults['stepped']>
         (heraldHighestHeld === top ? ` Herald held every step: ${top}/s is a lower bound.` : '') +
         (floorHighestHeld === top ? ` The floor held every step: ${top}/s is a lower bound.` : ''),
     );
+    lines.push(...cpuPerEventLines(rates, herald, floor));
   }
   return lines;
+}
+
+/** CPU per event in each step, all processes and by process, Herald beside the floor. */
+function cpuPerEventLines(rates: number[], herald: StepEntry[], floor: StepEntry[]): string[] {
+  const total = (e: StepEntry | undefined) =>
+    e?.cpuMsPerEvent ? Math.round(Object.values(e.cpuMsPerEvent).reduce((sum, v) => sum + v, 0) * 10) / 10 : undefined;
+  const parts = (e: StepEntry | undefined) =>
+    e?.cpuMsPerEvent
+      ? Object.entries(e.cpuMsPerEvent)
+          .map(([name, v]) => `${name} ${v}`)
+          .join(', ')
+      : '—';
+  const rows = rates.flatMap((rate) => {
+    const h = herald.find((e) => e.offeredPerSecond === rate);
+    const f = floor.find((e) => e.offeredPerSecond === rate);
+    if (total(h) === undefined && total(f) === undefined) return [];
+    const [ht, ft] = [total(h), total(f)];
+    return [
+      `| ${rate}/s | ${ht ?? '—'} | ${ft ?? '—'} | ${ht !== undefined && ft !== undefined ? times(ht, ft) : '—'} | ${parts(h)} | ${parts(f)} |`,
+    ];
+  });
+  if (!rows.length) return [];
+  return [
+    '',
+    "CPU per accepted event (ms), from each step's start until its events were done: ",
+    '',
+    '| offered | Herald, all | floor, all | H/F | Herald by process | floor by process |',
+    '|---|---:|---:|---:|---|---|',
+    ...rows,
+  ];
 }
 
 function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number): string[] {
@@ -259,7 +292,7 @@ function fanoutSection(fanout: NonNullable<BenchResults['fanout']>, base: number
 
 function sustainedSection(sustained: NonNullable<BenchResults['sustained']>, base: number): string[] {
   return [
-    '## Sustained: fan-out 10',
+    `## Sustained: fan-out ${sustained.fanout}`,
     '',
     `Offered ${sustained.offeredEventsPerSecond} events/s (${sustained.offeredEventsPerSecond * sustained.fanout} deliveries/s) for ${sustained.durationS} s: ` +
       `**${sustained.deliveriesPerSecond} deliveries/s** delivered in the window (${ratio(sustained.deliveriesPerSecond, base)} of the baseline), ` +

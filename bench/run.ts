@@ -39,6 +39,11 @@ const PROFILE = process.env.BENCH_PROFILE === '1';
  */
 const SUSTAINED_RATE = Number(process.env.BENCH_SUSTAINED_RATE ?? 4);
 /**
+ * Subscriptions per event in the sustained scenario. BENCH_SUSTAINED_FANOUT=1 shows what an
+ * event costs by itself, apart from its deliveries (CPU per delivery is then CPU per event).
+ */
+const SUSTAINED_FANOUT = Number(process.env.BENCH_SUSTAINED_FANOUT ?? 10);
+/**
  * The receiver answers in milliseconds, so the bench's subscriptions allow it 5 s: the
  * setting that puts attempts on the local tier (LOCAL_ATTEMPT_MAX_MS). BENCH_TIMEOUT_MS=15000
  * (the API's default) measures the remote tier instead.
@@ -495,9 +500,10 @@ async function main() {
     // Sustained: fan-out 10 at a fixed offered rate; throughput, backlog, RSS and CPU.
     if (want('sustained')) {
       const key = await http.tenantKey(stack.adminKey, 'bench-sustained');
-      for (let i = 0; i < 10; i++) await http.subscribe(key, `${receiver.url}/sustained`, ['bench.sustained'], secret, TIMEOUT_MS);
+      const fanout = SUSTAINED_FANOUT;
+      for (let i = 0; i < fanout; i++) await http.subscribe(key, `${receiver.url}/sustained`, ['bench.sustained'], secret, TIMEOUT_MS);
       const run = 'sustained';
-      const bar = progress(`sustained fan-out 10 @${plan.sustainedRate}/s`, plan.sustainedMs / 1000, 's');
+      const bar = progress(`sustained fan-out ${fanout} @${plan.sustainedRate}/s`, plan.sustainedMs / 1000, 's');
       const cpuAtStart = cpuSnapshot();
       const threadsAtStart = workerThreadSnapshot();
       const t0 = Date.now();
@@ -509,7 +515,7 @@ async function main() {
         rssSamples.push({
           t: (Date.now() - t0) / 1000,
           deliveriesPerSecond: count - lastCount,
-          backlog: accepted * 10 - count,
+          backlog: accepted * fanout - count,
           workerRssMb: mb(worker),
           apiRssMb: mb(stack.api.rss()),
         });
@@ -529,13 +535,13 @@ async function main() {
       const cpuAtEnd = cpuSnapshot();
       const threadsAtEnd = workerThreadSnapshot();
       const inWindow = receiver.receiptsOf(run).filter((x) => x.receivedAt <= windowEnd).length;
-      const backlogAtEnd = accepted * 10 - receiver.received(run);
+      const backlogAtEnd = accepted * fanout - receiver.received(run);
       bar.done(`${rate(inWindow, windowEnd - t0)} deliveries/s, backlog ${backlogAtEnd}`);
-      const drainBar = progress('sustained: backlog drain', accepted * 10, 'deliveries');
+      const drainBar = progress('sustained: backlog drain', accepted * fanout, 'deliveries');
       const drained = await receiver.until(
         () => {
           drainBar.update(receiver.received(run));
-          return receiver.received(run) >= accepted * 10;
+          return receiver.received(run) >= accepted * fanout;
         },
         QUICK ? 120_000 : 300_000,
       );
@@ -545,7 +551,7 @@ async function main() {
       const steady = rssSamples.filter((s) => s.t <= plan.sustainedMs / 1000);
       results.sustained = {
         offeredEventsPerSecond: plan.sustainedRate,
-        fanout: 10,
+        fanout,
         durationS: plan.sustainedMs / 1000,
         acceptedEvents: accepted,
         rejectedEvents: r.failed,
@@ -585,6 +591,11 @@ async function main() {
       },
       workflows: floorWorkflows,
       drain: (what) => drain(what, 180_000, floorWorkflows),
+      cpu: () => ({
+        temporal: stack.temporal.cpuMs(),
+        'postgres (Temporal)': postgresCpuMs(stack.temporalDatabases),
+        'floor worker': floorWorker.cpuMs(),
+      }),
     });
     const readyFile = path.join(stack.dataDir, 'floor-worker.ready');
     const floorWorker = new ManagedProcess(
@@ -689,6 +700,7 @@ async function main() {
           },
           workflows: `WorkflowType = 'deliverEvent' AND HeraldTenant = '${tenant}'`,
           drain: (what) => drain(what),
+          cpu: cpuSnapshot,
         };
         const herald = await climbLadder({ ...ladder, target: heraldTarget, name: 'Herald', fanout });
         const floor = floorSteps.get(fanout)!;

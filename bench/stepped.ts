@@ -24,6 +24,8 @@ export interface LadderTarget {
   workflows: string;
   /** Resolves once this target has no workflow running, so the next step starts idle. */
   drain(what: string): Promise<void>;
+  /** CPU used so far (ms) by each process this target runs on, Temporal's included. */
+  cpu(): Record<string, number>;
 }
 
 export type Progress = (
@@ -63,6 +65,7 @@ async function runStep({ target, name, fanout, stepMs, receiver, temporal, progr
   const run = target.runTag(rate);
   const accepted = new Map<string, { workflowId: string; sentAt: number }>();
   const startedAt = new Date();
+  const cpuAtStart = target.cpu();
   const bar = progress(`${name} F=${fanout} @${rate}/s`, stepMs / 1000, 's');
   const offered = await openLoop({
     rate,
@@ -78,6 +81,8 @@ async function runStep({ target, name, fanout, stepMs, receiver, temporal, progr
     fanout === 0
       ? await closedBy(temporal, target, startedAt, accepted, deadline)
       : await deliveredBy(receiver, run, fanout, accepted, deadline);
+  // From the step's start until its events were done (or the deadline): each step starts idle.
+  const cpuAtEnd = target.cpu();
   const latency = summarize(finished.latencies);
   const complete = finished.latencies.length;
   const held = offered.failed === 0 && complete === accepted.size && latency.p99 < P99_LIMIT_MS;
@@ -91,6 +96,12 @@ async function runStep({ target, name, fanout, stepMs, receiver, temporal, progr
     latency,
     held,
     errors: offered.errors,
+    cpuMsPerEvent: Object.fromEntries(
+      Object.entries(cpuAtEnd).map(([name, used]) => [
+        name,
+        Math.round(((used - cpuAtStart[name]) / Math.max(1, accepted.size)) * 10) / 10,
+      ]),
+    ),
   };
   bar.done(`${complete}/${accepted.size} complete, p50 ${ms(latency.p50)} p99 ${ms(latency.p99)}${held ? ', held' : ', not held'}`);
   await target.drain(`${name} F=${fanout} @${rate}/s`);

@@ -13,6 +13,8 @@
 #   HERALD_DATA_DIR     where the rendered config and logs go
 #   TEMPORAL_PPROF_PORT serve Go's pprof on 127.0.0.1:<port> (unset: not served), to see where
 #                       the server's CPU goes (`go tool pprof -top http://127.0.0.1:<port>/debug/pprof/profile`)
+#   TEMPORAL_METRICS_PORT serve the server's Prometheus metrics on 127.0.0.1:<port>/metrics (unset: none),
+#                       to count what it does per workflow (persistence_requests by operation, tasks by type)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS_DIR=${HERALD_TOOLS_DIR:-$HOME/.cache/herald/bin}
@@ -101,6 +103,9 @@ global:
     broadcastAddress: 127.0.0.1
 YAML
   if [[ -n "${TEMPORAL_PPROF_PORT:-}" ]]; then printf '  pprof:\n    port: %s\n    host: 127.0.0.1\n' "$TEMPORAL_PPROF_PORT"; fi
+  if [[ -n "${TEMPORAL_METRICS_PORT:-}" ]]; then
+    printf '  metrics:\n    prometheus:\n      framework: tally\n      timerType: histogram\n      listenAddress: 127.0.0.1:%s\n' "$TEMPORAL_METRICS_PORT"
+  fi
   echo 'services:'
   service frontend "$TEMPORAL_PORT" $((TEMPORAL_PORT + 10))
   service history $((TEMPORAL_PORT + 1)) $((TEMPORAL_PORT + 11))
