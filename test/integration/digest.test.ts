@@ -37,18 +37,19 @@ async function digestEvents(subscriptionId: string) {
   return (res.body.data as { id: string; data: { subscriptionId: string } }[]).filter((e) => e.data.subscriptionId === subscriptionId);
 }
 
-test('a digest of 250 events arrives as one signed JSON array holding all 250; killing the worker mid-window loses none and duplicates none', async () => {
-  const sub = await api.subscribe(env.stack, env.receiver, '/digest', ['audit.*'], { digest: { every: '90s' } });
-  const ids = Array.from({ length: 250 }, (_, i) => `dg-${i}`);
+test('a digest of 120 events arrives as one signed JSON array holding all 120; killing the worker mid-window loses none and duplicates none', async () => {
+  // The window outlasts the batch's collection and the worker's restart on a slow machine, and no more: the test waits it out.
+  const sub = await api.subscribe(env.stack, env.receiver, '/digest', ['audit.*'], { digest: { every: '60s' } });
+  const ids = Array.from({ length: 120 }, (_, i) => `dg-${i}`);
   await sendBatch(ids.map((id, i) => ({ id, type: i % 2 ? 'audit.login' : 'audit.change', data: { i } })));
 
   const before = await eventually(
     async () => {
       const state = await digestOf(sub.id).query(digestQuery);
-      return state.pending >= 100 && state;
+      return state.pending >= 50 && state;
     },
     60_000,
-    'a hundred events in the window',
+    'fifty events in the window',
   );
   expect(Date.parse(before.closesAt!)).toBeGreaterThan(Date.now()); // the kill lands inside the window
   await env.stack.worker.kill('SIGKILL');
@@ -60,7 +61,7 @@ test('a digest of 250 events arrives as one signed JSON array holding all 250; k
     'the digest',
   );
   const body = JSON.parse(request.body) as { id: string; type: string; data: { i: number } }[];
-  expect(body).toHaveLength(250);
+  expect(body).toHaveLength(120);
   expect(new Set(body.map((e) => e.id))).toEqual(new Set(ids));
   expect(body.find((e) => e.id === 'dg-7')).toMatchObject({ type: 'audit.login', data: { i: 7 } });
   expect(api.signedWith(sub.secret, request)).toBe(true);
