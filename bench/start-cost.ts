@@ -13,11 +13,15 @@ import { postgresCpuMs, processCpuMs, ProductionStack, sleep } from './stack';
  */
 
 const DURATION_MS = Number(process.env.START_COST_MS ?? 12_000);
-const CALLERS = 2;
-const BATCH = 500;
+/** START_COST_BATCH=1 posts single events (no `events` array), to see what a request costs beside its start. */
+const CALLERS = Number(process.env.START_COST_CALLERS ?? 2);
+const BATCH = Number(process.env.START_COST_BATCH ?? 500);
 
 async function main() {
-  const stack = await ProductionStack.start({ workers: 0, store: 'postgresql' });
+  // START_COST_PROFILE=1: the API's CPU profile, under bench/results/profiles/api/.
+  const apiNodeArgs =
+    process.env.START_COST_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve('bench/results/profiles/api')}`] : [];
+  const stack = await ProductionStack.start({ workers: 0, store: 'postgresql', apiNodeArgs });
   const http = new HeraldHttp(stack.apiUrl, CALLERS * 2);
   try {
     const key = await http.tenantKey(stack.adminKey, 'start-cost');
@@ -31,7 +35,8 @@ async function main() {
       store: processCpuMs(stack.store.child!.pid!) + postgresCpuMs(stack.storeDatabases),
     });
     let n = 0;
-    const batch = () => ({ events: Array.from({ length: BATCH }, () => ({ type: 'bench.start', data: { n: n++ } })) });
+    const one = () => ({ type: 'bench.start', data: { n: n++ } });
+    const batch = () => (BATCH === 1 ? one() : { events: Array.from({ length: BATCH }, one) });
     await http.call('POST', '/v1/events', key, batch()); // the first start pays for connections
     const before = cpu();
     const started = Date.now();
@@ -40,8 +45,8 @@ async function main() {
     await Promise.all(
       Array.from({ length: CALLERS }, async () => {
         while (Date.now() - started < DURATION_MS) {
-          const res = await http.call<{ results: { error?: string }[] }>('POST', '/v1/events', key, batch());
-          if (res.status === 202) accepted += res.body.results.filter((r) => !r.error).length;
+          const res = await http.call<{ results?: { error?: string }[] }>('POST', '/v1/events', key, batch());
+          if (res.status === 202) accepted += res.body.results?.filter((r) => !r.error).length ?? 1;
           else {
             refused.set(res.status, (refused.get(res.status) ?? 0) + 1);
             await sleep(200);
@@ -59,7 +64,7 @@ async function main() {
     const report = [
       `# Start cost ${new Date().toISOString()}`,
       '',
-      `Temporal SQL plugin ${plugin}; ${CALLERS} callers, ${BATCH}-event batches, ${DURATION_MS / 1000} s, no worker.`,
+      `Temporal SQL plugin ${plugin}; ${CALLERS} callers, ${BATCH === 1 ? 'single events' : `${BATCH}-event batches`}, ${DURATION_MS / 1000} s, no worker.`,
       '',
       `**${((accepted / elapsedMs) * 1000).toFixed(1)} events/s accepted** (${accepted}); refused requests: ${
         [...refused].map(([status, count]) => `${count} × ${status}`).join(', ') || 'none'
@@ -70,7 +75,8 @@ async function main() {
     console.log(report);
     const dir = path.resolve('bench/results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, `start-cost-${new Date().toISOString().slice(0, 16).replace(/:/g, '')}Z-${plugin}.md`), report);
+    const shape = BATCH === 1 ? '-single' : BATCH === 500 ? '' : `-batch${BATCH}`;
+    writeFileSync(path.join(dir, `start-cost-${new Date().toISOString().slice(0, 16).replace(/:/g, '')}Z-${plugin}${shape}.md`), report);
   } finally {
     await http.pool.close();
     await stack.stop({ keepData: false });
