@@ -34,7 +34,7 @@ const spec = {
       },
     },
     {
-      title: `Sustained, fan-out 10, offered ${r.sustained.offeredEventsPerSecond * 10} deliveries/s`,
+      title: `Sustained, fan-out ${r.sustained.fanout}, offered ${r.sustained.offeredEventsPerSecond * r.sustained.fanout} deliveries/s`,
       width: 380,
       height: 260,
       data: { values: over },

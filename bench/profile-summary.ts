@@ -3,7 +3,8 @@ import path from 'node:path';
 
 /**
  * Summarises V8 CPU profiles (`node --cpu-prof`, as `BENCH_PROFILE=1 make bench` writes them):
- * self time per function and per package, so the top costs can be named.
+ * self time per function and per package, and time per function with its callees, so the
+ * top costs can be named.
  * Usage: node dist/bench/profile-summary.js <file.cpuprofile>... [--top N]
  */
 
@@ -11,6 +12,7 @@ interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   hitCount?: number;
+  children?: number[];
 }
 interface CpuProfile {
   nodes: ProfileNode[];
@@ -38,12 +40,27 @@ function summarise(file: string, top: number): void {
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const functions = new Map<string, number>();
   const packages = new Map<string, number>();
-  for (const [id, us] of selfUs) {
+  const nameOf = (id: number) => {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    const name = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber + 1}` : ''}`;
+    return `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber + 1}` : ''}`;
+  };
+  for (const [id, us] of selfUs) {
+    const name = nameOf(id);
     functions.set(name, (functions.get(name) ?? 0) + us);
-    const pkg = packageOf(url);
+    const pkg = packageOf(byId.get(id)!.callFrame.url);
     packages.set(pkg, (packages.get(pkg) ?? 0) + us);
+  }
+  // Inclusive time: each busy sample counts once for every function on its stack.
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const inclusive = new Map<string, number>();
+  let busy = 0;
+  for (const [id, us] of selfUs) {
+    if (byId.get(id)!.callFrame.functionName === '(idle)') continue;
+    busy += us;
+    const onStack = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) onStack.add(nameOf(at));
+    for (const name of onStack) inclusive.set(name, (inclusive.get(name) ?? 0) + us);
   }
   const pct = (us: number) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
   console.log(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled`);
@@ -51,6 +68,10 @@ function summarise(file: string, top: number): void {
   for (const [name, us] of [...packages].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`    ${pct(us)}  ${name}`);
   console.log('  by function (self time):');
   for (const [name, us] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`    ${pct(us)}  ${name}`);
+  console.log(`  by function with its callees, of the ${(busy / 1e6).toFixed(1)} s busy (not idle):`);
+  for (const [name, us] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`    ${((100 * us) / busy).toFixed(1).padStart(5)}%  ${name}`);
+  }
 }
 
 const args = process.argv.slice(2);

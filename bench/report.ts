@@ -206,7 +206,8 @@ function cpuPerEventLines(rates: number[], herald: StepEntry[], floor: StepEntry
   if (!rows.length) return [];
   return [
     '',
-    "CPU per accepted event (ms), from each step's start until its events were done: ",
+    "CPU per accepted event (ms), from each step's start until its events were done (each event's last receipt; with F = 0, " +
+      "its workflow closed, found by a query of the step): the work after an event's last receipt, its records and its run's close, is not counted.",
     '',
     '| offered | Herald, all | floor, all | H/F | Herald by process | floor by process |',
     '|---|---:|---:|---:|---|---|',

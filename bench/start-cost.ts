@@ -13,9 +13,11 @@ import { postgresCpuMs, processCpuMs, ProductionStack, sleep } from './stack';
  */
 
 const DURATION_MS = Number(process.env.START_COST_MS ?? 12_000);
-/** START_COST_BATCH=1 posts single events (no `events` array), to see what a request costs beside its start. */
 const CALLERS = Number(process.env.START_COST_CALLERS ?? 2);
+/** Events per request; 1 posts single events (no `events` array), to see what a request costs beside its start. */
 const BATCH = Number(process.env.START_COST_BATCH ?? 500);
+if (!Number.isInteger(CALLERS) || CALLERS < 1) throw new Error('START_COST_CALLERS must be a whole number, 1 or more');
+if (!Number.isInteger(BATCH) || BATCH < 1 || BATCH > 500) throw new Error('START_COST_BATCH must be a whole number from 1 to 500');
 
 async function main() {
   // START_COST_PROFILE=1: the API's CPU profile, under bench/results/profiles/api/.
@@ -55,6 +57,7 @@ async function main() {
       }),
     );
     const elapsedMs = Date.now() - started;
+    if (accepted === 0) throw new Error(`no event was accepted; refused: ${JSON.stringify(Object.fromEntries(refused))}`);
     const after = cpu();
     const perEvent = Object.entries(after).map(
       ([name, ms]) => `${name} ${((ms - before[name as keyof typeof before]) / accepted).toFixed(2)} ms`,

@@ -31,8 +31,14 @@ for (const project of Object.keys(FILE_BUDGET)) {
     const name = path.relative(process.cwd(), r.name);
     files.push({ project, name, ms: r.endTime - r.startTime, passed: r.status === 'passed' });
     const failedTests = r.assertionResults.filter((a) => a.status === 'failed');
-    for (const a of failedTests) failures.push({ where: `${name}: ${a.fullName}`, message: a.failureMessages.join('\n') });
-    if (r.status === 'failed' && failedTests.length === 0) failures.push({ where: name, message: r.message });
+    // A failed beforeAll fails every test of its file with one message: shown once, with the count.
+    for (const a of failedTests) {
+      const message = a.failureMessages.join('\n');
+      const same = failures.find((f) => f.file === name && f.message === message);
+      if (same) same.more += 1;
+      else failures.push({ file: name, where: `${name}: ${a.fullName}`, message, more: 0 });
+    }
+    if (r.status === 'failed' && failedTests.length === 0) failures.push({ file: name, where: name, message: r.message, more: 0 });
   }
 }
 
@@ -74,7 +80,10 @@ if (failedPhases.length) {
       .split('\n')
       .slice(0, 12)
       .join('\n    ');
-    console.log(`  ${f.where}\n    ${message}`);
+    console.log(`  ${f.where}${f.more ? ` (and ${f.more} more of its file with the same message)` : ''}\n    ${message}`);
+  }
+  for (const p of failedPhases.filter((p) => p.name in FILE_BUDGET && !existsSync(path.join(dir, `${p.name}.json`)))) {
+    console.log(`  ${p.name}: jest wrote no results; its own output above says why`);
   }
   const chaosLog = path.join(dir, 'chaos.log');
   if (failedPhases.some((p) => p.name === 'chaos') && existsSync(chaosLog)) {

@@ -38,8 +38,8 @@ async function digestEvents(subscriptionId: string) {
 }
 
 test('a digest of 120 events arrives as one signed JSON array holding all 120; killing the worker mid-window loses none and duplicates none', async () => {
-  // The window outlasts the batch's collection and the worker's restart on a slow machine, and no more: the test waits it out.
-  const sub = await api.subscribe(env.stack, env.receiver, '/digest', ['audit.*'], { digest: { every: '60s' } });
+  // Sent once it holds all 120 (maxEvents): the hour's window cannot close on a slow machine before they are in.
+  const sub = await api.subscribe(env.stack, env.receiver, '/digest', ['audit.*'], { digest: { every: '1h', maxEvents: 120 } });
   const ids = Array.from({ length: 120 }, (_, i) => `dg-${i}`);
   await sendBatch(ids.map((id, i) => ({ id, type: i % 2 ? 'audit.login' : 'audit.change', data: { i } })));
 
@@ -52,6 +52,7 @@ test('a digest of 120 events arrives as one signed JSON array holding all 120; k
     'fifty events in the window',
   );
   expect(Date.parse(before.closesAt!)).toBeGreaterThan(Date.now()); // the kill lands inside the window
+  expect(before.pending).toBeLessThan(120); // and before the digest is full
   await env.stack.worker.kill('SIGKILL');
   env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
 
