@@ -3,6 +3,7 @@ import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/st
 import type { Store } from '../store';
 import { deliveriesForEvent } from '../store/deliveries';
 import { setEventStatus, setStatusOfRun } from '../store/events';
+import { eventWorkflowId } from '../temporal/names';
 
 /**
  * Stores an event's status so lists can filter on it: the status of the run that ends, or,
@@ -10,8 +11,9 @@ import { setEventStatus, setStatusOfRun } from '../store/events';
  * subscription).
  */
 export async function recordEventStatus(store: Store, tenant: string, eventId: string, status: EventStatus): Promise<void> {
-  const run = Context.current().info.workflowExecution; // the run that ends
-  if (!(await setStatusOfRun(store, tenant, eventId, status, run?.workflowId)).replayed) return;
+  // The run that ends is the event's own, or a replay (whose workflow id adds `/replay/{n}`).
+  const ownRun = Context.current().info.workflowExecution?.workflowId === eventWorkflowId(tenant, eventId);
+  if (!(await setStatusOfRun(store, tenant, eventId, status, ownRun)).replayed) return;
   const deliveries = await deliveriesForEvent(store, tenant, eventId);
   await setEventStatus(store, tenant, eventId, eventStatusOf(currentDeliveries(deliveries)));
 }

@@ -98,20 +98,17 @@ export async function setStatusOfRun(
   tenant: string,
   id: string,
   status: EventStatus,
-  workflowId: string | undefined,
+  ownRun: boolean,
 ): Promise<{ replayed: boolean }> {
-  const key = eventKey(tenant, id);
   // No projection: FerretDB does not support one on findAndModify. The event's own run has
   // ended, so its first attempts send no more: it also clears their claim; a replay's end
-  // (another workflow id) must leave it to the run that holds it.
-  const doc =
-    (workflowId !== undefined &&
-      (await store.events.findOneAndUpdate(
-        { _id: key, workflowId },
-        { $set: { status }, $unset: { claimedUntil: '' } },
-        { returnDocument: 'after' },
-      ))) ||
-    (await store.events.findOneAndUpdate({ _id: key }, { $set: { status } }, { returnDocument: 'after' }));
+  // must leave it to the run that holds it. By `_id` alone: FerretDB's SQLite backend pushes
+  // down nothing else, and `{_id, workflowId}` read the whole audit for every event.
+  const doc = await store.events.findOneAndUpdate(
+    { _id: eventKey(tenant, id) },
+    { $set: { status }, ...(ownRun && { $unset: { claimedUntil: '' } }) },
+    { returnDocument: 'after' },
+  );
   return { replayed: !!doc?.replays };
 }
 
