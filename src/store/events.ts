@@ -123,8 +123,13 @@ export async function releaseEventClaim(store: Store, tenant: string, id: string
  * says first attempts are storing theirs (`EventDoc.claimedUntil`): some may be missing yet.
  */
 export function liveEventStatus(doc: EventDoc, deliveries: DeliveryDoc[], now = new Date()): EventStatus {
-  if (deliveries.length === 0 || (doc.claimedUntil && doc.claimedUntil > now)) return doc.status;
+  if (deliveries.length === 0 || isStoringDeliveries(doc, now)) return doc.status;
   return eventStatusOf(currentDeliveries(deliveries));
+}
+
+/** Whether the event's claim says its first attempts are still storing their deliveries. */
+export function isStoringDeliveries(doc: EventDoc, now = new Date()): boolean {
+  return doc.claimedUntil !== undefined && doc.claimedUntil > now;
 }
 
 export function findEvent(store: Store, tenant: string, id: string): Promise<EventDoc | null> {

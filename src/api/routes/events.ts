@@ -10,7 +10,7 @@ import {
 import { isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
 import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
-import { eventOf, findEvent, listEvents, liveEventStatus, nextReplayNumber } from '../../store/events';
+import { eventOf, findEvent, listEvents, isStoringDeliveries, liveEventStatus, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
 import { acceptedEvent } from '../../temporal/accepted-event';
 import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
@@ -179,8 +179,8 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       .map((d) => d.workflowId);
     // Before its deliveries are opened, or while its first attempts are storing them (the
     // event's claim), the event's own run is the one to tell.
-    const storing = doc.claimedUntil !== undefined && doc.claimedUntil > new Date();
-    if (doc.status === 'delivering' && (storing || !deliveries.some((d) => d.workflowId === doc.workflowId))) ids.unshift(doc.workflowId);
+    if (doc.status === 'delivering' && (isStoringDeliveries(doc) || !deliveries.some((d) => d.workflowId === doc.workflowId)))
+      ids.unshift(doc.workflowId);
     return [...new Set(ids)];
   }
 
