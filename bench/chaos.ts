@@ -306,7 +306,12 @@ async function main() {
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(`${base}.md`, chaosMarkdown(report));
   console.log(`\n${chaosMarkdown(report)}\nReport: ${base}.json, ${base}.md`);
-  if (exitCode) console.error('CHAOS FAILED: deliveries are missing, carry a second webhook-id, or failed verification');
+  if (exitCode)
+    console.error(
+      `CHAOS FAILED: ${report.missing} of ${report.deliveriesExpected} deliveries missing after ${(report.drainMs / 1000).toFixed(0)} s ` +
+        `(${report.workflowsStillRunning} workflows still running; first: ${report.missingSample.slice(0, 5).join(', ') || 'none'}), ` +
+        `${report.duplicatesWithAnotherWebhookId} with a second webhook-id, ${report.receiver.badSignatures} failed verification`,
+    );
   process.exit(exitCode);
 }
 

@@ -36,7 +36,7 @@ export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promi
     await store.deliveries.insertMany(docs, { ordered: false });
     return docs;
   } catch (err) {
-    if (!onlyDuplicateKeys(err)) throw err;
+    if (!onlyDuplicateKeys(err, docs.length)) throw err;
   }
   return deliveriesOfRun(store, docs[0].workflowId);
 }
@@ -125,7 +125,7 @@ function groupedInsert<T extends { _id: string }>(
       await insertMany(docs);
       return docs.map(() => 'inserted');
     } catch (err) {
-      const refused = writeErrorsByIndex(err);
+      const refused = writeErrorsByIndex(err, docs.length);
       if (!refused) throw err;
       return docs.map((doc, i) => {
         const error = refused.get(i);

@@ -458,19 +458,26 @@ export async function findByIds<T extends Document & { _id: string }>(
   return found.filter((d): d is WithId<T> => d !== null);
 }
 
-/** An unordered `insertMany` failed only because some documents were there already. */
-export function onlyDuplicateKeys(err: unknown): boolean {
-  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  const errors = Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : [];
-  return errors.length > 0 && errors.every(isDuplicateKeyError);
+/**
+ * The write errors of an unordered `insertMany` of `items` documents by the index of the one
+ * refused, when the error accounts for every document (inserted, or refused with its index);
+ * null when it does not: then what became of the others is unknown, and the caller fails them
+ * all. A connection lost during the command throws a bulk error with an empty list of write
+ * errors and nothing counted as inserted, and taking its silence for success lost deliveries
+ * in `make chaos` (a store restart during grouped inserts).
+ */
+export function writeErrorsByIndex(err: unknown, items: number): Map<number, { code?: unknown; errmsg?: string }> | null {
+  const { writeErrors, insertedCount } = err as { writeErrors?: unknown; insertedCount?: unknown };
+  if (!writeErrors || typeof insertedCount !== 'number') return null;
+  const errors = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as Array<{ index: number; code?: unknown; errmsg?: string }>;
+  const refused = new Map(errors.map((e) => [e.index, e]));
+  return refused.size > 0 && refused.size + insertedCount === items ? refused : null;
 }
 
-/** The write errors of a refused bulk command by the index of the item refused; null for an error of the whole command. */
-export function writeErrorsByIndex(err: unknown): Map<number, { code?: unknown; errmsg?: string }> | null {
-  const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
-  if (!writeErrors) return null;
-  const errors = (Array.isArray(writeErrors) ? writeErrors : [writeErrors]) as Array<{ index: number; code?: unknown; errmsg?: string }>;
-  return new Map(errors.map((e) => [e.index, e]));
+/** An unordered `insertMany` of `items` documents failed only because some were there already. */
+export function onlyDuplicateKeys(err: unknown, items: number): boolean {
+  const refused = writeErrorsByIndex(err, items);
+  return refused !== null && [...refused.values()].every(isDuplicateKeyError);
 }
 
 /** The store could not be reached (stopped, restarting, unreachable), as opposed to refusing a command. */

@@ -13,7 +13,7 @@ export function ingestLogWriter(store: Store): (doc: IngestLogDoc) => Promise<vo
       await store.ingestLog.insertMany(docs, { ordered: false });
       return docs.map(() => undefined);
     } catch (err) {
-      const refused = writeErrorsByIndex(err);
+      const refused = writeErrorsByIndex(err, docs.length);
       if (!refused) throw err;
       return docs.map((_, i) => (refused.has(i) ? new Error(refused.get(i)!.errmsg ?? 'refused') : undefined));
     }

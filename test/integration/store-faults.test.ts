@@ -1,0 +1,112 @@
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { connectStore, type DeliveryDoc, type IngestLogDoc, type Store } from '../../src/store';
+import { createAttemptRecorder, UNATTEMPTED } from '../../src/store/deliveries';
+import { ingestLogWriter } from '../../src/store/ingest-log';
+import { freePort } from '../harness/servers';
+import { sharedServers } from '../harness/stack';
+
+/**
+ * Grouped inserts when the store's connection is lost during the command: every write in it
+ * fails, so that its caller retries, and none is answered as stored. Before, the driver's bulk
+ * error for a lost connection (no write errors, nothing inserted) read as "nothing refused",
+ * and `make chaos` lost deliveries its store restart caught in flight. The store is real; a
+ * proxy in front of it closes the connection on the first insert into the collection named.
+ */
+
+/** Forwards to the store; `dropNextInsert(c)` closes the connection carrying the next insert into `c`, unforwarded. */
+async function storeProxy(target: URL) {
+  let armed: string | null = null;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(Number(target.port), target.hostname);
+    client.on('data', (chunk: Buffer) => {
+      // An OP_MSG insert starts its command document with the string element "insert": "<collection>".
+      if (armed && chunk.includes(Buffer.from('\x02insert\x00')) && chunk.includes(Buffer.from(`${armed}\x00`))) {
+        armed = null;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port,
+    dropNextInsert: (collection: string) => void (armed = collection),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+let proxy: Awaited<ReturnType<typeof storeProxy>>;
+let store: Store;
+
+beforeAll(async () => {
+  proxy = await storeProxy(new URL(sharedServers().mongoBaseUrl));
+  // No retryable writes: on a replica set the driver would resend the insert once, through the proxy.
+  store = await connectStore(`mongodb://127.0.0.1:${proxy.port}/herald_test_faults_${randomBytes(4).toString('hex')}?retryWrites=false`);
+  // The event the deliveries belong to: `openDeferred` reads it to tell a purge from a fresh opening.
+  await store.db.collection('events').insertOne({ _id: 'default/evt-1' as never, tenant: 'default', id: 'evt-1' });
+});
+
+afterAll(async () => {
+  await store.db.dropDatabase();
+  await store.client.close();
+  await proxy.close();
+});
+
+function delivery(id: string): DeliveryDoc {
+  const at = new Date();
+  return {
+    _id: id,
+    tenant: 'default',
+    eventId: 'evt-1',
+    workflowId: 'event/default/evt-1',
+    subscriptionId: `sub-${id}`,
+    channel: 'webhook',
+    messageId: `msg-${id}`,
+    status: 'pending',
+    ...UNATTEMPTED,
+    actions: [],
+    createdAt: at,
+    updatedAt: at,
+  };
+}
+
+test('a delivery whose insert loses the connection is not answered as stored, and is stored when asked again', async () => {
+  const { openDeferred } = createAttemptRecorder(store);
+  proxy.dropNextInsert('deliveries');
+  await expect(openDeferred(delivery('d1'))).rejects.toThrow();
+  expect(await store.deliveries.countDocuments({})).toBe(0);
+
+  await expect(openDeferred(delivery('d1'))).resolves.toBe(true);
+  expect(await store.deliveries.findOne({ _id: 'd1' })).toMatchObject({ status: 'pending' });
+});
+
+test('an ingestion log entry whose insert loses the connection fails, instead of being taken as written', async () => {
+  const write = ingestLogWriter(store);
+  const entry = (id: string): IngestLogDoc => ({
+    _id: id,
+    tenant: 'default',
+    keyId: 'key-1',
+    at: new Date(),
+    method: 'POST',
+    route: '/v1/events',
+    status: 202,
+    problem: '',
+    body: '{}',
+    bodyBytes: 2,
+    truncated: false,
+  });
+  proxy.dropNextInsert('ingest_log');
+  await expect(write(entry('log-1'))).rejects.toThrow();
+  expect(await store.ingestLog.countDocuments({})).toBe(0);
+  await expect(write(entry('log-1'))).resolves.toBeUndefined();
+  expect(await store.ingestLog.countDocuments({ _id: 'log-1' })).toBe(1);
+});
