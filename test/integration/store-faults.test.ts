@@ -56,9 +56,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await store.db.dropDatabase();
-  await store.client.close();
-  await proxy.close();
+  // Each guarded: a failed beforeAll must show its own error, not one from here.
+  await store?.db.dropDatabase();
+  await store?.client.close();
+  await proxy?.close();
 });
 
 function delivery(id: string): DeliveryDoc {
