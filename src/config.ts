@@ -4,6 +4,18 @@ import { z } from 'zod';
 import { parseDuration } from './domain/schedule';
 import { parseEncryptionKey } from './security/secret-box';
 
+/**
+ * The subscriptions a tenant may hold unless HERALD_MAX_SUBSCRIPTIONS says otherwise; it also
+ * bounds one event's fan-out, which is what the default is for. An event's run carries each
+ * matched delivery through Temporal (its opening's result, its first attempts' results, the
+ * deliveries a continued run loads), about 0.8 KB each with the longest tenant and event ids,
+ * and Temporal refuses a payload over 2 MB and a workflow task completion over 4 MB: past
+ * ~2,500 matched subscriptions such a run's workflow task fails on every try, so the event is
+ * never finished and its first attempts are made again each time (measured with
+ * test/workflows' activities, 2026-12-06). 1,000 keeps every payload under half the limit.
+ */
+export const DEFAULT_MAX_SUBSCRIPTIONS = 1_000;
+
 /** Every setting Herald reads from its environment, validated once at start-up. */
 const envSchema = z.object({
   HERALD_HOST: z.string().default('127.0.0.1'),
@@ -16,7 +28,7 @@ const envSchema = z.object({
   HERALD_ADMIN_KEY: z.string().min(16).optional(),
   HERALD_ENCRYPTION_KEY: z.string().optional(),
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
-  HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(10_000),
+  HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(DEFAULT_MAX_SUBSCRIPTIONS),
   HERALD_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0), // Node's vm timeout is 32-bit
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),

@@ -11,6 +11,7 @@ import {
 } from '../../src/workflows/definitions';
 import { sendRetry } from '../../src/temporal/deliver-event-client';
 import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
+import { DEFAULT_MAX_SUBSCRIPTIONS } from '../../src/config';
 import { eventOf, gate, MATCHED_AT_VERSION, OPENING_CLAIM_UNTIL, type Plan } from './fake-audit';
 import { startWorkflowEnv, type WorkflowEnv } from './workflow-env';
 
@@ -117,6 +118,48 @@ test('a fan-out past what one activity answers makes its first attempts in sever
   // The opening, two shared activities (100 and 1 attempts) and the status at the end.
   expect((await eventTypes(await handle)).filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(4);
 });
+
+test("a fan-out to HERALD_MAX_SUBSCRIPTIONS' default, with the longest ids, keeps every payload under half of Temporal's 2 MB", async () => {
+  // The fake's delivery ids are `{eventId}~{subscriptionId}`; an event id as long as a real
+  // delivery id's prefix (`event/{63-character tenant}/{128-character id}`) makes them as long.
+  const tenant = 't'.repeat(63);
+  const id = `fanout-${++n}-${Date.now()}-`.padEnd(198, 'x');
+  const subscriptions = Array.from({ length: DEFAULT_MAX_SUBSCRIPTIONS }, (_, i) => ({
+    id: `sub_01JZ${String(i).padStart(22, '0')}`,
+    timeoutMs: LOCAL,
+  }));
+  // Each first attempt fails, and the run hands over at once: the next run loads every
+  // delivery, now with its attempt's outcome, from the audit.
+  const seen = env.audit.plan(id, {
+    subscriptions,
+    attempt: (_, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: 100 } : { ok: true }),
+  });
+  const args: DeliverEventInput = { tenant, event: eventOf(id), revision: DELIVER_EVENT_REVISION, historyLimit: 1 };
+  const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `event/${tenant}/${id.slice(0, 128)}`,
+    taskQueue: env.taskQueue,
+    args: [args],
+  });
+  expect((await env.client.workflow.getHandle(h.workflowId).result()).status).toBe('delivered');
+  expect(seen.attempts).toHaveLength(2 * subscriptions.length);
+
+  const runIds = [h.firstExecutionRunId, (await env.client.workflow.getHandle(h.workflowId).describe()).runId];
+  expect(runIds[0]).not.toBe(runIds[1]);
+  const sizes: number[] = [];
+  for (const runId of runIds) {
+    for (const e of (await env.client.workflow.getHandle(h.workflowId, runId).fetchHistory()).events ?? []) {
+      const payloads = [
+        ...Object.values(e.markerRecordedEventAttributes?.details ?? {}).flatMap((p) => p.payloads ?? []),
+        ...(e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? []),
+        ...(e.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? []),
+      ];
+      sizes.push(...payloads.map((p) => p.data?.length ?? 0));
+    }
+  }
+  // The largest: the opening's and the loaded deliveries' (each about 0.8 KB a delivery).
+  expect(Math.max(...sizes)).toBeGreaterThan(500 * subscriptions.length);
+  expect(Math.max(...sizes)).toBeLessThan(1024 * 1024);
+}, 60_000);
 
 test('a first attempt that fails as an activity in the shared one is made again in an activity of its own, under a claim of its own', async () => {
   let tries = 0;

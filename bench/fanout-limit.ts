@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { HeraldHttp } from './herald-client';
+import { BenchReceiver } from './receiver';
+import { ProductionStack, sleep } from './stack';
+
+/**
+ * How large a fan-out one event can have: for each FANOUT_SIZES entry (default 1000,3000), a
+ * tenant with the longest name Herald takes and that many webhook subscriptions to one fast
+ * receiver, then one event with the longest id; waits up to FANOUT_WAIT_S (120) for its
+ * deliveries and its final status. Prints, per size, what arrived, how often each message was
+ * sent, and what the audit says. An event's run carries its deliveries through Temporal, whose
+ * payloads stop at 2 MB (docs/operations.md, HERALD_MAX_SUBSCRIPTIONS).
+ * Usage: node dist/bench/fanout-limit.js
+ */
+
+const SIZES = (process.env.FANOUT_SIZES ?? '1000,3000').split(',').map(Number);
+const WAIT_MS = Number(process.env.FANOUT_WAIT_S ?? 120) * 1000;
+
+async function main() {
+  const secret = `whsec_${randomBytes(24).toString('base64')}`;
+  const receiver = new BenchReceiver({ secret, verifyEvery: 100 });
+  await receiver.start();
+  const stack = await ProductionStack.start({
+    workers: 1,
+    store: 'postgresql',
+    env: { HERALD_INGEST_RATE: '1000000', HERALD_MAX_SUBSCRIPTIONS: '100000' },
+  });
+  const http = new HeraldHttp(stack.apiUrl, 16);
+  const results: unknown[] = [];
+  try {
+    for (const [n, size] of SIZES.entries()) {
+      const tenant = `fanout${n}-`.padEnd(63, 'x');
+      const key = await http.tenantKey(stack.adminKey, tenant);
+      const eventType = `fanout.size${size}`;
+      for (let i = 0; i < size; i += 16) {
+        await Promise.all(
+          Array.from({ length: Math.min(16, size - i) }, () =>
+            http.subscribe(key, `${receiver.url}/fanout-${size}`, [eventType], secret, 5_000),
+          ),
+        );
+      }
+      const id = `fanout-${size}-`.padEnd(128, 'x');
+      const before = receiver.counts.requests;
+      const messagesBefore = receiver.arrivals.size;
+      const t0 = Date.now();
+      await http.expect(202, 'POST', '/v1/events', key, { id, type: eventType, data: { size } });
+      let status = 'unknown';
+      while (Date.now() - t0 < WAIT_MS) {
+        await sleep(1_000);
+        const view = await http.call<{ status: string }>('GET', `/v1/events/${id}`, key);
+        status = view.status === 200 ? view.body.status : `HTTP ${view.status}`;
+        if (status !== 'delivering' && receiver.counts.requests - before >= size) break;
+      }
+      const result = {
+        subscriptions: size,
+        requests: receiver.counts.requests - before,
+        seconds: Math.round((Date.now() - t0) / 100) / 10,
+        status,
+        // Each delivery has its own webhook-id: more requests than ids are messages sent again.
+        messages: receiver.arrivals.size - messagesBefore,
+      };
+      results.push(result);
+      console.log(JSON.stringify(result));
+    }
+  } finally {
+    await http.close();
+    await stack.stop();
+    await receiver.close();
+  }
+  console.log(JSON.stringify({ measuredAt: new Date().toISOString(), results }));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
