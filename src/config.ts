@@ -9,10 +9,11 @@ import { parseEncryptionKey } from './security/secret-box';
  * bounds one event's fan-out, which is what the default is for. An event's run carries each
  * matched delivery through Temporal (its opening's result, its first attempts' results, the
  * deliveries a continued run loads), about 0.8 KB each with the longest tenant and event ids,
- * and Temporal refuses a payload over 2 MB and a workflow task completion over 4 MB: past
- * ~2,500 matched subscriptions such a run's workflow task fails on every try, so the event is
- * never finished and its first attempts are made again each time (measured with
- * test/workflows' activities, 2026-12-06). 1,000 keeps every payload under half the limit.
+ * and Temporal refuses a payload over 2 MB: past ~2,500 matched subscriptions such a run's
+ * workflow task fails on every try, so the event is never finished (3,000 on the
+ * production-shaped stack: its opening's result was 2.4 MB, and two minutes later 2,855
+ * deliveries had been sent and the event was still delivering; bench/fanout-limit.ts,
+ * 2026-12-06). 1,000 keeps every payload under half the limit.
  */
 export const DEFAULT_MAX_SUBSCRIPTIONS = 1_000;
 
