@@ -6,14 +6,15 @@ import { parseEncryptionKey } from './security/secret-box';
 
 /**
  * The subscriptions a tenant may hold unless HERALD_MAX_SUBSCRIPTIONS says otherwise; it also
- * bounds one event's fan-out, which is what the default is for. An event's run carries each
- * matched delivery through Temporal (its opening's result, its first attempts' results, the
- * deliveries a continued run loads), about 0.8 KB each with the longest tenant and event ids,
- * and Temporal refuses a payload over 2 MB: past ~2,500 matched subscriptions such a run's
- * workflow task fails on every try, so the event is never finished (3,000 on the
- * production-shaped stack: its opening's result was 2.4 MB, and two minutes later 2,855
- * deliveries had been sent and the event was still delivering; bench/fanout-limit.ts,
- * 2026-12-06). 1,000 keeps every payload under half the limit.
+ * bounds one event's fan-out, which is what the default is for. An event's run carries every
+ * matched delivery through Temporal (its opening's result, the deliveries a continued run
+ * loads, the run's result and its `status` query), up to about 1 KB each with the longest
+ * tenant and event ids and errors (`trackedView`), and Temporal refuses a payload over 2 MB:
+ * past ~2,500 matched subscriptions such a run's workflow task fails on every try, so the
+ * event is never finished (3,000 on the production-shaped stack: its opening's result was
+ * 2.4 MB, and two minutes later 2,855 deliveries had been sent and the event was still
+ * delivering; bench/fanout-limit.ts, 2026-12-06). 1,000 keeps every payload under three
+ * quarters of the limit (test/workflows); each event-wide retry or cancel adds ~0.1 KB a delivery.
  */
 export const DEFAULT_MAX_SUBSCRIPTIONS = 1_000;
 

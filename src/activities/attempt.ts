@@ -1,5 +1,4 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { deliveryView } from '../api/views';
 import type { MessageContent, SentAttempt, Transports } from '../channels/channel';
 import type { ControlAction } from '../domain/schemas';
 import { channelOf } from '../channels';
@@ -21,7 +20,7 @@ import {
 import { eventOf, findEventsByIds, isPurging, releaseEventClaim } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
-import { deferredDelivery, openedDelivery, resultOf } from './delivery-state';
+import { deferredDelivery, openedDelivery, resultOf, trackedView } from './delivery-state';
 import { recordEventStatus } from './event-status';
 import type { SubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
@@ -231,7 +230,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
       metrics.throttled.inc({ channel: sub.channel });
       await stored();
       await releaseDelivery(store, delivery._id);
-      return { view: deliveryView(delivery), retryDelayMs: admission.retryInMs };
+      return { view: trackedView(delivery), retryDelayMs: admission.retryInMs };
     }
     // The claim must outlast the request and its record, or a purge could answer while it runs.
     if (!claimHolds(claim.until, sub.timeoutMs)) {
@@ -287,7 +286,7 @@ export function createAttemptActivities(deps: AttemptDeps) {
 
     const actions = [...(delivery.actions ?? []), ...(input.trigger ? [input.trigger] : [])];
     return {
-      view: deliveryView({ ...delivery, ...progress, attempts: attempt, actions }),
+      view: trackedView({ ...delivery, ...progress, attempts: attempt, actions }),
       retryDelayMs,
     };
 

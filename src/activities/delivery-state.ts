@@ -1,17 +1,31 @@
 import { deliveryView } from '../api/views';
 import { isFinal } from '../domain/status';
 import type { AttemptedDelivery, DeliveryDoc } from '../store';
+import type { DeliveryView } from '../domain/schemas';
 import type { AttemptResult, DeliveryState, OpenedDelivery } from './types';
 
-/** A stored delivery as its workflow tracks it and as an attempt answers it. */
+/** The longest error a workflow keeps of a delivery; the audit keeps the whole (up to 4 KiB, a broker's refusal). */
+export const TRACKED_ERROR_MAX = 256;
 
+/**
+ * A stored delivery as its workflow tracks it. A run carries every delivery of its event
+ * through Temporal, whose payloads stop at 2 MB (see DEFAULT_MAX_SUBSCRIPTIONS in config.ts),
+ * so the error it keeps is cut short; the audit, where the API reads it, keeps all of it.
+ */
+export function trackedView(doc: AttemptedDelivery): DeliveryView {
+  const view = deliveryView(doc);
+  if (view.error === null || view.error.length <= TRACKED_ERROR_MAX) return view;
+  return { ...view, error: `${view.error.slice(0, TRACKED_ERROR_MAX - 1)}…` };
+}
+
+/** A stored delivery as an attempt answers it to its workflow. */
 export function resultOf(doc: AttemptedDelivery, now: number): AttemptResult {
   const retryDelayMs = isFinal(doc.status) ? null : Math.max(0, (doc.nextAttemptAt?.getTime() ?? now) - now);
-  return { view: deliveryView(doc), retryDelayMs };
+  return { view: trackedView(doc), retryDelayMs };
 }
 
 export function stateOf(doc: DeliveryDoc, timeoutMs: number): DeliveryState {
-  return { deliveryId: doc._id, timeoutMs, scheduleBase: doc.scheduleBase ?? 0, view: deliveryView(doc) };
+  return { deliveryId: doc._id, timeoutMs, scheduleBase: doc.scheduleBase ?? 0, view: trackedView(doc) };
 }
 
 /**

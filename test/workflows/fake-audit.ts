@@ -24,7 +24,8 @@ export const MATCHED_AT_VERSION = 7;
  */
 
 /** What an attempt does: answer at once, or only when `release` is called or it is cancelled, or fail as an activity. */
-export type Outcome = { ok: true } | { ok: false; retryDelayMs: number | null } | { hold: Promise<Outcome> } | { throws: string };
+export type Outcome =
+  { ok: true } | { ok: false; retryDelayMs: number | null; error?: string } | { hold: Promise<Outcome> } | { throws: string };
 
 export interface Subscription {
   id: string;
@@ -142,7 +143,7 @@ export class FakeAudit {
         lastAttemptAt: at,
         lastResponseStatus: status === 'succeeded' ? 200 : 500,
         nextAttemptAt: delay === null ? null : new Date(Date.now() + delay).toISOString(),
-        error: status === 'succeeded' ? null : 'HTTP 500',
+        error: status === 'succeeded' ? null : ('error' in outcome && outcome.error) || 'HTTP 500',
         actions: input.trigger ? [...state.view.actions, input.trigger] : state.view.actions,
       };
       return result(state, delay);
