@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import { HeraldHttp } from './herald-client';
 import { BenchReceiver } from './receiver';
 import { ProductionStack, sleep } from './stack';
@@ -7,8 +8,11 @@ import { ProductionStack, sleep } from './stack';
  * How large a fan-out one event can have: for each FANOUT_SIZES entry (default 1000,3000), a
  * tenant with the longest name Herald takes and that many webhook subscriptions to one fast
  * receiver, then one event with the longest id; waits up to FANOUT_WAIT_S (120) for its
- * final status. Prints, per size, the requests its event brought the receiver, the distinct
- * messages among them, and the event's status in the audit. An event's run carries its deliveries through Temporal, whose
+ * final status in the audit and the end of its workflow. Prints, per size, the requests its
+ * event brought the receiver, the distinct messages among them, the event's status in the
+ * audit, and its workflow's status in Temporal with the attempt of its pending workflow task
+ * (a run whose payloads Temporal refuses stays RUNNING, its workflow task failing on every
+ * try, even once the audit has its final status). An event's run carries its deliveries through Temporal, whose
  * payloads stop at 2 MB (docs/operations.md, HERALD_MAX_SUBSCRIPTIONS).
  * Usage: node dist/bench/fanout-limit.js
  */
@@ -28,6 +32,7 @@ async function main() {
     env: { HERALD_INGEST_RATE: '1000000', HERALD_MAX_SUBSCRIPTIONS: '100000' },
   });
   const http = new HeraldHttp(stack.apiUrl, 16);
+  const temporal = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
   const results: unknown[] = [];
   try {
     for (const [n, size] of SIZES.entries()) {
@@ -45,19 +50,28 @@ async function main() {
       // The receiver counts what arrives per `data.run`, so an earlier size's event still delivering is not counted here.
       const run = `fanout-${size}-${n}`;
       const t0 = Date.now();
-      await http.expect(202, 'POST', '/v1/events', key, { id, type: eventType, data: { size, run } });
+      const { workflowId } = await http.expect<{ workflowId: string }>(202, 'POST', '/v1/events', key, {
+        id,
+        type: eventType,
+        data: { size, run },
+      });
       let status = 'unknown';
+      const handle = temporal.workflow.getHandle(workflowId);
+      let described = await handle.describe();
       while (Date.now() - t0 < WAIT_MS) {
         await sleep(1_000);
         const view = await http.call<{ status: string }>('GET', `/v1/events/${id}`, key);
         status = view.status === 200 ? view.body.status : `HTTP ${view.status}`;
-        if (FINAL.includes(status)) break;
+        described = await handle.describe();
+        if (FINAL.includes(status) && described.status.name !== 'RUNNING') break;
       }
       const result = {
         subscriptions: size,
         requests: receiver.perRun.get(run) ?? 0,
         seconds: Math.round((Date.now() - t0) / 100) / 10,
         status,
+        workflow: described.status.name,
+        workflowTaskAttempt: described.raw.pendingWorkflowTask?.attempt ?? null,
         // Each delivery has its own webhook-id: more requests than ids are messages sent again.
         messages: new Set(receiver.receiptsOf(run).map((r) => r.messageId)).size,
       };
@@ -66,6 +80,7 @@ async function main() {
     }
   } finally {
     await http.close();
+    await temporal.connection.close();
     await stack.stop();
     await receiver.close();
   }

@@ -10,10 +10,10 @@ import { parseEncryptionKey } from './security/secret-box';
  * matched delivery through Temporal (its opening's result, the deliveries a continued run
  * loads, the run's result and its `status` query), up to about 1 KB each with the longest
  * tenant and event ids and errors (`trackedView`), and Temporal refuses a payload over 2 MB:
- * past ~2,500 matched subscriptions such a run's workflow task fails on every try, so the
- * event is never finished (3,000 on the production-shaped stack: its opening's result was
- * 2.4 MB, and two minutes later 2,855 deliveries had been sent and the event was still
- * delivering; bench/fanout-limit.ts, 2026-12-06). 1,000 keeps every payload under three
+ * past ~2,500 matched subscriptions the run's workflow task is refused and Temporal ends the
+ * run (3,000 on the production-shaped stack: its opening's result was 2.4 MB; three runs sent
+ * 2,855, 3,000 and 2,650 deliveries, the last ended TERMINATED with the event still
+ * `delivering`; bench/fanout-limit.ts, 2026-12-06). 1,000 keeps every payload under three
  * quarters of the limit (test/workflows); each event-wide retry or cancel adds ~0.1 KB a delivery.
  */
 export const DEFAULT_MAX_SUBSCRIPTIONS = 1_000;
