@@ -1,21 +1,37 @@
 import type { IngestLogQuery } from '../domain/schemas';
 import type { Filter } from 'mongodb';
 import { groupedWrite } from './grouped-write';
-import { writeErrorsByIndex, type IngestLogDoc, type Store } from './index';
+import { isDuplicateKeyError, writeErrorsByIndex, type IngestLogDoc, type Store } from './index';
 import { keysetPage, type Page } from './paging';
 
 /** The ingestion log: ingestion requests, accepted and refused, kept `HERALD_INGEST_LOG_DAYS`. */
 
+/**
+ * Waits before each try again of an insert that failed as a whole (its connection lost, the
+ * store restarting): an entry is written after its request was answered, so no caller is left
+ * to retry it, and FerretDB and a standalone MongoDB take no retryable writes from the driver.
+ */
+export const INGEST_LOG_RETRY_DELAYS_MS = [250, 1_000, 4_000];
+
 /** Records entries, those asked for while a command is in flight together in the next (groupedWrite). */
-export function ingestLogWriter(store: Store): (doc: IngestLogDoc) => Promise<void> {
+export function ingestLogWriter(store: Store, retryDelaysMs = INGEST_LOG_RETRY_DELAYS_MS): (doc: IngestLogDoc) => Promise<void> {
   return groupedWrite<IngestLogDoc, void>(async (docs) => {
-    try {
-      await store.ingestLog.insertMany(docs, { ordered: false });
-      return docs.map(() => undefined);
-    } catch (err) {
-      const refused = writeErrorsByIndex(err, docs.length);
-      if (!refused) throw err;
-      return docs.map((_, i) => (refused.has(i) ? new Error(refused.get(i)!.errmsg ?? 'refused') : undefined));
+    for (let tryNo = 0; ; tryNo++) {
+      try {
+        await store.ingestLog.insertMany(docs, { ordered: false });
+        return docs.map(() => undefined);
+      } catch (err) {
+        const refused = writeErrorsByIndex(err, docs.length);
+        if (refused) {
+          // Ids are new to each entry: a duplicate on a later try is the entry an earlier try stored.
+          return docs.map((_, i) => {
+            const error = refused.get(i);
+            return !error || (tryNo > 0 && isDuplicateKeyError(error)) ? undefined : new Error(error.errmsg ?? 'refused');
+          });
+        }
+        if (tryNo >= retryDelaysMs.length) throw err;
+        await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[tryNo]));
+      }
     }
   });
 }

@@ -14,22 +14,36 @@ import { sharedServers } from '../harness/stack';
  * proxy in front of it closes the connection on the first insert into the collection named.
  */
 
-/** Forwards to the store; `dropNextInsert(c)` closes the connection carrying the next insert into `c`, unforwarded. */
+/**
+ * Forwards to the store. `dropNextInsert(c)` closes the connection carrying the next insert into
+ * `c`, unforwarded; with `afterStoring`, forwarded, and closed in place of the store's answer.
+ */
 async function storeProxy(target: URL) {
-  let armed: string | null = null;
+  let armed: { collection: string; afterStoring: boolean } | null = null;
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
+    let dropAnswer = false;
     client.on('data', (chunk: Buffer) => {
       // An OP_MSG insert starts its command document with the string element "insert": "<collection>".
-      if (armed && chunk.includes(Buffer.from('\x02insert\x00')) && chunk.includes(Buffer.from(`${armed}\x00`))) {
+      if (armed && chunk.includes(Buffer.from('\x02insert\x00')) && chunk.includes(Buffer.from(`${armed.collection}\x00`))) {
+        const { afterStoring } = armed;
         armed = null;
-        client.destroy();
-        upstream.destroy();
+        if (afterStoring) {
+          dropAnswer = true;
+          upstream.write(chunk);
+        } else {
+          client.destroy();
+          upstream.destroy();
+        }
         return;
       }
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk) => client.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (!dropAnswer) return void client.write(chunk);
+      client.destroy();
+      upstream.destroy();
+    });
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
@@ -39,7 +53,7 @@ async function storeProxy(target: URL) {
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   return {
     port,
-    dropNextInsert: (collection: string) => void (armed = collection),
+    dropNextInsert: (collection: string, afterStoring = false) => void (armed = { collection, afterStoring }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -90,24 +104,35 @@ test('a delivery whose insert loses the connection is not answered as stored, an
   expect(await store.deliveries.findOne({ _id: 'd1' })).toMatchObject({ status: 'pending' });
 });
 
-test('an ingestion log entry whose insert loses the connection fails, instead of being taken as written', async () => {
-  const write = ingestLogWriter(store);
-  const entry = (id: string): IngestLogDoc => ({
-    _id: id,
-    tenant: 'default',
-    keyId: 'key-1',
-    at: new Date(),
-    method: 'POST',
-    route: '/v1/events',
-    status: 202,
-    problem: '',
-    body: '{}',
-    bodyBytes: 2,
-    truncated: false,
-  });
+const logEntry = (id: string): IngestLogDoc => ({
+  _id: id,
+  tenant: 'default',
+  keyId: 'key-1',
+  at: new Date(),
+  method: 'POST',
+  route: '/v1/events',
+  status: 202,
+  problem: '',
+  body: '{}',
+  bodyBytes: 2,
+  truncated: false,
+});
+
+test('an ingestion log entry whose insert loses the connection is written by the next try, once', async () => {
+  const write = ingestLogWriter(store, [10]);
   proxy.dropNextInsert('ingest_log');
-  await expect(write(entry('log-1'))).rejects.toThrow();
-  expect(await store.ingestLog.countDocuments({})).toBe(0);
-  await expect(write(entry('log-1'))).resolves.toBeUndefined();
+  await expect(write(logEntry('log-1'))).resolves.toBeUndefined();
   expect(await store.ingestLog.countDocuments({ _id: 'log-1' })).toBe(1);
+
+  // Stored, and the answer lost: the next try's duplicate is the entry written.
+  proxy.dropNextInsert('ingest_log', true);
+  await expect(write(logEntry('log-2'))).resolves.toBeUndefined();
+  expect(await store.ingestLog.countDocuments({ _id: 'log-2' })).toBe(1);
+});
+
+test('an ingestion log entry fails when every try loses the connection, instead of being taken as written', async () => {
+  const write = ingestLogWriter(store, []);
+  proxy.dropNextInsert('ingest_log');
+  await expect(write(logEntry('log-3'))).rejects.toThrow();
+  expect(await store.ingestLog.countDocuments({ _id: 'log-3' })).toBe(0);
 });
