@@ -12,7 +12,8 @@ import { ProductionStack, sleep } from './stack';
  * event brought the receiver, the distinct messages among them, the event's status in the
  * audit, and its workflow's status in Temporal with the attempt of its pending workflow task
  * (a run whose payloads Temporal refuses stays RUNNING, its workflow task failing on every
- * try, even once the audit has its final status). An event's run carries its deliveries through Temporal, whose
+ * try, even once the audit has its final status), and how fast the subscriptions were created
+ * (per second, for each slice of 496, 16 at a time). An event's run carries its deliveries through Temporal, whose
  * payloads stop at 2 MB (docs/operations.md, HERALD_MAX_SUBSCRIPTIONS).
  * Usage: node dist/bench/fanout-limit.js
  */
@@ -21,6 +22,7 @@ const SIZES = (process.env.FANOUT_SIZES ?? '1000,3000').split(',').map(Number);
 if (!SIZES.every((n) => Number.isInteger(n) && n > 0)) throw new Error('FANOUT_SIZES: positive integers separated by commas');
 const FINAL = ['delivered', 'failed', 'cancelled'];
 const WAIT_MS = Number(process.env.FANOUT_WAIT_S ?? 120) * 1000;
+const CREATION_SLICE = 496; // a multiple of the 16 creations made at once
 
 async function main() {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
@@ -39,12 +41,22 @@ async function main() {
       const tenant = `fanout${n}-`.padEnd(63, 'x');
       const key = await http.tenantKey(stack.adminKey, tenant);
       const eventType = `fanout.size${size}`;
+      // Creations per second for each slice of CREATION_SLICE: each creation raises the tenant's
+      // subscriptions version, and its own event's run matches against all of them.
+      const creationRates: number[] = [];
+      let sliceStart = Date.now();
       for (let i = 0; i < size; i += 16) {
         await Promise.all(
           Array.from({ length: Math.min(16, size - i) }, () =>
             http.subscribe(key, `${receiver.url}/fanout-${size}`, [eventType], secret, 5_000),
           ),
         );
+        const made = Math.min(i + 16, size);
+        if (made % CREATION_SLICE === 0 || made === size) {
+          const sliceSize = made % CREATION_SLICE || CREATION_SLICE;
+          creationRates.push(Math.round((sliceSize * 10_000) / (Date.now() - sliceStart)) / 10);
+          sliceStart = Date.now();
+        }
       }
       const id = `fanout-${size}-${n}-`.padEnd(128, 'x');
       // The receiver counts what arrives per `data.run`, so an earlier size's event still delivering is not counted here.
@@ -67,6 +79,7 @@ async function main() {
       }
       const result = {
         subscriptions: size,
+        createdPerSecond: creationRates,
         requests: receiver.perRun.get(run) ?? 0,
         seconds: Math.round((Date.now() - t0) / 100) / 10,
         status,

@@ -49,13 +49,31 @@ export function createActivityCaches(store: Store): ActivityCaches {
   // The attempts of one event ask for its mark together.
   const markOf = sharedRead((key) => isKeyMarkedForPurge(store, key));
 
+  // The events and attempts that find a tenant at a version not yet loaded share one load of
+  // it: while subscriptions are created in bulk, each creation's own event would otherwise read
+  // every subscription of the tenant again, all of them at the same version.
+  const loads = new Map<string, Promise<{ version: number; subs: MatchableSubscription[] }>>();
+
   async function matchable(tenant: string): Promise<{ version: number; subs: MatchableSubscription[] }> {
     const version = await versionOf(tenant); // first: see subscriptionsVersion
     const cached = tenantSubscriptions.get(tenant);
     if (cached?.version === version) return cached;
-    const entry = { version, subs: (await activeSubscriptions(store, tenant)).map(matchableOf) };
-    tenantSubscriptions.set(tenant, entry);
-    return entry;
+    const key = `${version}:${tenant}`;
+    let load = loads.get(key);
+    if (!load) {
+      // Read after the version, as for a caller alone: a load started before another caller
+      // read the same version still holds every change up to it (versions only rise).
+      load = activeSubscriptions(store, tenant)
+        .then((docs) => {
+          const entry = { version, subs: docs.map(matchableOf) };
+          // A load of an older version that ends last does not replace a newer one.
+          if ((tenantSubscriptions.get(tenant)?.version ?? -Infinity) < version) tenantSubscriptions.set(tenant, entry);
+          return entry;
+        })
+        .finally(() => loads.delete(key));
+      loads.set(key, load);
+    }
+    return load;
   }
 
   async function subscription(tenant: string, id: string): Promise<SubscriptionDoc | null> {

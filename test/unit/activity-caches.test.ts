@@ -11,7 +11,8 @@ const TENANT = 'acme';
 
 const subscription = (id: string, extra: Partial<SubscriptionDoc> = {}) => subscriptionDoc(TENANT, id, extra);
 
-function memoryStore(initial: SubscriptionDoc[]) {
+/** `loadDelaysMs`: how long each read of the tenant's subscriptions takes, in turn (none when absent). */
+function memoryStore(initial: SubscriptionDoc[], loadDelaysMs: number[] = []) {
   let subscriptions = initial;
   let version = 1;
   const reads: string[] = [];
@@ -19,7 +20,9 @@ function memoryStore(initial: SubscriptionDoc[]) {
     subscriptions: {
       find: () => {
         reads.push('subscriptions');
-        return { toArray: () => Promise.resolve(subscriptions.filter((s) => s.active)) };
+        const answer = subscriptions.filter((s) => s.active); // as the store had them when asked
+        const delay = loadDelaysMs.shift() ?? 0;
+        return { toArray: () => new Promise((resolve) => setTimeout(() => resolve(answer), delay)) };
       },
       findOne: (filter: { _id: string }) => {
         reads.push(`subscription ${filter._id}`);
@@ -67,4 +70,27 @@ test('once the cache holds a newer version, a first attempt matched at the older
   reads.length = 0;
   expect(await caches.subscriptionAt(TENANT, 'b', matchedAt)).toMatchObject({ _id: 'b', active: false });
   expect(reads).toEqual(['version', 'subscription b']);
+});
+
+test('events and attempts that find the same new version at once share one read of the subscriptions', async () => {
+  const { store, reads } = memoryStore([subscription('a'), subscription('b')], [20]);
+  const caches = createActivityCaches(store);
+  const answers = await Promise.all(Array.from({ length: 8 }, () => caches.matchable(TENANT)));
+  expect(new Set(answers).size).toBe(1);
+  expect(reads.filter((r) => r === 'subscriptions')).toHaveLength(1);
+});
+
+test('a read of an older version that ends after a newer one does not replace it', async () => {
+  const { store, reads, change } = memoryStore([subscription('a'), subscription('b')], [50, 0]);
+  const caches = createActivityCaches(store);
+  const older = caches.matchable(TENANT);
+  await new Promise((resolve) => setTimeout(resolve, 5)); // the older read is under way
+  change([subscription('a')]);
+  const newer = await caches.matchable(TENANT);
+  expect(newer.subs.map((s) => s.doc._id)).toEqual(['a']);
+  expect((await older).subs.map((s) => s.doc._id)).toEqual(['a', 'b']);
+
+  reads.length = 0;
+  expect(await caches.matchable(TENANT)).toBe(newer);
+  expect(reads).toEqual(['version']);
 });
