@@ -66,7 +66,8 @@ export function createActivityCaches(store: Store): ActivityCaches {
       load = activeSubscriptions(store, tenant)
         .then((docs) => {
           const entry = { version, subs: docs.map(matchableOf) };
-          // A load of an older version that ends last does not replace a newer one.
+          // A load of an older version that ends last does not replace a newer one (a tenant's
+          // version only rises: bumpTenantVersion).
           if ((tenantSubscriptions.get(tenant)?.version ?? -Infinity) < version) tenantSubscriptions.set(tenant, entry);
           return entry;
         })

@@ -121,8 +121,9 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
       const eventIds = acceptedIds(problem);
       const accepted = res.statusCode < 400;
       if (!accepted) deps.alerts.refused(principal, res.statusCode, problem, at);
+      const entryId = newIngestLogId();
       record({
-        _id: newIngestLogId(),
+        _id: entryId,
         tenant: principal.tenant,
         keyId: principal.keyId,
         at,
@@ -139,7 +140,12 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
               truncated: bodyBytes > MAX_LOGGED_BODY || (!raw && bodyBytes > 0),
             }),
         ...(eventIds.length > 0 && { eventIds }),
-      }).catch((err: unknown) => deps.logger.warn({ err }, `could not record ${accepted ? 'an accepted' : 'a refused'} ingestion request`));
+      }).catch((err: unknown) =>
+        deps.logger.warn(
+          { err, entryId, tenant: principal.tenant, keyId: principal.keyId, status: res.statusCode },
+          `could not record ${accepted ? 'an accepted' : 'a refused'} ingestion request`,
+        ),
+      );
     });
     next();
   };

@@ -7,9 +7,11 @@ import { keysetPage, type Page } from './paging';
 /** The ingestion log: ingestion requests, accepted and refused, kept `HERALD_INGEST_LOG_DAYS`. */
 
 /**
- * Waits before each try again of an insert that failed as a whole (its connection lost, the
- * store restarting): an entry is written after its request was answered, so no caller is left
- * to retry it, and FerretDB and a standalone MongoDB take no retryable writes from the driver.
+ * Waits before each try again of an insert that failed as a whole, with no answer per entry
+ * (its connection lost, the store restarting, or any other error of the command): an entry is
+ * written after its request was answered, so no caller is left to retry it, and FerretDB and a
+ * standalone MongoDB take no retryable writes from the driver. An error that repeats holds the
+ * log's next entries for these ~5 s, then fails them; they are late, not lost.
  */
 export const INGEST_LOG_RETRY_DELAYS_MS = [250, 1_000, 4_000];
 

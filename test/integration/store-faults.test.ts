@@ -17,9 +17,11 @@ import { sharedServers } from '../harness/stack';
 /**
  * Forwards to the store. `dropNextInsert(c)` closes the connection carrying the next insert into
  * `c`, unforwarded; with `afterStoring`, forwarded, and closed in place of the store's answer.
+ * `dropped()` counts the connections so closed.
  */
 async function storeProxy(target: URL) {
   let armed: { collection: string; afterStoring: boolean } | null = null;
+  let dropped = 0;
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
     let dropAnswer = false;
@@ -32,6 +34,7 @@ async function storeProxy(target: URL) {
           dropAnswer = true;
           upstream.write(chunk);
         } else {
+          dropped++;
           client.destroy();
           upstream.destroy();
         }
@@ -41,6 +44,7 @@ async function storeProxy(target: URL) {
     });
     upstream.on('data', (chunk) => {
       if (!dropAnswer) return void client.write(chunk);
+      dropped++;
       client.destroy();
       upstream.destroy();
     });
@@ -54,6 +58,7 @@ async function storeProxy(target: URL) {
   return {
     port,
     dropNextInsert: (collection: string, afterStoring = false) => void (armed = { collection, afterStoring }),
+    dropped: () => dropped,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -118,21 +123,26 @@ const logEntry = (id: string): IngestLogDoc => ({
   truncated: false,
 });
 
-test('an ingestion log entry whose insert loses the connection is written by the next try, once', async () => {
+test('an ingestion log entry whose insert loses the connection is written by the next try', async () => {
   const write = ingestLogWriter(store, [10]);
+  const before = proxy.dropped();
   proxy.dropNextInsert('ingest_log');
   await expect(write(logEntry('log-1'))).resolves.toBeUndefined();
+  expect(proxy.dropped()).toBe(before + 1);
   expect(await store.ingestLog.countDocuments({ _id: 'log-1' })).toBe(1);
 
   // Stored, and the answer lost: the next try's duplicate is the entry written.
   proxy.dropNextInsert('ingest_log', true);
   await expect(write(logEntry('log-2'))).resolves.toBeUndefined();
+  expect(proxy.dropped()).toBe(before + 2);
   expect(await store.ingestLog.countDocuments({ _id: 'log-2' })).toBe(1);
 });
 
 test('an ingestion log entry fails when every try loses the connection, instead of being taken as written', async () => {
   const write = ingestLogWriter(store, []);
+  const before = proxy.dropped();
   proxy.dropNextInsert('ingest_log');
   await expect(write(logEntry('log-3'))).rejects.toThrow();
+  expect(proxy.dropped()).toBe(before + 1);
   expect(await store.ingestLog.countDocuments({ _id: 'log-3' })).toBe(0);
 });

@@ -81,14 +81,18 @@ test('events and attempts that find the same new version at once share one read 
 });
 
 test('a read of an older version that ends after a newer one does not replace it', async () => {
-  const { store, reads, change } = memoryStore([subscription('a'), subscription('b')], [50, 0]);
+  const { store, reads, change } = memoryStore([subscription('a'), subscription('b')], [200, 0]);
   const caches = createActivityCaches(store);
-  const older = caches.matchable(TENANT);
+  let newerDone = false;
+  const older = caches.matchable(TENANT).then((entry) => ({ entry, newerDone }));
   await new Promise((resolve) => setTimeout(resolve, 5)); // the older read is under way
   change([subscription('a')]);
   const newer = await caches.matchable(TENANT);
+  newerDone = true;
   expect(newer.subs.map((s) => s.doc._id)).toEqual(['a']);
-  expect((await older).subs.map((s) => s.doc._id)).toEqual(['a', 'b']);
+  const { entry, newerDone: endedAfterNewer } = await older;
+  expect(entry.subs.map((s) => s.doc._id)).toEqual(['a', 'b']);
+  expect(endedAfterNewer).toBe(true);
 
   reads.length = 0;
   expect(await caches.matchable(TENANT)).toBe(newer);
