@@ -62,4 +62,8 @@ test('SIGTERM to the API finishes the request in flight, refuses new connections
   await new Promise((resolve) => socket.once('close', resolve));
   expect(answer).toMatch(/^HTTP\/1\.1 202/);
   expect(await exited).toBe(0);
+  // Its ingestion-log entry, written after the answer, was written before the API exited.
+  const { id } = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { id: string };
+  const log = await env.stack.request('GET', '/v1/ingest-log?status=202&limit=50');
+  expect(log.body.data.map((entry: { eventIds?: string[] }) => entry.eventIds ?? []).flat()).toContain(id);
 });
