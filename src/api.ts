@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import path from 'node:path';
+import { createAfterAnswer } from './api/after-answer';
 import { createApp } from './api/app';
 import { loadConfig } from './config';
 import { limitHeapGrowth } from './heap';
@@ -30,6 +31,7 @@ async function main() {
   await ensureIndexes(store);
   const temporal = createTemporalClient(config.temporalAddress, config.temporalNamespace, traced);
   const registry = createRegistry('api');
+  const afterAnswer = createAfterAnswer();
   const app = createApp({
     temporal,
     connection: temporal.connection as Connection,
@@ -48,6 +50,7 @@ async function main() {
     temporalNamespace: config.temporalNamespace,
     portalDir: path.join(__dirname, '..', 'portal'),
     traced,
+    afterAnswer,
   });
   const server = app.listen(config.port, config.host);
   await once(server, 'listening');
@@ -62,12 +65,14 @@ async function main() {
     'Herald API listening',
   );
 
-  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish, then close clients and exit 0.
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests and what follows their answers
+  // finish, then close clients and exit 0.
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
     server.close();
     server.closeIdleConnections();
     await once(server, 'close');
+    await afterAnswer.settled();
     await Promise.allSettled([temporal.connection.close(), store.client.close(), tracing?.shutdown()]);
     process.exit(0);
   };

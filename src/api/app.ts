@@ -4,6 +4,7 @@ import express from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import type { SecretBox } from '../security/secret-box';
+import type { AfterAnswer } from './after-answer';
 import { allEventTypes } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
@@ -38,6 +39,8 @@ export interface AppDeps extends IngestDeps {
   portalDir?: string;
   /** Ingestion opens a span (the root of each event's trace) when the process traces. */
   traced?: boolean;
+  /** What the API does after answering; its shutdown waits for it. */
+  afterAnswer: AfterAnswer;
 }
 
 export const BODY_LIMIT = '256kb';

@@ -4,6 +4,7 @@ import { newIngestLogId } from '../domain/ids';
 import type { Logger } from '../logger';
 import type { Store } from '../store';
 import { ingestLogWriter } from '../store/ingest-log';
+import type { AfterAnswer } from './after-answer';
 import { announce, type AnnounceDeps } from './announce';
 import type { Principal } from './auth';
 import { ownEvent } from '../domain/own-events';
@@ -42,7 +43,7 @@ export interface RejectionAlerts {
  * together when the minute is up, so a burst of 100 bad requests makes two events, not 100.
  * The counts live in this API process; several processes each announce their own.
  */
-export function createRejectionAlerts(deps: AnnounceDeps, intervalMs = 60_000): RejectionAlerts {
+export function createRejectionAlerts(deps: AnnounceDeps & { afterAnswer: AfterAnswer }, intervalMs = 60_000): RejectionAlerts {
   const waiting = new Map<string, KeyAlerts>();
 
   const emit = (keyId: string, alerts: KeyAlerts, at: Date) => {
@@ -54,7 +55,7 @@ export function createRejectionAlerts(deps: AnnounceDeps, intervalMs = 60_000): 
       actor: `key:${keyId}`,
       occurredAt: at,
     });
-    void announce(deps, alerts.tenant, event);
+    deps.afterAnswer.track(announce(deps, alerts.tenant, event));
   };
 
   const closeMinute = (keyId: string) => {
@@ -95,7 +96,7 @@ export function acceptedIds(answer: unknown): string[] {
 }
 
 /** Mounted on the ingestion route before the body is parsed, so malformed and oversized bodies are logged too. */
-export function ingestLog(deps: { store: Store; logger: Logger; alerts: RejectionAlerts }): RequestHandler {
+export function ingestLog(deps: { store: Store; logger: Logger; alerts: RejectionAlerts; afterAnswer: AfterAnswer }): RequestHandler {
   // One insert command for the requests that finish while the previous is in flight: an
   // accepted request adds no command of its own to a busy API.
   const record = ingestLogWriter(deps.store);
@@ -122,7 +123,7 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
       const accepted = res.statusCode < 400;
       if (!accepted) deps.alerts.refused(principal, res.statusCode, problem, at);
       const entryId = newIngestLogId();
-      record({
+      const written = record({
         _id: entryId,
         tenant: principal.tenant,
         keyId: principal.keyId,
@@ -146,6 +147,7 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
           `could not record ${accepted ? 'an accepted' : 'a refused'} ingestion request`,
         ),
       );
+      deps.afterAnswer.track(written);
     });
     next();
   };

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import type { ApiKeyDoc, Store } from '../store';
 import { markExpiryAnnounced } from '../store/api-keys';
 import { emitEvent } from '../temporal/herald-events';
+import type { AfterAnswer } from './after-answer';
 import type { AnnounceDeps } from './announce';
 import { apiKeyChangeEvent } from './change-events';
 import { ProblemError } from './problem';
@@ -24,7 +25,7 @@ export class KeyExpiredError extends ProblemError {
  * later requests read the mark with the key and ask Temporal nothing. When Temporal cannot be
  * reached the mark stays unset and the next request tries again.
  */
-export function announceExpiredKeys(deps: AnnounceDeps & { store: Store }): ErrorRequestHandler {
+export function announceExpiredKeys(deps: AnnounceDeps & { store: Store; afterAnswer: AfterAnswer }): ErrorRequestHandler {
   const inFlight = new Set<string>(); // one try at a time per key in this process
   return (err, _req, _res, next) => {
     next(err);
@@ -33,11 +34,12 @@ export function announceExpiredKeys(deps: AnnounceDeps & { store: Store }): Erro
     if (doc.expiryAnnouncedAt || inFlight.has(doc._id)) return;
     inFlight.add(doc._id);
     const event = apiKeyChangeEvent('expired', doc, 'herald', doc.expiresAt!);
-    void callTemporal(deps.connection, () => emitEvent(deps.temporal, deps.taskQueue, doc.tenant, event))
+    const announced = callTemporal(deps.connection, () => emitEvent(deps.temporal, deps.taskQueue, doc.tenant, event))
       .then(() => markExpiryAnnounced(deps.store, doc._id, new Date()))
       .catch((e: unknown) =>
         deps.logger.error({ err: e, keyId: doc._id }, 'could not emit herald.api_key.expired; the next request tries again'),
       )
       .finally(() => inFlight.delete(doc._id));
+    deps.afterAnswer.track(announced);
   };
 }

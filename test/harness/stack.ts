@@ -5,6 +5,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
+import { createAfterAnswer } from '../../src/api/after-answer';
 import { createApp, type AppDeps } from '../../src/api/app';
 import { createSecretBox } from '../../src/security/secret-box';
 import { createLogger } from '../../src/logger';
@@ -158,6 +159,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
     temporalNamespace: 'default',
     portalDir: path.join(ROOT, 'dist/portal'),
     traced: tracing !== undefined,
+    afterAnswer: createAfterAnswer(),
   };
   const app = createApp(appDeps);
   const server: Server = await new Promise((resolve) => {
@@ -196,6 +198,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       await stack.worker.kill('SIGTERM');
       await new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
+      await appDeps.afterAnswer.settled();
       await temporal.connection.close();
       await store.db.dropDatabase().catch(() => undefined);
       await store.client.close();

@@ -3,7 +3,8 @@ import net from 'node:net';
 import path from 'node:path';
 import * as api from '../harness/api';
 import { freePort, portIsOpen, waitForPort } from '../harness/servers';
-import { eventually, useStack, WorkerProcess } from '../harness/stack';
+import { eventually, sharedServers, useStack, WorkerProcess } from '../harness/stack';
+import { storeProxy } from '../harness/store-proxy';
 
 /** Graceful shutdown: what an operator's SIGTERM to the worker or the API does to the work in flight. */
 
@@ -29,7 +30,8 @@ test('SIGTERM to the worker lets the attempt in flight finish and record before 
   expect(env.receiver.received('/slow-2s')).toHaveLength(1);
 });
 
-test('SIGTERM to the API finishes the request in flight, refuses new connections and exits 0', async () => {
+/** An API process of its own, on the stack's Temporal and store (`overrides` replace its variables), to stop. */
+async function startApi(overrides: Record<string, string> = {}) {
   const port = await freePort();
   const child = spawn(process.execPath, [path.resolve(__dirname, '../../dist/src/api.js')], {
     env: {
@@ -38,11 +40,17 @@ test('SIGTERM to the API finishes the request in flight, refuses new connections
       HERALD_ADMIN_KEY: env.stack.adminKey,
       HERALD_PORT: String(port),
       HERALD_LOG_LEVEL: 'silent',
+      ...overrides,
     },
     stdio: 'ignore',
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitForPort(port);
+  return { port, child, exited };
+}
+
+test('SIGTERM to the API finishes the request in flight, refuses new connections and exits 0', async () => {
+  const { port, child, exited } = await startApi();
 
   // A request whose body is still arriving when SIGTERM comes.
   const body = JSON.stringify({ type: 'shutdown.api', data: { n: 1 } });
@@ -66,4 +74,33 @@ test('SIGTERM to the API finishes the request in flight, refuses new connections
   const { id } = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { id: string };
   const log = await env.stack.request('GET', '/v1/ingest-log?status=202&limit=50');
   expect(log.body.data.map((entry: { eventIds?: string[] }) => entry.eventIds ?? []).flat()).toContain(id);
+});
+
+test('SIGTERM to the API while an ingestion-log entry waits to be tried again: the entry is written before it exits', async () => {
+  // The API's store through a proxy that cuts the entry's first two inserts: the writer tries
+  // again after 0.25 and 1 s, and SIGTERM comes between the first cut and the last try.
+  const proxy = await storeProxy(new URL(sharedServers().mongoBaseUrl));
+  try {
+    const mongoUrl = new URL(env.stack.workerEnv.MONGO_URL);
+    mongoUrl.port = String(proxy.port);
+    const { port, child, exited } = await startApi({ MONGO_URL: mongoUrl.toString() });
+
+    proxy.dropNextInsert('ingest_log', false, 2);
+    const res = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.stack.adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'shutdown.api.log', data: {} }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    await eventually(() => proxy.dropped() === 1, 10_000, "the entry's first insert to be cut");
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(proxy.dropped()).toBe(2);
+
+    const log = await env.stack.request('GET', '/v1/ingest-log?status=202&limit=50');
+    expect(log.body.data.map((entry: { eventIds?: string[] }) => entry.eventIds ?? []).flat()).toContain(id);
+  } finally {
+    await proxy.close();
+  }
 });

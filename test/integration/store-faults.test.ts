@@ -1,10 +1,9 @@
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { connectStore, type DeliveryDoc, type IngestLogDoc, type Store } from '../../src/store';
 import { createAttemptRecorder, UNATTEMPTED } from '../../src/store/deliveries';
 import { ingestLogWriter } from '../../src/store/ingest-log';
-import { freePort } from '../harness/servers';
 import { sharedServers } from '../harness/stack';
+import { storeProxy, type StoreProxy } from '../harness/store-proxy';
 
 /**
  * Grouped inserts when the store's connection is lost during the command: every write in it
@@ -14,56 +13,7 @@ import { sharedServers } from '../harness/stack';
  * proxy in front of it closes the connection on the first insert into the collection named.
  */
 
-/**
- * Forwards to the store. `dropNextInsert(c)` closes the connection carrying the next insert into
- * `c`, unforwarded; with `afterStoring`, forwarded, and closed in place of the store's answer.
- * `dropped()` counts the connections so closed.
- */
-async function storeProxy(target: URL) {
-  let armed: { collection: string; afterStoring: boolean } | null = null;
-  let dropped = 0;
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    let dropAnswer = false;
-    client.on('data', (chunk: Buffer) => {
-      // An OP_MSG insert starts its command document with the string element "insert": "<collection>".
-      if (armed && chunk.includes(Buffer.from('\x02insert\x00')) && chunk.includes(Buffer.from(`${armed.collection}\x00`))) {
-        const { afterStoring } = armed;
-        armed = null;
-        if (afterStoring) {
-          dropAnswer = true;
-          upstream.write(chunk);
-        } else {
-          dropped++;
-          client.destroy();
-          upstream.destroy();
-        }
-        return;
-      }
-      upstream.write(chunk);
-    });
-    upstream.on('data', (chunk) => {
-      if (!dropAnswer) return void client.write(chunk);
-      dropped++;
-      client.destroy();
-      upstream.destroy();
-    });
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    port,
-    dropNextInsert: (collection: string, afterStoring = false) => void (armed = { collection, afterStoring }),
-    dropped: () => dropped,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-let proxy: Awaited<ReturnType<typeof storeProxy>>;
+let proxy: StoreProxy;
 let store: Store;
 
 beforeAll(async () => {
