@@ -27,6 +27,7 @@ const FAN_OUT = 10;
 const IN_FLIGHT = 10;
 const DOCS = 100;
 const ROUNDS = 2;
+const DROP_BTREE = process.env.COMMAND_COST_DROP_BTREE === '1';
 
 interface Cost {
   command: string;
@@ -46,14 +47,11 @@ async function main() {
   try {
     await ensureIndexes(store);
     await new Promise((r) => setTimeout(r, 2_500)); // the wrapper's GIN companions, added each second
-    if (process.env.COMMAND_COST_DROP_BTREE === '1' && storeDb.length > 0) {
+    if (DROP_BTREE) {
+      const url = postgresUrlOf(server);
+      if (!url) throw new Error('COMMAND_COST_DROP_BTREE=1 needs FerretDB on PostgreSQL');
       execFileSync('psql', [
-        '-U',
-        'postgres',
-        '-h',
-        '127.0.0.1',
-        '-d',
-        storeDb[0],
+        url,
         '-Atc',
         `DO $$ DECLARE r record; BEGIN FOR r IN SELECT schemaname, indexname FROM pg_indexes WHERE indexdef LIKE 'CREATE INDEX%USING btree%' AND schemaname = '${database}' LOOP EXECUTE format('DROP INDEX %I.%I', r.schemaname, r.indexname); END LOOP; END $$`,
       ]);
@@ -100,7 +98,7 @@ async function main() {
         ]);
       },
       'event: its insert (insertOne)': (round, e) => store.events.insertOne(eventDoc(`e${round}-${e}`)),
-      'event: its status update (updateOne $set)': (round, e) =>
+      'event: its status update (updateOne $set, $unset)': (round, e) =>
         store.events.updateOne({ _id: `cost/e${round}-${e}` }, { $set: { status: 'delivered' }, $unset: { claimedUntil: '' } }),
       'event: 10 deliveries, attempt inside (1 insertMany)': (round, e) =>
         store.deliveries.insertMany(
@@ -179,11 +177,16 @@ function firstAttemptOf(d: DeliveryDoc): AttemptDoc {
   };
 }
 
-/** The PostgreSQL database FerretDB stores in, from the test harness's naming; none on SQLite or MongoDB. */
-function postgresDatabaseOf(server: Awaited<ReturnType<typeof startStore>>): string[] {
+/** The PostgreSQL URL FerretDB was started with; none on SQLite or MongoDB. */
+function postgresUrlOf(server: Awaited<ReturnType<typeof startStore>>): string | undefined {
   const args = server.process?.spawnargs ?? [];
-  const url = args[args.indexOf('-postgresql') + 1];
-  return args.includes('-postgresql') && url ? [new URL(url).pathname.slice(1)] : [];
+  return args.includes('-postgresql') ? args[args.indexOf('-postgresql') + 1] : undefined;
+}
+
+/** The PostgreSQL database FerretDB stores in; none on SQLite or MongoDB. */
+function postgresDatabaseOf(server: Awaited<ReturnType<typeof startStore>>): string[] {
+  const url = postgresUrlOf(server);
+  return url ? [new URL(url).pathname.slice(1)] : [];
 }
 
 function report(costs: Cost[], postgres: boolean): void {
@@ -191,7 +194,7 @@ function report(costs: Cost[], postgres: boolean): void {
   const lines = [
     `# One store command's CPU, ${new Date().toISOString()}`,
     '',
-    `\`node dist/bench/command-cost.js\`: ${OPS} commands per row, ${IN_FLIGHT} in flight, on ${DOCS} documents; store: FerretDB on ${postgres ? 'PostgreSQL' : 'SQLite'}.`,
+    `\`node dist/bench/command-cost.js\`: ${OPS} commands per row of reads and updates (on ${DOCS} documents), ${EVENTS} events per \`event:\` row (its CPU is per event, "per second" events per second), ${IN_FLIGHT} in flight; store: FerretDB on ${postgres ? 'PostgreSQL' : 'SQLite'} with Herald's indexes${DROP_BTREE ? ", FerretDB's non-unique btree indexes dropped (COMMAND_COST_DROP_BTREE=1)" : ''}.`,
     '',
     '| command | round | per second | driver (this process) | FerretDB | PostgreSQL | all |',
     '|---|---:|---:|---:|---:|---:|---:|',

@@ -72,7 +72,7 @@ async function main() {
     server.close();
     server.closeIdleConnections();
     await once(server, 'close');
-    await afterAnswer.settled();
+    await afterAnswer.drain();
     await Promise.allSettled([temporal.connection.close(), store.client.close(), tracing?.shutdown()]);
     process.exit(0);
   };

@@ -7,22 +7,30 @@
 export interface AfterAnswer {
   /** Keeps `work` until it settles; its own handlers report how it ended. */
   track(work: Promise<unknown>): void;
-  /** Settles once everything tracked so far has, including work tracked meanwhile. */
-  settled(): Promise<void>;
+  /** Runs `start` when the API stops: work that would otherwise wait for a timer that the exit cancels. */
+  onDrain(start: () => void): void;
+  /** Starts the `onDrain` work, then settles once everything tracked has, including work tracked meanwhile. */
+  drain(): Promise<void>;
 }
 
 export function createAfterAnswer(): AfterAnswer {
   const pending = new Set<Promise<unknown>>();
+  const atDrain: Array<() => void> = [];
+  const track = (work: Promise<unknown>) => {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    pending.add(settled);
+    void settled.then(() => pending.delete(settled));
+  };
   return {
-    track(work) {
-      const settled = work.then(
-        () => undefined,
-        () => undefined,
-      );
-      pending.add(settled);
-      void settled.then(() => pending.delete(settled));
+    track,
+    onDrain(start) {
+      atDrain.push(start);
     },
-    async settled() {
+    async drain() {
+      for (const start of atDrain) start();
       while (pending.size > 0) await Promise.all(pending);
     },
   };

@@ -41,7 +41,8 @@ export interface RejectionAlerts {
 /**
  * Per key: the first refusal is announced at once; later ones are counted and announced
  * together when the minute is up, so a burst of 100 bad requests makes two events, not 100.
- * The counts live in this API process; several processes each announce their own.
+ * The counts live in this API process; several processes each announce their own, and one that
+ * stops announces what it counted so far.
  */
 export function createRejectionAlerts(deps: AnnounceDeps & { afterAnswer: AfterAnswer }, intervalMs = 60_000): RejectionAlerts {
   const waiting = new Map<string, KeyAlerts>();
@@ -68,6 +69,14 @@ export function createRejectionAlerts(deps: AnnounceDeps & { afterAnswer: AfterA
     waiting.set(keyId, { ...alerts, count: 0, since: new Date() });
     setTimeout(() => closeMinute(keyId), intervalMs).unref();
   };
+  // The minute's timers do not hold the process: at shutdown the counts go out now.
+  deps.afterAnswer.onDrain(() => {
+    for (const [keyId, alerts] of waiting) {
+      if (alerts.count === 0) continue;
+      emit(keyId, alerts, new Date());
+      waiting.set(keyId, { ...alerts, count: 0, since: new Date() }); // a timer firing later announces nothing twice
+    }
+  });
 
   return {
     refused(principal, status, problem, at) {

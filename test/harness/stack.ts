@@ -198,7 +198,7 @@ export async function startStack(options: StackOptions = {}): Promise<TestStack>
       await stack.worker.kill('SIGTERM');
       await new Promise((resolve) => server.close(resolve));
       server.closeAllConnections();
-      await appDeps.afterAnswer.settled();
+      await appDeps.afterAnswer.drain();
       await temporal.connection.close();
       await store.db.dropDatabase().catch(() => undefined);
       await store.client.close();

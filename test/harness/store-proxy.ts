@@ -10,8 +10,13 @@ import { freePort } from './servers';
 export async function storeProxy(target: URL) {
   let armed: { collection: string; afterStoring: boolean; times: number } | null = null;
   let dropped = 0;
+  const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    }
     let dropAnswer = false;
     client.on('data', (chunk: Buffer) => {
       // An OP_MSG insert starts its command document with the string element "insert": "<collection>".
@@ -47,7 +52,12 @@ export async function storeProxy(target: URL) {
     port,
     dropNextInsert: (collection: string, afterStoring = false, times = 1) => void (armed = { collection, afterStoring, times }),
     dropped: () => dropped,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /** Stops listening and cuts the connections still open, so that no client keeps it waiting. */
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
   };
 }
 
