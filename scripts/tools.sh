@@ -3,7 +3,8 @@
 # clone (HERALD_TOOLS_DIR, default ~/.cache/herald/bin), so later runs and CI reuse them:
 #   temporal         the Temporal CLI (dev server + Web UI), v1.5.1: later tags carry
 #                    `replace` directives and cannot be `go install`ed
-#   herald-ferretdb  FerretDB v1.24.2 embedded in tools/ferretdb (rebuilt when its source changes)
+#   herald-ferretdb  FerretDB v1.24.2 embedded in tools/ferretdb, with its patches (rebuilt when
+#                    its source or a patch changes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOOLS_DIR=${HERALD_TOOLS_DIR:-$HOME/.cache/herald/bin}
@@ -19,10 +20,21 @@ if [[ ! -x "$TOOLS_DIR/temporal" || "$(cat "$TOOLS_DIR/temporal.stamp" 2>/dev/nu
   echo "$TEMPORAL_CLI_VERSION" > "$TOOLS_DIR/temporal.stamp"
 fi
 
-stamp=$(cat tools/ferretdb/go.mod tools/ferretdb/go.sum tools/ferretdb/*.go | sha256sum | cut -c1-16)
+stamp=$(cat tools/ferretdb/go.mod tools/ferretdb/go.sum tools/ferretdb/*.go tools/ferretdb/patches/*.patch | sha256sum | cut -c1-16)
 if [[ ! -x "$TOOLS_DIR/herald-ferretdb" || "$(cat "$TOOLS_DIR/herald-ferretdb.stamp" 2>/dev/null)" != "$stamp" ]]; then
   echo "tools: building FerretDB (first time only, a few minutes)..."
-  (cd tools/ferretdb && go build -o "$TOOLS_DIR/herald-ferretdb" .)
+  # FerretDB's module, as pinned in go.sum, with tools/ferretdb/patches applied, built through
+  # a copy of go.mod that replaces the module by the patched copy (the module cache is read-only).
+  work=$(mktemp -d)
+  (cd tools/ferretdb && go mod download github.com/FerretDB/FerretDB)
+  cp -R "$(cd tools/ferretdb && go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)" "$work/ferretdb"
+  chmod -R u+w "$work/ferretdb"
+  for p in tools/ferretdb/patches/*.patch; do patch -s -d "$work/ferretdb" -p1 < "$p"; done
+  cp tools/ferretdb/go.mod "$work/go.mod"
+  cp tools/ferretdb/go.sum "$work/go.sum"
+  echo "replace github.com/FerretDB/FerretDB => $work/ferretdb" >> "$work/go.mod"
+  (cd tools/ferretdb && go build -modfile="$work/go.mod" -o "$TOOLS_DIR/herald-ferretdb" .)
+  rm -rf "$work"
   echo "$stamp" > "$TOOLS_DIR/herald-ferretdb.stamp"
 fi
 
