@@ -26,15 +26,18 @@ if [[ ! -x "$TOOLS_DIR/herald-ferretdb" || "$(cat "$TOOLS_DIR/herald-ferretdb.st
   # FerretDB's module, as pinned in go.sum, with tools/ferretdb/patches applied, built through
   # a copy of go.mod that replaces the module by the patched copy (the module cache is read-only).
   work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
   (cd tools/ferretdb && go mod download github.com/FerretDB/FerretDB)
   cp -R "$(cd tools/ferretdb && go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)" "$work/ferretdb"
   chmod -R u+w "$work/ferretdb"
-  for p in tools/ferretdb/patches/*.patch; do patch -s -d "$work/ferretdb" -p1 < "$p"; done
+  # No fuzz: a patch that no longer fits its FerretDB version fails the build instead of landing elsewhere.
+  for p in tools/ferretdb/patches/*.patch; do patch -s --fuzz=0 -d "$work/ferretdb" -p1 < "$p"; done
   cp tools/ferretdb/go.mod "$work/go.mod"
   cp tools/ferretdb/go.sum "$work/go.sum"
   echo "replace github.com/FerretDB/FerretDB => $work/ferretdb" >> "$work/go.mod"
   (cd tools/ferretdb && go build -modfile="$work/go.mod" -o "$TOOLS_DIR/herald-ferretdb" .)
   rm -rf "$work"
+  trap - EXIT
   echo "$stamp" > "$TOOLS_DIR/herald-ferretdb.stamp"
 fi
 

@@ -155,10 +155,11 @@ export function createAttemptRecorder(store: Store): {
   const insertDelivery = groupedInsert<DeliveryDoc>((docs) => store.deliveries.insertMany(docs, { ordered: false }));
   const recordAttempt: RecordAttempt = async (attempt, progress, trigger) => {
     await insertAttempt(attempt);
-    // Not grouped: FerretDB 1.24 keeps every statement of an update command reading from its
-    // own PostgreSQL connection until the whole command ends (msg_update.go defers each
-    // statement's iterator close to the end of its loop), so one update of N deliveries holds
-    // N connections and more; grouped, they starved its pool within seconds under `make bench`.
+    // Not grouped: FerretDB applies each statement of an update command on its own, so one
+    // command of N saves it nothing (docs/scaling.md), and FerretDB 1.24 as released keeps every
+    // statement's PostgreSQL connection until the whole command ends (msg_update.go defers each
+    // iterator's close; tools/ferretdb's patch closes it after the statement): grouped, the
+    // updates starved its pool within seconds under `make bench`.
     const updated = await store.deliveries.updateOne(
       { _id: attempt.deliveryId },
       {

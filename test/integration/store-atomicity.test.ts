@@ -43,6 +43,7 @@ test('two fields set at once on one document by two writers both stay, by update
     ]),
   );
   const docs = await events.find({}).toArray();
+  expect(docs).toHaveLength(ids.length);
   expect(docs.filter((d) => d.status !== 'delivered' || d.closedBy !== 'child')).toEqual([]);
 });
 

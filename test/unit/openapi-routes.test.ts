@@ -1,3 +1,4 @@
+import { createAfterAnswer } from '../../src/api/after-answer';
 import { createApp, type AppDeps } from '../../src/api/app';
 import { openApiDocument } from '../../src/api/openapi';
 
@@ -28,6 +29,7 @@ const deps = {
   maxSubscriptionsPerTenant: 100,
   portalDir: 'dist/portal',
   registry: { registerMetric: () => undefined },
+  afterAnswer: createAfterAnswer(),
 } as unknown as AppDeps;
 
 test('the OpenAPI document lists every route the API serves, and no other', () => {
