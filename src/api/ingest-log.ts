@@ -59,23 +59,25 @@ export function createRejectionAlerts(deps: AnnounceDeps & { afterAnswer: AfterA
     deps.afterAnswer.track(announce(deps, alerts.tenant, event));
   };
 
+  /** Announces the refusals counted so far and starts counting again from zero. */
+  const announceCounted = (keyId: string, alerts: KeyAlerts) => {
+    emit(keyId, alerts, new Date());
+    waiting.set(keyId, { ...alerts, count: 0, since: new Date() });
+  };
+
   const closeMinute = (keyId: string) => {
     const alerts = waiting.get(keyId)!;
     if (alerts.count === 0) {
       waiting.delete(keyId);
       return;
     }
-    emit(keyId, alerts, new Date());
-    waiting.set(keyId, { ...alerts, count: 0, since: new Date() });
+    announceCounted(keyId, alerts);
     setTimeout(() => closeMinute(keyId), intervalMs).unref();
   };
-  // The minute's timers do not hold the process: at shutdown the counts go out now.
+  // The minute's timers do not hold the process: at shutdown the counts go out now (and a timer
+  // firing later finds nothing counted).
   deps.afterAnswer.onDrain(() => {
-    for (const [keyId, alerts] of waiting) {
-      if (alerts.count === 0) continue;
-      emit(keyId, alerts, new Date());
-      waiting.set(keyId, { ...alerts, count: 0, since: new Date() }); // a timer firing later announces nothing twice
-    }
+    for (const [keyId, alerts] of waiting) if (alerts.count > 0) announceCounted(keyId, alerts);
   });
 
   return {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { IngestLogQuery } from '../domain/schemas';
 import type { Filter } from 'mongodb';
 import { groupedWrite } from './grouped-write';
@@ -11,7 +12,8 @@ import { keysetPage, type Page } from './paging';
  * (its connection lost, the store restarting, or any other error of the command): an entry is
  * written after its request was answered, so no caller is left to retry it, and FerretDB and a
  * standalone MongoDB take no retryable writes from the driver. An error that repeats holds the
- * log's next entries for these ~5 s, then fails them; they are late, not lost.
+ * log's next entries for these ~5 s and the tries themselves (each up to the driver's 5 s to find
+ * an unreachable store: ~25 s in all), then fails them; until then they are late, not lost.
  */
 export const INGEST_LOG_RETRY_DELAYS_MS = [250, 1_000, 4_000];
 
@@ -32,7 +34,7 @@ export function ingestLogWriter(store: Store, retryDelaysMs = INGEST_LOG_RETRY_D
           });
         }
         if (tryNo >= retryDelaysMs.length) throw err;
-        await new Promise((resolve) => setTimeout(resolve, retryDelaysMs[tryNo]));
+        await sleep(retryDelaysMs[tryNo]);
       }
     }
   });
