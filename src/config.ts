@@ -33,6 +33,7 @@ const envSchema = z.object({
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(DEFAULT_MAX_SUBSCRIPTIONS),
   HERALD_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(500),
   HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS: z.coerce.number().int().min(0).max(4_294_967_295).default(0), // Node's vm timeout is 32-bit
+  HERALD_WORKFLOW_STACK_TRACES: z.string().optional(),
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
   HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
@@ -69,6 +70,8 @@ export interface Config {
    * deadlock; 0 turns the check off (see src/worker.ts).
    */
   workflowDeadlockTimeoutMs: number;
+  /** Whether the worker collects workflow stack traces for Temporal's stack trace query (see src/worker.ts). */
+  workflowStackTraces: boolean;
   /** Requests in flight to one subscription per worker process. */
   subscriptionConcurrency: number;
   /** Events one API process starts at once before it answers 503 (load shedding). */
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionConcurrency: e.HERALD_SUBSCRIPTION_CONCURRENCY,
     maxCachedWorkflows: e.HERALD_MAX_CACHED_WORKFLOWS,
     workflowDeadlockTimeoutMs: e.HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS,
+    workflowStackTraces: flag(e.HERALD_WORKFLOW_STACK_TRACES),
     allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     smtpFrom: e.HERALD_SMTP_FROM,

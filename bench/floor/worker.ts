@@ -32,6 +32,8 @@ async function main() {
     maxCachedWorkflows: 500,
     // As Herald's worker by default (HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS): no watchdog thread per sandbox call.
     isolateExecutionTimeout: 0,
+    // As Herald's worker by default (HERALD_WORKFLOW_STACK_TRACES): no stack captured per workflow promise.
+    workflowStackTraces: false,
   });
   writeFileSync(readyFile, new Date().toISOString());
   await worker.run(); // resolves after SIGINT/SIGTERM

@@ -34,13 +34,13 @@ const REMOTE = LOCAL_ATTEMPT_MAX_MS + 5_000; // one that gets an activity task o
 const LATER = 600_000;
 
 let n = 0;
-function start(plan: Plan, input: Partial<DeliverEventInput> = {}) {
+function start(plan: Plan, input: Partial<DeliverEventInput> = {}, taskQueue = env.taskQueue) {
   const id = `evt-${++n}-${Date.now()}`;
   const seen = env.audit.plan(id, plan);
   const args: DeliverEventInput = { tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION, ...input };
   const handle = env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
     workflowId: `wf-${id}`,
-    taskQueue: env.taskQueue,
+    taskQueue,
     args: [args],
   });
   return { id, seen, args, handle };
@@ -225,6 +225,28 @@ test('waits out the retry schedule, and a retry signal while it waits attempts a
     [1, undefined, undefined],
     [2, 'retry', 'key:k1'],
   ]);
+});
+
+test('a worker collects no workflow stack traces unless asked (HERALD_WORKFLOW_STACK_TRACES): the stack trace query says so, and answers once they are on', async () => {
+  const waiting: Plan = { subscriptions: [{ id: 's', timeoutMs: LOCAL }], attempt: () => ({ ok: false, retryDelayMs: LATER }) };
+  const stackOf = async (queue?: string) => {
+    const h = await start(waiting, {}, queue).handle;
+    await until(async () => (await h.query(statusQuery)).deliveries[0]?.status === 'retrying', 'the first attempt to fail');
+    return { h, stack: h.query<string>('__stack_trace') };
+  };
+
+  const off = await stackOf();
+  await expect(off.stack).rejects.toThrow('Workflow stack traces are not enabled on this worker');
+
+  const stopWorker = await env.startWorker('workflow-tests-stacks', { workflowStackTraces: true });
+  try {
+    const on = await stackOf('workflow-tests-stacks');
+    expect(await on.stack).toMatch(/ at deliver \(\S*src\/workflows\/deliver-event\.ts:\d+:\d+\)/);
+    await on.h.terminate();
+  } finally {
+    await stopWorker();
+  }
+  await off.h.terminate();
 });
 
 test('a retry of a delivery that failed, while the event still delivers elsewhere, runs its schedule again from the next attempt', async () => {

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { startTemporal, type TemporalServer } from '../harness/servers';
 import { FakeAudit } from './fake-audit';
 
@@ -12,6 +12,8 @@ export interface WorkflowEnv {
   client: Client;
   audit: FakeAudit;
   taskQueue: string;
+  /** Starts another worker of the same workflows and activities on `taskQueue`; the answer stops it early. */
+  startWorker: (taskQueue: string, options?: Partial<WorkerOptions>) => Promise<() => Promise<void>>;
   stop: () => Promise<void>;
 }
 
@@ -30,24 +32,43 @@ export async function startWorkflowEnv(workflowsPath = require.resolve('../../sr
   const audit = new FakeAudit();
   const taskQueue = 'workflow-tests';
   const nativeConnection = await NativeConnection.connect({ address: server.address });
-  const worker = await Worker.create({
-    connection: nativeConnection,
-    taskQueue,
-    workflowsPath,
-    activities: audit.activities(),
-    // Herald's worker default (src/worker.ts): Node's vm rejects a 0 timeout unless patches/ was applied.
-    isolateExecutionTimeout: 0,
-  });
-  const running = worker.run();
+  // Bundled once: a test that needs a worker set up otherwise starts it from the same code.
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') });
+  const stops: (() => Promise<void>)[] = [];
+  const startWorker = async (queue: string, options: Partial<WorkerOptions> = {}) => {
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      taskQueue: queue,
+      workflowBundle,
+      activities: audit.activities(),
+      // Herald's worker defaults (src/worker.ts): Node's vm rejects a 0 timeout unless patches/ was
+      // applied, and the patch's option leaves the stack traces out.
+      isolateExecutionTimeout: 0,
+      workflowStackTraces: false,
+      ...options,
+    });
+    const running = worker.run();
+    let stopping: Promise<void> | undefined;
+    const stop = () => {
+      if (!stopping) {
+        worker.shutdown();
+        stopping = running;
+      }
+      return stopping;
+    };
+    stops.push(stop);
+    return stop;
+  };
+  await startWorker(taskQueue);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   return {
     client,
     audit,
     taskQueue,
+    startWorker,
     stop: async () => {
-      worker.shutdown();
-      await running;
+      await Promise.all(stops.map((stop) => stop()));
       await Promise.all([connection.close(), nativeConnection.close()]);
       server.process.kill('SIGKILL');
     },
