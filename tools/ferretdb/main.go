@@ -8,6 +8,9 @@ import (
 	"flag"
 	"log"
 	"log/slog"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // served only when HERALD_FERRETDB_PPROF names an address
 	"net/url"
 	"os"
 	"os/signal"
@@ -27,19 +30,25 @@ func main() {
 		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 		Handler:  "sqlite",
 	}
+	pgURL := withoutLoopbackTLS(*pg)
 	if *pg != "" {
-		cfg.Handler, cfg.PostgreSQLURL = "postgresql", withPoolLimit(*pg)
+		cfg.Handler, cfg.PostgreSQLURL = "postgresql", withPoolLimit(pgURL)
 	} else {
 		if err := os.MkdirAll(*dir, 0o755); err != nil {
 			log.Fatal(err)
 		}
 		cfg.SQLiteURL = "file:" + *dir + "/"
 	}
+	// Go's profiler, as the production-shaped Temporal server's TEMPORAL_PPROF_PORT: how
+	// `make bench` finds where the store's CPU goes (`go tool pprof http://<addr>/debug/pprof/profile`).
+	if addr := os.Getenv("HERALD_FERRETDB_PPROF"); addr != "" {
+		go func() { log.Print(http.ListenAndServe(addr, nil)) }()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *pg != "" {
-		tunePostgres(ctx, *pg) // before FerretDB opens its connections
-		go companionIndexes(ctx, *pg)
+		tunePostgres(ctx, pgURL) // before FerretDB opens its connections
+		go companionIndexes(ctx, pgURL)
 	} else {
 		go sqliteIDIndexes(ctx, *dir)
 	}
@@ -57,14 +66,41 @@ func main() {
 // opens up to 50; beside the production-shaped Temporal's pools that passed PostgreSQL's
 // default max_connections (100) under `make bench`, and PostgreSQL refused clients.
 func withPoolLimit(raw string) string {
+	return withDefault(raw, "pool_max_conns", "30")
+}
+
+// withoutLoopbackTLS reaches a PostgreSQL on loopback without TLS unless the URL says
+// otherwise. pgx's default (`sslmode=prefer`) takes TLS whenever the server offers it, as
+// Debian's does, and then both sides encrypt every statement of a connection that never
+// leaves the machine.
+func withoutLoopbackTLS(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if !isLoopback(u.Hostname()) {
+		return raw
+	}
+	return withDefault(raw, "sslmode", "disable")
+}
+
+func withDefault(raw, param, value string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		log.Fatal(err)
 	}
 	q := u.Query()
-	if !q.Has("pool_max_conns") {
-		q.Set("pool_max_conns", "30")
+	if !q.Has(param) {
+		q.Set(param, value)
 		u.RawQuery = q.Encode()
 	}
 	return u.String()
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
