@@ -93,7 +93,7 @@ async function main() {
     // on that worker; an operator can set a bound to have such a step failed instead.
     isolateExecutionTimeout: config.workflowDeadlockTimeoutMs,
     // For the stack trace query (the Web UI's "Stack Trace" tab) the SDK captures and formats a
-    // stack for every promise a workflow makes: half of the workflow thread's CPU, 4-5 % of the
+    // stack for every promise a workflow makes: half of the workflow thread's CPU, 2-17 % of the
     // worker's per delivery at fan-out 10 (bench/results/stack-traces-2026-12-06T1925Z.md).
     // An event's state is its `status` query and its history; an operator chasing a stuck
     // workflow turns the stacks on (patches/@temporalio+worker+1.24.0.patch adds the option).

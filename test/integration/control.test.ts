@@ -242,6 +242,14 @@ test("GET /v1/events/{id} agrees with the workflow's status query while a delive
   await env.stack.request('POST', `/v1/events/${id}/cancel`, {});
 });
 
+test("Herald's worker collects no workflow stack traces unless HERALD_WORKFLOW_STACK_TRACES is set: Temporal's stack trace query says so", async () => {
+  const { id, workflowId } = await waitingDelivery('/no-stacks', ['1h']);
+  await expect(env.stack.temporal.workflow.getHandle(workflowId).query('__stack_trace')).rejects.toThrow(
+    'Workflow stack traces are not enabled on this worker',
+  );
+  await env.stack.request('POST', `/v1/events/${id}/cancel`, {});
+});
+
 test('test sends a herald.ping to that subscription only and answers the outcome', async () => {
   const sub = await subscribe('/ping-ok', ['nothing.matches.this']);
   await subscribe('/ping-other', ['*']);

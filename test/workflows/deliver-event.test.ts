@@ -236,17 +236,23 @@ test('a worker collects no workflow stack traces unless asked (HERALD_WORKFLOW_S
   };
 
   const off = await stackOf();
-  await expect(off.stack).rejects.toThrow('Workflow stack traces are not enabled on this worker');
+  try {
+    await expect(off.stack).rejects.toThrow('Workflow stack traces are not enabled on this worker');
+  } finally {
+    await off.h.terminate();
+  }
 
   const stopWorker = await env.startWorker('workflow-tests-stacks', { workflowStackTraces: true });
   try {
     const on = await stackOf('workflow-tests-stacks');
-    expect(await on.stack).toMatch(/ at deliver \(\S*src\/workflows\/deliver-event\.ts:\d+:\d+\)/);
-    await on.h.terminate();
+    try {
+      expect(await on.stack).toMatch(/ at deliver \(\S*src\/workflows\/deliver-event\.ts:\d+:\d+\)/);
+    } finally {
+      await on.h.terminate();
+    }
   } finally {
     await stopWorker();
   }
-  await off.h.terminate();
 });
 
 test('a retry of a delivery that failed, while the event still delivers elsewhere, runs its schedule again from the next attempt', async () => {

@@ -12,7 +12,7 @@ export interface WorkflowEnv {
   client: Client;
   audit: FakeAudit;
   taskQueue: string;
-  /** Starts another worker of the same workflows and activities on `taskQueue`; the answer stops it early. */
+  /** Starts another worker of the same workflows and activities on `taskQueue`; returns a function that stops it before `stop` does. */
   startWorker: (taskQueue: string, options?: Partial<WorkerOptions>) => Promise<() => Promise<void>>;
   stop: () => Promise<void>;
 }
