@@ -8,6 +8,7 @@ import type { HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
 import { findByIds, type DeliveryDoc, type Store, type SubscriptionDoc } from '../store';
 import {
+  claimHolds,
   closeDelivery,
   createAttemptRecorder,
   createDeliveries,
@@ -17,7 +18,7 @@ import {
   reopenDelivery,
   UNATTEMPTED,
 } from '../store/deliveries';
-import { eventDocOf, eventOf, isPurging, recordEvent } from '../store/events';
+import { eventDocOf, eventOf, isMarkedForPurge, isPurging, recordEvent } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
 import { deferredDelivery, resultOf, stateOf } from './delivery-state';
@@ -90,6 +91,19 @@ export function createAuditActivities(deps: AuditDeps) {
   }
 
   /**
+   * Whether a purge is removing the event, read after the opening's claims were written: its
+   * mark, or its absence once a purge is done. When this opening wrote the event's record itself
+   * with a claim (`eventClaimUntil`), the mark alone answers: a purge that marks the event after
+   * this read counts that claim (`claimsInFlight`) and deletes nothing before it lapses, so the
+   * record cannot be gone while the claim still holds once the read has answered.
+   */
+  async function purgeFenced(tenant: string, eventId: string, eventClaimUntil: number | undefined): Promise<boolean> {
+    if (eventClaimUntil === undefined) return isPurging(store, tenant, eventId);
+    if (await isMarkedForPurge(store, tenant, eventId)) return true;
+    return !claimHolds(eventClaimUntil, 0) && isPurging(store, tenant, eventId);
+  }
+
+  /**
    * One pending delivery per subscription, each with a message id of its own. Those in
    * `deferred` are answered as opened but not stored: their first attempts write them (the
    * event's claim, written before this, fences them against a purge as a delivery's would).
@@ -97,7 +111,10 @@ export function createAuditActivities(deps: AuditDeps) {
   async function openDeliveries(
     input: MatchInput,
     { deliver, version }: MatchedSubscriptions,
-    opening: { at: Date; deferred: ReadonlySet<string>; messageIdsAt?: number } = { at: new Date(), deferred: new Set() },
+    opening: { at: Date; deferred: ReadonlySet<string>; messageIdsAt?: number; eventClaimUntil?: number } = {
+      at: new Date(),
+      deferred: new Set(),
+    },
   ): Promise<DeliveryState[]> {
     const { tenant, eventId, workflowId } = input;
     const sorted = [...deliver].sort((a, b) => a._id.localeCompare(b._id));
@@ -128,7 +145,7 @@ export function createAuditActivities(deps: AuditDeps) {
     // activity may still be running in the worker after the stop. Read after the insert: either
     // the mark (or the event's absence, once the purge is done) is seen here, or the mark was
     // written after the insert and the purge's delete removes these deliveries.
-    if (docs.length > 0 && (await isPurging(store, tenant, eventId))) {
+    if (docs.length > 0 && (await purgeFenced(tenant, eventId, opening.eventClaimUntil))) {
       await store.deliveries.deleteMany({ tenant, eventId }); // what a finished purge would leave behind
       throw ApplicationFailure.nonRetryable(`event ${eventId} is being purged`, 'EventPurged');
     }
@@ -203,6 +220,7 @@ export function createAuditActivities(deps: AuditDeps) {
         at,
         deferred: new Set(recorded === 'recorded' ? deferrable.map((s) => s._id) : []),
         ...(deferOpening && { messageIdsAt: Date.parse(event.receivedAt) }),
+        ...(recorded === 'recorded' && doc.claimedUntil && { eventClaimUntil: doc.claimedUntil.getTime() }),
       });
     },
 

@@ -1,6 +1,7 @@
 import { createAuditActivities } from '../../src/activities/audit';
 import { createActivityCaches } from '../../src/activities/caches';
 import type { TemporalGateway } from '../../src/activities/gateway';
+import type { OpenEventInput } from '../../src/activities/types';
 import * as filters from '../../src/domain/filter';
 import type { HeraldEvent } from '../../src/domain/schemas';
 import type { DeliveryDoc, EventDoc, Store, SubscriptionDoc } from '../../src/store';
@@ -8,8 +9,9 @@ import { eventDocOf } from '../../src/store/events';
 import { subscriptionDoc } from './subscription-doc';
 
 /**
- * Filters in the worker: `openEvent` and `matchSubscriptions` on a store held in memory that
- * answers the few commands they send, and records each, so a test can tell what was written.
+ * The worker's opening of an event: filters in `openEvent` and `matchSubscriptions`, and the
+ * purge check after its writes, on a store held in memory that answers the few commands they
+ * send, and records each, so a test can tell what was written and read.
  */
 
 const TENANT = 'acme';
@@ -18,6 +20,9 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
   const events = new Map<string, EventDoc>();
   const deliveries: DeliveryDoc[] = [];
   const commands: string[] = [];
+  const purgeMarks = new Set<string>();
+  /** Runs as the purge mark is read: a purge, or time, acting between the opening's writes and its check. */
+  let onMarkRead = () => {};
   let version = 1;
   const store = {
     events: {
@@ -36,10 +41,20 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
       },
     },
     closures: { findOne: () => Promise.resolve(null) },
-    purgeMarks: { findOne: () => Promise.resolve(null) },
+    purgeMarks: {
+      findOne: (filter: { _id: string }) => {
+        commands.push('purgeMarks.findOne');
+        onMarkRead();
+        return Promise.resolve(purgeMarks.has(filter._id) ? { _id: filter._id } : null);
+      },
+    },
     deliveries: {
       insertMany: (docs: DeliveryDoc[]) => {
         deliveries.push(...docs);
+        return Promise.resolve();
+      },
+      deleteMany: () => {
+        commands.push('deliveries.deleteMany');
         return Promise.resolve();
       },
     },
@@ -49,7 +64,8 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
     },
     subscriptionsVersions: { findOne: () => Promise.resolve({ _id: TENANT, version }) },
   } as unknown as Store;
-  return { store, events, deliveries, commands, bumpVersion: () => version++ };
+  const whenMarkRead = (run: () => void) => (onMarkRead = run);
+  return { store, events, deliveries, commands, purgeMarks, whenMarkRead, bumpVersion: () => version++ };
 }
 
 function subscription(
@@ -74,7 +90,7 @@ function activitiesOn(subscriptions: SubscriptionDoc[]) {
   return { ...memory, caches, feedDigest, audit: createAuditActivities({ store: memory.store, caches, gateway }) };
 }
 
-const open = (audit: ReturnType<typeof activitiesOn>['audit'], event: HeraldEvent, extra: { only?: string } = {}) =>
+const open = (audit: ReturnType<typeof activitiesOn>['audit'], event: HeraldEvent, extra: Partial<OpenEventInput> = {}) =>
   audit.openEvent({ tenant: TENANT, event, workflowId: `event/${TENANT}/${event.id}`, runId: 'run-1', ...extra });
 
 const deliveredTo = (states: Awaited<ReturnType<typeof open>>) => (states === 'duplicate' ? [] : states.map((s) => s.view.subscriptionId));
@@ -154,4 +170,46 @@ test("filters are compiled once per load of the tenant's subscriptions, not once
   bumpVersion(); // a subscription changed: the next event reloads them
   await open(audit, paymentEvent('evt_after', { env: 'prod' }));
   expect(compile).toHaveBeenCalledTimes(4);
+});
+
+describe("the purge check after an ingested event's opening", () => {
+  // As deliverEvent opens an ingested event: first attempts to fast receivers stored by the attempts, under the event's claim.
+  const ingested = { deferOpening: { timeoutMs: 5_000, deliveries: 100 } };
+  const eventsRead = (commands: string[]) => commands.filter((c) => c === 'events.findOne');
+
+  test('reads only the purge mark when the event carries the claim this opening wrote, and the claim still holds', async () => {
+    const { audit, commands } = activitiesOn([subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 })]);
+    expect(deliveredTo(await open(audit, paymentEvent('evt_claimed', {}), ingested))).toEqual(['fast']);
+    expect(commands).toContain('purgeMarks.findOne');
+    expect(eventsRead(commands)).toEqual([]);
+  });
+
+  test('reads the event too once the claim lapsed before the mark was read, and fails the opening when a purge deleted it', async () => {
+    const { audit, commands, events, whenMarkRead } = activitiesOn([subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 })]);
+    const now = Date.now();
+    whenMarkRead(() => {
+      // The worker stalled past the claim, and a purge that waited for it deleted the event and took its mark away.
+      jest.spyOn(Date, 'now').mockReturnValue(now + 60_000);
+      events.clear();
+    });
+    try {
+      await expect(open(audit, paymentEvent('evt_lapsed', {}), ingested)).rejects.toThrow('is being purged');
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(eventsRead(commands)).toEqual(['events.findOne']);
+    expect(commands).toContain('deliveries.deleteMany');
+  });
+
+  test('fails the opening when the purge mark is there, claim or not', async () => {
+    const { audit, purgeMarks } = activitiesOn([subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 })]);
+    purgeMarks.add(`${TENANT}/evt_marked`);
+    await expect(open(audit, paymentEvent('evt_marked', {}), ingested)).rejects.toThrow('is being purged');
+  });
+
+  test('reads the event too when the opening wrote no claim on it (no fast receiver)', async () => {
+    const { audit, commands } = activitiesOn([subscription('slow', ['payment.*'], undefined, { timeoutMs: 15_000 })]);
+    expect(deliveredTo(await open(audit, paymentEvent('evt_slow', {}), ingested))).toEqual(['slow']);
+    expect(eventsRead(commands)).toEqual(['events.findOne']);
+  });
 });
