@@ -8,17 +8,17 @@ import type { HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
 import { findByIds, type DeliveryDoc, type Store, type SubscriptionDoc } from '../store';
 import {
-  claimHolds,
   closeDelivery,
   createAttemptRecorder,
   createDeliveries,
   deliveriesOfRun,
   deliveryKey,
+  followsOpening,
   OPENING_CLAIM_MS,
   reopenDelivery,
   UNATTEMPTED,
 } from '../store/deliveries';
-import { eventDocOf, eventOf, isMarkedForPurge, isPurging, recordEvent } from '../store/events';
+import { eventDocOf, eventOf, isMarkedForPurge, isRecorded, recordEvent } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
 import { deferredDelivery, resultOf, stateOf } from './delivery-state';
@@ -93,14 +93,17 @@ export function createAuditActivities(deps: AuditDeps) {
   /**
    * Whether a purge is removing the event, read after the opening's claims were written: its
    * mark, or its absence once a purge is done. When this opening wrote the event's record itself
-   * with a claim (`eventClaimUntil`), the mark alone answers: a purge that marks the event after
-   * this read counts that claim (`claimsInFlight`) and deletes nothing before it lapses, so the
-   * record cannot be gone while the claim still holds once the read has answered.
+   * with a claim (`eventClaimUntil`) and the mark is read soon after (`followsOpening`, 8 s), the
+   * mark alone answers: a purge that marks the event after this read counts that claim
+   * (`claimsInFlight`) and deletes nothing while it holds, and nothing else releases it so soon.
+   * Only a run of this same opening on another worker, which comes after the workflow task's 10 s
+   * timeout, can end the event's run and release the claim; a read later than 8 s reads the
+   * record as well.
    */
   async function purgeFenced(tenant: string, eventId: string, eventClaimUntil: number | undefined): Promise<boolean> {
-    if (eventClaimUntil === undefined) return isPurging(store, tenant, eventId);
     if (await isMarkedForPurge(store, tenant, eventId)) return true;
-    return !claimHolds(eventClaimUntil, 0) && isPurging(store, tenant, eventId);
+    if (eventClaimUntil !== undefined && followsOpening(eventClaimUntil)) return false;
+    return !(await isRecorded(store, tenant, eventId));
   }
 
   /**

@@ -328,8 +328,12 @@ export async function isKeyMarkedForPurge(store: Store, key: string): Promise<bo
 
 /** Whether a purge is removing or has removed this event: marked, or no longer in the audit. */
 export async function isPurging(store: Store, tenant: string, id: string): Promise<boolean> {
-  if (await isMarkedForPurge(store, tenant, id)) return true;
-  return (await store.events.findOne({ _id: eventKey(tenant, id) }, { projection: { _id: 1 } })) === null;
+  return (await isMarkedForPurge(store, tenant, id)) || !(await isRecorded(store, tenant, id));
+}
+
+/** Whether the audit holds this event's record (read by `_id`). */
+export async function isRecorded(store: Store, tenant: string, id: string): Promise<boolean> {
+  return (await store.events.findOne({ _id: eventKey(tenant, id) }, { projection: { _id: 1 } })) !== null;
 }
 
 /** The type of the record a purge leaves: it cannot itself be purged. */

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -41,7 +42,11 @@ func main() {
 	}
 	// Go's profiler, as the production-shaped Temporal server's TEMPORAL_PPROF_PORT: how
 	// `make bench` finds where the store's CPU goes (`go tool pprof http://<addr>/debug/pprof/profile`).
+	// Loopback only: the handlers have no authentication.
 	if addr := os.Getenv("HERALD_FERRETDB_PPROF"); addr != "" {
+		if host, _, err := net.SplitHostPort(addr); err != nil || !isLoopback(host) {
+			log.Fatalf("HERALD_FERRETDB_PPROF must be a loopback host:port, not %q", addr)
+		}
 		go func() { log.Print(http.ListenAndServe(addr, nil)) }()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,19 +74,19 @@ func withPoolLimit(raw string) string {
 	return withDefault(raw, "pool_max_conns", "30")
 }
 
-// withoutLoopbackTLS reaches a PostgreSQL on loopback without TLS unless the URL says
-// otherwise. pgx's default (`sslmode=prefer`) takes TLS whenever the server offers it, as
-// Debian's does, and then both sides encrypt every statement of a connection that never
-// leaves the machine.
+// withoutLoopbackTLS reaches a PostgreSQL on loopback without TLS first unless the URL or
+// PGSSLMODE says otherwise. pgx's default (`sslmode=prefer`) takes TLS whenever the server
+// offers it, as Debian's does, and then both sides encrypt every statement of a connection
+// that never leaves the machine; `allow` still takes TLS from a server that requires it.
 func withoutLoopbackTLS(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if !isLoopback(u.Hostname()) {
+	if !isLoopback(u.Hostname()) || os.Getenv("PGSSLMODE") != "" {
 		return raw
 	}
-	return withDefault(raw, "sslmode", "disable")
+	return withDefault(raw, "sslmode", "allow")
 }
 
 func withDefault(raw, param, value string) string {
@@ -98,7 +103,7 @@ func withDefault(raw, param, value string) string {
 }
 
 func isLoopback(host string) bool {
-	if host == "localhost" {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
