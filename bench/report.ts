@@ -7,6 +7,8 @@ export interface BenchResults {
   quick: boolean;
   workers: number;
   store: string;
+  /** The FerretDB wrapper the run used: its path and the first 16 hex digits of its SHA-256. */
+  storeBuild: { binary: string; sha256: string };
   machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; platform: string };
   baseline: { deliveriesPerSecond: number; latency: LatencySummary; concurrency: number };
   ingest?: Array<{
@@ -320,7 +322,8 @@ export function markdownReport(r: BenchResults): string {
     `# Herald bench ${r.startedAt}${r.quick ? ' (QUICK)' : ''}`,
     '',
     `${r.machine.cpus} cores (${r.machine.cpuModel}), ${r.machine.memoryGb} GB, Node ${r.machine.node}. ` +
-      `Temporal server v1.29.1 on PostgreSQL, store FerretDB on ${r.store}, ${r.workers} worker process(es), one API process; everything on this machine.`,
+      `Temporal server v1.29.1 on PostgreSQL, store FerretDB on ${r.store} (\`${r.storeBuild.binary}\`, SHA-256 ${r.storeBuild.sha256}…), ` +
+      `${r.workers} worker process(es), one API process; everything on this machine.`,
     '',
     '## Baseline: the physical limit',
     '',

@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -16,6 +16,7 @@ import { brokerConsumer } from './destinations';
 import { closedLoop, openLoop, summarize, type LoadResult } from './load';
 import { BenchReceiver } from './receiver';
 import { ManagedProcess, postgresCpuMs, ProductionStack, sleep, type StoreBackend } from './stack';
+import { TOOLS_DIR } from '../test/harness/servers';
 import { markdownReport, type BenchResults, type StepEntry } from './report';
 import { climbLadder, GRACE_MS, highestHeld, P99_LIMIT_MS, type LadderTarget } from './stepped';
 
@@ -155,7 +156,14 @@ async function main() {
   const http = new HeraldHttp(stack.apiUrl, 256);
   const temporal = new Client({ connection: await Connection.connect({ address: stack.temporalAddress }) });
   const rssSamples: NonNullable<BenchResults['sustained']>['samples'] = [];
-  const results = { startedAt: started.toISOString(), quick: QUICK, machine: machine(), workers: WORKERS, store: STORE } as BenchResults;
+  const results = {
+    startedAt: started.toISOString(),
+    quick: QUICK,
+    machine: machine(),
+    workers: WORKERS,
+    store: STORE,
+    storeBuild: storeBuild(),
+  } as BenchResults;
 
   const running = (workflows: string) => temporal.workflow.count(`${workflows} AND ExecutionStatus = 'Running'`).then((c) => c.count);
   /** Lets the previous scenario's workflows finish so it does not slow the next one. */
@@ -772,6 +780,16 @@ function duplicates(receiver: BenchReceiver, run: string): number {
 const rate = (count: number, elapsedMs: number) => Math.round((count / Math.max(1, elapsedMs)) * 1000 * 10) / 10;
 const ms = (value: number) => (Number.isFinite(value) ? `${Math.round(value)} ms` : 'n/a');
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+/**
+ * Which FerretDB wrapper this run used, by the binary's own hash: two runs meant to compare
+ * builds can be checked to have run different ones (the stack's start may rebuild the wrapper in
+ * `HERALD_TOOLS_DIR` from the working tree, and a tools directory's stamp can be set by hand).
+ */
+function storeBuild(): BenchResults['storeBuild'] {
+  const binary = path.join(TOOLS_DIR, 'herald-ferretdb');
+  return { binary, sha256: createHash('sha256').update(readFileSync(binary)).digest('hex').slice(0, 16) };
+}
 
 function machine() {
   return {
