@@ -1,10 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, TOOLS_DIR, waitForPort } from '../test/harness/servers';
+import { freePort, freePortBlock, TOOLS_DIR, waitForPort } from '../test/harness/servers';
 
 /**
  * The production-shaped Herald that `make bench` and `make chaos` measure: the real Temporal
@@ -241,27 +240,6 @@ function readdirSafe(dir: string): string[] {
   } catch {
     return [];
   }
-}
-
-/**
- * A run of `count` consecutive free loopback ports (the Temporal server uses port..port+13),
- * below 32768: Temporal's SQL schema keeps membership ports in a smallint.
- */
-async function freePortBlock(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20_000 - count));
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error(`no block of ${count} free ports found`);
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 function psql(sql: string): void {

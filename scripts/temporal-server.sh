@@ -159,6 +159,16 @@ done
 for sa in HeraldTenant=Keyword HeraldEventType=Keyword HeraldSubscriptionIds=KeywordList HeraldStatus=Keyword; do
   cli operator search-attribute create --namespace default --name "${sa%=*}" --type "${sa#*=}" >/dev/null 2>&1 || true
 done
+# The frontend checks search attributes against its namespace cache, which reloads on a timer:
+# for a second or two after they are created, a start that names them fails (INVALID_ARGUMENT,
+# "no mapping defined"), and the API would answer its first events 500. Ready once a query
+# naming all four is accepted.
+sa_query='HeraldTenant = "ready" AND HeraldEventType = "ready" AND HeraldSubscriptionIds = "ready" AND HeraldStatus = "ready"'
+for attempt in $(seq 1 150); do
+  cli workflow list --namespace default --query "$sa_query" --limit 1 >/dev/null 2>&1 && break
+  if ((attempt == 150)); then echo "Temporal never accepted Herald's search attributes; see $HERALD_DATA_DIR/logs/temporal-server.log" >&2; stop; exit 1; fi
+  sleep 0.2
+done
 
 "$TOOLS_DIR/temporal-ui-server" --root "$root/ui" --config config --env development start \
   >> "$HERALD_DATA_DIR/logs/temporal-ui.log" 2>&1 &

@@ -31,6 +31,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A run of `count` consecutive free loopback ports (the Temporal server uses port..port+13),
+ * below 32768: Temporal's SQL schema keeps membership ports in a smallint.
+ */
+export async function freePortBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * (32_767 - 20_000 - count));
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => portIsFree(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+  throw new Error(`no block of ${count} free ports found`);
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
 /** True when something accepts connections on the loopback port now. */
 export function portIsOpen(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
