@@ -6,6 +6,7 @@ import { SCOPES, type Scope } from '../domain/schemas';
 import { apiKeyIdOf } from '../security/api-keys';
 import type { Store } from '../store';
 import { findApiKey } from '../store/api-keys';
+import { sharedRead } from '../store/shared-read';
 import { KeyExpiredError } from './key-expiry';
 import { ProblemError } from './problem';
 import { unavailable } from './temporal-call';
@@ -37,10 +38,13 @@ export function principalOf(res: Response): Principal {
 /**
  * Bearer authentication: the admin key, or an API key looked up by the id it carries and
  * compared by digest in constant time. No cache: a revoked key fails on its next request.
+ * Requests with the same key at about the same time share one read, but only one that started
+ * after each of them arrived (`sharedRead`), so a request sent after a revocation sees it.
  * A request without an Authorization header goes to `withoutKey` (the portal session's cookie).
  */
 export function authenticate(adminKey: string, store: Store, withoutKey?: RequestHandler): RequestHandler {
   const adminDigest = digest(adminKey);
+  const readKey = sharedRead((id) => findApiKey(store, id));
   return async (req: Request, res: Response, next: NextFunction) => {
     if (withoutKey && req.get('authorization') === undefined) return withoutKey(req, res, next);
     const match = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '');
@@ -54,7 +58,7 @@ export function authenticate(adminKey: string, store: Store, withoutKey?: Reques
     if (!id) return next(unauthorized('The API key is not valid.'));
     let doc;
     try {
-      doc = await findApiKey(store, id);
+      doc = await readKey(id);
     } catch {
       return next(unavailable('The key store is unavailable; try again.'));
     }

@@ -4,11 +4,15 @@ import addFormats from 'ajv-formats';
 import { LRUCache } from 'lru-cache';
 import { isStoreUnreachable, type Store } from '../store';
 import { registryVersion, schemasOf } from '../store/event-types';
+import { sharedRead } from '../store/shared-read';
 import { unavailable } from './temporal-call';
 
 /**
  * JSON Schema validation of event `data` against the tenant's event-type registry. Schemas
- * are compiled once per registry version: each request costs one read of the version.
+ * are compiled once per registry version: each request costs one read of the version, shared
+ * by the tenant's requests that arrive while another read is in flight (`sharedRead`: each is
+ * answered by a read that started after it arrived, so a schema registered before a request
+ * was sent applies to it).
  */
 
 // Not strict: schemas written for other tools carry keywords (`example`, `x-…`) Ajv does not know.
@@ -62,11 +66,12 @@ export interface EventDataValidator {
 
 export function createEventDataValidator(store: Store): EventDataValidator {
   const tenants = new LRUCache<string, TenantSchemas>({ max: 1000 });
+  const versionOf = sharedRead((tenant) => registryVersion(store, tenant));
 
   async function schemasFor(tenant: string): Promise<TenantSchemas> {
     const cached = tenants.get(tenant);
     try {
-      if (cached && cached.version === (await registryVersion(store, tenant))) return cached;
+      if (cached && cached.version === (await versionOf(tenant))) return cached;
       const loaded = await schemasOf(store, tenant);
       const fresh = { version: loaded.version, sources: loaded.schemas, compiled: new Map<string, ValidateFunction>() };
       tenants.set(tenant, fresh);

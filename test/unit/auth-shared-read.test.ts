@@ -1,0 +1,110 @@
+import type { NextFunction, Request, Response } from 'express';
+import { authenticate, type Principal } from '../../src/api/auth';
+import { ProblemError } from '../../src/api/problem';
+import { createEventDataValidator } from '../../src/api/event-type-schemas';
+import { hashApiKey, newApiKey } from '../../src/security/api-keys';
+import type { ApiKeyDoc, Store } from '../../src/store';
+
+/**
+ * Requests that arrive together share the API's per-request reads, but never a read already in
+ * flight when they arrived: a key revoked (or a schema registered) before a request was sent
+ * applies to it. The store is a stand-in whose reads the test answers one at a time.
+ */
+
+function pendingReads<T>() {
+  const reads: Array<(value: T) => void> = [];
+  const read = () => new Promise<T>((resolve) => reads.push(resolve));
+  return { reads, read };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Runs the middleware as Express would, answering the principal it set or the error it passed on. */
+function request(middleware: ReturnType<typeof authenticate>, key: string): Promise<Principal | ProblemError> {
+  return new Promise((resolve) => {
+    const req = { get: (name: string) => (name.toLowerCase() === 'authorization' ? `Bearer ${key}` : undefined) } as unknown as Request;
+    const res = { locals: {} } as unknown as Response;
+    const next: NextFunction = (err?: unknown) => resolve(err ? (err as ProblemError) : (res.locals.principal as Principal));
+    void middleware(req, res, next);
+  });
+}
+
+test('requests with one key share a read that started after they arrived, so a revocation before them answers 401', async () => {
+  const created = newApiKey();
+  const active: ApiKeyDoc = {
+    _id: created.id,
+    name: 'ci',
+    tenant: 't',
+    scopes: ['events:write'],
+    prefix: created.prefix,
+    hash: hashApiKey(created.key),
+    createdAt: new Date(0),
+  };
+  const { reads, read } = pendingReads<ApiKeyDoc>();
+  const store = { apiKeys: { findOne: read } } as unknown as Store;
+  const middleware = authenticate('admin-key-of-this-test', store);
+
+  const first = request(middleware, created.key);
+  await tick();
+  expect(reads).toHaveLength(1);
+  // The key is revoked while the first request's read is in flight; two requests come after that.
+  const second = request(middleware, created.key);
+  const third = request(middleware, created.key);
+  await tick();
+  expect(reads).toHaveLength(1); // they wait for a read of their own
+
+  reads[0](active); // read before the revocation
+  expect(await first).toMatchObject({ keyId: created.id, tenant: 't' });
+  await tick();
+  expect(reads).toHaveLength(2); // one read for both
+  reads[1]({ ...active, revokedAt: new Date(1) });
+  for (const answer of [await second, await third]) {
+    expect(answer).toBeInstanceOf(ProblemError);
+    expect(answer).toMatchObject({ status: 401, detail: 'The API key was revoked.' });
+  }
+});
+
+test("a tenant's requests share the registry version's read, and a schema registered before them applies", async () => {
+  let version = 0; // no registry yet
+  const answers: Array<() => void> = [];
+  let reads = 0;
+  const schemaJson = JSON.stringify({ type: 'object', required: ['amount'] });
+  const store = {
+    eventTypesVersions: {
+      findOne: () => {
+        reads++;
+        const answer = version ? { _id: 't', version } : null; // the state when the read ran
+        return new Promise((resolve) => answers.push(() => resolve(answer)));
+      },
+    },
+    eventTypes: { find: () => ({ toArray: () => Promise.resolve(version ? [{ type: 'order.paid', schemaJson }] : []) }) },
+  } as unknown as Store;
+  const answerAll = async () => {
+    while (answers.length) {
+      answers.shift()!();
+      await tick();
+    }
+  };
+  const validator = createEventDataValidator(store);
+  const event = { type: 'order.paid', data: {} };
+  const warm = validator.check('t', [event]);
+  await tick();
+  await answerAll();
+  expect(await warm).toEqual([[]]);
+
+  const first = validator.check('t', [event]);
+  await tick();
+  expect(reads).toBe(2);
+  version = 1; // the schema is registered while the first request's read is in flight
+  const second = validator.check('t', [event]);
+  const third = validator.check('t', [event]);
+  await tick();
+  expect(reads).toBe(2); // they wait for a read of their own
+
+  answers.shift()!();
+  expect(await first).toEqual([[]]); // read before the registration
+  await tick();
+  expect(reads).toBe(3); // one read for both
+  await answerAll(); // and, the version having moved, the registry's own reads
+  for (const [issues] of [await second, await third]) expect(issues.map((i) => i.path.join('.'))).toEqual(['data.amount']);
+});
