@@ -1,7 +1,8 @@
 /**
  * Writes that many concurrent callers make to one collection, grouped into one command: while
  * a command is in flight, the writes asked for meanwhile wait and go together in the next. An
- * idle worker so writes at once, one by one; a busy one sends one command for the attempts
+ * idle worker so writes at once, one by one (with `lingerMs`, a write that finds nothing in
+ * flight waits that long for others to join it); a busy one sends one command for the attempts
  * that finished during the previous, instead of one each (every command costs the store a
  * round of its own: parsing, a transaction, an answer). A caller's promise settles when its
  * own write is acknowledged or refused, so nothing is reported done before it is durable.
@@ -11,9 +12,12 @@ export function groupedWrite<I, O>(
   write: (items: I[]) => Promise<Array<O | Error>>,
   /** The most items in one command. */
   maxItems = 256,
+  /** How long a write that finds nothing in flight waits for others to join it. */
+  lingerMs = 0,
 ): (item: I) => Promise<O> {
   let queue: Array<{ item: I; resolve: (o: O) => void; reject: (e: unknown) => void }> = [];
   let inFlight = false;
+  let lingering = false;
 
   async function flush(): Promise<void> {
     inFlight = true;
@@ -37,6 +41,12 @@ export function groupedWrite<I, O>(
   return (item) =>
     new Promise<O>((resolve, reject) => {
       queue.push({ item, resolve, reject });
-      if (!inFlight) void flush();
+      if (inFlight || lingering) return;
+      if (lingerMs <= 0) return void flush();
+      lingering = true;
+      setTimeout(() => {
+        lingering = false;
+        if (!inFlight) void flush();
+      }, lingerMs);
     });
 }

@@ -63,3 +63,27 @@ test('a command holds at most maxItems items', async () => {
   commands[2].answer(['D']);
   await expect(Promise.all(all)).resolves.toEqual(['A', 'B', 'C', 'D']);
 });
+
+test('with a linger, a write that finds nothing in flight waits for the writes that follow within it, then goes with them', async () => {
+  jest.useFakeTimers();
+  try {
+    const { commands, write } = controlledWrite();
+    const put = groupedWrite(write, 256, 5);
+    const a = put('a');
+    jest.advanceTimersByTime(4);
+    const b = put('b');
+    expect(commands).toHaveLength(0); // still lingering
+    jest.advanceTimersByTime(1);
+    expect(commands.map((c) => c.items)).toEqual([['a', 'b']]);
+    const c = put('c'); // in flight: waits for it, not for another linger
+    commands[0].answer(['A', 'B']);
+    await expect(a).resolves.toBe('A');
+    await expect(b).resolves.toBe('B');
+    await Promise.resolve();
+    expect(commands.map((cmd) => cmd.items)).toEqual([['a', 'b'], ['c']]);
+    commands[1].answer(['C']);
+    await expect(c).resolves.toBe('C');
+  } finally {
+    jest.useRealTimers();
+  }
+});
