@@ -146,7 +146,9 @@ function groupedInsert<T extends { _id: string }>(
  * first attempts end within milliseconds of each other; without the wait, an idle store took
  * each event's ten attempts (and ten deliveries) in two to three commands each, with it in
  * about one (bench/results/record-linger-2026-12-06T2200Z.md: the store's CPU per delivery
- * −11 % relative to Temporal's in every pair). The wait delays the record, not the send.
+ * −11 % relative to Temporal's in every pair). For a first attempt the wait comes after the send,
+ * before its record; a deferred delivery stored before a retried attempt or a cancel
+ * (`openDeferred`) waits it too.
  */
 const RECORD_LINGER_MS = 3;
 

@@ -1,15 +1,17 @@
 /**
  * One store read by key shared by the callers that ask for the same key at about the same
  * time: the attempts of one event ask for its purge mark, and every attempt and event of a
- * tenant for its subscriptions version, within milliseconds of each other.
+ * tenant for its subscriptions version, within milliseconds of each other; so do the API's
+ * requests with one key for that key, and a tenant's requests for its event-type registry.
  *
  * Each caller gets the answer of a read that started after it asked, never of one already in
  * flight: a caller that wrote before asking (an attempt's claim, before it looks for its
  * event's purge mark) is answered by a read at least as new as its write, exactly as if it had
- * read alone. So at most one read per key is in flight, and callers that ask while it is form
- * the next one.
+ * read alone. So callers that ask while a read is in flight form the next one, which starts
+ * when that read settles, or after `maxWaitMs` if it has not by then: a read stuck on its
+ * connection holds up only the callers it already had.
  */
-export function sharedRead<V>(read: (key: string) => Promise<V>): (key: string) => Promise<V> {
+export function sharedRead<V>(read: (key: string) => Promise<V>, maxWaitMs = 100): (key: string) => Promise<V> {
   const reads = new Map<string, { inFlight: Promise<V> | null; next: Promise<V> | null }>();
 
   return function readShared(key: string): Promise<V> {
@@ -32,8 +34,17 @@ export function sharedRead<V>(read: (key: string) => Promise<V>): (key: string) 
       return run;
     };
     if (!slot.inFlight) return start();
-    // Started once the read in flight settled, whatever its outcome: its answer may predate this call.
-    slot.next = slot.inFlight.then(start, start);
+    // Started once the read in flight settled, whatever its outcome (its answer may predate
+    // this call), or once it has taken maxWaitMs.
+    const inFlight = slot.inFlight;
+    slot.next = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxWaitMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      inFlight.then(done, done);
+    }).then(start);
     return slot.next;
   };
 }

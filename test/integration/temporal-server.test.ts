@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { HeraldEventType, HeraldStatus, HeraldSubscriptionIds, HeraldTenant } from '../../src/temporal/search-attributes';
-import { freePortBlock } from '../harness/servers';
+import { freePort, freePortBlock } from '../harness/servers';
 import { eventually } from '../harness/stack';
 
 /**
@@ -13,26 +13,47 @@ import { eventually } from '../harness/stack';
  * and every start names Herald's search attributes.
  */
 
-const POSTGRES = 'postgres://postgres@127.0.0.1:5432';
+const POSTGRES = process.env.HERALD_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432';
 
 test("once the script is ready, a start naming all of Herald's search attributes is accepted", async () => {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'herald-temporal-server-'));
-  const port = await freePortBlock(14);
   const database = `herald_test_ready_${process.pid}`;
-  const script = spawn('bash', ['scripts/temporal-server.sh'], {
-    env: {
-      ...process.env,
-      TEMPORAL_PORT: String(port),
-      TEMPORAL_UI_PORT: String(port + 20),
-      TEMPORAL_PG: POSTGRES,
-      TEMPORAL_PG_DB: database,
-      HERALD_DATA_DIR: dataDir,
-    },
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => script.once('exit', resolve));
+  let dataDir: string | undefined;
+  let script: ReturnType<typeof spawn> | undefined;
+  let exited: Promise<unknown> = Promise.resolve();
   try {
-    await eventually(() => existsSync(path.join(dataDir, 'temporal-server/ready')), 120_000, 'the script to say ready');
+    dataDir = mkdtempSync(path.join(os.tmpdir(), 'herald-temporal-server-'));
+    const port = await freePortBlock(14);
+    const env = { ...process.env };
+    delete env.TEMPORAL_PPROF_PORT; // a bench's server may be using them
+    delete env.TEMPORAL_METRICS_PORT;
+    // Its own process group: the server and the Web UI it starts go with it.
+    script = spawn('bash', ['scripts/temporal-server.sh'], {
+      env: {
+        ...env,
+        TEMPORAL_PORT: String(port),
+        TEMPORAL_UI_PORT: String(await freePort()),
+        TEMPORAL_PG: POSTGRES,
+        TEMPORAL_PG_DB: database,
+        HERALD_DATA_DIR: dataDir,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
+    let said = '';
+    script.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+    let code: number | null | undefined;
+    exited = new Promise((resolve) => script!.once('exit', (c) => resolve((code = c))));
+    const ready = path.join(dataDir, 'temporal-server/ready');
+    const outcome = await eventually(
+      () => (code !== undefined ? 'exited' : existsSync(ready) && 'ready'),
+      120_000,
+      'the script to say ready',
+    );
+    if (outcome === 'exited') {
+      const log = path.join(dataDir, 'logs/temporal-server.log');
+      const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '(no server log)';
+      throw new Error(`the script exited (${code}) before it was ready: ${said}\nThe server's log ends:\n${tail}`);
+    }
     const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
     try {
       const handle = await new Client({ connection }).workflow.start('readyProbe', {
@@ -50,11 +71,24 @@ test("once the script is ready, a start naming all of Herald's search attributes
       await connection.close();
     }
   } finally {
-    script.kill('SIGTERM');
-    await exited;
+    if (script?.pid !== undefined) {
+      const group = -script.pid;
+      const signal = (name: NodeJS.Signals) => {
+        try {
+          process.kill(group, name);
+        } catch {
+          // the group is gone already
+        }
+      };
+      signal('SIGTERM');
+      const killed = setTimeout(() => signal('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(killed);
+      signal('SIGKILL'); // whatever outlived the script
+    }
     for (const db of [database, `${database}_visibility`]) {
       spawnSync('psql', [`${POSTGRES}/postgres`, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { timeout: 30_000 });
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }, 180_000);

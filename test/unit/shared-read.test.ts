@@ -57,3 +57,28 @@ test('a caller after every read settled starts a read of its own', async () => {
   started[1].resolve(5);
   await expect(later).resolves.toBe(5);
 });
+
+test('callers behind a read that does not settle get a read of their own after maxWaitMs', async () => {
+  jest.useFakeTimers();
+  try {
+    const { started, read } = controlledRead();
+    const get = sharedRead(read, 100);
+    const stuck = get('k');
+    const second = get('k');
+    const third = get('k');
+    jest.advanceTimersByTime(99);
+    await Promise.resolve();
+    expect(started).toHaveLength(1);
+    jest.advanceTimersByTime(1);
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(started).toHaveLength(2); // one read for both, though the first has not answered
+    started[1].resolve(2);
+    await expect(second).resolves.toBe(2);
+    await expect(third).resolves.toBe(2);
+    started[0].resolve(1);
+    await expect(stuck).resolves.toBe(1);
+  } finally {
+    jest.useRealTimers();
+  }
+});
