@@ -62,7 +62,7 @@ async function main() {
   const results = path.resolve('bench/results');
   mkdirSync(results, { recursive: true });
   writeFileSync(
-    path.join(results, `dev-import-${result.measuredAt.slice(0, 16).replace(':', '')}Z.json`),
+    path.join(results, `dev-import-${result.measuredAt.slice(0, 19).replaceAll(':', '')}Z.json`),
     JSON.stringify(result, null, 2) + '\n',
   );
   rmSync(dir, { recursive: true, force: true });

@@ -79,7 +79,7 @@ async function main() {
     const dir = path.resolve('bench/results');
     mkdirSync(dir, { recursive: true });
     const shape = BATCH === 1 ? '-single' : BATCH === 500 ? '' : `-batch${BATCH}`;
-    writeFileSync(path.join(dir, `start-cost-${new Date().toISOString().slice(0, 16).replace(/:/g, '')}Z-${plugin}${shape}.md`), report);
+    writeFileSync(path.join(dir, `start-cost-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}Z-${plugin}${shape}.md`), report);
   } finally {
     await http.pool.close();
     await stack.stop({ keepData: false });
