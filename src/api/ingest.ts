@@ -6,8 +6,8 @@ import type { Logger } from '../logger';
 import type { ApiMetrics } from '../metrics';
 import type { Store } from '../store';
 import { existingEventIds } from '../store/events';
-import { isUnavailable } from '../temporal/client';
-import { TEMPORAL_DEADLINE_MS } from './temporal-call';
+import { isUnavailable, refusedSearchAttribute } from '../temporal/client';
+import { searchAttributeMissing, TEMPORAL_DEADLINE_MS } from './temporal-call';
 import { startDeliverEvent } from '../temporal/deliver-event-client';
 import { eventWorkflowId } from '../temporal/names';
 
@@ -95,6 +95,11 @@ async function start(deps: IngestDeps, tenant: string, event: HeraldEvent): Prom
     if (isUnavailable(err)) {
       deps.logger.warn({ err, workflowId }, 'Temporal unavailable; event not accepted');
       return { id: event.id, workflowId, duplicate: false, error: 'Temporal is unavailable; resend this event with the same id' };
+    }
+    const attribute = refusedSearchAttribute(err);
+    if (attribute) {
+      deps.logger.error({ err, workflowId }, `Temporal's namespace refused Herald's search attribute ${attribute}; event not accepted`);
+      return { id: event.id, workflowId, duplicate: false, error: searchAttributeMissing(attribute, 'resend this event with the same id') };
     }
     throw err;
   }

@@ -1,5 +1,5 @@
 import type { Connection } from '@temporalio/client';
-import { isUnavailable } from '../temporal/client';
+import { isUnavailable, refusedSearchAttribute } from '../temporal/client';
 import { ProblemError } from './problem';
 
 export const RETRY_AFTER_SECONDS = '5';
@@ -10,12 +10,23 @@ export function unavailable(detail: string): ProblemError {
   return new ProblemError(503, 'Service unavailable', detail, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
 }
 
-/** Runs a Temporal call with a deadline; "Temporal unreachable" becomes 503 with Retry-After. */
+/** What the caller is told when Temporal's namespace lacks one of Herald's search attributes (`refusedSearchAttribute`). */
+export function searchAttributeMissing(attribute: string, resend: string): string {
+  return `Temporal's namespace does not accept the search attribute ${attribute}: Herald's search attributes must be registered in it (docs/operations.md); ${resend}`;
+}
+
+/**
+ * Runs a Temporal call with a deadline. "Temporal unreachable" becomes 503 with Retry-After, and
+ * so does a namespace that lacks Herald's search attributes: the request is fine, Temporal is
+ * not ready for it.
+ */
 export async function callTemporal<T>(connection: Connection, fn: () => Promise<T>): Promise<T> {
   try {
     return await connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
   } catch (err) {
     if (isUnavailable(err)) throw unavailable('Temporal is unavailable; nothing was changed, try again.');
+    const attribute = refusedSearchAttribute(err);
+    if (attribute) throw unavailable(searchAttributeMissing(attribute, 'nothing was changed, try again.'));
     throw err;
   }
 }

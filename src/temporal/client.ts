@@ -23,3 +23,21 @@ export function isUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The search attribute of Herald's that Temporal refused a request for (INVALID_ARGUMENT naming
+ * it), or null for any other error. The namespace lacks it: it was never registered, or it was
+ * registered moments ago and the frontend's namespace cache has not loaded it yet. Either way the
+ * request is fine and works once the namespace has it, so it is not the caller's error.
+ */
+export function refusedSearchAttribute(err: unknown): string | null {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    if (isGrpcServiceError(cur)) {
+      if (cur.code !== grpcStatus.INVALID_ARGUMENT) return null;
+      return /search attribute (Herald\w+)/.exec(cur.details ?? cur.message)?.[1] ?? null;
+    }
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return null;
+}

@@ -1,8 +1,9 @@
 import { createApp } from '../../src/api/app';
 import { freePort } from '../harness/servers';
 import { startReceiver, type Receiver } from '../harness/receiver';
-import { eventually, startStack, type TestStack } from '../harness/stack';
+import { eventually, sharedServers, startStack, type TestStack } from '../harness/stack';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import type { AddressInfo } from 'node:net';
 
 let stack: TestStack;
@@ -259,5 +260,49 @@ test('when Temporal cannot be reached, ingestion answers 503 with Retry-After an
   }
   // Nothing was started: the same ids are new when Temporal is back.
   const retry = await stack.request('POST', '/v1/events', { id: 'down-1', type: 'a.b', data: {} });
+  expect(retry.body.duplicate).toBe(false);
+});
+
+test("when Temporal's namespace lacks Herald's search attributes, ingestion answers 503 saying so and accepts nothing", async () => {
+  // A namespace of its own, without the search attributes the test server registers in `default`.
+  const namespace = `herald-no-attributes-${Date.now()}`;
+  const connection = await Connection.connect({ address: sharedServers().temporalAddress });
+  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  const temporal = new Client({ connection, namespace });
+  const app = createApp({ ...stack.appDeps, temporal, connection });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
+    const post = (body: unknown) => fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify(body) });
+    // Until Temporal's namespace cache has the new namespace, a start is refused as "not found".
+    const single = await eventually(
+      async () => {
+        const res = await post({ id: 'no-sa-1', type: 'a.b', data: {} });
+        return res.status === 503 ? res : undefined;
+      },
+      60_000,
+      'the new namespace to take starts',
+    );
+    expect(single.headers.get('retry-after')).toBe('5');
+    expect(((await single.json()) as { detail: string }).detail).toMatch(
+      /^Temporal's namespace does not accept the search attribute Herald\w+: Herald's search attributes must be registered in it/,
+    );
+    const batch = await post({ events: [{ id: 'no-sa-2', type: 'a.b', data: {} }] });
+    expect(batch.status).toBe(503);
+    const body = (await batch.json()) as { results: Array<{ id: string; error: string }> };
+    expect(body.results[0]).toMatchObject({
+      id: 'no-sa-2',
+      error: expect.stringMatching(/search attribute Herald\w+.*resend this event with the same id$/),
+    });
+  } finally {
+    server.closeAllConnections();
+    server.close();
+    await connection.close();
+  }
+  // Nothing was started: the same ids are new where the attributes are registered.
+  const retry = await stack.request('POST', '/v1/events', { id: 'no-sa-1', type: 'a.b', data: {} });
   expect(retry.body.duplicate).toBe(false);
 });
