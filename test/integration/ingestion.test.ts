@@ -224,39 +224,43 @@ test('health, readiness, metrics and the OpenAPI document need no key', async ()
   expect(openapi.paths['/v1/events'].post).toBeDefined();
 });
 
+/** Herald's API on this stack's store with a Temporal client of the test's own, for `/v1/events`. */
+async function apiWith(connection: Connection, namespace: string) {
+  const temporal = new Client({ connection, namespace });
+  const app = createApp({ ...stack.appDeps, temporal, connection });
+  const server = await new Promise<import('node:http').Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
+  return {
+    url,
+    post: (body: unknown) => fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify(body) }),
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await connection.close();
+    },
+  };
+}
+
 test('when Temporal cannot be reached, ingestion answers 503 with Retry-After and accepts nothing', async () => {
   const deadPort = await freePort();
   // Without the default gRPC retries: a retry still pending when the connection closes below
   // fires into a closed channel and throws "Channel has been shut down" into this test.
   const connection = Connection.lazy({ address: `127.0.0.1:${deadPort}`, interceptors: [] });
-  const temporal = new Client({ connection, namespace: 'default' });
-  const app = createApp({ ...stack.appDeps, temporal, connection });
-  const server = await new Promise<import('node:http').Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const api = await apiWith(connection, 'default');
   try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
-    const single = await fetch(`${url}/v1/events`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ id: 'down-1', type: 'a.b', data: {} }),
-    });
+    const single = await api.post({ id: 'down-1', type: 'a.b', data: {} });
     expect(single.status).toBe(503);
     expect(single.headers.get('retry-after')).toBe('5');
-    const batch = await fetch(`${url}/v1/events`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ events: [{ id: 'down-2', type: 'a.b', data: {} }] }),
-    });
+    const batch = await api.post({ events: [{ id: 'down-2', type: 'a.b', data: {} }] });
     expect(batch.status).toBe(503);
     const body: any = await batch.json();
     expect(body.results[0]).toMatchObject({ id: 'down-2', error: expect.stringMatching(/resend/) });
-    expect((await fetch(`${url}/readyz`)).status).toBe(503);
+    expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
   } finally {
-    server.closeAllConnections();
-    server.close();
-    await temporal.connection.close();
+    await api.close();
   }
   // Nothing was started: the same ids are new when Temporal is back.
   const retry = await stack.request('POST', '/v1/events', { id: 'down-1', type: 'a.b', data: {} });
@@ -268,19 +272,12 @@ test("when Temporal's namespace lacks Herald's search attributes, ingestion answ
   const namespace = `herald-no-attributes-${Date.now()}`;
   const connection = await Connection.connect({ address: sharedServers().temporalAddress });
   await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  const temporal = new Client({ connection, namespace });
-  const app = createApp({ ...stack.appDeps, temporal, connection });
-  const server = await new Promise<import('node:http').Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
+  const api = await apiWith(connection, namespace);
   try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
-    const post = (body: unknown) => fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify(body) });
     // Until Temporal's namespace cache has the new namespace, a start is refused as "not found".
     const single = await eventually(
       async () => {
-        const res = await post({ id: 'no-sa-1', type: 'a.b', data: {} });
+        const res = await api.post({ id: 'no-sa-1', type: 'a.b', data: {} });
         return res.status === 503 ? res : undefined;
       },
       60_000,
@@ -290,7 +287,7 @@ test("when Temporal's namespace lacks Herald's search attributes, ingestion answ
     expect(((await single.json()) as { detail: string }).detail).toMatch(
       /^Temporal's namespace does not accept the search attribute Herald\w+: Herald's search attributes must be registered in it/,
     );
-    const batch = await post({ events: [{ id: 'no-sa-2', type: 'a.b', data: {} }] });
+    const batch = await api.post({ events: [{ id: 'no-sa-2', type: 'a.b', data: {} }] });
     expect(batch.status).toBe(503);
     const body = (await batch.json()) as { results: Array<{ id: string; error: string }> };
     expect(body.results[0]).toMatchObject({
@@ -298,9 +295,7 @@ test("when Temporal's namespace lacks Herald's search attributes, ingestion answ
       error: expect.stringMatching(/search attribute Herald\w+.*resend this event with the same id$/),
     });
   } finally {
-    server.closeAllConnections();
-    server.close();
-    await connection.close();
+    await api.close();
   }
   // Nothing was started: the same ids are new where the attributes are registered.
   const retry = await stack.request('POST', '/v1/events', { id: 'no-sa-1', type: 'a.b', data: {} });

@@ -96,7 +96,11 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     if (results.some((r) => r.error)) {
       // Some items could not be started: 503 so clients retry, with per-item results so they
       // know which; resending the whole batch with the same ids is safe.
-      const problem = problemBody(503, 'Service unavailable', 'Temporal did not take some items: those with "error" were not accepted, and say why.');
+      const problem = problemBody(
+        503,
+        'Service unavailable',
+        'Temporal did not take some items: those with "error" were not accepted, and say why.',
+      );
       res
         .status(503)
         .set('Retry-After', RETRY_AFTER_SECONDS)
