@@ -161,13 +161,13 @@ for sa in HeraldTenant=Keyword HeraldEventType=Keyword HeraldSubscriptionIds=Key
 done
 # The frontend checks search attributes against its namespace cache, which reloads on a timer:
 # for a second or two after they are created, a start that names them fails (INVALID_ARGUMENT,
-# "no mapping defined"), and the API would answer its first events 500. Ready once a query
+# "no mapping defined"), and the API would refuse its first events (503). Ready once a query
 # naming all four is accepted. (The history service's cache, which checks a workflow's own
 # upserts, reloads on its own timer: a workflow task in that window fails and Temporal retries
 # it, a delay rather than an error anyone sees.)
 sa_query='HeraldTenant = "ready" AND HeraldEventType = "ready" AND HeraldSubscriptionIds = "ready" AND HeraldStatus = "ready"'
 for attempt in $(seq 1 150); do
-  out=$(cli workflow list --namespace default --query "$sa_query" --limit 1 2>&1) && break
+  out=$(cli workflow list --namespace default --query "$sa_query" --limit 1 --command-timeout 5s 2>&1) && break
   if ((attempt == 150)); then
     echo "Temporal never accepted Herald's search attributes: $out (see $HERALD_DATA_DIR/logs/temporal-server.log)" >&2
     stop

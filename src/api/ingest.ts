@@ -76,15 +76,31 @@ export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEve
     // not hold intake up: past AUDIT_LOOKUP_MS the events are started without it.
     deps.logger.warn({ err }, 'audit look-up for duplicate ids failed; starting workflows anyway');
   }
-  return mapConcurrent(events, START_CONCURRENCY, async (event) => {
+  let refusal: { err: unknown; attribute: string } | undefined;
+  const results = await mapConcurrent(events, START_CONCURRENCY, async (event) => {
     const workflowId = known.get(event.id);
-    const result: Accepted = workflowId ? { id: event.id, workflowId, duplicate: true } : await start(deps, tenant, event);
+    const result: Accepted = workflowId
+      ? { id: event.id, workflowId, duplicate: true }
+      : await start(deps, tenant, event, (err, attribute) => (refusal ??= { err, attribute }));
     if (!result.error) deps.metrics.eventsAccepted.inc({ duplicate: String(result.duplicate) });
     return result;
   });
+  // Once per request: every start of a batch meets the same namespace.
+  if (refusal) {
+    deps.logger.error(
+      { err: refusal.err, tenant },
+      `Temporal's namespace refused Herald's search attribute ${refusal.attribute}; events not accepted`,
+    );
+  }
+  return results;
 }
 
-async function start(deps: IngestDeps, tenant: string, event: HeraldEvent): Promise<Accepted> {
+async function start(
+  deps: IngestDeps,
+  tenant: string,
+  event: HeraldEvent,
+  refused: (err: unknown, attribute: string) => void,
+): Promise<Accepted> {
   const workflowId = eventWorkflowId(tenant, event.id);
   try {
     const started = await deps.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
@@ -98,7 +114,7 @@ async function start(deps: IngestDeps, tenant: string, event: HeraldEvent): Prom
     }
     const attribute = refusedSearchAttribute(err);
     if (attribute) {
-      deps.logger.error({ err, workflowId }, `Temporal's namespace refused Herald's search attribute ${attribute}; event not accepted`);
+      refused(err, attribute);
       return { id: event.id, workflowId, duplicate: false, error: searchAttributeMissing(attribute, 'resend this event with the same id') };
     }
     throw err;

@@ -120,7 +120,9 @@ function queryParameters(schema: z.ZodObject) {
 }
 const workflowIds = ref('SignalledWorkflows');
 const workflowIdBody = ref('StartedWorkflow');
-const unavailable = { description: 'Temporal unavailable; retry after Retry-After' };
+const unavailable = {
+  description: "Temporal unavailable, or its namespace lacks Herald's search attributes (the detail says which); retry after Retry-After",
+};
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 const purged = {
@@ -203,7 +205,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           responses: {
             '202': { description: 'Accepted: the workflow has started', ...json({ oneOf: [ref('AcceptedEvent'), ref('AcceptedBatch')] }) },
             '413': { description: 'Body over 256 KiB' },
-            '503': { description: 'Temporal unavailable; retry after Retry-After' },
+            '503': unavailable,
             ...problems,
           },
         },

@@ -24,9 +24,14 @@ export function isUnavailable(err: unknown): boolean {
   return false;
 }
 
+// Temporal's words for a search attribute its namespace lacks: SQL visibility's, and the others'.
+// Its other refusals that name one (a value of the wrong type, or too long) are the request's.
+const MISSING_SEARCH_ATTRIBUTE = /no mapping defined for search attribute (Herald\w+)/;
+const UNDEFINED_SEARCH_ATTRIBUTE = /search attribute (Herald\w+) is not defined/;
+
 /**
- * The search attribute of Herald's that Temporal refused a request for (INVALID_ARGUMENT naming
- * it), or null for any other error. The namespace lacks it: it was never registered, or it was
+ * The search attribute of Herald's that Temporal refused a request for because its namespace
+ * lacks it (INVALID_ARGUMENT), or null for any other error. The namespace lacks it: it was never registered, or it was
  * registered moments ago and the frontend's namespace cache has not loaded it yet. Either way the
  * request is fine and works once the namespace has it, so it is not the caller's error.
  */
@@ -35,7 +40,8 @@ export function refusedSearchAttribute(err: unknown): string | null {
   for (let depth = 0; cur && depth < 5; depth++) {
     if (isGrpcServiceError(cur)) {
       if (cur.code !== grpcStatus.INVALID_ARGUMENT) return null;
-      return /search attribute (Herald\w+)/.exec(cur.details ?? cur.message)?.[1] ?? null;
+      const text = cur.details ?? cur.message;
+      return (MISSING_SEARCH_ATTRIBUTE.exec(text) ?? UNDEFINED_SEARCH_ATTRIBUTE.exec(text))?.[1] ?? null;
     }
     cur = (cur as { cause?: unknown }).cause;
   }

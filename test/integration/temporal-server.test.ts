@@ -20,6 +20,14 @@ test("once the script is ready, a start naming all of Herald's search attributes
   let dataDir: string | undefined;
   let script: ReturnType<typeof spawn> | undefined;
   let exited: Promise<unknown> = Promise.resolve();
+  const signalGroup = (name: NodeJS.Signals) => {
+    try {
+      if (script?.pid !== undefined) process.kill(-script.pid, name);
+    } catch {
+      // the group is gone already
+    }
+  };
+  const killGroup = () => signalGroup('SIGKILL');
   try {
     dataDir = mkdtempSync(path.join(os.tmpdir(), 'herald-temporal-server-'));
     const port = await freePortBlock(14);
@@ -41,8 +49,10 @@ test("once the script is ready, a start naming all of Herald's search attributes
     });
     let said = '';
     script.stderr!.on('data', (chunk: Buffer) => (said += chunk.toString()));
-    let code: number | null | undefined;
-    exited = new Promise((resolve) => script!.once('exit', (c) => resolve((code = c))));
+    let code: string | undefined;
+    exited = new Promise((resolve) => script!.once('exit', (c, signal) => resolve((code = String(c ?? signal)))));
+    // Its own process group does not get a Ctrl-C of the test run: it goes when this process does.
+    process.once('exit', killGroup);
     const ready = path.join(dataDir, 'temporal-server/ready');
     const outcome = await eventually(
       () => (code !== undefined ? 'exited' : existsSync(ready) && 'ready'),
@@ -71,20 +81,13 @@ test("once the script is ready, a start naming all of Herald's search attributes
       await connection.close();
     }
   } finally {
+    process.off('exit', killGroup);
     if (script?.pid !== undefined) {
-      const group = -script.pid;
-      const signal = (name: NodeJS.Signals) => {
-        try {
-          process.kill(group, name);
-        } catch {
-          // the group is gone already
-        }
-      };
-      signal('SIGTERM');
-      const killed = setTimeout(() => signal('SIGKILL'), 20_000);
+      signalGroup('SIGTERM');
+      const killed = setTimeout(killGroup, 20_000);
       await exited;
       clearTimeout(killed);
-      signal('SIGKILL'); // whatever outlived the script
+      killGroup(); // whatever outlived the script
     }
     for (const db of [database, `${database}_visibility`]) {
       spawnSync('psql', [`${POSTGRES}/postgres`, '-qc', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`], { timeout: 30_000 });

@@ -19,6 +19,11 @@ function pendingReads<T>() {
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
 
+// The shared reads' timer (a read stuck past 100 ms gets one beside it) stays still: a slow
+// moment of the machine must not start a read these tests count.
+beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
+afterEach(() => jest.useRealTimers());
+
 /** Runs the middleware as Express would, answering the principal it set or the error it passed on. */
 function request(middleware: ReturnType<typeof authenticate>, key: string): Promise<Principal | ProblemError> {
   return new Promise((resolve) => {

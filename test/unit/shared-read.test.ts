@@ -58,7 +58,7 @@ test('a caller after every read settled starts a read of its own', async () => {
   await expect(later).resolves.toBe(5);
 });
 
-test('callers behind a read that does not settle get a read of their own after maxWaitMs', async () => {
+test('callers behind a read that does not settle get one read beside it after maxWaitMs, and no more', async () => {
   jest.useFakeTimers();
   try {
     const { started, read } = controlledRead();
@@ -73,11 +73,27 @@ test('callers behind a read that does not settle get a read of their own after m
     await Promise.resolve();
     await Promise.resolve();
     expect(started).toHaveLength(2); // one read for both, though the first has not answered
+
+    // Two reads in flight: a later caller waits for the newer to settle, however long it takes.
+    const fourth = get('k');
+    jest.advanceTimersByTime(1_000);
+    await Promise.resolve();
+    expect(started).toHaveLength(2);
     started[1].resolve(2);
     await expect(second).resolves.toBe(2);
     await expect(third).resolves.toBe(2);
+    await Promise.resolve();
+    expect(started).toHaveLength(3);
+    started[2].resolve(3);
+    await expect(fourth).resolves.toBe(3);
+
+    // The stuck read settles at last: its caller gets its answer, and the key is read afresh after.
     started[0].resolve(1);
     await expect(stuck).resolves.toBe(1);
+    const later = get('k');
+    expect(started).toHaveLength(4);
+    started[3].resolve(4);
+    await expect(later).resolves.toBe(4);
   } finally {
     jest.useRealTimers();
   }

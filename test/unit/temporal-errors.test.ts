@@ -14,7 +14,13 @@ test("a refusal naming one of Herald's search attributes is told apart from the 
   expect(refusedSearchAttribute(wrapped(refused))).toBe('HeraldTenant');
   expect(isUnavailable(wrapped(refused))).toBe(false);
 
+  expect(refusedSearchAttribute(grpcError(status.INVALID_ARGUMENT, 'search attribute HeraldStatus is not defined'))).toBe('HeraldStatus');
+
   expect(refusedSearchAttribute(grpcError(status.INVALID_ARGUMENT, 'WorkflowId length exceeds limit.'))).toBeNull();
+  // Registered, but the value is the request's fault: not a namespace to fix.
+  expect(
+    refusedSearchAttribute(grpcError(status.INVALID_ARGUMENT, 'invalid value for search attribute HeraldTenant of type Keyword: 1')),
+  ).toBeNull();
   expect(refusedSearchAttribute(grpcError(status.INVALID_ARGUMENT, 'search attribute CustomKeywordField is not defined'))).toBeNull();
   expect(refusedSearchAttribute(grpcError(status.UNAVAILABLE, 'search attribute HeraldTenant'))).toBeNull();
   expect(refusedSearchAttribute(new Error('search attribute HeraldTenant'))).toBeNull(); // not from Temporal
