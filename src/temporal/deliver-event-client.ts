@@ -2,14 +2,14 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import type { deliverEvent } from '../workflows/deliver-event';
 import { cancelSignal, DELIVER_EVENT_REVISION, retrySignal, type ControlRequest, type DeliverEventInput } from '../workflows/definitions';
 import { DELIVER_EVENT_WORKFLOW } from './names';
-import { HeraldEventType, HeraldStatus, HeraldTenant } from './search-attributes';
+import { HeraldEventType, HeraldStatus, HeraldTenant, indexableEventType } from './search-attributes';
 
 /** How Herald's processes start and steer `deliverEvent` workflows: one place for their options. */
 
 function searchAttributes(input: DeliverEventInput) {
   return [
     { key: HeraldTenant, value: input.tenant },
-    { key: HeraldEventType, value: input.event.type },
+    { key: HeraldEventType, value: indexableEventType(input.event.type) },
     { key: HeraldStatus, value: 'delivering' },
   ];
 }

@@ -6,6 +6,16 @@ export const HeraldEventType = defineSearchAttributeKey('HeraldEventType', Searc
 export const HeraldSubscriptionIds = defineSearchAttributeKey('HeraldSubscriptionIds', SearchAttributeType.KEYWORD_LIST);
 export const HeraldStatus = defineSearchAttributeKey('HeraldStatus', SearchAttributeType.KEYWORD);
 
+/**
+ * The longest Keyword value every visibility store keeps: SQL visibility's columns are
+ * VARCHAR(255). Temporal accepts a longer value at the start and then fails the visibility
+ * write of it on every retry, so the workflow never shows in the Web UI.
+ */
+const MAX_KEYWORD_CHARS = 255;
+
+/** An event type as indexed (`HeraldEventType`): types may be 256 characters long, and the last is cut off. */
+export const indexableEventType = (type: string): string => type.slice(0, MAX_KEYWORD_CHARS);
+
 /** Temporal refuses a search attribute value over 2 KiB (its default per-value limit). */
 const MAX_VALUE_BYTES = 2048;
 

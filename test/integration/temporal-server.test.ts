@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { HeraldEventType, HeraldStatus, HeraldSubscriptionIds, HeraldTenant } from '../../src/temporal/search-attributes';
+import { startDeliverEvent } from '../../src/temporal/deliver-event-client';
 import { freePort, freePortBlock } from '../harness/servers';
 import { eventually } from '../harness/stack';
 
@@ -15,7 +16,7 @@ import { eventually } from '../harness/stack';
 
 const POSTGRES = process.env.HERALD_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432';
 
-test("once the script is ready, a start naming all of Herald's search attributes is accepted", async () => {
+test("once the script is ready, a start naming all of Herald's search attributes is accepted, and an event of the longest type shows in visibility", async () => {
   const database = `herald_test_ready_${process.pid}`;
   let dataDir: string | undefined;
   let script: ReturnType<typeof spawn> | undefined;
@@ -77,6 +78,29 @@ test("once the script is ready, a start naming all of Herald's search attributes
         ],
       });
       await handle.terminate('probe');
+
+      // The contract allows event types of 256 characters; SQL visibility keeps 255 of a Keyword,
+      // and a longer value fails the workflow's visibility write for good.
+      const client = new Client({ connection });
+      const type = `${'a'.repeat(250)}.types`;
+      const workflowId = 'event/probe/longest-type';
+      await startDeliverEvent(client, 'ready-probe', workflowId, {
+        tenant: 'probe',
+        event: { id: 'longest-type', type, data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() },
+      });
+      try {
+        const listed = await eventually(
+          async () => {
+            for await (const wf of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) return wf;
+            return undefined;
+          },
+          30_000,
+          'the workflow in visibility',
+        );
+        expect(listed.typedSearchAttributes.get(HeraldEventType)).toBe(type.slice(0, 255));
+      } finally {
+        await client.workflow.getHandle(workflowId).terminate('probe');
+      }
     } finally {
       await connection.close();
     }
