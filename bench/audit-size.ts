@@ -61,7 +61,7 @@ async function main() {
   }
   const dir = path.resolve('bench/results');
   mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `audit-size-${startedAt.toISOString().slice(0, 16).replace(':', '')}Z${QUICK ? '-quick' : ''}`);
+  const base = path.join(dir, `audit-size-${startedAt.toISOString().slice(0, 19).replaceAll(':', '')}Z${QUICK ? '-quick' : ''}`);
   const report = { startedAt: startedAt.toISOString(), quick: QUICK, cpus: os.cpus().length, auditEvents: AUDIT_EVENTS, results };
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
   const md = markdown(report);

@@ -302,7 +302,7 @@ async function main() {
   }
   const dir = path.resolve('bench/results');
   mkdirSync(dir, { recursive: true });
-  const base = path.join(dir, `chaos-${report.startedAt.slice(0, 16).replace(':', '')}Z-seed${SEED}${QUICK ? '-quick' : ''}`);
+  const base = path.join(dir, `chaos-${report.startedAt.slice(0, 19).replaceAll(':', '')}Z-seed${SEED}${QUICK ? '-quick' : ''}`);
   writeFileSync(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
   writeFileSync(`${base}.md`, chaosMarkdown(report));
   console.log(`\n${chaosMarkdown(report)}\nReport: ${base}.json, ${base}.md`);

@@ -97,7 +97,7 @@ async function main() {
   }
   const dir = path.resolve('bench/results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `overload-${String(report.startedAt).slice(0, 16).replace(':', '')}Z.json`);
+  const file = path.join(dir, `overload-${String(report.startedAt).slice(0, 19).replaceAll(':', '')}Z.json`);
   writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
   console.log(JSON.stringify(report, null, 2));
   if (exitCode) console.error('OVERLOAD FAILED: timeouts, 5xx other than 503 with Retry-After, or acknowledged events not delivered');

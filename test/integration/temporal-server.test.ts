@@ -55,16 +55,17 @@ test("once the script is ready, a start naming all of Herald's search attributes
     // Its own process group does not get a Ctrl-C of the test run: it goes when this process does.
     process.once('exit', killGroup);
     const ready = path.join(dataDir, 'temporal-server/ready');
+    const log = path.join(dataDir, 'logs/temporal-server.log');
+    const whatItSaid = () =>
+      `${said}\nThe server's log ends:\n${existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '(no server log)'}`;
     const outcome = await eventually(
       () => (code !== undefined ? 'exited' : existsSync(ready) && 'ready'),
       120_000,
       'the script to say ready',
-    );
-    if (outcome === 'exited') {
-      const log = path.join(dataDir, 'logs/temporal-server.log');
-      const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').slice(-30).join('\n') : '(no server log)';
-      throw new Error(`the script exited (${code}) before it was ready: ${said}\nThe server's log ends:\n${tail}`);
-    }
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${whatItSaid()}`);
+    });
+    if (outcome === 'exited') throw new Error(`the script exited (${code}) before it was ready: ${whatItSaid()}`);
     const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
     try {
       const handle = await new Client({ connection }).workflow.start('readyProbe', {
