@@ -12,16 +12,22 @@ export function createTemporalClient(address: string, namespace: string, traced 
   return new Client({ connection, namespace, ...(traced && { interceptors: tracingClientInterceptors() }) });
 }
 
-/** True when an error means "Temporal could not be reached in time", not "request refused". */
-export function isUnavailable(err: unknown): boolean {
+/** The gRPC error from Temporal behind `err` (the client wraps it as a `cause`), if any. */
+function grpcErrorOf(err: unknown) {
   let cur: unknown = err;
   for (let depth = 0; cur && depth < 5; depth++) {
-    if (isGrpcServiceError(cur)) {
-      return [grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.CANCELLED].includes(cur.code);
-    }
+    if (isGrpcServiceError(cur)) return cur;
     cur = (cur as { cause?: unknown }).cause;
   }
-  return false;
+  return undefined;
+}
+
+const UNREACHED = [grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.CANCELLED];
+
+/** True when an error means "Temporal could not be reached in time", not "request refused". */
+export function isUnavailable(err: unknown): boolean {
+  const grpc = grpcErrorOf(err);
+  return grpc !== undefined && UNREACHED.includes(grpc.code);
 }
 
 // Temporal's words for a search attribute its namespace lacks: SQL visibility's, and the others'.
@@ -31,19 +37,12 @@ const UNDEFINED_SEARCH_ATTRIBUTE = /search attribute (Herald\w+) is not defined/
 
 /**
  * The search attribute of Herald's that Temporal refused a request for because its namespace
- * lacks it (INVALID_ARGUMENT), or null for any other error. The namespace lacks it: it was never registered, or it was
+ * lacks it (INVALID_ARGUMENT), or null for any other error: it was never registered, or it was
  * registered moments ago and the frontend's namespace cache has not loaded it yet. Either way the
  * request is fine and works once the namespace has it, so it is not the caller's error.
  */
 export function refusedSearchAttribute(err: unknown): string | null {
-  let cur: unknown = err;
-  for (let depth = 0; cur && depth < 5; depth++) {
-    if (isGrpcServiceError(cur)) {
-      if (cur.code !== grpcStatus.INVALID_ARGUMENT) return null;
-      const text = cur.details ?? cur.message;
-      return (MISSING_SEARCH_ATTRIBUTE.exec(text) ?? UNDEFINED_SEARCH_ATTRIBUTE.exec(text))?.[1] ?? null;
-    }
-    cur = (cur as { cause?: unknown }).cause;
-  }
-  return null;
+  const grpc = grpcErrorOf(err);
+  if (grpc?.code !== grpcStatus.INVALID_ARGUMENT) return null;
+  return (MISSING_SEARCH_ATTRIBUTE.exec(grpc.details) ?? UNDEFINED_SEARCH_ATTRIBUTE.exec(grpc.details))?.[1] ?? null;
 }
