@@ -52,7 +52,17 @@ export function causalityRouter(deps: { store: Store; temporal: Client; connecti
     const doc = await findEvent(deps.store, tenant, id);
     // Accepted a moment ago and not yet recorded: the event its workflow was started with.
     const unrecorded = doc ? null : await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
-    const summary = visibleTo(res, doc ? summaryOfDoc(doc) : unrecorded ? summaryOf(unrecorded, 'delivering') : null, id);
+    // The event itself with its live status, as `GET /v1/events/{id}` answers it (the stored one
+    // trails its deliveries by a moment); the events around it with their stored status.
+    const summary = visibleTo(
+      res,
+      doc
+        ? summaryOf(eventOf(doc), liveEventStatus(doc, await deliveriesForEvent(deps.store, tenant, id)))
+        : unrecorded
+          ? summaryOf(unrecorded, 'delivering')
+          : null,
+      id,
+    );
     const limits = limitsOf(res);
 
     const ancestors: EventDoc[] = [];
