@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { RequestHandler, Response } from 'express';
 import { eventTypesAllowed, subscriptionInSession } from '../domain/portal-sessions';
 import type { EventDetail } from '../domain/schemas';
@@ -5,7 +6,7 @@ import { currentDeliveries, eventStatusOf } from '../domain/status';
 import type { EventDoc, Store, SubscriptionDoc } from '../store';
 import { attemptsForEvent, deliveriesForEvent } from '../store/deliveries';
 import { eventOf, findEvent } from '../store/events';
-import { findSubscription, listSubscriptions } from '../store/subscriptions';
+import { filterOf, findSubscription, listSubscriptions } from '../store/subscriptions';
 import { principalOf, type Principal } from './auth';
 import { notFound, ProblemError } from './problem';
 import { attemptView, deliveryView, subscriptionView } from './views';
@@ -92,7 +93,14 @@ export function portalSessionGate(deps: { store: Store }): RequestHandler {
       /^\/subscriptions\/([^/]+)$/,
       writable(async (call) => {
         const sub = await ownSubscription(call);
-        const wanted = (call.body as { eventTypes?: unknown } | null)?.eventTypes;
+        const body = call.body as { eventTypes?: unknown; filter?: unknown } | null;
+        // The filter is the tenant's, as the event types are: without it, or with another, the
+        // visitor's endpoint would receive the tenant's events meant for others. Sending it back
+        // unchanged (as a form that posts the whole subscription would) passes.
+        if (body && Object.hasOwn(body, 'filter') && !isDeepStrictEqual(body.filter ?? null, filterOf(sub) ?? null)) {
+          throw new ProblemError(403, 'Forbidden', "This portal session may not change the subscription's filter.");
+        }
+        const wanted = body?.eventTypes;
         if (
           Array.isArray(wanted) &&
           wanted.every((t) => typeof t === 'string') &&

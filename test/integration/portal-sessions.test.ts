@@ -55,7 +55,12 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   let failing = true;
   env.receiver.on('/mine', () => (failing ? { status: 500, body: 'down' } : { status: 200, body: 'ok' }));
   env.receiver.on('/theirs', () => ({ status: 200, body: 'ok' }));
-  const mine = await api.subscribe(env.stack, env.receiver, '/mine', ['order.*'], { name: 'Customer endpoint', retry: { maxAttempts: 1 } });
+  const filter = { 'data.n': { $lt: 10 } };
+  const mine = await api.subscribe(env.stack, env.receiver, '/mine', ['order.*'], {
+    name: 'Customer endpoint',
+    retry: { maxAttempts: 1 },
+    filter,
+  });
   const theirs = await api.subscribe(env.stack, env.receiver, '/theirs', ['invoice.*'], { name: 'Other endpoint' });
   const order = await api.send(env.stack, { type: 'order.created', data: { n: 1 } });
   const invoice = await api.send(env.stack, { type: 'invoice.paid', data: { n: 2 } });
@@ -108,6 +113,10 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   expect(await crafted(page, 'PATCH', `/v1/subscriptions/${mine.id}`, { name: 'Renamed by the customer' })).toBe(200);
   expect(await crafted(page, 'PATCH', `/v1/subscriptions/${mine.id}`, { eventTypes: ['order.created'] })).toBe(200);
   expect(await crafted(page, 'PATCH', `/v1/subscriptions/${mine.id}`, { eventTypes: ['*'] })).toBe(403);
+  // The tenant's filter stays: removed or replaced, it would let in events meant for others.
+  expect(await crafted(page, 'PATCH', `/v1/subscriptions/${mine.id}`, { filter: null })).toBe(403);
+  expect(await crafted(page, 'PATCH', `/v1/subscriptions/${mine.id}`, { filter: { 'data.n': { $lt: 1000 } } })).toBe(403);
+  expect(await crafted(page, 'PATCH', `/v1/subscriptions/${mine.id}`, { filter, active: true })).toBe(200);
   expect(await crafted(page, 'GET', `/v1/subscriptions/${theirs.id}`)).toBe(404);
   expect(await crafted(page, 'GET', `/v1/subscriptions/${theirs.id}/health`)).toBe(404);
   expect(await crafted(page, 'PATCH', `/v1/subscriptions/${theirs.id}`, { active: false })).toBe(404);
