@@ -192,6 +192,8 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
       '/v1/events': {
         post: {
           summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
+          description:
+            "Types `herald` and `herald.*`, ids starting with `herald:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export.",
           requestBody: json({
             oneOf: [
               ref('EventInput'),

@@ -40,6 +40,25 @@ export const eventInputSchema = z.strictObject({
 });
 export type EventInput = z.infer<typeof eventInputSchema>;
 
+/**
+ * An event as a client may send it: `eventInputSchema` without what is Herald's own. Herald's
+ * audit events have `herald.*` types and ids it derives from what changed (`herald:<key id>:revoked`):
+ * a client sending such an id first would have the real one dropped as its duplicate, and one
+ * sending such a type would reach `herald.*` subscribers as if Herald had said it. `export` is
+ * the path of `GET /v1/events/export`, where an event of that id could never be read.
+ * (A preview may render a `herald.*` event: it delivers nothing.)
+ */
+export const ingestedEventSchema = eventInputSchema.superRefine((event, ctx) => {
+  if (event.type === 'herald' || event.type.startsWith('herald.')) {
+    ctx.addIssue({ code: 'custom', path: ['type'], message: 'herald.* types are reserved for the events Herald emits itself' });
+  }
+  if (event.id?.startsWith('herald:')) {
+    ctx.addIssue({ code: 'custom', path: ['id'], message: 'ids starting with "herald:" are reserved for the events Herald emits itself' });
+  } else if (event.id === 'export') {
+    ctx.addIssue({ code: 'custom', path: ['id'], message: '"export" is reserved: GET /v1/events/export is the export' });
+  }
+});
+
 export const MAX_BATCH = 500;
 export const eventBatchSchema = z.strictObject({ events: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 
@@ -85,6 +104,11 @@ export const eventTypePatternSchema = z
 
 /** Header names Herald sets itself; a subscription may not override them. */
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding']);
+/**
+ * Header names Herald's HTTP client (undici) refuses on every request: saved, each would fail
+ * every attempt of the subscription's deliveries until it was disabled.
+ */
+const UNSENDABLE_HEADERS = new Set(['expect', 'keep-alive', 'upgrade']);
 const headersSchema = z
   .record(
     z
@@ -92,6 +116,9 @@ const headersSchema = z
       .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, 'must be a valid HTTP header name')
       .refine((n) => !RESERVED_HEADERS.has(n.toLowerCase()) && !n.toLowerCase().startsWith('webhook-'), {
         message: 'is set by Herald and cannot be overridden',
+      })
+      .refine((n) => !UNSENDABLE_HEADERS.has(n.toLowerCase()), {
+        message: 'cannot be sent: it asks for a connection behaviour a webhook request does not have',
       }),
     z
       .string()

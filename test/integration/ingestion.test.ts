@@ -122,6 +122,10 @@ test('bad input gets problem+json and stores nothing', async () => {
     ['bad type syntax', { type: 'A..b', data: {} }, 400, 'type'],
     ['unknown field', { type: 'a.b', data: {}, colour: 'red' }, 400, 'colour'],
     ['bad id characters', { id: 'has space', type: 'a.b', data: {} }, 400, 'id'],
+    // Herald's own: a client's event must not pre-empt (by id) or pose as (by type) one it emits.
+    ['a type reserved for Herald', { id: 'x2', type: 'herald.subscription.deleted', data: {} }, 400, 'type'],
+    ['an id reserved for Herald', { id: 'herald:key_x:revoked', type: 'a.b', data: {} }, 400, 'id'],
+    ['the export route as an id', { id: 'export', type: 'a.b', data: {} }, 400, 'id'],
     ['body over 256 KiB', { type: 'a.b', data: { big: 'x'.repeat(300 * 1024) } }, 413],
   ];
   for (const [what, body, status, path] of cases) {
@@ -131,7 +135,7 @@ test('bad input gets problem+json and stores nothing', async () => {
     expect(res.body).toMatchObject({ status, title: expect.any(String), type: expect.any(String) });
     if (path) expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
   }
-  expect(await stack.store.events.countDocuments({ id: { $in: ['x1', 'has space'] } })).toBe(0);
+  expect(await stack.store.events.countDocuments({ id: { $in: ['x1', 'has space', 'x2', 'herald:key_x:revoked', 'export'] } })).toBe(0);
 });
 
 test('a missing or unknown key is 401; a subscription URL that is not http(s) is 400', async () => {

@@ -3,6 +3,7 @@ import {
   deliveryControlSchema,
   eventInputSchema,
   eventListQuerySchema,
+  ingestedEventSchema,
   recoverSchema,
   rotateSecretSchema,
   subscriptionCreateSchema,
@@ -63,6 +64,21 @@ describe('eventInputSchema', () => {
 
   test.each(['Package.Promoted', 'a..b', '.a', 'a.', '', 'a b', 'a.*', '*', 'a/b'])('rejects the event type %p', (type) => {
     expect(issuePaths(eventInputSchema.safeParse({ ...minimal, type }))).toEqual(['type']);
+  });
+
+  test.each([
+    ['the type', { type: 'herald.api_key.revoked' }, 'type'],
+    ['the bare type', { type: 'herald' }, 'type'],
+    ['an id', { id: 'herald:key_abc:revoked' }, 'id'],
+    ['the id "export"', { id: 'export' }, 'id'],
+  ])("refuses %s reserved for Herald's own events when ingested, not when previewed", (_what, fields, path) => {
+    const event = { ...minimal, ...fields };
+    expect(issuePaths(ingestedEventSchema.safeParse(event))).toEqual([path]);
+    expect(eventInputSchema.safeParse(event).success).toBe(true);
+  });
+
+  test.each(['heralds.x', 'x.herald', 'herald_x'])("ingests the type %p, which only looks like Herald's", (type) => {
+    expect(ingestedEventSchema.safeParse({ ...minimal, type, id: 'heralding:1' }).success).toBe(true);
   });
 
   test('rejects an event type over 256 characters', () => {
@@ -209,6 +225,14 @@ describe('subscriptionCreateSchema', () => {
     const result = subscriptionCreateSchema.safeParse({ ...webhook, headers: { [name]: 'x' } });
     expect(issuePaths(result)).toEqual([`headers.${name}`]);
     expect(messagesOf(result.error!.issues[0])).toContain('is set by Herald and cannot be overridden');
+  });
+
+  test.each(['Expect', 'keep-alive', 'Upgrade'])('rejects the header %p, which the HTTP client would refuse at every attempt', (name) => {
+    const result = subscriptionCreateSchema.safeParse({ ...webhook, headers: { [name]: '100-continue' } });
+    expect(issuePaths(result)).toEqual([`headers.${name}`]);
+    expect(messagesOf(result.error!.issues[0])).toContain(
+      'cannot be sent: it asks for a connection behaviour a webhook request does not have',
+    );
   });
 
   test('rejects a header value with a control character (header injection)', () => {

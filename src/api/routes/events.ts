@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import {
   deliveryControlSchema,
   eventBatchSchema,
-  eventInputSchema,
+  ingestedEventSchema,
   eventListQuerySchema,
   type EventDetail,
   type EventView,
@@ -55,7 +55,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const now = new Date();
 
     if (!isBatch) {
-      const input = parseOrThrow(eventInputSchema, body);
+      const input = parseOrThrow(ingestedEventSchema, body);
       const [issues] = await validateData.check(tenant, [input]);
       if (issues.length) throw validationProblem(issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       checkIngestLimits(res, [{ event: input, prefix: '' }]);
@@ -69,7 +69,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const errors: { path: string; message: string }[] = [];
     const clientIds = new Set<string>();
     const events = batch.events.map((item, i) => {
-      const parsed = eventInputSchema.safeParse(item);
+      const parsed = ingestedEventSchema.safeParse(item);
       if (!parsed.success) errors.push(...issuesOf(parsed.error, ['events', i]));
       else if (parsed.data.id) clientIds.add(parsed.data.id);
       return parsed.success ? completeEvent(parsed.data, now) : null;

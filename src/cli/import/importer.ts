@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HeraldProblemError, type AcceptedEvent, type EventInput, type HeraldClient } from '../../client';
-import { eventInputSchema, MAX_BATCH } from '../../domain/schemas';
+import { ingestedEventSchema, MAX_BATCH } from '../../domain/schemas';
 import { readCheckpoint, removeCheckpoint, writeCheckpoint, type RejectedLine } from './checkpoint';
 
 /**
@@ -64,7 +64,7 @@ function parseLine(line: number, text: string): Item | RejectedLine {
   } catch (err) {
     return { line, reason: `invalid JSON: ${(err as Error).message}` };
   }
-  const parsed = eventInputSchema.safeParse(value);
+  const parsed = ingestedEventSchema.safeParse(value);
   if (!parsed.success) return { line, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ') };
   return { line, event: { ...parsed.data, id: parsed.data.id ?? lineEventId(line, text) } };
 }
