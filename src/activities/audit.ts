@@ -18,7 +18,7 @@ import {
   reopenDelivery,
   UNATTEMPTED,
 } from '../store/deliveries';
-import { eventDocOf, eventOf, isMarkedForPurge, isRecorded, recordEvent } from '../store/events';
+import { eventDocOf, eventOf, isMarkedForPurge, isRecorded, recordEvent, setEventStatus } from '../store/events';
 import { findSubscription } from '../store/subscriptions';
 import type { ActivityCaches } from './caches';
 import { deferredDelivery, resultOf, stateOf } from './delivery-state';
@@ -183,7 +183,11 @@ export function createAuditActivities(deps: AuditDeps) {
       // subscriptions are not recorded: `filteredOut` is the event's own run's.
       const subs = await subscriptionsFor(input, () => deps.caches.loadEvent(input.tenant, input.eventId));
       await feedDigests(input, subs.digests);
-      return openDeliveries(input, subs);
+      const opened = await openDeliveries(input, subs);
+      // A replay delivers the event again: lists filter on its stored status, which the run's
+      // end sets final again (with its other runs').
+      if (opened.length > 0) await setEventStatus(store, input.tenant, input.eventId, 'delivering');
+      return opened;
     },
 
     /**

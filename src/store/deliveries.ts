@@ -1,7 +1,7 @@
 import type { ControlAction } from '../domain/schemas';
 import { isFinal, type DeliveryStatus } from '../domain/status';
 import { groupedWrite } from './grouped-write';
-import { eventKey, isPurging } from './events';
+import { eventKey, isPurging, setEventStatus } from './events';
 import {
   findByIds,
   isDuplicateKeyError,
@@ -249,6 +249,10 @@ export async function closeDelivery(
 export async function reopenDelivery(store: Store, id: string, attempts: number, action: ControlAction): Promise<void> {
   const doc = await findDelivery(store, id);
   if (doc?.status !== 'failed' || doc.attempts !== attempts) return;
+  // The event delivers again: lists filter on its stored status, which its run's end sets
+  // final again. Written first, so a retry of this step after the delivery's write finds the
+  // delivery reopened and the event marked both.
+  await setEventStatus(store, doc.tenant, doc.eventId, 'delivering');
   await store.deliveries.updateOne(
     { _id: id },
     {

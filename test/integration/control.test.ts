@@ -171,6 +171,26 @@ test('retry after the delivery failed and the workflow closed succeeds on a fres
   expect(attempts.map((a: any) => a.attempt)).toEqual([3, 2, 1]);
 });
 
+test('while a retry or a replay delivers, the list and its status filter show the event as delivering', async () => {
+  // The first attempt fails for good; the retry's and the replay's are answered after 5 s.
+  env.receiver.on('/relisted', (_req, n) => (n === 1 ? { status: 500 } : { status: 200, delayMs: 5_000 }));
+  await subscribe('/relisted', ['relisted.test'], { retry: { maxAttempts: 1 } });
+  const { id } = await send({ type: 'relisted.test', data: {} });
+  expect((await api.finalEvent(env.stack, id)).status).toBe('failed');
+  const listedAs = async (status: string) =>
+    (await env.stack.request('GET', `/v1/events?type=relisted.test&status=${status}`)).body.data.some((e: any) => e.id === id);
+  await eventually(() => listedAs('failed'), 10_000, 'the list to say failed');
+
+  expect((await env.stack.request('POST', `/v1/events/${id}/retry`, {})).status).toBe(202);
+  await eventually(() => listedAs('delivering'), 4_500, 'the list to say delivering while the retry delivers');
+  await eventually(() => listedAs('delivered'), 20_000, 'the list to say delivered after the retry');
+
+  expect((await env.stack.request('POST', `/v1/events/${id}/replay`, {})).status).toBe(202);
+  await eventually(() => listedAs('delivering'), 4_500, 'the list to say delivering while the replay delivers');
+  await eventually(() => listedAs('delivered'), 20_000, 'the list to say delivered after the replay');
+  expect(env.receiver.received('/relisted')).toHaveLength(3);
+});
+
 test('replay delivers again as a new message, to all that match or to one subscription', async () => {
   const a = await subscribe('/replay-a', ['replay.test']);
   await subscribe('/replay-b', ['replay.*']);
