@@ -10,6 +10,13 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 export const DEFAULT_RETRY_SCHEDULE = ['5s', '5m', '30m', '2h', '5h', '10h', '10h'] as const;
 
 const IMF_FIXDATE = /^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = `(${MONTHS.join('|')})`;
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+/** RFC 9110's obsolete rfc850-date, `Sunday, 06-Nov-94 08:49:37 GMT`, which recipients must still read. */
+const RFC850_DATE = new RegExp(`^(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`);
+/** RFC 9110's obsolete asctime-date, `Sun Nov  6 08:49:37 1994` (GMT), which recipients must still read. */
+const ASCTIME_DATE = new RegExp(`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} (\\d{2}| \\d) ${TIME} (\\d{4})$`);
 export const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;
 const JITTER = 0.1;
 
@@ -49,6 +56,41 @@ export function nextDelayMs(policy: RetryPolicy, attempt: number, random: () => 
 }
 
 /**
+ * An HTTP-date in any of RFC 9110's three formats, or null. Only those: Date.parse alone would
+ * read "-3600" as a year.
+ */
+function httpDateMs(text: string, now: number): number | null {
+  if (IMF_FIXDATE.test(text)) {
+    const at = Date.parse(text);
+    return Number.isNaN(at) ? null : at;
+  }
+  const rfc850 = RFC850_DATE.exec(text);
+  if (rfc850) {
+    const [, day, month, yy, h, m, sec] = rfc850;
+    // A two-digit year more than 50 years ahead is the most recent past year ending so (RFC 9110).
+    const thisYear = new Date(now).getUTCFullYear();
+    let year = thisYear - (thisYear % 100) + Number(yy);
+    if (year > thisYear + 50) year -= 100;
+    return utcMs(year, month, day, h, m, sec);
+  }
+  const asctime = ASCTIME_DATE.exec(text);
+  if (asctime) {
+    const [, month, day, h, m, sec, year] = asctime;
+    return utcMs(Number(year), month, day.trim(), h, m, sec);
+  }
+  return null;
+}
+
+/** The instant of a GMT date and time, or null when a field is out of range (31 Feb, 25:00). */
+function utcMs(year: number, month: string, day: string, h: string, m: string, sec: string): number | null {
+  const monthIndex = MONTHS.indexOf(month);
+  const at = new Date(Date.UTC(year, monthIndex, Number(day), Number(h), Number(m), Number(sec)));
+  const exact =
+    at.getUTCFullYear() === year && at.getUTCMonth() === monthIndex && at.getUTCDate() === Number(day) && at.getUTCHours() === Number(h);
+  return exact && Number(m) < 60 && Number(sec) < 61 ? at.getTime() : null;
+}
+
+/**
  * Retry-After as seconds or an HTTP date, in milliseconds from `now`, capped at 24 h.
  * Unparseable or negative values are ignored (null), as RFC 9110 allows.
  */
@@ -58,10 +100,8 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   let ms: number;
   if (/^\d+$/.test(trimmed)) ms = Number(trimmed) * 1000;
   else {
-    // Only the IMF-fixdate of RFC 9110: Date.parse alone would read "-3600" as a year.
-    if (!IMF_FIXDATE.test(trimmed)) return null;
-    const at = Date.parse(trimmed);
-    if (Number.isNaN(at)) return null;
+    const at = httpDateMs(trimmed, now);
+    if (at === null) return null;
     ms = at - now;
   }
   if (ms < 0) return null;

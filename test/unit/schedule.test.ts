@@ -158,6 +158,25 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter('Sun, 01 Jun 2025 12:00:00 GMT', now)).toBe(0);
   });
 
+  test("reads RFC 9110's two obsolete HTTP-date formats too, as recipients must", () => {
+    expect(parseRetryAfter('Sunday, 01-Jun-25 12:05:00 GMT', now)).toBe(5 * MINUTE);
+    expect(parseRetryAfter('Sun Jun  1 12:05:00 2025', now)).toBe(5 * MINUTE);
+    expect(parseRetryAfter('Mon Jun 02 12:00:00 2025', now)).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  test('reads a two-digit rfc850 year more than 50 years ahead as the past year ending so', () => {
+    // In 2025, "76" is 2076 (51 years ahead): 1976, in the past, so ignored; "75" is 2075.
+    expect(parseRetryAfter('Thursday, 01-Jan-76 00:00:00 GMT', now)).toBeNull();
+    expect(parseRetryAfter('Tuesday, 01-Jan-75 00:00:00 GMT', now)).toBe(MAX_RETRY_AFTER_MS);
+  });
+
+  test.each(['Sunday, 31-Feb-25 12:00:00 GMT', 'Sun Jun  1 25:00:00 2025', 'Sun Jun 1 12:05:00 2025', 'Sunday, 01-Jun-25 12:05:00 UTC'])(
+    'ignores the malformed HTTP-date %p',
+    (value) => {
+      expect(parseRetryAfter(value, now)).toBeNull();
+    },
+  );
+
   test('measures an HTTP-date against the given now, not the real clock', () => {
     const date = 'Sun, 01 Jun 2025 13:00:00 GMT';
     expect(parseRetryAfter(date, now)).toBe(HOUR);
