@@ -1,7 +1,6 @@
-import { mapConcurrent } from '../concurrency';
 import type { Logger } from '../logger';
 import type { Store, SubscriptionDoc } from '../store';
-import { workflowsWaitingOn } from '../store/deliveries';
+import { wakeWaitingDeliveries } from '../store/waiting-deliveries';
 import { clearFailing, disableSubscription, markFailing } from '../store/subscriptions';
 import { subscriptionChangeEvent } from '../api/change-events';
 import type { TemporalGateway } from './gateway';
@@ -19,10 +18,6 @@ export interface HealthDeps {
   disableAfterMs: number;
 }
 
-/** Deliveries of a just-disabled subscription that are woken to fail now rather than at their next attempt. */
-const WAKE_ON_DISABLE_LIMIT = 1000;
-const SIGNAL_CONCURRENCY = 16;
-
 export function createSubscriptionHealth(deps: HealthDeps) {
   const { store } = deps;
 
@@ -35,11 +30,8 @@ export function createSubscriptionHealth(deps: HealthDeps) {
     if (!disabled) return;
     await deps.gateway.emit(disabled.tenant, subscriptionChangeEvent('disabled', disabled, 'herald', disabled.disabledAt!));
     deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
-    const waiting = await workflowsWaitingOn(store, sub._id, WAKE_ON_DISABLE_LIMIT);
-    await mapConcurrent(
-      waiting,
-      SIGNAL_CONCURRENCY,
-      (workflowId) => deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }).catch(() => undefined), // closed meanwhile: nothing waits there
+    await wakeWaitingDeliveries(store, sub._id, (workflowId) =>
+      deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }),
     );
   }
 

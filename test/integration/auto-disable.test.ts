@@ -96,6 +96,19 @@ test('failing without a success for HERALD_DISABLE_AFTER disables it; its waitin
   expect(env.receiver.received('/failing').filter((r) => JSON.parse(r.body).type === 'failing.later')).toHaveLength(1);
 });
 
+test('deleting a subscription fails its deliveries that wait for a next attempt now, not at that attempt', async () => {
+  env.receiver.on('/deleted', () => ({ status: 500 }));
+  const sub = await subscribe('/deleted', ['deleted.test'], { retry: { schedule: ['1h'] } });
+  const { id } = await api.send(env.stack, { type: 'deleted.test', data: {} });
+  await api.eventWhen(env.stack, id, (v) => v.deliveries[0]?.status === 'retrying', 15_000, 'the delivery to wait an hour');
+
+  expect((await env.stack.request('DELETE', `/v1/subscriptions/${sub.id}`)).status).toBe(204);
+  const view = await api.finalEvent(env.stack, id, 10_000);
+  expect(view.status).toBe('failed');
+  expect(view.deliveries[0]).toMatchObject({ status: 'failed', error: 'subscription_deleted', attempts: 1 });
+  expect(env.receiver.received('/deleted')).toHaveLength(1);
+});
+
 test('re-enabling clears the disabled marks and deliveries flow again', async () => {
   env.receiver.on('/back', (_req, n) => ({ status: n === 1 ? 410 : 200 }));
   const sub = await subscribe('/back', ['back.test']);

@@ -29,11 +29,13 @@ import {
   rotateSecret,
   updateSubscription,
 } from '../../store/subscriptions';
-import { startDeliverEvent } from '../../temporal/deliver-event-client';
+import { signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
+import { wakeWaitingDeliveries } from '../../store/waiting-deliveries';
 import { subscriptionChangeEvent, type SubscriptionChange } from '../change-events';
 import { announce, type AnnounceDeps } from '../announce';
 import { eventWorkflowId, RECOVER_DELIVERIES_WORKFLOW, recoverWorkflowId } from '../../temporal/names';
 import type { deliverEvent } from '../../workflows/deliver-event';
+import { retrySignal } from '../../workflows/definitions';
 import type { recoverDeliveries } from '../../workflows/recover-deliveries';
 import { principalOf, requireScope } from '../auth';
 import { subscriptionsForLimitedKeys } from '../key-limits';
@@ -182,6 +184,11 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const current = await load(tenant, String(req.params.id));
     if (!(await deleteSubscription(deps.store, tenant, current._id))) throw notFound(`subscription ${current._id}`);
     await announceChange('deleted', current, res);
+    // As an auto-disable does: its deliveries waiting for a next attempt fail now.
+    const request = { subscriptionId: current._id, requestedBy: 'herald' };
+    await wakeWaitingDeliveries(deps.store, current._id, (workflowId) =>
+      callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request)),
+    );
     res.status(204).end();
   });
 
