@@ -41,6 +41,18 @@ export const eventInputSchema = z.strictObject({
 export type EventInput = z.infer<typeof eventInputSchema>;
 
 /**
+ * A `__proto__` key at the top of `data`: zod rebuilds a record key by key and drops that one
+ * without a word, so it is refused instead (deeper ones are kept as sent: nothing rebuilds them).
+ */
+function refuseTopLevelProto(value: unknown, ctx: z.RefinementCtx): unknown {
+  const data = (value as { data?: unknown } | null)?.data;
+  if (typeof data === 'object' && data !== null && Object.hasOwn(data, '__proto__')) {
+    ctx.addIssue({ code: 'custom', path: ['data', '__proto__'], message: 'a key named "__proto__" cannot be kept at the top of data' });
+  }
+  return value;
+}
+
+/**
  * An event as a client may send it: `eventInputSchema` without what is Herald's own. Herald's
  * audit events have `herald.*` types and ids it derives from what changed (`herald:<key id>:revoked`):
  * a client sending such an id first would have the real one dropped as its duplicate, and one
@@ -48,7 +60,7 @@ export type EventInput = z.infer<typeof eventInputSchema>;
  * the path of `GET /v1/events/export`, where an event of that id could never be read.
  * (A preview may render a `herald.*` event: it delivers nothing.)
  */
-export const ingestedEventSchema = eventInputSchema.superRefine((event, ctx) => {
+export const ingestedEventSchema = z.preprocess(refuseTopLevelProto, eventInputSchema).superRefine((event, ctx) => {
   if (event.type === 'herald' || event.type.startsWith('herald.')) {
     ctx.addIssue({ code: 'custom', path: ['type'], message: 'herald.* types are reserved for the events Herald emits itself' });
   }

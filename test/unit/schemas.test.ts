@@ -77,6 +77,14 @@ describe('eventInputSchema', () => {
     expect(eventInputSchema.safeParse(event).success).toBe(true);
   });
 
+  test('refuses a __proto__ key at the top of data, which the parse would drop, and keeps one deeper down', () => {
+    const top = JSON.parse('{"type": "a.b", "data": {"__proto__": {"x": 1}, "y": 2}}');
+    expect(issuePaths(ingestedEventSchema.safeParse(top))).toEqual(['data.__proto__']);
+    const deeper = JSON.parse('{"type": "a.b", "data": {"a": {"__proto__": {"x": 1}}}}');
+    const parsed = ingestedEventSchema.safeParse(deeper);
+    expect(JSON.stringify(parsed.data)).toBe('{"type":"a.b","data":{"a":{"__proto__":{"x":1}}}}');
+  });
+
   test.each(['heralds.x', 'x.herald', 'herald_x'])("ingests the type %p, which only looks like Herald's", (type) => {
     expect(ingestedEventSchema.safeParse({ ...minimal, type, id: 'heralding:1' }).success).toBe(true);
   });
