@@ -28,10 +28,19 @@ export function createSubscriptionHealth(deps: HealthDeps) {
   async function disable(sub: SubscriptionDoc, reason: string, now: Date): Promise<void> {
     const disabled = await disableSubscription(store, sub._id, reason, now);
     if (!disabled) return;
-    await deps.gateway.emit(disabled.tenant, subscriptionChangeEvent('disabled', disabled, 'herald', disabled.disabledAt!));
     deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
+    // Now or never: a retry of this attempt would find the subscription disabled and close its
+    // delivery without coming back here, so a failure thrown now would also lose the attempt's
+    // record (the receiver's 410) and the wake-up below. Logged instead, as the API's own
+    // announcements are when Temporal cannot be reached (the client has retried it already).
+    const event = subscriptionChangeEvent('disabled', disabled, 'herald', disabled.disabledAt!);
+    await deps.gateway.emit(disabled.tenant, event).catch((err: unknown) => {
+      deps.logger.error({ err, subscriptionId: sub._id, eventId: event.id }, 'could not emit herald.subscription.disabled');
+    });
     await wakeWaitingDeliveries(store, sub._id, (workflowId) =>
       deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }),
+    ).catch((err: unknown) =>
+      deps.logger.error({ err, subscriptionId: sub._id }, 'could not wake the deliveries waiting on a disabled subscription'),
     );
   }
 

@@ -1,3 +1,8 @@
+import { Client } from '@temporalio/client';
+import { createSubscriptionHealth } from '../../src/activities/subscription-health';
+import { createLogger } from '../../src/logger';
+import { findSubscription } from '../../src/store/subscriptions';
+import { temporalGateway } from '../../src/temporal/activity-gateway';
 import * as api from '../harness/api';
 import { eventually, useStack } from '../harness/stack';
 
@@ -107,6 +112,32 @@ test('deleting a subscription fails its deliveries that wait for a next attempt 
   expect(view.status).toBe('failed');
   expect(view.deliveries[0]).toMatchObject({ status: 'failed', error: 'subscription_deleted', attempts: 1 });
   expect(env.receiver.received('/deleted')).toHaveLength(1);
+});
+
+test('a 410 that disables the subscription is answered, though Temporal refuses its herald.subscription.disabled', async () => {
+  const sub = await subscribe('/refused-announcement', ['refused.announcement']);
+  const doc = (await findSubscription(env.stack.store, 'default', sub.id))!;
+  // A real refusal: Temporal answers NOT_FOUND for a namespace it does not have.
+  const elsewhere = new Client({ connection: env.stack.temporal.connection, namespace: 'no-such-namespace' });
+  const errors: unknown[] = [];
+  const logger = createLogger('test', 'silent');
+  logger.error = (...args: unknown[]) => void errors.push(args);
+  const health = createSubscriptionHealth({
+    store: env.stack.store,
+    gateway: temporalGateway(elsewhere, 'herald'),
+    logger,
+    disableAfterMs: 60_000,
+  });
+
+  // The attempt goes on to record the receiver's 410; before, this threw, and the retried
+  // attempt found the subscription disabled and closed the delivery without that record.
+  await expect(health.track(doc, false, true, new Date())).resolves.toBe(true);
+  expect((await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body).toMatchObject({
+    active: false,
+    disabledReason: 'endpoint answered 410 Gone',
+  });
+  expect(errors).toHaveLength(1);
+  expect(JSON.stringify(errors[0])).toContain('could not emit herald.subscription.disabled');
 });
 
 test('re-enabling clears the disabled marks and deliveries flow again', async () => {
