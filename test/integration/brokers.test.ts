@@ -285,6 +285,34 @@ test('the CLI creates a broker subscription from --target, shows it with its pas
   expect(invalid.stderr).toMatch(/^\s+target\.topic: must be a topic to publish to: no "\+" or "#" wildcards$/m);
 });
 
+test('a Redis URL with a lone user part authenticates with it as the password, as the docs promise', async () => {
+  const port = await freePort();
+  const token = `tok${run}`;
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', token],
+    {
+      stdio: 'ignore',
+    },
+  );
+  try {
+    await waitForPort(port, 10_000);
+    const type = `brokers.token${run}`;
+    const stream = `herald-token-${run}`;
+    const sub = await subscribe('redis', type, { url: `redis://${token}@127.0.0.1:${port}/0`, stream });
+    const { id } = await api.send(env.stack, { type, data: {} });
+    const view = await api.finalEvent(env.stack, id, 20_000);
+    expect(view.deliveries[0]).toMatchObject({ subscriptionId: sub.id, status: 'succeeded', attempts: 1 });
+    const reader = createClient({ url: `redis://:${token}@127.0.0.1:${port}` });
+    await reader.connect();
+    const entries = (await reader.xRange(stream, '-', '+')) ?? [];
+    await reader.close();
+    expect(entries.map((e) => JSON.parse(e.message.body).id)).toEqual([id]);
+  } finally {
+    server.kill('SIGKILL');
+  }
+});
+
 describe('brokers that are down', () => {
   let dir: string;
   let port: number;

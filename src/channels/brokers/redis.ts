@@ -9,9 +9,21 @@ import type { PooledConnection } from './pool';
  * Streams do not dedupe: a consumer recognises a retried attempt's copy by its `id`.
  */
 
+/**
+ * A lone user part (`redis://<token>@host`) is the server's password, as for NATS (docs/api.md):
+ * node-redis would take it for a user name with no password and not authenticate at all.
+ */
+function withTokenAsPassword(dialUrl: string): string {
+  const url = new URL(dialUrl);
+  if (!url.username || url.password) return dialUrl;
+  url.password = url.username;
+  url.username = '';
+  return url.href;
+}
+
 const newClient = (dialUrl: string, timeoutMs: number) =>
   createClient({
-    url: dialUrl,
+    url: withTokenAsPassword(dialUrl),
     // The pool reconnects (see ./pool.ts); without the offline queue a command on a lost
     // connection fails at once instead of waiting for a server that may not return.
     socket: { connectTimeout: timeoutMs, reconnectStrategy: false },
