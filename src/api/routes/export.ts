@@ -18,8 +18,10 @@ const BATCH = 200;
  * the export's size. The waiter removes both of its listeners when either fires: a listener
  * left behind on every full socket would grow with the export (`events.once` in a race does).
  */
-async function write(res: Response, chunk: string): Promise<void> {
-  if (res.write(chunk)) return;
+export async function write(res: Pick<Response, 'write' | 'on' | 'off' | 'destroyed'>, chunk: string): Promise<void> {
+  // A response destroyed (the client gone) takes no write and will not say 'close' again: a
+  // wait for it would hold the handler, its store cursor and its batch for good.
+  if (res.destroyed || res.write(chunk) || res.destroyed) return;
   await new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);
@@ -60,6 +62,7 @@ export function exportRouter(deps: { store: Store; logger: Logger }): Router {
           ...(wanted.deliveries && { deliveries: (audit!.deliveries.get(doc.id) ?? []).map(deliveryView) }),
           ...(wanted.attempts && { attempts: (audit!.attempts.get(doc.id) ?? []).map(attemptView) }),
         });
+        if (res.destroyed) return;
         await write(res, line + '\n');
       }
     };
