@@ -1,4 +1,3 @@
-import type { Response } from 'express';
 import { Router } from 'express';
 import { eventExportQuerySchema } from '../../domain/schemas';
 import type { Logger } from '../../logger';
@@ -13,12 +12,20 @@ import { attemptView, deliveryView } from '../views';
 /** Events read from the store per round trip: with `data` up to 256 KiB each, a batch stays under ~50 MB. */
 const BATCH = 200;
 
+/** What `write` needs of the response: a Node writable's writes, destroyed flag and events. */
+interface Writable {
+  readonly destroyed: boolean;
+  write(chunk: string): boolean;
+  on(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+}
+
 /**
  * Writes a chunk, waiting while the client's socket is full: memory holds one batch, whatever
  * the export's size. The waiter removes both of its listeners when either fires: a listener
  * left behind on every full socket would grow with the export (`events.once` in a race does).
  */
-export async function write(res: Pick<Response, 'write' | 'on' | 'off' | 'destroyed'>, chunk: string): Promise<void> {
+export async function write(res: Writable, chunk: string): Promise<void> {
   // A response destroyed (the client gone) takes no write and will not say 'close' again: a
   // wait for it would hold the handler, its store cursor and its batch for good.
   if (res.destroyed || res.write(chunk) || res.destroyed) return;
