@@ -17,6 +17,7 @@ import { unavailable } from './temporal-call';
 
 // Not strict: schemas written for other tools carry keywords (`example`, `x-…`) Ajv does not know.
 const options = { strict: false, allErrors: true } as const;
+
 const draft2020 = addFormats(new Ajv2020(options));
 const draft07 = addFormats(new Ajv(options));
 
@@ -24,9 +25,19 @@ function compilerFor(schema: Record<string, unknown>): Ajv {
   return typeof schema.$schema === 'string' && /draft-0[4-7]/.test(schema.$schema) ? draft07 : draft2020;
 }
 
-/** Compiles a schema; throws with Ajv's message when it is not a valid JSON Schema. */
+/**
+ * Compiles a schema; throws with Ajv's message when it is not a valid JSON Schema. The
+ * compiler forgets it again (the function it made stays whole): Ajv keeps every schema it
+ * compiled, so a shared one grew with each registration and recompile, and refused a second
+ * schema with an `$id` it held, which failed that type's events (500) and its re-registration.
+ */
 export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
-  return compilerFor(schema).compile(schema);
+  const compiler = compilerFor(schema);
+  try {
+    return compiler.compile(schema);
+  } finally {
+    compiler.removeSchema(schema);
+  }
 }
 
 export interface DataIssue {

@@ -1,5 +1,5 @@
 import { MongoNetworkError } from 'mongodb';
-import { createEventDataValidator } from '../../src/api/event-type-schemas';
+import { compileSchema, createEventDataValidator } from '../../src/api/event-type-schemas';
 import { ProblemError } from '../../src/api/problem';
 import type { Store } from '../../src/store';
 
@@ -34,4 +34,17 @@ test('with no schemas read yet, an outage answers 503 with Retry-After, not an e
   const refused = createEventDataValidator(store).check('t', [{ type: 'order.paid', data: { amount: 1 } }]);
   await expect(refused).rejects.toBeInstanceOf(ProblemError);
   await expect(refused).rejects.toMatchObject({ status: 503 });
+});
+
+test('a schema with an $id compiles again, as its registration and every process that validates with it compile it', async () => {
+  const withId = { $id: 'https://example.com/order', type: 'object', required: ['amount'] };
+  const first = compileSchema(structuredClone(withId));
+  const again = compileSchema(structuredClone(withId));
+  expect(again({ amount: 1 })).toBe(true);
+  expect(first({})).toBe(false);
+
+  // Registered (compiled once above, as the PUT does), then events of its type are checked.
+  const validator = createEventDataValidator(registry(JSON.stringify(withId)).store);
+  const [issues] = await validator.check('t', [{ type: 'order.paid', data: {} }]);
+  expect(issues.map((i) => i.path.join('.'))).toEqual(['data.amount']);
 });
