@@ -42,13 +42,13 @@ export const DEFAULT_CHAT_TEMPLATES: Record<ChatFormat, { event: string; digest:
 export const CHAT_TEXT_LIMITS: Record<ChatFormat, number> = { slack: 3000, discord: 2000, teams: 20_000 };
 
 /** Slack's mrkdwn control characters (https://api.slack.com/reference/surfaces/formatting#escaping): `<!here>` and links cannot be injected. */
-export function escapeSlack(value: unknown): string {
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 // Discord is kept from pinging by `allowed_mentions`, and Teams shows text; their values are printed as they are.
-// Mustache hands numbers to the escape function as numbers.
-const ESCAPES: Record<ChatFormat, (value: unknown) => string> = { slack: escapeSlack, discord: String, teams: String };
+const asIs = (text: string) => text;
+const ESCAPES: Record<ChatFormat, (text: string) => string> = { slack: escapeSlack, discord: asIs, teams: asIs };
 
 /**
  * Cuts `text` to at most `max` UTF-16 units, ending in "…", without splitting a surrogate

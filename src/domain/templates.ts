@@ -197,11 +197,22 @@ function plain(value: unknown): unknown {
   return copy;
 }
 
-const asText = (value: string) => value;
+/**
+ * A value as a template prints it: text, numbers and lists of them as Mustache would; an object,
+ * or a list holding one, as its JSON. Mustache would make text of the prototype-less copies
+ * `plain` makes, which throws, and the message would never render.
+ */
+export function valueText(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return String(value);
+  return JSON.stringify(value);
+}
 
-/** Renders one template over a view, each value passed through `escape`. */
-export function renderTemplate(template: string, view: EventTemplateView | DigestTemplateView, escape: (value: unknown) => string): string {
-  return Mustache.render(template, plain(view), {}, { escape });
+const htmlText = (value: unknown) => Mustache.escape(valueText(value));
+
+/** Renders one template over a view, each value's text (`valueText`) passed through `escape`. */
+export function renderTemplate(template: string, view: EventTemplateView | DigestTemplateView, escape: (text: string) => string): string {
+  return Mustache.render(template, plain(view), {}, { escape: (value: unknown) => escape(valueText(value)) });
 }
 
 /**
@@ -211,11 +222,11 @@ export function renderTemplate(template: string, view: EventTemplateView | Diges
 export function renderEmail(templates: EmailTemplates, view: EventTemplateView | DigestTemplateView): RenderedEmail {
   const defaults = 'digest' in view ? DEFAULT_DIGEST_TEMPLATES : DEFAULT_TEMPLATES;
   const data = plain(view);
-  const text = Mustache.render(templates.body ?? defaults.body, data, {}, { escape: asText });
+  const text = Mustache.render(templates.body ?? defaults.body, data, {}, { escape: valueText });
   const html =
     templates.html !== undefined || templates.body === undefined
-      ? Mustache.render(templates.html ?? defaults.html, data, {}, { escape: Mustache.escape })
+      ? Mustache.render(templates.html ?? defaults.html, data, {}, { escape: htmlText })
       : `<pre>${Mustache.escape(text)}</pre>`;
-  const subject = sanitizeSubject(Mustache.render(templates.subject ?? defaults.subject, data, {}, { escape: asText }));
-  return { subject: subject || sanitizeSubject(Mustache.render(defaults.subject, data, {}, { escape: asText })), text, html };
+  const subject = sanitizeSubject(Mustache.render(templates.subject ?? defaults.subject, data, {}, { escape: valueText }));
+  return { subject: subject || sanitizeSubject(Mustache.render(defaults.subject, data, {}, { escape: valueText })), text, html };
 }

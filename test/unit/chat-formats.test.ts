@@ -103,6 +103,11 @@ describe('a template replaces the default text', () => {
     expect(text).toBe('Order 42 paid: 12 EUR');
   });
 
+  test.each(['slack', 'discord', 'teams'] as const)('%s prints an object as its JSON', (format) => {
+    const text = chatText(format, '{{data}} {{subject}}', eventTemplateView(event()));
+    expect(text).toBe('{"total":12} {"type":"order","id":"42"}');
+  });
+
   test('a template sees data only, not the prototype of its view', () => {
     expect(chatText('discord', '[{{constructor}}]', eventTemplateView(event()))).toBe('[]');
   });

@@ -68,6 +68,17 @@ describe('eventEmail', () => {
     expect(mail.text).toBe('[][][]');
   });
 
+  test('an object, or a list holding one, prints as its JSON in every part; a list of values as Mustache prints it', () => {
+    const data = { change: { from: 1, to: 2 }, rows: [{ n: 1 }], tags: ['a', 'b'] };
+    const mail = eventEmail(
+      { subject: '{{type}} {{subject}}', body: '{{data.change}} {{data.rows}} {{data.tags}}', html: '<i>{{data.change}}</i>' },
+      event({ subject: { type: 'package', id: 'core' }, data }),
+    );
+    expect(mail.subject).toBe('package.promoted {"type":"package","id":"core"}');
+    expect(mail.text).toBe('{"from":1,"to":2} [{"n":1}] a,b');
+    expect(mail.html).toBe('<i>{&quot;from&quot;:1,&quot;to&quot;:2}</i>');
+  });
+
   test('a subject template rendering nothing falls back to the default subject', () => {
     expect(eventEmail({ subject: '{{actor}}' }, event()).subject).toBe('[Herald] package.promoted');
   });
