@@ -1,5 +1,5 @@
 import type { WebhookFormat } from './channels';
-import { renderTemplate, type DigestTemplateView, type EventTemplateView } from './templates';
+import { renderTemplate, sliceWhole, type DigestTemplateView, type EventTemplateView } from './templates';
 
 /**
  * A webhook subscription's `format`: the Standard Webhooks JSON body (docs/api.md section 4),
@@ -37,9 +37,31 @@ export const DEFAULT_CHAT_TEMPLATES: Record<ChatFormat, { event: string; digest:
 /**
  * Longest text each service takes: Slack's section block text (3,000; the top-level `text`
  * is its fallback and says the same), Discord's `content` (2,000), and for Teams a bound
- * well inside its ~28 KB message size.
+ * well inside its ~28 KB message size (also in bytes: TEAMS_TEXT_MAX_BYTES).
  */
 export const CHAT_TEXT_LIMITS: Record<ChatFormat, number> = { slack: 3000, discord: 2000, teams: 20_000 };
+
+/**
+ * Teams counts its ~28 KB in bytes of the message: 20,000 characters of CJK text are 60 KB of
+ * UTF-8, and quotes or controls grow in JSON. Its text, as JSON, is cut to this many bytes,
+ * leaving the card around it room.
+ */
+export const TEAMS_TEXT_MAX_BYTES = 24_000;
+
+const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text));
+
+/** Cuts Teams text, already within its characters, until its JSON is within TEAMS_TEXT_MAX_BYTES. */
+function withinTeamsBytes(text: string): string {
+  if (jsonBytes(text) <= TEAMS_TEXT_MAX_BYTES) return text;
+  // The longest cut that fits, found by halving: the bytes grow with the length.
+  let [fits, fails] = [0, text.length];
+  while (fails - fits > 1) {
+    const mid = (fits + fails) >> 1;
+    if (jsonBytes(truncateChatText(text, mid)) <= TEAMS_TEXT_MAX_BYTES) fits = mid;
+    else fails = mid;
+  }
+  return truncateChatText(text, fits);
+}
 
 /** Slack's mrkdwn control characters (https://api.slack.com/reference/surfaces/formatting#escaping): `<!here>` and links cannot be injected. */
 export function escapeSlack(text: string): string {
@@ -56,9 +78,7 @@ const ESCAPES: Record<ChatFormat, (text: string) => string> = { slack: escapeSla
  */
 export function truncateChatText(text: string, max: number): string {
   if (text.length <= max) return text;
-  let cut = text.slice(0, max - 1);
-  if (/[\uD800-\uDBFF]$/.test(cut)) cut = cut.slice(0, -1);
-  cut = cut.replace(/&[a-z]{0,3}$/, '');
+  const cut = sliceWhole(text, max - 1).replace(/&[a-z]{0,3}$/, '');
   return `${cut}…`;
 }
 
@@ -66,8 +86,12 @@ export function truncateChatText(text: string, max: number): string {
 export function chatText(format: ChatFormat, template: string | undefined, view: EventTemplateView | DigestTemplateView): string {
   const defaults = DEFAULT_CHAT_TEMPLATES[format];
   const source = template ?? ('digest' in view ? defaults.digest : defaults.event);
-  const rendered = renderTemplate(source, view, ESCAPES[format]).trim();
-  return truncateChatText(rendered, CHAT_TEXT_LIMITS[format]);
+  let rendered = renderTemplate(source, view, ESCAPES[format]).trim();
+  // Slack and Discord refuse an empty message: a template that rendered nothing (its values
+  // missing from this event) gives way to the default, as an email's empty subject does.
+  if (!rendered && template !== undefined) rendered = chatText(format, undefined, view);
+  const text = truncateChatText(rendered, CHAT_TEXT_LIMITS[format]);
+  return format === 'teams' ? withinTeamsBytes(text) : text;
 }
 
 export interface SlackMessage {

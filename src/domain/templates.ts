@@ -182,7 +182,13 @@ export function sanitizeSubject(subject: string): string {
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
-  return line.length > MAX_SUBJECT ? `${line.slice(0, MAX_SUBJECT - 1)}…` : line;
+  return line.length > MAX_SUBJECT ? `${sliceWhole(line, MAX_SUBJECT - 1)}…` : line;
+}
+
+/** The first `length` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair (an emoji). */
+export function sliceWhole(text: string, length: number): string {
+  const cut = text.slice(0, length);
+  return /[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut;
 }
 
 /**

@@ -1,4 +1,11 @@
-import { CHAT_TEXT_LIMITS, chatText, escapeSlack, renderChatMessage, truncateChatText } from '../../src/domain/chat-formats';
+import {
+  CHAT_TEXT_LIMITS,
+  chatText,
+  escapeSlack,
+  renderChatMessage,
+  TEAMS_TEXT_MAX_BYTES,
+  truncateChatText,
+} from '../../src/domain/chat-formats';
 import { digestChatMessage, eventChatMessage } from '../../src/domain/messages';
 import { subscriptionCreateSchema, subscriptionPatchSchema, type HeraldEvent } from '../../src/domain/schemas';
 import { digestTemplateView, eventTemplateView, templateProblem } from '../../src/domain/templates';
@@ -108,6 +115,14 @@ describe('a template replaces the default text', () => {
     expect(text).toBe('{"total":12} {"type":"order","id":"42"}');
   });
 
+  test.each(['slack', 'discord', 'teams'] as const)(
+    '%s: a template that renders nothing for this event gives way to the default text',
+    (format) => {
+      const view = eventTemplateView(event());
+      expect(chatText(format, '{{data.summary}}', view)).toBe(chatText(format, undefined, view));
+    },
+  );
+
   test('a template sees data only, not the prototype of its view', () => {
     expect(chatText('discord', '[{{constructor}}]', eventTemplateView(event()))).toBe('[]');
   });
@@ -135,6 +150,16 @@ describe('truncation', () => {
   test('teams text is bounded too', () => {
     const message = eventChatMessage('teams', '{{data.note}}', event({ data: { note: 'z'.repeat(50_000) } }));
     expect(message.attachments[0].content.body[0].text).toHaveLength(CHAT_TEXT_LIMITS.teams);
+  });
+
+  test('teams text is bounded in bytes as well: many-byte characters and JSON escapes count', () => {
+    for (const note of ['あ'.repeat(30_000), '"'.repeat(30_000), '😀'.repeat(15_000)]) {
+      const text = eventChatMessage('teams', '{{data.note}}', event({ data: { note } })).attachments[0].content.body[0].text;
+      const bytes = Buffer.byteLength(JSON.stringify(text));
+      expect(bytes).toBeLessThanOrEqual(TEAMS_TEXT_MAX_BYTES);
+      expect(bytes).toBeGreaterThan(TEAMS_TEXT_MAX_BYTES - 8);
+      expect(text.endsWith('…')).toBe(true);
+    }
   });
 
   test('text within the limit is left whole', () => {

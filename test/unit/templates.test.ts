@@ -35,6 +35,11 @@ describe('templateProblem', () => {
 });
 
 describe('sanitizeSubject', () => {
+  test('a subject cut at 200 characters does not split an emoji', () => {
+    const subject = sanitizeSubject('😀'.repeat(150));
+    expect(subject).toBe(`${'😀'.repeat(99)}…`);
+  });
+
   test('CR, LF and other control characters become single spaces', () => {
     expect(sanitizeSubject('a\r\nBcc: x@example.com\u0000\tb\u2028c')).toBe('a Bcc: x@example.com b c');
   });
