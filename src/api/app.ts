@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../logger';
 import type { SecretBox } from '../security/secret-box';
 import type { AfterAnswer } from './after-answer';
+import { MAX_BODY_BYTES } from '../domain/schemas';
 import { allEventTypes } from '../store/event-types';
 import { authenticate, principalOf } from './auth';
 import { createRejectionAlerts, ingestLog, keepRawBody } from './ingest-log';
@@ -42,8 +43,6 @@ export interface AppDeps extends IngestDeps {
   /** What the API does after answering; its shutdown waits for it. */
   afterAnswer: AfterAnswer;
 }
-
-export const BODY_LIMIT = '256kb';
 
 /**
  * The HTTP API. It validates and starts workflows; everything durable happens in Temporal
@@ -97,7 +96,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/v1', authenticate(deps.adminKey, deps.store, portalSessionAuth(deps.store)));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
-  app.use('/v1', express.json({ limit: BODY_LIMIT, type: () => true, strict: false, verify: keepRawBody }));
+  app.use('/v1', express.json({ limit: MAX_BODY_BYTES, type: () => true, strict: false, verify: keepRawBody }));
   if (deps.traced) app.post('/v1/events', traceRoute('POST', '/v1/events'));
   app.use('/v1', portalSessionGate(deps));
   for (const [mountPath, router] of apiRouters(deps)) app.use(mountPath, router);

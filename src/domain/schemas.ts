@@ -72,6 +72,8 @@ export const ingestedEventSchema = z.preprocess(refuseTopLevelProto, eventInputS
 });
 
 export const MAX_BATCH = 500;
+/** The largest request body the API reads (413 beyond it): `POST /v1/events`'s batch included. */
+export const MAX_BODY_BYTES = 256 * 1024;
 export const eventBatchSchema = z.strictObject({ events: z.array(z.unknown()).min(1).max(MAX_BATCH) });
 
 /** An event as stored and delivered: id and occurredAt always present. */

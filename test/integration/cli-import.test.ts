@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HeraldClient } from '../../src/client';
 import { checkpointPath } from '../../src/cli/import/checkpoint';
-import { lineEventId } from '../../src/cli/import/importer';
+import { importFile, lineEventId } from '../../src/cli/import/importer';
 import { runCli, spawnCli } from '../harness/cli';
 import { eventually, useStack } from '../harness/stack';
 
@@ -129,3 +129,26 @@ test(
   },
   15 * 60_000,
 );
+
+test("an import cuts its batches at the API's body limit, and lists a line over it and lines outside a limited key's limits as rejected", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-import-'));
+  const file = path.join(dir, 'sized.ndjson');
+  const lines = Array.from({ length: 600 }, (_, i) => JSON.stringify({ type: 'import.sized', data: { i, pad: 'p'.repeat(600) } }));
+  lines[99] = JSON.stringify({ type: 'import.sized', data: { pad: 'q'.repeat(300 * 1024) } }); // line 100: over 256 KiB alone
+  lines[199] = JSON.stringify({ type: 'import.elsewhere', data: {} }); // line 200: outside the key's types
+  writeFileSync(file, lines.join('\n') + '\n');
+  const created = await env.stack.request('POST', '/v1/api-keys', {
+    name: 'import limited',
+    tenant: 'default',
+    scopes: ['events:write'],
+    eventTypes: ['import.sized'],
+  });
+  expect(created.status).toBe(201);
+
+  // 598 events of ~650 bytes: 390 KB, more than one body; the default batch size (500) would send 316 KB at once.
+  const summary = await importFile(new HeraldClient({ url: env.stack.url, apiKey: created.body.key }), file);
+  expect(summary.accepted).toBe(598);
+  expect(summary.rejected.map((r) => r.line)).toEqual([100, 200]);
+  expect(summary.rejected[0].reason).toMatch(/body limit/);
+  expect(summary.rejected[1].reason).toMatch(/^type: /);
+});

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { HeraldProblemError, type AcceptedEvent, type EventInput, type HeraldClient } from '../../client';
-import { ingestedEventSchema, MAX_BATCH } from '../../domain/schemas';
+import { ingestedEventSchema, MAX_BATCH, MAX_BODY_BYTES } from '../../domain/schemas';
 import { readCheckpoint, removeCheckpoint, writeCheckpoint, type RejectedLine } from './checkpoint';
 
 /**
@@ -42,7 +42,12 @@ export interface ImportSummary {
 interface Item {
   line: number;
   event: EventInput & { id: string };
+  /** Its share of a batch's body: its JSON and a comma. */
+  bytes: number;
 }
+
+/** A batch's body stays under the API's limit (413 beyond it), with room for `{"events":[…]}`. */
+const BATCH_BODY_BYTES = MAX_BODY_BYTES - 1024;
 
 interface Batch {
   items: Item[];
@@ -66,7 +71,10 @@ function parseLine(line: number, text: string): Item | RejectedLine {
   }
   const parsed = ingestedEventSchema.safeParse(value);
   if (!parsed.success) return { line, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ') };
-  return { line, event: { ...parsed.data, id: parsed.data.id ?? lineEventId(line, text) } };
+  const event = { ...parsed.data, id: parsed.data.id ?? lineEventId(line, text) };
+  const bytes = Buffer.byteLength(JSON.stringify(event)) + 1;
+  if (bytes > BATCH_BODY_BYTES) return { line, reason: `(event): over the API's ${MAX_BODY_BYTES / 1024} KiB body limit` };
+  return { line, event, bytes };
 }
 
 /** The batch items a 400 names (`events.<index>.…`), with the server's reasons. */
@@ -116,7 +124,11 @@ export async function importFile(client: HeraldClient, file: string, options: Im
       try {
         results = await client.events.sendBatch(items.map((i) => i.event));
       } catch (err) {
-        const refused = err instanceof HeraldProblemError && err.status === 400 ? rejectedItems(err, items) : new Map<number, string>();
+        // 400: invalid items; 403: items outside a limited key's subjects or types. Both name them.
+        const refused =
+          err instanceof HeraldProblemError && (err.status === 400 || err.status === 403)
+            ? rejectedItems(err, items)
+            : new Map<number, string>();
         if (refused.size === 0) throw err;
         for (const [line, reason] of refused) rejected.push({ line, reason });
         items = items.filter((i) => !refused.has(i.line));
@@ -140,17 +152,27 @@ export async function importFile(client: HeraldClient, file: string, options: Im
 
   let line = 0;
   let items: Item[] = [];
+  let bytes = 0;
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   try {
     for await (const text of lines) {
       line++;
       if (line <= resumedAfter || text.trim() === '') continue;
       const parsed = parseLine(line, text);
-      if ('event' in parsed) items.push(parsed);
-      else rejected.push(parsed);
+      if (!('event' in parsed)) {
+        rejected.push(parsed);
+      } else {
+        // A batch goes before this event would take its body past the limit.
+        if (bytes + parsed.bytes > BATCH_BODY_BYTES) {
+          await dispatch({ items, lastLine: line - 1, done: false });
+          [items, bytes] = [[], 0];
+        }
+        items.push(parsed);
+        bytes += parsed.bytes;
+      }
       if (items.length === batchSize) {
         await dispatch({ items, lastLine: line, done: false });
-        items = [];
+        [items, bytes] = [[], 0];
       }
     }
     await dispatch({ items, lastLine: line, done: false });
