@@ -40,7 +40,13 @@ function readProfile(file: string, name: string, explicit: boolean): z.infer<typ
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !explicit) return {};
     throw new Error(`cannot read the config file ${file}: ${(err as Error).message}`);
   }
-  const parsed = configFileSchema.safeParse(JSON.parse(text));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  const parsed = configFileSchema.safeParse(json);
   if (!parsed.success)
     throw new Error(
       `${file} is not a Herald config file: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
@@ -51,10 +57,14 @@ function readProfile(file: string, name: string, explicit: boolean): z.infer<typ
 }
 
 export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
+  const given = { url: flags.url ?? env.HERALD_URL, apiKey: flags.apiKey ?? env.HERALD_API_KEY };
   const name = flags.profile ?? env.HERALD_PROFILE;
-  const profile = readProfile(configPath(env), name ?? 'default', name !== undefined);
-  const url = flags.url ?? env.HERALD_URL ?? profile.url ?? DEFAULT_URL;
-  const apiKey = flags.apiKey ?? env.HERALD_API_KEY ?? profile.apiKey;
+  // The file is read only when it could decide something, or when --profile asks for it: with
+  // the URL and the key given, a broken or missing file stops no command.
+  const needed = given.url === undefined || given.apiKey === undefined || flags.profile !== undefined;
+  const profile = needed ? readProfile(configPath(env), name ?? 'default', name !== undefined) : {};
+  const url = given.url ?? profile.url ?? DEFAULT_URL;
+  const apiKey = given.apiKey ?? profile.apiKey;
   if (!apiKey) throw new Error(`no API key: give --api-key, set HERALD_API_KEY, or add one to a profile in ${configPath(env)}`);
   return { url, apiKey };
 }

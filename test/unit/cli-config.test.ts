@@ -35,6 +35,21 @@ describe('where the CLI finds the API and its key', () => {
     expect(() => resolveConnection({}, { HERALD_CONFIG: path.join(dir, 'none.json') })).toThrow(/no API key/);
   });
 
+  test('with the URL and the key given, a broken file or a stale HERALD_PROFILE stops nothing; otherwise the error names the file', () => {
+    const broken = path.join(dir, 'broken.json');
+    writeFileSync(broken, '{"profiles": {"default": {"url": "http://x", "name": "extra"}},');
+    const given = { url: 'http://flag', apiKey: 'flag' };
+    expect(resolveConnection(given, { HERALD_CONFIG: broken })).toEqual(given);
+    expect(
+      resolveConnection({}, { HERALD_CONFIG: broken, HERALD_URL: 'http://env', HERALD_API_KEY: 'env', HERALD_PROFILE: 'gone' }),
+    ).toEqual({
+      url: 'http://env',
+      apiKey: 'env',
+    });
+    expect(() => resolveConnection({ apiKey: 'flag' }, { HERALD_CONFIG: broken })).toThrow(`${broken} is not valid JSON`);
+    expect(() => resolveConnection({ ...given, profile: 'ci' }, { HERALD_CONFIG: broken })).toThrow(`${broken} is not valid JSON`);
+  });
+
   test('the file is found under XDG_CONFIG_HOME, else ~/.config', () => {
     expect(configPath({ XDG_CONFIG_HOME: '/x' })).toBe('/x/herald/config.json');
     expect(configPath({})).toBe(path.join(os.homedir(), '.config/herald/config.json'));
