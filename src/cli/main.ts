@@ -42,7 +42,7 @@ function explain(err: unknown): string {
 const refusal = misplacedOption(process.argv.slice(2));
 if (refusal) {
   process.stderr.write(`herald: ${refusal}\n`);
-  process.exitCode = 2;
+  process.exitCode = 1; // as any other error, and Commander's own usage errors
 } else {
   run();
 }

@@ -12,6 +12,12 @@ import type {
   SubscriptionTestResult,
 } from './types';
 
+/**
+ * `test` answers once the ping's attempt ends: within the subscription's `timeoutMs` (at most
+ * 60 s) and 10 s more, else 202. Past the client's default 60 s wait, it would give up first.
+ */
+const TEST_ANSWER_MS = 80_000;
+
 const subscriptionPath = (id: string, action = '') => `/v1/subscriptions/${encodeURIComponent(id)}${action && `/${action}`}`;
 
 /** Subscriptions: who receives which events, where, and how they are retried. */
@@ -45,7 +51,7 @@ export class SubscriptionsApi {
 
   /** Sends a `herald.ping` to this subscription only and answers the attempt's outcome. */
   test(id: string): Promise<SubscriptionTestResult> {
-    return this.http.request('POST', subscriptionPath(id, 'test'));
+    return this.http.request('POST', subscriptionPath(id, 'test'), { timeoutMs: TEST_ANSWER_MS });
   }
 
   /** The answer holds the new `secret`; the old one keeps signing beside it for 24 hours. */

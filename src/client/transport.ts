@@ -23,6 +23,8 @@ export interface RequestOptions {
    * 429 and 503 are retried for every request, since the server did not act on it.
    */
   idempotent?: boolean;
+  /** How long to wait for the answer, when a route may take longer than the client's `timeoutMs`. */
+  timeoutMs?: number;
 }
 
 /** One HTTP exchange with the API: authentication, JSON, problem answers as errors, retries. */
@@ -61,7 +63,7 @@ export class Transport {
     }
   }
 
-  private send(method: string, path: string, { query, body }: RequestOptions): Promise<Response> {
+  private send(method: string, path: string, { query, body, timeoutMs }: RequestOptions): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
     return this.fetch(url, {
@@ -73,7 +75,7 @@ export class Transport {
         ...(body !== undefined && { 'content-type': 'application/json' }),
       },
       ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(this.timeoutMs),
+      signal: AbortSignal.timeout(Math.max(timeoutMs ?? 0, this.timeoutMs)),
     });
   }
 }

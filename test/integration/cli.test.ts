@@ -199,7 +199,7 @@ test('errors: the problem and its invalid fields on stderr, exit code 1', async 
 test('an answer that is not the API\'s names the URL asked and its status; --url after "subscriptions create" is refused with the option meant', async () => {
   const receiver = env.receiver.url; // answers "ok" to anything, as a webhook receiver does
   const misplaced = await herald('subscriptions', 'create', '--url', `${receiver}/hook`, '--event-types', 'cli.misplaced');
-  expect(misplaced).toMatchObject({ code: 2, stdout: '' });
+  expect(misplaced).toMatchObject({ code: 1, stdout: '' });
   expect(misplaced.stderr).toMatch(/^herald: --url after "subscriptions create": --url names the Herald API; .* Did you mean --webhook\?/);
   expect((await herald('subs', 'update', 'sub_x', '--url=http://127.0.0.1:1/')).stderr).toMatch(/Did you mean --webhook\?/);
   expect(env.receiver.requests.filter((r) => r.path.startsWith('/hook'))).toEqual([]);

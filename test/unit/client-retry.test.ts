@@ -1,3 +1,4 @@
+import { HeraldClient, HeraldNetworkError } from '../../src/client';
 import { DEFAULT_RETRY, delayBefore, retryAfterMs } from '../../src/client/retry';
 
 describe('Retry-After', () => {
@@ -25,5 +26,30 @@ describe('Retry-After', () => {
       expect(delayBefore(3, undefined, options)).toBeLessThanOrEqual(480);
       expect(delayBefore(8, undefined, options)).toBe(1000);
     }
+  });
+});
+
+describe('answer timeouts', () => {
+  /** A server that answers after `ms`, unless the request is aborted first (as fetch is). */
+  const slowFetch = (ms: number) =>
+    ((_url: URL, init: RequestInit) =>
+      new Promise<Response>((resolve, reject) => {
+        const timer = setTimeout(() => resolve(Response.json({ outcome: 'succeeded' })), ms);
+        init.signal!.addEventListener('abort', () => {
+          clearTimeout(timer);
+          reject(init.signal!.reason as Error);
+        });
+      })) as unknown as typeof fetch;
+
+  test("a subscription's test waits past the client's timeout for the ping's outcome; other calls do not", async () => {
+    const client = new HeraldClient({
+      url: 'http://127.0.0.1:1',
+      apiKey: 'k',
+      timeoutMs: 50,
+      fetch: slowFetch(200),
+      retries: { attempts: 1 },
+    });
+    await expect(client.subscriptions.test('sub_1')).resolves.toEqual({ outcome: 'succeeded' });
+    await expect(client.subscriptions.get('sub_1')).rejects.toThrow(HeraldNetworkError);
   });
 });
