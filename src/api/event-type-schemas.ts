@@ -33,11 +33,11 @@ function compilerFor(schema: Record<string, unknown>): Ajv {
  */
 export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
   const compiler = compilerFor(schema);
-  try {
-    return compiler.compile(schema);
-  } finally {
-    compiler.removeSchema(schema);
-  }
+  const validate = compiler.compile(schema);
+  // Only once compiled: a schema refused for an `$id` the compiler holds (its meta-schema's)
+  // was never added, and removing by that `$id` would take the meta-schema with it.
+  compiler.removeSchema(schema);
+  return validate;
 }
 
 export interface DataIssue {

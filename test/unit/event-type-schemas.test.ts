@@ -48,3 +48,10 @@ test('a schema with an $id compiles again, as its registration and every process
   const [issues] = await validator.check('t', [{ type: 'order.paid', data: {} }]);
   expect(issues.map((i) => i.path.join('.'))).toEqual(['data.amount']);
 });
+
+test("a schema claiming its meta-schema's $id is refused, and leaves the meta-schema in place for the schemas after it", () => {
+  for (const $schema of ['https://json-schema.org/draft/2020-12/schema', 'http://json-schema.org/draft-07/schema#']) {
+    expect(() => compileSchema({ $schema, $id: $schema.replace(/#$/, ''), type: 'object' })).toThrow();
+    expect(compileSchema({ $schema, type: 'object', required: ['amount'] })({})).toBe(false);
+  }
+});
