@@ -198,8 +198,11 @@ export function sliceWhole(text: string, length: number): string {
 function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (value === null || typeof value !== 'object') return value;
-  const copy = Object.create(null) as Record<string, unknown>;
+  const copy = Object.create(null) as Record<string | symbol, unknown>;
   for (const [key, v] of Object.entries(value)) copy[key] = plain(v);
+  // Its text, where Mustache makes text of it itself (`{{{…}}}`, `{{&…}}` in the text parts):
+  // without a prototype it would have none and throw. A symbol: no template name reaches it.
+  copy[Symbol.toPrimitive] = () => JSON.stringify(value);
   return copy;
 }
 

@@ -84,6 +84,15 @@ describe('eventEmail', () => {
     expect(mail.html).toBe('<i>{&quot;from&quot;:1,&quot;to&quot;:2}</i>');
   });
 
+  test('an object printed unescaped in the text parts prints as its JSON too', () => {
+    const mail = eventEmail(
+      { subject: '{{{subject}}}', body: '{{& data.change}} {{{data.rows}}}' },
+      event({ subject: { type: 'package', id: 'core' }, data: { change: { a: 1 }, rows: [{ n: 1 }] } }),
+    );
+    expect(mail.subject).toBe('{"type":"package","id":"core"}');
+    expect(mail.text).toBe('{"a":1} {"n":1}');
+  });
+
   test('a subject template rendering nothing falls back to the default subject', () => {
     expect(eventEmail({ subject: '{{actor}}' }, event()).subject).toBe('[Herald] package.promoted');
   });
