@@ -30,7 +30,7 @@ export type RouterDeps = Parameters<typeof exportRouter>[0] &
 export function apiRouters(deps: RouterDeps): [mountPath: string, router: Router][] {
   const causality = causalityRouter(deps);
   return [
-    ['/v1/events', exportRouter(deps)], // before `/v1/events/{id}`: "export" is a valid id
+    ['/v1/events', exportRouter(deps)], // before `/v1/events/{id}`: ingestion refuses the id "export"
     ['/v1/events', purgeRouter(deps)],
     ['/v1/events', causality.events],
     ['/v1/events', eventsRouter(deps)],

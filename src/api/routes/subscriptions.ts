@@ -32,6 +32,7 @@ import {
 import { signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
 import { wakeWaitingDeliveries } from '../../store/waiting-deliveries';
 import { subscriptionChangeEvent, type SubscriptionChange } from '../change-events';
+import type { AfterAnswer } from '../after-answer';
 import { announce, type AnnounceDeps } from '../announce';
 import { eventWorkflowId, RECOVER_DELIVERIES_WORKFLOW, recoverWorkflowId } from '../../temporal/names';
 import type { deliverEvent } from '../../workflows/deliver-event';
@@ -50,6 +51,7 @@ const TEST_GRACE_MS = 10_000;
 
 export interface SubscriptionDeps extends AnnounceDeps {
   store: Store;
+  afterAnswer: AfterAnswer;
   allowPrivateTargets: boolean;
   secretBox: SecretBox;
   maxSubscriptionsPerTenant: number;
@@ -184,10 +186,15 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const current = await load(tenant, String(req.params.id));
     if (!(await deleteSubscription(deps.store, tenant, current._id))) throw notFound(`subscription ${current._id}`);
     await announceChange('deleted', current, res);
-    // As an auto-disable does: its deliveries waiting for a next attempt fail now.
+    // As an auto-disable does: its deliveries waiting for a next attempt fail now. After the
+    // answer, which the delete is: up to 1,000 signals, each waiting on a slow Temporal.
     const request = { subscriptionId: current._id, requestedBy: 'herald' };
-    await wakeWaitingDeliveries(deps.store, current._id, (workflowId) =>
-      callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request)),
+    deps.afterAnswer.track(
+      wakeWaitingDeliveries(deps.store, current._id, (workflowId) =>
+        callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request)),
+      ).catch((err: unknown) =>
+        deps.logger.error({ err, subscriptionId: current._id }, 'could not wake the deliveries waiting on a deleted subscription'),
+      ),
     );
     res.status(204).end();
   });
