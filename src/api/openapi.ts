@@ -193,7 +193,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         post: {
           summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
           description:
-            "Types `herald` and `herald.*`, ids starting with `herald:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export.",
+            "Types `herald` and `herald.*`, ids starting with `herald:` or `digest:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export.",
           requestBody: json({
             oneOf: [
               ref('EventInput'),

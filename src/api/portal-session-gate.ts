@@ -119,7 +119,7 @@ export function portalSessionGate(deps: { store: Store }): RequestHandler {
     ],
     [
       'GET',
-      // Not `export`: the export router takes that path before the events router (an event named so is read through the list).
+      // Not `export`: the export router takes that path before the events router (ingestion refuses that id).
       /^\/events\/(?!export$)([^/]+)$/,
       async (call) => {
         const { doc, deliveries, own } = await ownEvent(call);

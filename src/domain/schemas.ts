@@ -54,7 +54,8 @@ function refuseTopLevelProto(value: unknown, ctx: z.RefinementCtx): unknown {
 
 /**
  * An event as a client may send it: `eventInputSchema` without what is Herald's own. Herald's
- * audit events have `herald.*` types and ids it derives from what changed (`herald:<key id>:revoked`):
+ * audit events have `herald.*` types and ids it derives from what changed (`herald:<key id>:revoked`,
+ * a digest's `digest:<subscription id>:<window>:<n>`):
  * a client sending such an id first would have the real one dropped as its duplicate, and one
  * sending such a type would reach `herald.*` subscribers as if Herald had said it. `export` is
  * the path of `GET /v1/events/export`, where an event of that id could never be read.
@@ -64,8 +65,12 @@ export const ingestedEventSchema = z.preprocess(refuseTopLevelProto, eventInputS
   if (event.type === 'herald' || event.type.startsWith('herald.')) {
     ctx.addIssue({ code: 'custom', path: ['type'], message: 'herald.* types are reserved for the events Herald emits itself' });
   }
-  if (event.id?.startsWith('herald:')) {
-    ctx.addIssue({ code: 'custom', path: ['id'], message: 'ids starting with "herald:" are reserved for the events Herald emits itself' });
+  if (event.id && /^(herald|digest):/.test(event.id)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['id'],
+      message: 'ids starting with "herald:" or "digest:" are reserved for the events Herald emits itself',
+    });
   } else if (event.id === 'export') {
     ctx.addIssue({ code: 'custom', path: ['id'], message: '"export" is reserved: GET /v1/events/export is the export' });
   }

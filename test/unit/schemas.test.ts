@@ -70,6 +70,7 @@ describe('eventInputSchema', () => {
     ['the type', { type: 'herald.api_key.revoked' }, 'type'],
     ['the bare type', { type: 'herald' }, 'type'],
     ['an id', { id: 'herald:key_abc:revoked' }, 'id'],
+    ["a digest's id", { id: 'digest:sub_1:1764979200000:1' }, 'id'],
     ['the id "export"', { id: 'export' }, 'id'],
   ])("refuses %s reserved for Herald's own events when ingested, not when previewed", (_what, fields, path) => {
     const event = { ...minimal, ...fields };
