@@ -340,7 +340,33 @@ export async function isRecorded(store: Store, tenant: string, id: string): Prom
 export const PURGED_EVENT_TYPE = 'herald.events.purged';
 
 /** What a purge needs of an event to stop its workflows: its own run's id and how many replays it had. */
-export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays'>;
+export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays' | 'type' | 'parentId'>;
+
+/**
+ * Before purged events go: a parent that one of them closed is closed by another of its
+ * closing children, or open again, as if the purged one had never been sent. (Retention keeps
+ * the mark: the parent was closed, and its closer has only aged out.) By the parent's `_id`;
+ * its other children, by `tenant_parent`, only when the purged one is the closer named.
+ */
+export async function reopenParentsClosedBy(store: Store, tenant: string, purged: PurgedEvent[]): Promise<void> {
+  const gone = new Set(purged.map((e) => e.id));
+  for (const closer of purged) {
+    if (!closer.parentId || !isClosingType(closer.type)) continue;
+    const parentKey = eventKey(tenant, closer.parentId);
+    const [parent, mark] = await Promise.all([store.events.findOne({ _id: parentKey }), store.closures.findOne({ _id: parentKey })]);
+    if (parent?.closedBy !== closer.id && mark?.closedBy !== closer.id) continue; // another closer is the one named
+    const other = (await store.events.find({ tenant, parentId: closer.parentId }, { projection: { id: 1, type: 1 } }).toArray()).find(
+      (child) => !gone.has(child.id) && isClosingType(child.type),
+    );
+    if (other) {
+      await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: other.id } });
+      await store.closures.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: other.id } });
+    } else {
+      await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $unset: { closedBy: '' } });
+      await store.closures.deleteOne({ _id: parentKey, closedBy: closer.id });
+    }
+  }
+}
 
 /** One batch of the events a purge selects (never the purge records), with what it needs to stop them. */
 export function purgeBatch(
@@ -352,7 +378,10 @@ export function purgeBatch(
 ): Promise<PurgedEvent[]> {
   const selected = eventFilter(tenant, filter, limits);
   return store.events
-    .find({ $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] }, { projection: { id: 1, workflowId: 1, replays: 1 } })
+    .find(
+      { $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] },
+      { projection: { id: 1, workflowId: 1, replays: 1, type: 1, parentId: 1 } },
+    )
     .limit(limit)
     .toArray();
 }

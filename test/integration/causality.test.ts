@@ -86,6 +86,25 @@ test('open=true finds what was opened and never closed by a *.completed or *.fai
   expect(await ids('open=true&q=ROLLOUT')).toEqual(['o-open', 'o-progress']); // closing events are never open themselves
 });
 
+test('purging the event that closed another leaves that one closed by its other closer, or open again', async () => {
+  await sendAll([
+    { id: 'p-one', type: 'migration.started', data: {} },
+    { id: 'p-one-end', type: 'migration.completed', data: {}, parentId: 'p-one' },
+    { id: 'p-two', type: 'migration.started', data: {} },
+    { id: 'p-two-end', type: 'migration.completed', data: {}, parentId: 'p-two' },
+    { id: 'p-two-end-again', type: 'migration.failed', data: {}, parentId: 'p-two' },
+    { id: 'p-orphan-end', type: 'migration.completed', data: {}, parentId: 'p-orphan' }, // its parent comes after the purge
+  ]);
+  const ids = async (query: string) => (await env.stack.request('GET', `/v1/events?${query}`)).body.data.map((e: any) => e.id).sort();
+  expect(await ids('open=false&type=migration.started')).toEqual(['p-one', 'p-two']);
+  const named = (await env.stack.store.events.findOne({ id: 'p-two' }))!.closedBy!;
+
+  for (const id of ['p-one-end', named, 'p-orphan-end']) expect((await env.stack.request('DELETE', `/v1/events/${id}`)).status).toBe(200);
+  await sendAll([{ id: 'p-orphan', type: 'migration.started', data: {} }]);
+  expect(await ids('open=true&type=migration.started')).toEqual(['p-one', 'p-orphan']);
+  expect(await ids('open=false&type=migration.started')).toEqual(['p-two']);
+});
+
 test('an accepted event its workflow has not recorded yet is answered by every read of it; an id never accepted is 404', async () => {
   // No worker: the workflow's first task waits, as behind a backlog, and nothing is recorded.
   await env.stack.worker.kill();

@@ -9,6 +9,7 @@ import {
   findEvent,
   markPurging,
   purgeBatch,
+  reopenParentsClosedBy,
   PURGED_EVENT_TYPE,
   unmarkPurging,
   type PurgedEvent,
@@ -107,6 +108,7 @@ export function purgeRouter(deps: IngestDeps): Router {
         throw err;
       }
       const ids = batch.map((e) => e.id);
+      await reopenParentsClosedBy(deps.store, principal.tenant, batch);
       purged += await deleteEventsWithAudit(deps.store, principal.tenant, ids);
       await unmarkPurging(deps.store, principal.tenant, ids);
       if (batch.length < BATCH) return purged;
