@@ -33,9 +33,16 @@ function compilerFor(schema: Record<string, unknown>): Ajv {
  */
 export function compileSchema(schema: Record<string, unknown>): ValidateFunction {
   const compiler = compilerFor(schema);
-  const validate = compiler.compile(schema);
-  // Only once compiled: a schema refused for an `$id` the compiler holds (its meta-schema's)
-  // was never added, and removing by that `$id` would take the meta-schema with it.
+  let validate: ValidateFunction;
+  try {
+    validate = compiler.compile(schema);
+  } catch (err) {
+    // Ajv adds the schema (its `$id`) before it checks it, so a refused one is removed too,
+    // unless it was refused for an `$id` the compiler holds (its meta-schema's): never added,
+    // and removing by that `$id` would take the meta-schema with it.
+    if (!/already exists/.test((err as Error).message)) compiler.removeSchema(schema);
+    throw err;
+  }
   compiler.removeSchema(schema);
   return validate;
 }

@@ -55,3 +55,10 @@ test("a schema claiming its meta-schema's $id is refused, and leaves the meta-sc
     expect(compileSchema({ $schema, type: 'object', required: ['amount'] })({})).toBe(false);
   }
 });
+
+test('a schema refused for its content leaves its $id free for the corrected one', () => {
+  const $id = 'https://example.com/refused.json';
+  expect(() => compileSchema({ $id, type: 'nonsense' })).toThrow();
+  expect(() => compileSchema({ $id, $ref: '#/$defs/missing' })).toThrow();
+  expect(compileSchema({ $id, type: 'object' })({})).toBe(true);
+});
