@@ -196,13 +196,18 @@ export function sliceWhole(text: string, length: number): string {
  * prototype: the view is copied into prototype-less objects so templates see data only.
  */
 function plain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(plain);
   if (value === null || typeof value !== 'object') return value;
-  const copy = Object.create(null) as Record<string | symbol, unknown>;
-  for (const [key, v] of Object.entries(value)) copy[key] = plain(v);
-  // Its text, where Mustache makes text of it itself (`{{{…}}}`, `{{&…}}` in the text parts):
-  // without a prototype it would have none and throw. A symbol: no template name reaches it.
-  copy[Symbol.toPrimitive] = () => JSON.stringify(value);
+  let copy: object;
+  if (Array.isArray(value)) copy = value.map(plain);
+  else {
+    const fields = Object.create(null) as Record<string, unknown>;
+    for (const [key, v] of Object.entries(value)) fields[key] = plain(v);
+    copy = fields;
+  }
+  // Its text where Mustache makes text of it itself (`{{{…}}}`, `{{&…}}` in the text parts), as
+  // `valueText` gives it elsewhere: without a prototype an object has none and would throw. A
+  // symbol: no template name reaches it.
+  Object.defineProperty(copy, Symbol.toPrimitive, { value: () => valueText(value) });
   return copy;
 }
 

@@ -86,11 +86,11 @@ describe('eventEmail', () => {
 
   test('an object printed unescaped in the text parts prints as its JSON too', () => {
     const mail = eventEmail(
-      { subject: '{{{subject}}}', body: '{{& data.change}} {{{data.rows}}}' },
-      event({ subject: { type: 'package', id: 'core' }, data: { change: { a: 1 }, rows: [{ n: 1 }] } }),
+      { subject: '{{{subject}}}', body: '{{& data.change}} {{{data.rows}}} {{{data.tags}}}' },
+      event({ subject: { type: 'package', id: 'core' }, data: { change: { a: 1 }, rows: [{ n: 1 }, { n: 2 }], tags: ['a', 'b'] } }),
     );
     expect(mail.subject).toBe('{"type":"package","id":"core"}');
-    expect(mail.text).toBe('{"a":1} {"n":1}');
+    expect(mail.text).toBe('{"a":1} [{"n":1},{"n":2}] a,b');
   });
 
   test('a subject template rendering nothing falls back to the default subject', () => {
