@@ -71,17 +71,21 @@ export const isClosingType = (type: string) => CLOSING_TYPE.test(type);
 async function linkClosure(store: Store, doc: EventDoc): Promise<void> {
   if (isClosingType(doc.type)) {
     if (!doc.parentId) return;
-    const parentKey = eventKey(doc.tenant, doc.parentId);
-    try {
-      await store.closures.insertOne({ _id: parentKey, closedBy: doc.id });
-    } catch (err) {
-      if (!isDuplicateKeyError(err)) throw err; // another closer, or a retry of this one
-    }
-    await store.events.updateOne({ _id: parentKey }, { $set: { closedBy: doc.id } });
+    await closeParent(store, eventKey(doc.tenant, doc.parentId), doc.id);
     return; // a closing event is not itself opened
   }
   const closure = await store.closures.findOne({ _id: doc._id });
   if (closure) await store.events.updateOne({ _id: doc._id }, { $set: { closedBy: closure.closedBy } });
+}
+
+/** The closer's side of `linkClosure`: its mark, keyed by the parent's `_id`, then the parent's own. */
+async function closeParent(store: Store, parentKey: string, closerId: string): Promise<void> {
+  try {
+    await store.closures.insertOne({ _id: parentKey, closedBy: closerId });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err; // another closer, or a retry of this one
+  }
+  await store.events.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } });
 }
 
 export async function setEventStatus(store: Store, tenant: string, id: string, status: EventStatus): Promise<void> {
@@ -350,21 +354,28 @@ export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays' | 'type
  */
 export async function reopenParentsClosedBy(store: Store, tenant: string, purged: PurgedEvent[]): Promise<void> {
   const gone = new Set(purged.map((e) => e.id));
+  /** A closing child of the parent that stays: one recorded, or one the mark names (aged out, say). */
+  const survivor = async (parentId: string, named: string | undefined): Promise<string | undefined> => {
+    const children = await store.events.find({ tenant, parentId }, { projection: { id: 1, type: 1 } }).toArray();
+    return children.find((c) => !gone.has(c.id) && isClosingType(c.type))?.id ?? (named && !gone.has(named) ? named : undefined);
+  };
   for (const closer of purged) {
     if (!closer.parentId || !isClosingType(closer.type)) continue;
     const parentKey = eventKey(tenant, closer.parentId);
     const [parent, mark] = await Promise.all([store.events.findOne({ _id: parentKey }), store.closures.findOne({ _id: parentKey })]);
     if (parent?.closedBy !== closer.id && mark?.closedBy !== closer.id) continue; // another closer is the one named
-    const other = (await store.events.find({ tenant, parentId: closer.parentId }, { projection: { id: 1, type: 1 } }).toArray()).find(
-      (child) => !gone.has(child.id) && isClosingType(child.type),
-    );
-    if (other) {
-      await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: other.id } });
-      await store.closures.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: other.id } });
-    } else {
-      await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $unset: { closedBy: '' } });
-      await store.closures.deleteOne({ _id: parentKey, closedBy: closer.id });
+    const next = await survivor(closer.parentId, mark?.closedBy);
+    if (next) {
+      await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: next } });
+      await store.closures.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: next } });
+      continue;
     }
+    await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $unset: { closedBy: '' } });
+    await store.closures.deleteOne({ _id: parentKey, closedBy: closer.id });
+    // A closer recorded meanwhile may have found the mark still in place and named the parent
+    // before the unset: a second look links it again.
+    const late = await survivor(closer.parentId, undefined);
+    if (late) await closeParent(store, parentKey, late);
   }
 }
 

@@ -1,3 +1,4 @@
+import { eventKey } from '../../src/store/events';
 import * as api from '../harness/api';
 import { useStack, WorkerProcess } from '../harness/stack';
 
@@ -93,16 +94,29 @@ test('purging the event that closed another leaves that one closed by its other 
     { id: 'p-two', type: 'migration.started', data: {} },
     { id: 'p-two-end', type: 'migration.completed', data: {}, parentId: 'p-two' },
     { id: 'p-two-end-again', type: 'migration.failed', data: {}, parentId: 'p-two' },
-    { id: 'p-orphan-end', type: 'migration.completed', data: {}, parentId: 'p-orphan' }, // its parent comes after the purge
+    // Closers of parents that come after the purge: one alone, and two.
+    { id: 'p-three-end', type: 'migration.completed', data: {}, parentId: 'p-three' },
+    { id: 'p-four-end', type: 'migration.completed', data: {}, parentId: 'p-four' },
+    { id: 'p-four-end-again', type: 'migration.failed', data: {}, parentId: 'p-four' },
   ]);
   const ids = async (query: string) => (await env.stack.request('GET', `/v1/events?${query}`)).body.data.map((e: any) => e.id).sort();
   expect(await ids('open=false&type=migration.started')).toEqual(['p-one', 'p-two']);
-  const named = (await env.stack.store.events.findOne({ id: 'p-two' }))!.closedBy!;
+  const closedBy = async (id: string) => (await env.stack.store.events.findOne({ _id: eventKey('default', id) }))?.closedBy;
+  const marked = async (id: string) => (await env.stack.store.closures.findOne({ _id: eventKey('default', id) }))?.closedBy;
+  const named = { two: (await closedBy('p-two'))!, four: (await marked('p-four'))! };
 
-  for (const id of ['p-one-end', named, 'p-orphan-end']) expect((await env.stack.request('DELETE', `/v1/events/${id}`)).status).toBe(200);
-  await sendAll([{ id: 'p-orphan', type: 'migration.started', data: {} }]);
-  expect(await ids('open=true&type=migration.started')).toEqual(['p-one', 'p-orphan']);
-  expect(await ids('open=false&type=migration.started')).toEqual(['p-two']);
+  for (const id of ['p-one-end', named.two, 'p-three-end', named.four]) {
+    expect((await env.stack.request('DELETE', `/v1/events/${id}`)).status).toBe(200);
+  }
+  await sendAll([
+    { id: 'p-three', type: 'migration.started', data: {} },
+    { id: 'p-four', type: 'migration.started', data: {} },
+  ]);
+  expect(await ids('open=true&type=migration.started')).toEqual(['p-one', 'p-three']);
+  expect(await ids('open=false&type=migration.started')).toEqual(['p-four', 'p-two']);
+  const survivor = (named: string, a: string, b: string) => (named === a ? b : a);
+  expect(await closedBy('p-two')).toBe(survivor(named.two, 'p-two-end', 'p-two-end-again'));
+  expect(await closedBy('p-four')).toBe(survivor(named.four, 'p-four-end', 'p-four-end-again'));
 });
 
 test('an accepted event its workflow has not recorded yet is answered by every read of it; an id never accepted is 404', async () => {
