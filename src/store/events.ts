@@ -343,7 +343,7 @@ export async function isRecorded(store: Store, tenant: string, id: string): Prom
 /** The type of the record a purge leaves: it cannot itself be purged. */
 export const PURGED_EVENT_TYPE = 'herald.events.purged';
 
-/** What a purge needs of an event to stop its workflows: its own run's id and how many replays it had. */
+/** What a purge needs of an event: to stop its workflows, its own run's id and how many replays it had; to reopen what it closed, its type and parent. */
 export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays' | 'type' | 'parentId'>;
 
 /**
