@@ -43,6 +43,7 @@ export class Transport {
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const idempotent = options.idempotent ?? (method === 'GET' || method === 'DELETE');
+    let answerLost = false;
     for (let attempt = 1; ; attempt++) {
       const last = attempt >= this.retry.attempts;
       let res: Response;
@@ -50,10 +51,16 @@ export class Transport {
         res = await this.send(method, path, options);
       } catch (err) {
         if (last || !idempotent) throw new HeraldNetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
+        answerLost = true;
         await sleep(delayBefore(attempt, undefined, this.retry));
         continue;
       }
       if (res.ok) return (res.status === 204 ? undefined : await jsonOf(method, res)) as T;
+      if (method === 'DELETE' && answerLost && res.status === 404) {
+        // Sent again after its answer was lost: what it deletes is gone, most likely by the first.
+        await res.body?.cancel();
+        return undefined as T;
+      }
       if (!last && RETRYABLE_STATUSES.has(res.status)) {
         await res.body?.cancel();
         await sleep(delayBefore(attempt, retryAfterMs(res.headers.get('retry-after')), this.retry));

@@ -53,3 +53,27 @@ describe('answer timeouts', () => {
     await expect(client.subscriptions.get('sub_1')).rejects.toThrow(HeraldNetworkError);
   });
 });
+
+describe('a delete sent again', () => {
+  const problem404 = () =>
+    new Response(JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'subscription sub_1' }), {
+      status: 404,
+      headers: { 'content-type': 'application/problem+json' },
+    });
+
+  test('after its answer was lost, a 404 says the first one deleted it; without a lost answer, 404 is an error', async () => {
+    let calls = 0;
+    const flaky = (() =>
+      ++calls === 1 ? Promise.reject(new TypeError('fetch failed')) : Promise.resolve(problem404())) as unknown as typeof fetch;
+    const client = new HeraldClient({ url: 'http://127.0.0.1:1', apiKey: 'k', fetch: flaky, retries: { attempts: 3, baseDelayMs: 1 } });
+    await expect(client.subscriptions.delete('sub_1')).resolves.toBeUndefined();
+    expect(calls).toBe(2);
+
+    const missing = new HeraldClient({
+      url: 'http://127.0.0.1:1',
+      apiKey: 'k',
+      fetch: () => Promise.resolve(problem404()),
+    });
+    await expect(missing.subscriptions.delete('sub_1')).rejects.toMatchObject({ status: 404 });
+  });
+});
