@@ -127,9 +127,19 @@ function portalSessionEvent(change: 'created' | 'opened', doc: PortalSessionDoc,
   });
 }
 
+/**
+ * Whether the visitor reached Herald over HTTPS: directly, or through a proxy that says so in
+ * `X-Forwarded-Proto` (its first entry is the client's side when proxies chain). Express's own
+ * `req.protocol` reads that header only under `trust proxy`, which Herald does not set, so
+ * behind a TLS-terminating proxy it says `http`.
+ */
+export function reachedOverHttps(req: Pick<Request, 'secure' | 'get'>): boolean {
+  return req.secure || req.get('x-forwarded-proto')?.split(',')[0].trim().toLowerCase() === 'https';
+}
+
 /** Where the API was reached, for the link: the portal is served by the same process. */
 function originOf(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? '127.0.0.1'}`;
+  return `${reachedOverHttps(req) ? 'https' : 'http'}://${req.get('host') ?? '127.0.0.1'}`;
 }
 
 /** `POST /v1/portal-sessions`: a one-time link to the portal limited to some subscriptions. */
@@ -229,7 +239,7 @@ export function portalSessionPages(deps: AnnounceDeps & { store: Store }): Route
     if (!(await redeemPortalSession(deps.store, doc._id, cookie.hash, now))) return used();
     await announce(deps, doc.tenant, portalSessionEvent('opened', doc, `portal_session:${doc._id}`, now));
     const { portalFrameAncestors } = await tenantSettingsOf(deps.store, doc.tenant);
-    const secure = req.secure || req.get('x-forwarded-proto') === 'https';
+    const secure = reachedOverHttps(req);
     // Framed by another site, the cookie is a third-party one: only SameSite=None (which needs
     // Secure, so HTTPS) with Partitioned is sent there. Otherwise Lax: the link is opened from
     // mail or chat, a navigation from another site, and the redirect must carry the cookie.

@@ -313,6 +313,18 @@ test('a portal session can be framed by the origins the tenant lists, and by no 
     errors: [{ path: 'subscriptionIds.0', message: 'no subscription sub_nope' }],
   });
   await page.close();
+
+  // Behind a proxy that ends TLS (operations.md), the link a visitor gets is an https one.
+  const proxied = await env.stack.request(
+    'POST',
+    '/v1/portal-sessions',
+    { subscriptionIds: [framed.id], expiresIn: 60 },
+    {
+      'x-forwarded-proto': 'https',
+    },
+  );
+  expect(proxied.status).toBe(201);
+  expect(proxied.body.url).toMatch(new RegExp(`^https://${new URL(env.stack.url).host}/portal/s/hpl_`));
 });
 
 test("every route of the OpenAPI document answers a portal session 403, or 404 for what is not the session's", async () => {

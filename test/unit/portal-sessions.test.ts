@@ -6,6 +6,7 @@ import {
   tenantSettingsPatchSchema,
 } from '../../src/domain/portal-sessions';
 import { acceptedIds } from '../../src/api/ingest-log';
+import { reachedOverHttps } from '../../src/api/portal-sessions';
 import { newPortalCookie, newPortalLink, portalSessionIdOf } from '../../src/security/portal-tokens';
 
 test('a pattern covers the patterns whose every type it matches too', () => {
@@ -75,4 +76,15 @@ test('the ingestion log links an answer to the events it accepted', () => {
   expect(acceptedIds({ results: [{ id: 'a' }, { id: 'b', error: 'unavailable' }, { id: 'c', duplicate: true }] })).toEqual(['a', 'c']);
   expect(acceptedIds({ type: 't', title: 'Bad request', status: 400 })).toEqual([]);
   expect(acceptedIds('not json')).toEqual([]);
+});
+
+test('a request reached Herald over HTTPS when it came so, or a proxy says its client did', () => {
+  const request = (secure: boolean, forwarded?: string) => ({ secure, get: () => forwarded }) as never;
+  expect(reachedOverHttps(request(true))).toBe(true);
+  expect(reachedOverHttps(request(false))).toBe(false);
+  expect(reachedOverHttps(request(false, 'https'))).toBe(true);
+  expect(reachedOverHttps(request(false, 'HTTPS'))).toBe(true);
+  expect(reachedOverHttps(request(false, 'https, http'))).toBe(true);
+  expect(reachedOverHttps(request(false, 'http'))).toBe(false);
+  expect(reachedOverHttps(request(false, 'http, https'))).toBe(false);
 });
