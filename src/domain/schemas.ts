@@ -24,13 +24,35 @@ export const eventTypeSchema = z
   .max(256)
   .regex(EVENT_TYPE_PATTERN, 'must be dot-separated segments of a-z, 0-9, _ and -, e.g. "package.promoted"');
 
+/**
+ * How deep an event's `data` may nest (`data` itself is level 1). The API reads a body with
+ * `JSON.parse`, which takes any depth, but writing one (Temporal's payloads, answers) recurses:
+ * a body of 256 KiB can nest 100,000 levels, past what `JSON.stringify` survives. MongoDB
+ * documents stop at 100 levels too.
+ */
+export const MAX_DATA_DEPTH = 100;
+
+/** Whether `value` has an object or array deeper than `max` levels; a loop, not recursion, so any depth is safe to check. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
 export const eventInputSchema = z.strictObject({
   id: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
     .optional(),
   type: eventTypeSchema,
-  data: z.record(z.string(), z.unknown()),
+  data: z.record(z.string(), z.unknown()).refine((data) => !nestsDeeperThan(data, MAX_DATA_DEPTH), {
+    message: `must not nest objects and arrays more than ${MAX_DATA_DEPTH} levels deep`,
+  }),
   subject: z.strictObject({ type: shortText, id: shortText }).optional(),
   actor: shortText.optional(),
   source: shortText.optional(),

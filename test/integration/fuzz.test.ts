@@ -245,3 +245,18 @@ test(`a batch with any invalid item stores and starts none of it (seed ${SEED})`
     { numRuns: 50, seed: SEED, endOnFailure: true },
   );
 });
+
+test('data nested past what can be written back is a 400 on its item, and nothing of its batch starts', async () => {
+  // 100,000 levels in 200 KB: JSON.parse reads it, JSON.stringify (Temporal's payloads) cannot write it, so the body is built as text.
+  const deep = `{"id":"deep-itself","type":"fuzz.deep","data":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+  const around = (id: string) => JSON.stringify({ id, type: 'fuzz.deep', data: { n: 1 } });
+  const res = await env.stack.request('POST', '/v1/events', `{"events":[${around('deep-before')},${deep},${around('deep-after')}]}`);
+  expect(res.status).toBe(400);
+  expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['events.1.data']);
+  const single = await env.stack.request('POST', '/v1/events', deep);
+  expect(single.status).toBe(400);
+  expect(single.body.errors.map((e: { path: string }) => e.path)).toEqual(['data']);
+  for (const id of ['deep-before', 'deep-itself', 'deep-after']) {
+    await expect(env.stack.temporal.workflow.getHandle(`event/default/${id}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  }
+});

@@ -8,6 +8,8 @@ import {
   rotateSecretSchema,
   subscriptionCreateSchema,
   subscriptionPatchSchema,
+  MAX_DATA_DEPTH,
+  nestsDeeperThan,
 } from '../../src/domain/schemas';
 
 /** The distinct dotted paths of the issues a failed parse reports, e.g. ["url"] or ["headers.webhook-id"]. */
@@ -84,6 +86,19 @@ describe('eventInputSchema', () => {
     const deeper = JSON.parse('{"type": "a.b", "data": {"a": {"__proto__": {"x": 1}}}}');
     const parsed = ingestedEventSchema.safeParse(deeper);
     expect(JSON.stringify(parsed.data)).toBe('{"type":"a.b","data":{"a":{"__proto__":{"x":1}}}}');
+  });
+
+  test('refuses data nested deeper than 100 levels, however deep, and takes 100', () => {
+    /** `data` with `levels` levels: itself, then arrays and objects in turn. */
+    const nested = (levels: number) => JSON.parse(`{"a":${'[{"a":'.repeat((levels - 1) / 2)}1${'}]'.repeat((levels - 1) / 2)}}`);
+    expect(nestsDeeperThan(nested(99), MAX_DATA_DEPTH)).toBe(false);
+    expect(nestsDeeperThan({ a: [[1]] }, 2)).toBe(true);
+    expect(nestsDeeperThan({ a: [[1]] }, 3)).toBe(false);
+    expect(eventInputSchema.safeParse({ type: 'a.b', data: nested(99) }).success).toBe(true);
+    expect(eventInputSchema.safeParse({ type: 'a.b', data: { b: nested(99) } }).success).toBe(true); // 100 levels
+    expect(issuePaths(eventInputSchema.safeParse({ type: 'a.b', data: { b: { c: nested(99) } } }))).toEqual(['data']);
+    // Past what JSON.stringify survives, and still a plain 400.
+    expect(issuePaths(ingestedEventSchema.safeParse({ type: 'a.b', data: nested(200_001) }))).toEqual(['data']);
   });
 
   test.each(['heralds.x', 'x.herald', 'herald_x'])("ingests the type %p, which only looks like Herald's", (type) => {
