@@ -44,6 +44,8 @@ export function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+const withinFourDigitYears = (at: Date) => at.getUTCFullYear() >= 0 && at.getUTCFullYear() <= 9999;
+
 export const eventInputSchema = z.strictObject({
   id: z
     .string()
@@ -58,7 +60,11 @@ export const eventInputSchema = z.strictObject({
   source: shortText.optional(),
   parentId: shortText.optional(),
   correlationId: shortText.optional(),
-  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  occurredAt: z.iso
+    .datetime({ offset: true })
+    // Stored and shown in UTC: 9999-12-31T23:30:00-01:00 is in year 10000, which RFC 3339 cannot write.
+    .refine((at) => withinFourDigitYears(new Date(at)), { message: 'must fall within the years 0000-9999 in UTC' })
+    .optional(),
 });
 export type EventInput = z.infer<typeof eventInputSchema>;
 
@@ -95,6 +101,9 @@ export const ingestedEventSchema = z.preprocess(refuseTopLevelProto, eventInputS
     });
   } else if (event.id === 'export') {
     ctx.addIssue({ code: 'custom', path: ['id'], message: '"export" is reserved: GET /v1/events/export is the export' });
+  } else if (event.id === '.' || event.id === '..') {
+    // URLs drop them as path segments (even as %2E): /v1/events/.. is /v1/, where the event could never be read or steered.
+    ctx.addIssue({ code: 'custom', path: ['id'], message: '"." and ".." cannot be ids: URLs drop them as path segments' });
   }
 });
 

@@ -101,6 +101,21 @@ describe('eventInputSchema', () => {
     expect(issuePaths(ingestedEventSchema.safeParse({ type: 'a.b', data: nested(200_001) }))).toEqual(['data']);
   });
 
+  test.each(['.', '..'])('refuses the id %p, which URLs drop as a path segment, and takes ids with dots in them', (id) => {
+    expect(issuePaths(ingestedEventSchema.safeParse({ type: 'a.b', data: {}, id }))).toEqual(['id']);
+    for (const dotted of ['...', '.a', 'a..b', 'v1.2'])
+      expect(ingestedEventSchema.safeParse({ type: 'a.b', data: {}, id: dotted }).success).toBe(true);
+  });
+
+  test('refuses an occurredAt outside the years 0000-9999 in UTC, which RFC 3339 cannot write back', () => {
+    for (const occurredAt of ['9999-12-31T23:30:00-01:00', '0000-01-01T00:00:00+01:00']) {
+      expect(issuePaths(eventInputSchema.safeParse({ type: 'a.b', data: {}, occurredAt }))).toEqual(['occurredAt']);
+    }
+    for (const occurredAt of ['9999-12-31T23:30:00+01:00', '0000-01-01T00:30:00-00:30', '2026-12-07T03:00:00Z']) {
+      expect(eventInputSchema.safeParse({ type: 'a.b', data: {}, occurredAt }).success).toBe(true);
+    }
+  });
+
   test.each(['heralds.x', 'x.herald', 'herald_x'])("ingests the type %p, which only looks like Herald's", (type) => {
     expect(ingestedEventSchema.safeParse({ ...minimal, type, id: 'heralding:1' }).success).toBe(true);
   });
