@@ -45,8 +45,12 @@ export type ControlRecord = ControlAction & { subscriptionId?: string };
  *   3: an ingested event's deliveries to fast receivers are stored by their first attempts,
  *      once, with its outcome (`OpenEventInput.deferOpening`). The commands are those of
  *      revision 2; the activities' inputs differ.
+ *   4: a retry request reaches a delivery waiting for its next attempt also before its loop
+ *      starts (carried into a new run, or sent with a resume's start), and one that came
+ *      during the attempt that failed the delivery reopens it; a retry that woke a delivery as
+ *      its run handed over is carried to the next run.
  */
-export const DELIVER_EVENT_REVISION = 3;
+export const DELIVER_EVENT_REVISION = 4;
 
 export interface DeliverEventInput {
   tenant: string;

@@ -155,6 +155,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     } else if (slot.view.status === 'failed') {
       slot.reopen = request; // a fresh run of the schedule
       void deliver(slot, 0);
+    } else if (revision >= 4 && !isFinal(slot.view.status)) {
+      slot.wake ??= request; // its loop has not started yet (a request carried over, or sent with the start): it attempts at once
     }
   }
 
@@ -180,6 +182,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   async function deliver(slot: Slot, initialDelayMs: number, made?: Promise<AttemptResult | null>): Promise<void> {
     slot.looping = true;
     running++;
+    let reopenAfter = false;
     try {
       if (slot.reopen) {
         const action = slot.reopen;
@@ -200,7 +203,11 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
           update(slot, closed.view);
           return;
         }
-        if (draining) return; // the next run picks it up from the audit
+        if (draining) {
+          // The next run picks the delivery up from the audit, and a retry that woke it with it.
+          if (revision >= 4 && slot.wake) queued.push({ ...slot.wake, subscriptionId: slot.view.subscriptionId });
+          return;
+        }
         const trigger = slot.wake;
         slot.wake = undefined;
         // Offered once: an attempt that does not record (throttled, say) ends the opening claim.
@@ -234,7 +241,16 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         }
         slot.unopened = undefined; // an attempt that answers has stored its delivery
         update(slot, result.view);
-        if (result.retryDelayMs === null) return;
+        if (result.retryDelayMs === null) {
+          if (revision >= 4) {
+            // A retry asked for during the attempt that failed the delivery reopens it, as one
+            // asked for after would (in `finally`, once this loop is done).
+            if (slot.wake && slot.view.status === 'failed') slot.reopen = slot.wake;
+            reopenAfter = !!slot.reopen;
+            slot.wake = undefined;
+          }
+          return;
+        }
         delayMs = result.retryDelayMs;
       }
     } catch (err) {
@@ -255,6 +271,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
     } finally {
       slot.looping = false;
       running--;
+      if (reopenAfter) void deliver(slot, 0);
     }
   }
 

@@ -369,6 +369,47 @@ test('a long history continues as new: open deliveries go on in the next run, wi
   expect((await eventTypes(h, firstRunId)).at(-1)).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
 });
 
+test("a retry that arrives while a run hands over attempts at once in the next run, not at the delivery's next scheduled attempt", async () => {
+  const held = gate();
+  const { id, seen, handle } = start(
+    {
+      subscriptions: [{ id: 's', timeoutMs: REMOTE }],
+      attempt: (_, attempt) => (attempt === 1 ? { hold: held.promise } : { ok: true }),
+    },
+    { historyLimit: 1 },
+  );
+  const h = await handle;
+  await until(() => seen.attempts.length === 1, 'the first attempt');
+  await h.signal(retrySignal, by('key:k8')); // kept for the next run: this one is handing over
+  held.release({ ok: false, retryDelayMs: LATER });
+
+  const view = await env.client.workflow.getHandle(h.workflowId).result();
+  expect(view.status).toBe('delivered');
+  expect(seen.attempts.map((a) => [a.attempt, a.trigger?.by])).toEqual([
+    [1, undefined],
+    [2, 'key:k8'],
+  ]);
+  expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
+});
+
+test('a retry that arrives during the attempt that fails the delivery reopens it, as one after the failure would', async () => {
+  const held = gate();
+  const { id, seen, handle } = start({
+    subscriptions: [{ id: 's', timeoutMs: REMOTE }],
+    attempt: (_, attempt) => (attempt === 1 ? { hold: held.promise } : { ok: true }),
+  });
+  const h = await handle;
+  await until(() => seen.attempts.length === 1, 'the first attempt');
+  await h.signal(retrySignal, by('key:k9'));
+  await new Promise((r) => setTimeout(r, 500)); // the signal is in the run before the attempt ends
+  held.release({ ok: false, retryDelayMs: null });
+
+  expect((await h.result()).status).toBe('delivered');
+  expect(seen.reopened.map((r) => r.action.by)).toEqual(['key:k9']);
+  expect(seen.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+  expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
+});
+
 test("a cancel of the workflow in Temporal (the Web UI's Cancel) cancels every open delivery and still records the status", async () => {
   const { seen, handle } = start({
     subscriptions: [
