@@ -33,13 +33,23 @@ const routingName = (max: number) =>
     .max(max)
     .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces');
 
+/** AMQP 0-9-1's short strings (routing keys, exchange names) hold at most 255 bytes. */
+export const AMQP_SHORTSTR_BYTES = 255;
+export const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
+
 export const rabbitmqTargetSchema = z.strictObject({
   url: brokerUrl('rabbitmq').describe('amqp://user:pass@host:5672/vhost; the password is sealed at rest'),
   exchange: z
     .string()
     .max(255)
     .regex(/^[A-Za-z0-9_.:-]*$/, 'must be letters, digits, "-", "_", ".", ":" (or empty: the default exchange)'),
-  routingKey: z.string().max(255).optional().describe("default: the event's type"),
+  routingKey: z
+    .string()
+    .refine((key) => utf8Bytes(key) <= AMQP_SHORTSTR_BYTES, {
+      message: `must be at most ${AMQP_SHORTSTR_BYTES} bytes in UTF-8 (AMQP's limit)`,
+    })
+    .optional()
+    .describe("default: the event's type"),
 });
 
 export const natsTargetSchema = z.strictObject({
@@ -50,7 +60,12 @@ export const natsTargetSchema = z.strictObject({
 });
 
 export const redisTargetSchema = z.strictObject({
-  url: brokerUrl('redis').describe('redis://user:pass@host:6379/0; the password is sealed at rest'),
+  url: brokerUrl('redis')
+    // The client reads the path as the database number and refuses any other.
+    .refine((u) => !URL.canParse(u) || /^\/?\d{0,5}$/.test(new URL(u).pathname), {
+      message: 'must name a database by its number, e.g. /0, or none',
+    })
+    .describe('redis://user:pass@host:6379/0; the password is sealed at rest'),
   stream: routingName(512),
   maxLen: z.number().int().min(1).max(1_000_000_000).optional().describe('XADD MAXLEN: the stream is trimmed to this many entries'),
 });

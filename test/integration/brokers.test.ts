@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import amqp from 'amqplib';
@@ -240,6 +241,34 @@ test('a refused publish is a failed attempt, retried until the broker takes it: 
   });
 });
 
+test("one subscription's publishes to a missing exchange fail its own attempts only, not those of another on the same broker", async () => {
+  const type = `brokers.neighbours${run}`;
+  const exchange = `herald-test-present-${run}`;
+  const received = await rabbitQueue(exchange, '#');
+  const present = await subscribe('rabbitmq', type, { url: AMQP_URL, exchange });
+  await subscribe('rabbitmq', type, { url: AMQP_URL, exchange: `herald-test-missing-${run}` });
+  const events = await Promise.all(Array.from({ length: 20 }, (_, n) => api.send(env.stack, { type, data: { n } })));
+  await eventually(() => received.length === 20, 30_000, 'the 20 messages to the exchange that exists');
+  for (const { id } of events) {
+    const attempts = (await attemptsOf(id)).filter((a) => a.subscriptionId === present.id);
+    expect(attempts.map((a) => [a.attempt, a.error])).toEqual([[1, null]]);
+  }
+});
+
+test("an event type longer than AMQP's 255-byte routing key fails its delivery at once when it is the routing key, and names the fix", async () => {
+  const prefix = `brokers.long${run}.`;
+  const type = prefix + 'x'.repeat(256 - prefix.length);
+  await rabbitQueue(`herald-test-long-${run}`, '#');
+  const sub = await subscribe('rabbitmq', type, { url: AMQP_URL, exchange: `herald-test-long-${run}` });
+  const { id } = await api.send(env.stack, { type, data: {} });
+  const final = await api.finalEvent(env.stack, id);
+  expect(final.deliveries.find((d: any) => d.subscriptionId === sub.id)).toMatchObject({
+    status: 'failed',
+    attempts: 1,
+    error: expect.stringMatching(/longer than AMQP's 255 bytes: set the subscription's routingKey/),
+  });
+});
+
 test('the CLI creates a broker subscription from --target, shows it with its password as ***, and names a bad field; a PATCH replaces the target whole', async () => {
   const connection = { HERALD_URL: env.stack.url, HERALD_API_KEY: env.stack.adminKey };
   const exchange = `herald-test-cli-${run}`;
@@ -334,6 +363,16 @@ describe('brokers that are down', () => {
     server!.kill('SIGKILL');
     await exited;
   }
+  /** A private mosquitto on `mqttPort`, stopped after the file's tests. */
+  async function startMosquitto(conf: string, mqttPort: number) {
+    const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+    cleanups.push(async () => {
+      const exited = new Promise((resolve) => mosquitto.once('exit', resolve));
+      mosquitto.kill('SIGTERM');
+      await exited;
+    });
+    await waitForPort(mqttPort, 10_000);
+  }
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'herald-redis-'));
     port = await freePort();
@@ -399,13 +438,7 @@ describe('brokers that are down', () => {
     const failing = await api.eventWhen(env.stack, id, (v) => v.deliveries[0]?.attempts >= 1, 20_000, 'a failed attempt');
     expect(failing.deliveries[0]).toMatchObject({ status: 'retrying', error: expect.stringMatching(/ECONNREFUSED/) });
 
-    const mosquitto = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
-    cleanups.push(async () => {
-      const exited = new Promise((resolve) => mosquitto.once('exit', resolve));
-      mosquitto.kill('SIGTERM');
-      await exited;
-    });
-    await waitForPort(mqttPort, 10_000);
+    await startMosquitto(conf, mqttPort);
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 5 });
     cleanups.push(() => client.endAsync());
     const ids: unknown[] = [];
@@ -416,5 +449,39 @@ describe('brokers that are down', () => {
     expect(final.deliveries[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
     await eventually(() => ids.length === 1, 10_000, 'the MQTT message');
     expect(ids).toEqual([final.deliveries[0].messageId]);
+  });
+
+  test('an MQTT broker that closes the connection before answering fails the attempt, and the next attempt connects anew', async () => {
+    const type = `brokers.mqttclosing${run}`;
+    const topic = `herald/closing/${run}`;
+    const mqttPort = await freePort();
+    // Accepts and closes at once, as a broker at its connection limit does.
+    const sockets = new Set<net.Socket>();
+    const closing = net.createServer((socket) => {
+      sockets.add(socket.on('close', () => sockets.delete(socket)));
+      socket.end();
+    });
+    await new Promise<void>((resolve) => closing.listen(mqttPort, '127.0.0.1', resolve));
+    const created = await env.stack.request('POST', '/v1/subscriptions', {
+      channel: 'mqtt',
+      eventTypes: [type],
+      target: { url: `mqtt://127.0.0.1:${mqttPort}`, topic },
+      timeoutMs: 2_000,
+      retry: { schedule: Array(5).fill('3s') },
+    });
+    expect(created.status).toBe(201);
+    const { id } = await api.send(env.stack, { type, data: {} });
+    const failing = await api.eventWhen(env.stack, id, (v) => v.deliveries[0]?.attempts >= 1, 20_000, 'a failed attempt');
+    expect(failing.deliveries[0]).toMatchObject({ status: 'retrying', error: expect.stringMatching(/connect/i) });
+
+    const closed = new Promise((resolve) => closing.close(resolve));
+    for (const socket of sockets) socket.destroy(); // the client's side may stay half open
+    await closed;
+
+    const conf = path.join(dir, 'mosquitto-closing.conf');
+    writeFileSync(conf, `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\n`);
+    await startMosquitto(conf, mqttPort);
+    const final = await api.finalEvent(env.stack, id, 30_000);
+    expect(final.deliveries[0]).toMatchObject({ status: 'succeeded' });
   });
 });

@@ -26,6 +26,8 @@ describe('broker targets at subscription time', () => {
     ['rabbitmq', { url: 'amqps://broker.example.com/prod', exchange: '', routingKey: 'orders.paid' }],
     ['nats', { url: 'nats://127.0.0.1:4222', subject: 'herald.orders' }],
     ['redis', { url: 'redis://:pw@127.0.0.1:6379/0', stream: 'orders', maxLen: 1000 }],
+    ['redis', { url: 'redis://127.0.0.1:6379/', stream: 'orders' }],
+    ['rabbitmq', { url: 'amqp://127.0.0.1', exchange: 'x', routingKey: 'ü'.repeat(127) }],
     ['mqtt', { url: 'mqtt://127.0.0.1:1883', topic: 'home/orders/paid' }],
   ])('a well-formed %s target is accepted', (channel, target) => {
     expect(paths({ ...base, channel, target })).toBeUndefined();
@@ -41,6 +43,15 @@ describe('broker targets at subscription time', () => {
     ['redis', { url: 'redis://127.0.0.1', stream: 's', maxlen: 5 }, 'target.maxlen', 'unknown field for channel "redis"'],
     ['mqtt', { url: 'mqtt://127.0.0.1', topic: 'home/+/paid' }, 'target.topic', expect.stringMatching(/no "\+" or "#" wildcards/)],
     ['mqtt', { url: 'nats://127.0.0.1', topic: 't' }, 'target.url', 'must be a mqtt://host or mqtts://host URL'],
+    // 200 characters, 400 bytes: AMQP counts bytes.
+    [
+      'rabbitmq',
+      { url: 'amqp://127.0.0.1', exchange: 'x', routingKey: 'ü'.repeat(200) },
+      'target.routingKey',
+      expect.stringMatching(/at most 255 bytes/),
+    ],
+    ['redis', { url: 'redis://127.0.0.1/abc', stream: 's' }, 'target.url', 'must name a database by its number, e.g. /0, or none'],
+    ['redis', { url: 'redis://127.0.0.1/0/x', stream: 's' }, 'target.url', 'must name a database by its number, e.g. /0, or none'],
   ])('a malformed %s target is refused on its path (%j)', (channel, target, path, message) => {
     expect(paths({ ...base, channel, target })).toEqual([[path, message]]);
   });

@@ -1,5 +1,6 @@
 import { BROKER_TARGET_SCHEMAS, hasCredentials, redactUrl } from '../../domain/broker-targets';
 import type { BrokerChannel } from '../../domain/channels';
+import type { AttemptOutcome } from '../../domain/outcome';
 import { digestPayload, webhookPayload } from '../../domain/messages';
 import { signatureHeader } from '../../domain/signing';
 import { classifyUrlHost } from '../../domain/targets';
@@ -61,7 +62,11 @@ export function webhookHeaders(message: BrokerMessage): Record<string, string> {
   };
 }
 
-class NoAnswerError extends Error {}
+/** A broker that did not answer within the attempt's deadline. */
+export class NoAnswerError extends Error {}
+
+/** A message the broker can never take, whatever the attempt: the delivery fails at once instead of running its schedule. */
+export class UnpublishableError extends Error {}
 
 /** Rejects when `ms` pass or `signal` aborts first: a broker that accepts the connection but never answers is a failed attempt. */
 export function withDeadline<T>(work: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
@@ -164,7 +169,9 @@ export function brokerChannel<T extends BrokerTarget>(kind: T['channel'], publis
             // An aborted attempt (cancelled, timed out by Temporal, the worker stopping) is the activity's to handle.
             if (signal.aborted) throw err;
             const reason = refusalReason(err, url);
-            return { outcome: { kind: 'retryable', reason }, status: null, response: { status: null, body: reason } };
+            const outcome: AttemptOutcome =
+              err instanceof UnpublishableError ? { kind: 'permanent', reason, disableSubscription: false } : { kind: 'retryable', reason };
+            return { outcome, status: null, response: { status: null, body: reason } };
           }
         },
       };

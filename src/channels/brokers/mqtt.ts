@@ -15,13 +15,20 @@ interface MqttPooled extends PooledConnection {
 }
 
 async function openMqtt(dialUrl: string, timeoutMs: number, broken: () => void): Promise<MqttPooled> {
-  const client = await mqtt.connectAsync(dialUrl, {
-    protocolVersion: 5,
-    clientId: `herald-${randomBytes(6).toString('hex')}`,
-    connectTimeout: timeoutMs,
-    // The pool reconnects (see ./pool.ts): a lost connection is forgotten, not retried in the background.
-    reconnectPeriod: 0,
-  });
+  const client = await mqtt.connectAsync(
+    dialUrl,
+    {
+      protocolVersion: 5,
+      clientId: `herald-${randomBytes(6).toString('hex')}`,
+      connectTimeout: timeoutMs,
+      // The pool reconnects (see ./pool.ts): a lost connection is forgotten, not retried in the background.
+      reconnectPeriod: 0,
+    },
+    // No retries: a connection the broker closes before its CONNACK (at its connection limit,
+    // restarting) fails the connect. With them the promise never settles, and the pool would
+    // hand that connect to every later attempt.
+    false,
+  );
   client.on('error', () => undefined); // 'close' follows and drops it
   client.on('close', broken);
   return { client, close: () => client.endAsync(true).catch(() => undefined) };

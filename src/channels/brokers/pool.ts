@@ -1,7 +1,8 @@
 import type { BrokerChannel } from '../../domain/channels';
 
 /**
- * The worker's broker connections: one per broker kind and target URL, opened by the first
+ * The worker's broker connections: one per broker kind and key (the target URL; AMQP adds its
+ * exchange), opened by the first
  * attempt that needs it and shared by every attempt after it, so a busy subscription does not
  * pay a connect (and, for AMQP, a channel open) per message. A connection that breaks (the
  * broker stopped, a channel closed by the broker) is forgotten by the connector that notices,

@@ -1,6 +1,7 @@
 import amqp, { type ConfirmChannel, type Message } from 'amqplib';
 import type { RabbitmqTarget } from '../../store';
-import { brokerChannel, webhookHeaders, withDeadline, type BrokerPublisher } from './broker-channel';
+import { AMQP_SHORTSTR_BYTES, utf8Bytes } from '../../domain/broker-targets';
+import { brokerChannel, NoAnswerError, UnpublishableError, webhookHeaders, withDeadline, type BrokerPublisher } from './broker-channel';
 import type { PooledConnection } from './pool';
 
 /**
@@ -15,6 +16,8 @@ interface AmqpConnection extends PooledConnection {
   returned: Map<string, string>;
   /** The broker's reason for closing the channel (a publish to an exchange that does not exist closes it). */
   closedBecause?: string;
+  /** The channel closed: its messages waiting for a confirm failed with it. */
+  closed: boolean;
 }
 
 async function openAmqp(dialUrl: string, timeoutMs: number, broken: () => void): Promise<AmqpConnection> {
@@ -31,6 +34,7 @@ async function openAmqp(dialUrl: string, timeoutMs: number, broken: () => void):
   const connection: AmqpConnection = {
     channel,
     returned: new Map(),
+    closed: false,
     close: () => model.close().catch(() => undefined),
   };
   channel.on('return', (msg: Message) => {
@@ -43,6 +47,7 @@ async function openAmqp(dialUrl: string, timeoutMs: number, broken: () => void):
   channel.on('error', (err: Error) => (connection.closedBecause = err.message));
   // A closed channel cannot publish again: the whole connection goes, and the next attempt opens another.
   channel.on('close', () => {
+    connection.closed = true;
     broken();
     void connection.close();
   });
@@ -56,13 +61,22 @@ const publisher: BrokerPublisher<RabbitmqTarget['target']> = {
   destination: (target, message) => ({ exchange: target.exchange, routingKey: target.routingKey ?? message.type }),
 
   async publish({ pool, url, dialUrl, target, message, timeoutMs, signal }) {
+    // A connection per exchange: a publish to a missing exchange closes its channel, and with it
+    // every publish waiting for a confirm there, which would then be other subscriptions' too.
+    const poolKey = `${url}\n${target.exchange}`;
     const connection = await withDeadline(
-      pool.connection('rabbitmq', url, (broken) => openAmqp(dialUrl, timeoutMs, broken)),
+      pool.connection('rabbitmq', poolKey, (broken) => openAmqp(dialUrl, timeoutMs, broken)),
       timeoutMs,
       signal,
       'AMQP connect',
     );
     const routingKey = target.routingKey ?? message.type;
+    if (utf8Bytes(routingKey) > AMQP_SHORTSTR_BYTES) {
+      // Only the default can be: a subscription's own routingKey is checked when it is saved.
+      throw new UnpublishableError(
+        `the routing key, the event's type, is longer than AMQP's ${AMQP_SHORTSTR_BYTES} bytes: set the subscription's routingKey`,
+      );
+    }
     const confirmed = new Promise<void>((resolve, reject) => {
       connection.channel.publish(
         target.exchange,
@@ -84,8 +98,11 @@ const publisher: BrokerPublisher<RabbitmqTarget['target']> = {
       await withDeadline(confirmed, timeoutMs, signal, 'AMQP publisher confirm');
     } catch (err) {
       if (signal.aborted) throw err;
-      pool.discard('rabbitmq', url, connection); // its state is unknown: the next attempt starts afresh
-      throw new Error(connection.closedBecause ?? (err instanceof Error ? err.message : String(err)));
+      const refusal = err instanceof Error ? err.message : String(err);
+      // A nack (a queue refusing publishes, say) is this message's alone: the channel goes on.
+      if (!connection.closed && !(err instanceof NoAnswerError)) throw new Error(`the broker refused the message: ${refusal}`);
+      pool.discard('rabbitmq', poolKey, connection); // closed, or its state unknown: the next attempt starts afresh
+      throw new Error(connection.closedBecause ?? refusal);
     }
     // The broker sends basic.return before the confirm of the same message.
     const returned = connection.returned.get(message.id);
