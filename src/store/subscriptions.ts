@@ -77,22 +77,28 @@ export const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
  * receivers can switch at their own pace. Secrets whose overlap has ended are dropped.
  */
 export async function rotateSecret(store: Store, tenant: string, id: string, secret: string, now: Date): Promise<SubscriptionDoc | null> {
-  const current = await findSubscription(store, tenant, id);
-  if (!current) return null;
   const expiresAt = new Date(now.getTime() + ROTATION_OVERLAP_MS);
-  const secrets = [
-    { value: secret },
-    ...current.secrets
-      .filter((s) => !s.expiresAt || s.expiresAt > now)
-      .map((s) => ({ value: s.value, expiresAt: s.expiresAt && s.expiresAt < expiresAt ? s.expiresAt : expiresAt })),
-  ];
-  const rotated = await store.subscriptions.findOneAndUpdate(
-    { _id: id, tenant },
-    { $set: { secrets, updatedAt: now } },
-    { returnDocument: 'after' },
-  );
-  if (rotated) await bumpSubscriptionsVersion(store, tenant);
-  return rotated;
+  for (;;) {
+    const current = await findSubscription(store, tenant, id);
+    if (!current) return null;
+    const secrets = [
+      { value: secret },
+      ...current.secrets
+        .filter((s) => !s.expiresAt || s.expiresAt > now)
+        .map((s) => ({ value: s.value, expiresAt: s.expiresAt && s.expiresAt < expiresAt ? s.expiresAt : expiresAt })),
+    ];
+    // Compare-and-set on the secrets as read: of two rotations at once, the second builds on
+    // the first, so the secret each answers is one that signs.
+    const rotated = await store.subscriptions.findOneAndUpdate(
+      { _id: id, tenant, secrets: current.secrets },
+      { $set: { secrets, updatedAt: now } },
+      { returnDocument: 'after' },
+    );
+    if (rotated) {
+      await bumpSubscriptionsVersion(store, tenant);
+      return rotated;
+    }
+  }
 }
 
 /**

@@ -313,6 +313,18 @@ test('rotate-secret: during the overlap each delivery verifies with the old secr
   expect(api.signedWith('whsec_' + Buffer.alloc(32, 7).toString('base64'), req)).toBe(false);
 });
 
+test('rotate-secret twice at once: each secret answered signs, beside the one both replaced', async () => {
+  const sub = await subscribe('/rotate-twice', ['rotate.twice']);
+  const answers = await Promise.all([1, 2].map(() => env.stack.request('POST', `/v1/subscriptions/${sub.id}/rotate-secret`, {})));
+  expect(answers.map((a) => a.status)).toEqual([200, 200]);
+
+  await send({ type: 'rotate.twice', data: {} });
+  await eventually(() => env.receiver.received('/rotate-twice').length === 1, 15_000, 'the delivery');
+  const [req] = env.receiver.received('/rotate-twice');
+  expect(String(req.headers['webhook-signature']).split(' ')).toHaveLength(3);
+  for (const secret of [sub.secret, answers[0].body.secret, answers[1].body.secret]) expect(api.signedWith(secret, req)).toBe(true);
+});
+
 test('control routes answer 404 for unknown events and subscriptions, 400 for bad bodies', async () => {
   expect((await env.stack.request('POST', '/v1/events/none/cancel', {})).status).toBe(404);
   expect((await env.stack.request('POST', '/v1/events/none/retry', {})).status).toBe(404);
