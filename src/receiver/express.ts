@@ -55,6 +55,11 @@ export function webhookMiddleware(secrets: string | readonly string[], options: 
   return (req, res, next) => {
     // Someone upstream (express.raw, express.text) may have read the body already.
     if (req.body !== undefined) return verifyRequest(req, res, next);
-    readRaw(req, res, (err?: unknown) => (err ? next(err) : verifyRequest(req, res, next)));
+    readRaw(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      // A request with neither Content-Length nor Transfer-Encoding has no body, which the reader leaves unset.
+      req.body ??= Buffer.alloc(0);
+      verifyRequest(req, res, next);
+    });
   };
 }

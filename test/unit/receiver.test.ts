@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import express from 'express';
 import { Webhook } from 'standardwebhooks';
 import { verifyWebhook, webhookMiddleware, WebhookVerificationError, type VerificationFailure } from '../../src/receiver';
@@ -127,5 +127,20 @@ describe('webhookMiddleware', () => {
     expect((await post(BODY, signedHeaders(SECRET, BODY, new Date(Date.now() - 600_000)))).status).toBe(401);
     expect((await post(BODY, {})).status).toBe(400);
     expect(received.length).toBe(before);
+  });
+
+  test('answers 400 to a POST with no body at all (neither Content-Length nor Transfer-Encoding), as to one with an empty body', async () => {
+    const { port } = new URL(url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () =>
+        socket.end('POST /hooks HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+      );
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk.toString()));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer).toMatch(/webhook verification failed/);
   });
 });
