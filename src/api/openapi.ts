@@ -265,7 +265,8 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         get: {
           summary: 'An event with its deliveries, and the subscriptions whose filter it failed',
           parameters: [idParam],
-          responses: { '200': { description: 'The event', ...json(ref('EventView')) }, ...problems },
+          // 503: an event accepted and not yet recorded is read from Temporal.
+          responses: { '200': { description: 'The event', ...json(ref('EventView')) }, '503': unavailable, ...problems },
         },
         delete: {
           summary:
@@ -303,7 +304,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         get: {
           summary: 'Every delivery attempt of an event',
           parameters: [idParam],
-          responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, ...problems },
+          responses: { '200': { description: 'Attempts', ...json(list('Attempt')) }, '503': unavailable, ...problems },
         },
       },
       '/v1/events/{id}/cancel': {
@@ -341,7 +342,11 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
           summary:
             "The event's ancestors (root first) and descendants by parentId, `depth` levels each (default 5, at most 10; 1,000 nodes at most)",
           parameters: [idParam, ...queryParameters(treeQuerySchema)],
-          responses: { '200': { description: '{ancestors, event, descendants: [{event, children}], truncated}' }, ...problems },
+          responses: {
+            '200': { description: '{ancestors, event, descendants: [{event, children}], truncated}' },
+            '503': unavailable,
+            ...problems,
+          },
         },
       },
       '/v1/subjects/{type}/{id}/events': {
@@ -359,7 +364,11 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         post: {
           summary: 'Create a subscription; the answer holds its secret',
           requestBody: json(ref('SubscriptionCreate')),
-          responses: { '201': { description: 'Created', ...json(ref('Subscription')) }, ...problems },
+          responses: {
+            '201': { description: 'Created', ...json(ref('Subscription')) },
+            '409': { description: 'The tenant has HERALD_MAX_SUBSCRIPTIONS subscriptions already' },
+            ...problems,
+          },
         },
         get: {
           summary: 'List subscriptions',

@@ -46,3 +46,11 @@ test('the OpenAPI document lists every route the API serves, and no other', () =
   expect([...documented].filter((r) => !served.has(r)).sort()).toEqual([]);
   expect(served.size).toBeGreaterThan(30);
 });
+
+test('the document declares the statuses routes answer beyond the common problems: 503 where an unrecorded event is read from Temporal, 409 at the subscription limit', () => {
+  const { paths } = openApiDocument() as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+  for (const path of ['/v1/events/{id}', '/v1/events/{id}/attempts', '/v1/events/{id}/tree']) {
+    expect({ path, statuses: Object.keys(paths[path].get.responses) }).toEqual({ path, statuses: expect.arrayContaining(['200', '503']) });
+  }
+  expect(Object.keys(paths['/v1/subscriptions'].post.responses)).toEqual(expect.arrayContaining(['201', '409']));
+});
