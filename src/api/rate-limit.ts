@@ -11,8 +11,10 @@ export function ingestLimiter(eventsPerSecond: number): (keyId: string, events: 
   const limiter = new RateLimiterMemory({ points, duration: 1 });
   return async (keyId, events) => {
     try {
-      // A batch larger than a second's allowance waits for a whole second of it.
+      // A batch larger than a second's allowance passes when the key has the whole of it, and
+      // then pays for the rest: the key is refused until its events fit the rate again.
       await limiter.consume(keyId, Math.min(Math.max(events, 1), points));
+      if (events > points) await limiter.block(keyId, Math.ceil(events / points));
     } catch (res) {
       if (!(res instanceof RateLimiterRes)) throw res;
       const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));

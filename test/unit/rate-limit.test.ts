@@ -16,9 +16,21 @@ describe('ingestLimiter', () => {
     await limit('b', 10); // another key has its own allowance
   });
 
-  test("a batch larger than a second's allowance costs one whole second of it", async () => {
+  test("a batch larger than a second's allowance passes on a whole one, and the key then waits until its events fit the rate", async () => {
     const limit = ingestLimiter(100);
     await limit('k', 500);
-    await expect(limit('k', 1)).rejects.toMatchObject({ status: 429 });
+    await expect(limit('k', 1)).rejects.toMatchObject({ status: 429, headers: { 'Retry-After': '5' } });
+    await new Promise((r) => setTimeout(r, 1_100));
+    // Past the first second: 500 events at 100 a second take five.
+    const later = await limit('k', 1).then(
+      () => null,
+      (err: ProblemError) => err,
+    );
+    expect(later?.status).toBe(429);
+    expect(Number(later?.headers['Retry-After'])).toBeGreaterThanOrEqual(1);
+    expect(Number(later?.headers['Retry-After'])).toBeLessThanOrEqual(4);
+    // Not on an allowance partly spent.
+    await limit('j', 1);
+    await expect(limit('j', 500)).rejects.toMatchObject({ status: 429 });
   });
 });
