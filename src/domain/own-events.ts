@@ -1,5 +1,8 @@
 import type { HeraldEvent } from './schemas';
 
+/** The type of a subscription's test event (`POST /v1/subscriptions/{id}/test`). */
+export const PING_EVENT_TYPE = 'herald.ping';
+
 /**
  * Herald's own events (`herald.*`: subscription and key changes, pings, refused ingestion,
  * purges, digests; docs/api.md section 6), stored and delivered like any other event. Pure,

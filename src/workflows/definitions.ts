@@ -48,7 +48,8 @@ export type ControlRecord = ControlAction & { subscriptionId?: string };
  *   4: a retry request reaches a delivery waiting for its next attempt also before its loop
  *      starts (carried into a new run, or sent with a resume's start), and one that came
  *      during the attempt that failed the delivery reopens it; a retry that woke a delivery as
- *      its run handed over is carried to the next run.
+ *      its run handed over is carried to the next run. A run resuming a `herald.ping` after a
+ *      retry makes its one attempt as a ping (also to a disabled subscription).
  */
 export const DELIVER_EVENT_REVISION = 4;
 

@@ -15,6 +15,7 @@ import {
 import type { AttemptActivities } from '../activities/attempt';
 import type { AuditActivities } from '../activities/audit';
 import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery } from '../activities/types';
+import { PING_EVENT_TYPE } from '../domain/own-events';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
@@ -118,6 +119,12 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   const { tenant, event } = input;
   const mode = input.mode ?? { kind: 'ingest' };
   const revision = input.revision ?? 0;
+  /**
+   * A `herald.ping` (a subscription's test) is one attempt, made also when the subscription is
+   * disabled: in its own run, and from revision 4 in a run resuming it after a retry.
+   */
+  const ping =
+    mode.kind === 'ping' || (revision >= 4 && mode.kind === 'resume' && event.type === PING_EVENT_TYPE && event.source === 'herald');
   const { workflowId, runId } = workflowInfo();
   const slots: Slot[] = [];
   /** Requests that arrived before the deliveries were known, or while handing over to a new run. */
@@ -226,7 +233,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
                 deliveryId: slot.deliveryId,
                 attempt,
                 scheduleBase: slot.scheduleBase,
-                ...(mode.kind === 'ping' && { ping: true }),
+                ...(ping && { ping: true }),
                 ...(trigger && { trigger }),
                 ...(openingClaimUntil !== undefined
                   ? { opened: openedAs(slot, openingClaimUntil, matchedAtVersion) }
@@ -414,7 +421,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       deliveryId: slot.deliveryId,
       attempt: slot.view.attempts + 1,
       scheduleBase: slot.scheduleBase,
-      ...(mode.kind === 'ping' && { ping: true }),
+      ...(ping && { ping: true }),
       opened: openedAs(slot, openingClaimUntil!, matchedAtVersion),
     };
   }

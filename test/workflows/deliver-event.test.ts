@@ -295,6 +295,33 @@ test('a retry after the run closed starts a run of the same id that reopens the 
   expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
 });
 
+test('a retry of a failed ping resumes it as a ping: its attempt is one, made also when the subscription is disabled', async () => {
+  const id = `evt-ping-${Date.now()}`;
+  const seen = env.audit.plan(id, {
+    subscriptions: [{ id: 's', timeoutMs: LOCAL }],
+    attempt: (_, attempt) => (attempt === 1 ? { ok: false, retryDelayMs: null } : { ok: true }),
+  });
+  const args: DeliverEventInput = {
+    tenant: 't1',
+    event: { ...eventOf(id), type: 'herald.ping', source: 'herald' },
+    revision: DELIVER_EVENT_REVISION,
+    mode: { kind: 'ping', subscriptionId: 's' },
+  };
+  const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `wf-${id}`,
+    taskQueue: env.taskQueue,
+    args: [args],
+  });
+  expect((await h.result()).status).toBe('failed');
+
+  await sendRetry(env.client, env.taskQueue, h.workflowId, { ...args, mode: { kind: 'resume' } }, by('key:k10'));
+  expect((await env.client.workflow.getHandle(h.workflowId).result()).status).toBe('delivered');
+  expect(seen.attempts.map((a) => [a.attempt, a.ping])).toEqual([
+    [1, true],
+    [2, true],
+  ]);
+});
+
 test('a cancel during an attempt aborts the attempt in flight and closes the delivery as cancelled', async () => {
   const never = gate();
   const { id, seen, handle } = start({ subscriptions: [{ id: 's', timeoutMs: REMOTE }], attempt: () => ({ hold: never.promise }) });

@@ -44,7 +44,7 @@ import { checkIdParam, notFound, parseOrThrow, ProblemError, validationProblem }
 import { completeEvent } from '../ingest';
 import { callTemporal } from '../temporal-call';
 import { attemptView, subscriptionView } from '../views';
-import { ownEvent } from '../../domain/own-events';
+import { ownEvent, PING_EVENT_TYPE } from '../../domain/own-events';
 
 /** How long `test` waits beyond the subscription's own timeout before answering 202 instead. */
 const TEST_GRACE_MS = 10_000;
@@ -219,7 +219,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     const sub = await load(tenant, String(req.params.id));
     const event = ownEvent({
       id: newEventId(),
-      type: 'herald.ping',
+      type: PING_EVENT_TYPE,
       data: { subscriptionId: sub._id, message: 'A test event sent by Herald.' },
       subject: { type: 'subscription', id: sub._id },
       actor: `key:${principalOf(res).keyId}`,
