@@ -84,6 +84,7 @@ export function createAuditActivities(deps: AuditDeps) {
     await mapConcurrent(digests, DIGEST_FEED_CONCURRENCY, (s) =>
       deps.gateway.feedDigest(input.tenant, s._id, {
         eventId: input.eventId,
+        workflowId: input.workflowId,
         every: s.digest!.every,
         ...(s.digest!.maxEvents && { maxEvents: s.digest!.maxEvents }),
       }),

@@ -15,7 +15,7 @@ export function temporalGateway(client: Client, taskQueue: string): TemporalGate
       else await signalIfRunning(client, workflowId, retrySignal, request);
     },
 
-    // A retried call signals again; the digest workflow holds each event id once.
+    // A retried call signals again; the digest workflow holds each event of a run once.
     async feedDigest(tenant, subscriptionId, entry) {
       await client.workflow.signalWithStart<typeof collectDigest, [DigestEntry]>(COLLECT_DIGEST_WORKFLOW, {
         workflowId: digestWorkflowId(tenant, subscriptionId),

@@ -1,4 +1,4 @@
-import { condition, continueAsNew, ParentClosePolicy, setHandler, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import { condition, continueAsNew, ParentClosePolicy, patched, setHandler, startChild, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { DIGEST_EVENT_TYPE, DIGEST_MAX_EVENTS, type DigestData } from '../domain/digest';
 import { parseDuration } from '../domain/schedule';
@@ -11,6 +11,13 @@ import { ownEvent } from '../domain/own-events';
 
 /** A digest workflow idle this long ends; the next event starts it again with signal-with-start. */
 const IDLE_FOR_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How many entries sent a digest workflow remembers, newest first: a retried feed comes within
+ * the activity's retries, long before this many more entries went out, and the list rides in
+ * the input of each continue-as-new (about 100 KB).
+ */
+const SENT_REMEMBERED = 1000;
 
 /**
  * One subscription's digest: events arrive as `digest` signals (signal-with-start from the
@@ -27,7 +34,15 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
   let maxEvents = input.maxEvents ?? DIGEST_MAX_EVENTS;
   const pending: string[] = [...(input.pending ?? [])];
   const held = new Set(pending);
+  // From the patch an entry is its event in the run that fed it: a retry of that feed is held
+  // once, however many digests went out since, and a replay of an event already sent (another
+  // run) is collected again. Before it, an event id sent in the last digest was dropped.
+  const byRun = patched('digest-feeds-by-run');
+  const keyOf = (entry: Pick<DigestEntry, 'eventId' | 'workflowId'>) =>
+    byRun ? `${entry.workflowId ?? ''} ${entry.eventId}` : entry.eventId;
   let sent = new Set(input.sent ?? []);
+  /** The keys of the held events, by event id. */
+  const heldKeys = new Map<string, string>();
   let openedAt = input.openedAt ? Date.parse(input.openedAt) : null;
   let closesAt = input.closesAt ? Date.parse(input.closesAt) : null;
   let sequence = input.sequence ?? 0;
@@ -35,8 +50,10 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
   setHandler(digestSignal, (entry: DigestEntry) => {
     every = entry.every;
     maxEvents = Math.min(entry.maxEvents ?? DIGEST_MAX_EVENTS, DIGEST_MAX_EVENTS);
-    if (held.has(entry.eventId) || sent.has(entry.eventId)) return;
+    const key = keyOf(entry);
+    if (held.has(entry.eventId) || sent.has(key)) return;
     held.add(entry.eventId);
+    heldKeys.set(entry.eventId, key);
     pending.push(entry.eventId);
     if (closesAt === null) openWindow(Date.now());
   });
@@ -89,8 +106,16 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
       // Started already (this workflow was reset past the start): that run delivers it.
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     }
-    sent = new Set(batch);
-    for (const id of batch) held.delete(id);
+    if (byRun) {
+      for (const id of batch) sent.add(heldKeys.get(id) ?? keyOf({ eventId: id }));
+      sent = new Set([...sent].slice(-SENT_REMEMBERED));
+    } else {
+      sent = new Set(batch);
+    }
+    for (const id of batch) {
+      held.delete(id);
+      heldKeys.delete(id);
+    }
     if (pending.length > 0) openWindow(now.getTime());
     else openedAt = closesAt = null;
   }

@@ -84,6 +84,8 @@ export interface RecoverDeliveriesInput {
 /** One event for a subscription's digest, with the subscription's digest settings as they are now. */
 export interface DigestEntry {
   eventId: string;
+  /** The run that fed it: a retry of that run's feed is the same entry, a replay of the event another. */
+  workflowId?: string;
   every: string;
   maxEvents?: number;
 }
@@ -101,7 +103,11 @@ export interface CollectDigestInput {
   closesAt?: string;
   /** When the open window opened. */
   openedAt?: string;
-  /** Ids of the last digest sent, so an entry signalled again (a retried activity) is not sent twice. */
+  /**
+   * The entries sent last (`<workflow id> <event id>`, the newest SENT_REMEMBERED; before the
+   * `digest-feeds-by-run` patch the event ids of the last digest), so an entry signalled again
+   * by a retried activity is not sent twice.
+   */
   sent?: string[];
   /** Digests sent by this workflow id so far: numbers the digest events. */
   sequence?: number;

@@ -77,6 +77,16 @@ test('a digest of 120 events arrives as one signed JSON array holding all 120; k
   expect((await api.finalEvent(env.stack, 'dg-0')).deliveries).toEqual([]);
 }, 300_000);
 
+test('a replay of an event the last digest held goes out in a digest again', async () => {
+  await api.subscribe(env.stack, env.receiver, '/digest-replay', ['replayed.*'], { digest: { every: '1h', maxEvents: 1 } });
+  const { id } = await api.send(env.stack, { id: 'dg-replayed', type: 'replayed.once', data: {} });
+  const bodies = () => env.receiver.received('/digest-replay').map((r) => (JSON.parse(r.body) as { id: string }[]).map((e) => e.id));
+  await eventually(() => bodies().length === 1, 60_000, 'the first digest');
+  expect((await env.stack.request('POST', `/v1/events/${id}/replay`, {})).status).toBe(202);
+  await eventually(() => bodies().length === 2, 60_000, 'the digest of the replay');
+  expect(bodies()).toEqual([[id], [id]]);
+});
+
 test('an email digest reached at maxEvents lists the events grouped by type and subject', async () => {
   await env.stack.request('POST', '/v1/subscriptions', {
     channel: 'email',

@@ -1,0 +1,80 @@
+import { temporal } from '@temporalio/proto';
+import type { applyRetention } from '../../src/workflows/apply-retention';
+import type { collectDigest } from '../../src/workflows/collect-digest';
+import { digestQuery, digestSignal, type DigestEntry } from '../../src/workflows/definitions';
+import { COLLECT_DIGEST_WORKFLOW } from '../../src/temporal/names';
+import { startWorkflowEnv, type WorkflowEnv } from './workflow-env';
+
+/**
+ * The long-lived workflows beside `deliverEvent`, each on a task queue of its own with
+ * in-memory activities: `applyRetention` keeps each run's history bounded however large the
+ * backlog, and `collectDigest` holds and sends each entry once. Each digest it sends starts a
+ * `deliverEvent` child, which here finds its event recorded already and ends at once.
+ */
+
+let env: WorkflowEnv;
+beforeAll(async () => {
+  env = await startWorkflowEnv();
+}, 120_000);
+afterAll(() => env?.stop());
+
+test('a backlog of the ingestion log continues as new as the events do, then the events are deleted', async () => {
+  const logCalls: string[] = [];
+  const eventCalls: string[] = [];
+  const taskQueue = 'retention-tests';
+  // 120 full batches of the log, then a last short one; 60 full batches of events, then none.
+  await env.startWorker(taskQueue, {
+    activities: {
+      deleteExpiredIngestLog: ({ before }: { before: string }) => Promise.resolve(logCalls.push(before) <= 120 ? 1000 : 3),
+      deleteExpiredEvents: ({ before }: { before: string }) => Promise.resolve(eventCalls.push(before) <= 60 ? 1000 : 0),
+    },
+  });
+  const handle = await env.client.workflow.start<typeof applyRetention>('applyRetention', {
+    workflowId: `retention-${Date.now()}`,
+    taskQueue,
+    args: [{ retentionDays: 30, ingestLogDays: 7 }],
+  });
+  const result = await env.client.workflow.getHandle(handle.workflowId).result();
+  expect(result.deleted).toBe(60_000);
+  expect(logCalls).toHaveLength(121);
+  expect(new Set(logCalls).size).toBe(1);
+  expect(eventCalls).toHaveLength(61);
+  expect(new Set(eventCalls)).toEqual(new Set([result.before]));
+
+  const first = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+  const last = first.events!.at(-1)!.eventType;
+  expect(temporal.api.enums.v1.EventType[last!]).toBe('EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW');
+  // 50 log batches in each of the first two runs, the rest and 50 event batches in the third, the last 11 in the fourth.
+  const runs = await env.client.workflow.count(`WorkflowId = '${handle.workflowId}'`);
+  expect(runs.count).toBe(4);
+});
+
+test("an entry fed again by its run's retry is not sent twice, however many digests went out since; a replay's is sent again", async () => {
+  const taskQueue = 'digest-tests';
+  await env.startWorker(taskQueue, { activities: { openEvent: () => Promise.resolve('duplicate') } });
+  const handle = await env.client.workflow.start<typeof collectDigest>(COLLECT_DIGEST_WORKFLOW, {
+    workflowId: `digest-${Date.now()}`,
+    taskQueue,
+    args: [{ tenant: 't1', subscriptionId: 'sub_d' }],
+  });
+  const digestsSent = async () => (await handle.query(digestQuery)).sequence;
+  /** Feeds an entry (a digest of one: maxEvents 1) and waits until the workflow has taken it in. */
+  const feed = async (eventId: string, workflowId: string, expected: number) => {
+    const entry: DigestEntry = { eventId, workflowId, every: '1h', maxEvents: 1 };
+    await handle.signal(digestSignal, entry);
+    const deadline = Date.now() + 15_000;
+    while ((await digestsSent()) !== expected) {
+      if (Date.now() > deadline)
+        throw new Error(`expected ${expected} digests after ${eventId} from ${workflowId}, saw ${await digestsSent()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await feed('e', 'event/t1/e', 1);
+  await feed('f', 'event/t1/f', 2);
+  await feed('g', 'event/t1/g', 3);
+  await feed('e', 'event/t1/e', 3); // the first run's feed, retried
+  await new Promise((r) => setTimeout(r, 500)); // a fourth digest would be sent by now
+  expect(await digestsSent()).toBe(3);
+  await feed('e', 'event/t1/e/replay/1', 4); // a replay of e collects it again
+  await feed('g', 'event/t1/g/replay/1', 5); // also of the event the last digest held
+});
