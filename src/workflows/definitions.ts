@@ -24,7 +24,12 @@ export type DeliverEventMode =
   /** Pick up the deliveries this workflow id already opened (after continue-as-new or a retry of a closed run). */
   | { kind: 'resume' }
   /** Deliver a stored event again, as new messages, to what matches now or to one subscription. */
-  | { kind: 'replay'; subscriptionId?: string }
+  | {
+      kind: 'replay';
+      subscriptionId?: string;
+      /** The event is a `herald.digest`, replayed to its own subscription as the digest it is. */
+      digest?: boolean;
+    }
   /** `herald.ping` to one subscription: a single attempt, also when the subscription is disabled. */
   | { kind: 'ping'; subscriptionId: string }
   /** A `herald.digest` event of the subscription's digest workflow: record it, deliver it to that subscription. */

@@ -123,6 +123,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
    * A `herald.ping` (a subscription's test) is one attempt, made also when the subscription is
    * disabled: in its own run, and from revision 4 in a run resuming it after a retry.
    */
+  /** A digest's event delivers the events it lists: in its own run, and when replayed. */
+  const digest = mode.kind === 'digest' || (mode.kind === 'replay' && !!mode.digest);
   const ping =
     mode.kind === 'ping' || (revision >= 4 && mode.kind === 'resume' && event.type === PING_EVENT_TYPE && event.source === 'herald');
   const { workflowId, runId } = workflowInfo();
@@ -302,7 +304,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   } else {
     const match = {
       ...(mode.kind !== 'ingest' && mode.subscriptionId && { only: mode.subscriptionId }),
-      ...(mode.kind === 'digest' && { digest: true }),
+      ...(digest && { digest: true }),
     };
     const records = mode.kind !== 'replay';
     if (records && revision >= 1) {
@@ -434,7 +436,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       view: slot.view,
       claimedUntil,
       ...(matchedAtVersion !== undefined && { matchedAtVersion }),
-      ...(mode.kind === 'digest' && { digest: true }),
+      ...(digest && { digest: true }),
       ...(slot.unopened && { unopened: slot.unopened }),
     };
   }

@@ -77,14 +77,25 @@ test('a digest of 120 events arrives as one signed JSON array holding all 120; k
   expect((await api.finalEvent(env.stack, 'dg-0')).deliveries).toEqual([]);
 }, 300_000);
 
-test('a replay of an event the last digest held goes out in a digest again', async () => {
-  await api.subscribe(env.stack, env.receiver, '/digest-replay', ['replayed.*'], { digest: { every: '1h', maxEvents: 1 } });
+test('a replay of an event the last digest held goes out in a digest again; a replay of the digest sends it again, to its subscription', async () => {
+  const sub = await api.subscribe(env.stack, env.receiver, '/digest-replay', ['replayed.*'], { digest: { every: '1h', maxEvents: 1 } });
   const { id } = await api.send(env.stack, { id: 'dg-replayed', type: 'replayed.once', data: {} });
   const bodies = () => env.receiver.received('/digest-replay').map((r) => (JSON.parse(r.body) as { id: string }[]).map((e) => e.id));
   await eventually(() => bodies().length === 1, 60_000, 'the first digest');
   expect((await env.stack.request('POST', `/v1/events/${id}/replay`, {})).status).toBe(202);
   await eventually(() => bodies().length === 2, 60_000, 'the digest of the replay');
   expect(bodies()).toEqual([[id], [id]]);
+
+  // A replay of the digest itself sends that digest again, to its own subscription only.
+  const [first] = (await digestEvents(sub.id)).filter((e) => (e.data as { eventIds?: string[] }).eventIds?.includes(id));
+  const other = await api.subscribe(env.stack, env.receiver, '/digest-replay-other', ['replayed.*']);
+  const elsewhere = await env.stack.request('POST', `/v1/events/${first.id}/replay`, { subscriptionId: other.id });
+  expect(elsewhere.status).toBe(400);
+  expect(elsewhere.body.errors).toEqual([{ path: 'subscriptionId', message: `a digest is replayed to its own subscription, ${sub.id}` }]);
+  expect((await env.stack.request('POST', `/v1/events/${first.id}/replay`, {})).status).toBe(202);
+  await eventually(() => bodies().length === 3, 60_000, 'the replayed digest');
+  expect(bodies()[2]).toEqual([id]);
+  expect(env.receiver.received('/digest-replay-other')).toHaveLength(0);
 });
 
 test('an email digest reached at maxEvents lists the events grouped by type and subject', async () => {

@@ -7,6 +7,7 @@ import {
   type EventDetail,
   type EventView,
 } from '../../domain/schemas';
+import { DIGEST_EVENT_TYPE, type DigestData } from '../../domain/digest';
 import { isFinal, type DeliveryStatus } from '../../domain/status';
 import type { EventDoc } from '../../store';
 import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
@@ -228,14 +229,23 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const { tenant } = principalOf(res);
     const { subscriptionId } = await controlRequest(res, req.body, tenant);
     const doc = await loadEvent(res, tenant, String(req.params.id));
+    // A digest Herald sent goes again to its own subscription, as the digest of the events it lists.
+    const event = eventOf(doc);
+    const digestOf =
+      event.type === DIGEST_EVENT_TYPE && event.source === 'herald' ? (event.data as unknown as DigestData).subscriptionId : null;
+    if (digestOf && subscriptionId && subscriptionId !== digestOf) {
+      throw validationProblem([{ path: 'subscriptionId', message: `a digest is replayed to its own subscription, ${digestOf}` }]);
+    }
     const n = await nextReplayNumber(deps.store, tenant, doc.id);
     if (n === null) throw notFound(`event ${doc.id}`);
     const workflowId = replayWorkflowId(tenant, doc.id, n);
     await callTemporal(deps.connection, () =>
       startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, {
         tenant,
-        event: eventOf(doc),
-        mode: { kind: 'replay', ...(subscriptionId && { subscriptionId }) },
+        event,
+        mode: digestOf
+          ? { kind: 'replay', subscriptionId: digestOf, digest: true }
+          : { kind: 'replay', ...(subscriptionId && { subscriptionId }) },
       }),
     );
     res.status(202).json({ workflowId });
