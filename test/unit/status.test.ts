@@ -1,4 +1,6 @@
+import { recordStatusOfRun } from '../../src/activities/event-status';
 import { currentDeliveries, DELIVERY_STATUSES, eventStatusOf, isFinal, type DeliveryStatus } from '../../src/domain/status';
+import type { Store } from '../../src/store';
 
 const deliveries = (...statuses: DeliveryStatus[]) => statuses.map((status) => ({ status }));
 
@@ -65,5 +67,33 @@ describe('currentDeliveries', () => {
 
   test('an empty list stays empty', () => {
     expect(currentDeliveries([])).toEqual([]);
+  });
+});
+
+describe('the status of a replayed event, when its runs end together', () => {
+  /**
+   * A store holding a replayed event whose deliveries are read in turns: the run that ends
+   * first reads the other run's delivery still open, and its write of the status lands last.
+   */
+  function storeWithReads(...reads: { subscriptionId: string; status: string }[][]) {
+    const written: string[] = [];
+    const store = {
+      events: {
+        findOneAndUpdate: () => Promise.resolve({ replays: 1 }),
+        updateOne: (_filter: unknown, update: { $set: { status: string } }) => {
+          written.push(update.$set.status);
+          return Promise.resolve();
+        },
+      },
+      deliveries: { find: () => ({ sort: () => ({ toArray: () => Promise.resolve(reads.length > 1 ? reads.shift() : reads[0]) }) }) },
+    };
+    return { store: store as unknown as Store, written };
+  }
+
+  test('a run that wrote delivering from a stale read writes the final status once it reads it', async () => {
+    const own = { subscriptionId: 's', status: 'succeeded' };
+    const { store, written } = storeWithReads([own, { subscriptionId: 's', status: 'pending' }], [own, own]);
+    await recordStatusOfRun(store, 't', 'e', 'delivered', true);
+    expect(written.at(-1)).toBe('delivered');
   });
 });
