@@ -180,6 +180,20 @@ describe('the broker connection pool', () => {
     await expect(pool.connection('redis', 'redis://h/0', open)).rejects.toThrow(/stopping/);
   });
 
+  test('a connection no attempt took for a while is closed, and one in use stays', async () => {
+    const pool = createBrokerPool(100);
+    const open = () => Promise.resolve(fake());
+    const idle = await pool.connection('redis', 'redis://old-password@h', open);
+    const busy = await pool.connection('redis', 'redis://new-password@h', open);
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      await pool.connection('redis', 'redis://new-password@h', open);
+    }
+    expect([idle.closed, busy.closed, pool.size()]).toEqual([1, 0, 1]);
+    expect(await pool.connection('redis', 'redis://new-password@h', open)).toBe(busy);
+    await pool.close();
+  });
+
   test('a failed connect is not kept: the next attempt dials again', async () => {
     const pool = createBrokerPool();
     let tries = 0;

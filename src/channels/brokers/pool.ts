@@ -28,9 +28,18 @@ export interface BrokerPool {
 interface Entry {
   opening: Promise<PooledConnection>;
   connection?: PooledConnection;
+  /** When an attempt last took it (ms since the epoch). */
+  usedAt: number;
 }
 
-export function createBrokerPool(): BrokerPool {
+/**
+ * How long a connection no attempt took stays open: a subscription deleted, or its target
+ * replaced (a new password), leaves its connection unused, and it is closed after this. An
+ * attempt takes its connection when it starts and lasts at most a minute or two.
+ */
+const IDLE_CLOSE_MS = 5 * 60_000;
+
+export function createBrokerPool(idleCloseMs = IDLE_CLOSE_MS): BrokerPool {
   const entries = new Map<string, Entry>();
   let closed = false;
 
@@ -38,13 +47,27 @@ export function createBrokerPool(): BrokerPool {
     if (entries.get(key) === entry) entries.delete(key);
   }
 
+  const sweep = setInterval(() => {
+    const idleSince = Date.now() - idleCloseMs;
+    for (const [key, entry] of entries) {
+      if (entry.connection && entry.usedAt < idleSince) {
+        forget(key, entry);
+        entry.connection.close().catch(() => undefined);
+      }
+    }
+  }, idleCloseMs / 2);
+  sweep.unref();
+
   return {
     connection<C extends PooledConnection>(kind: BrokerChannel, url: string, opener: Opener<C>): Promise<C> {
       if (closed) return Promise.reject(new Error('the worker is stopping: broker connections are closed'));
       const key = `${kind} ${url}`;
       const existing = entries.get(key);
-      if (existing) return existing.opening as Promise<C>;
-      const entry: Entry = { opening: opener(() => forget(key, entry)) };
+      if (existing) {
+        existing.usedAt = Date.now();
+        return existing.opening as Promise<C>;
+      }
+      const entry: Entry = { opening: opener(() => forget(key, entry)), usedAt: Date.now() };
       entries.set(key, entry);
       entry.opening.then(
         (connection) => (entry.connection = connection),
@@ -64,6 +87,7 @@ export function createBrokerPool(): BrokerPool {
 
     async close() {
       closed = true;
+      clearInterval(sweep);
       const all = [...entries.values()];
       entries.clear();
       await Promise.allSettled(all.map(async (entry) => (await entry.opening).close()));
