@@ -43,13 +43,14 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
     const body: unknown = req.body;
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
     const items = isBatch && Array.isArray(body.events) ? (body as { events: unknown[] }).events.length : 1;
-    await limitIngest(keyId, items);
+    await limitIngest.admit(keyId, items);
     const release = gate.admit(items);
     try {
       await accept(res, tenant, body, isBatch);
     } finally {
       release();
     }
+    await limitIngest.charge(keyId, items);
   });
 
   async function accept(res: Response, tenant: string, body: unknown, isBatch: boolean): Promise<void> {
