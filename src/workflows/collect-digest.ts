@@ -41,8 +41,8 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
   const keyOf = (entry: Pick<DigestEntry, 'eventId' | 'workflowId'>) =>
     byRun ? `${entry.workflowId ?? ''} ${entry.eventId}` : entry.eventId;
   let sent = new Set(input.sent ?? []);
-  /** The keys of the held events, by event id. */
-  const heldKeys = new Map<string, string>();
+  /** The keys of the held events, by event id (carried into the next run with them). */
+  const heldKeys = new Map<string, string>(Object.entries(input.pendingKeys ?? {}));
   let openedAt = input.openedAt ? Date.parse(input.openedAt) : null;
   let closesAt = input.closesAt ? Date.parse(input.closesAt) : null;
   let sequence = input.sequence ?? 0;
@@ -138,6 +138,7 @@ export async function collectDigest(input: CollectDigestInput): Promise<void> {
         every,
         maxEvents,
         pending,
+        ...(heldKeys.size > 0 && { pendingKeys: Object.fromEntries(heldKeys) }),
         ...(openedAt !== null && { openedAt: new Date(openedAt).toISOString() }),
         ...(closesAt !== null && { closesAt: new Date(closesAt).toISOString() }),
         sent: [...sent],

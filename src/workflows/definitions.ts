@@ -104,6 +104,8 @@ export interface CollectDigestInput {
   maxEvents?: number;
   /** Event ids of the open window, oldest first. */
   pending?: string[];
+  /** The entry each of them came in as (`sent`'s keys), by event id. */
+  pendingKeys?: Record<string, string>;
   /** When the open window closes (ISO time); absent while no window is open. */
   closesAt?: string;
   /** When the open window opened. */

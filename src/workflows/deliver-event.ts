@@ -16,6 +16,7 @@ import type { AttemptActivities } from '../activities/attempt';
 import type { AuditActivities } from '../activities/audit';
 import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery } from '../activities/types';
 import { PING_EVENT_TYPE } from '../domain/own-events';
+import { eventWorkflowId } from '../temporal/names';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
@@ -125,9 +126,15 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
    */
   /** A digest's event delivers the events it lists: in its own run, and when replayed. */
   const digest = mode.kind === 'digest' || (mode.kind === 'replay' && !!mode.digest);
-  const ping =
-    mode.kind === 'ping' || (revision >= 4 && mode.kind === 'resume' && event.type === PING_EVENT_TYPE && event.source === 'herald');
   const { workflowId, runId } = workflowInfo();
+  // Its own run only: a replay of a ping is delivered, and retried, as any event is.
+  const ping =
+    mode.kind === 'ping' ||
+    (revision >= 4 &&
+      mode.kind === 'resume' &&
+      event.type === PING_EVENT_TYPE &&
+      event.source === 'herald' &&
+      workflowId === eventWorkflowId(tenant, event.id));
   const slots: Slot[] = [];
   /** Requests that arrived before the deliveries were known, or while handing over to a new run. */
   const queued: ControlRecord[] = [...(input.carried ?? [])];

@@ -10,7 +10,7 @@ import {
   type DeliverEventInput,
 } from '../../src/workflows/definitions';
 import { sendRetry } from '../../src/temporal/deliver-event-client';
-import { DELIVER_EVENT_WORKFLOW } from '../../src/temporal/names';
+import { DELIVER_EVENT_WORKFLOW, eventWorkflowId } from '../../src/temporal/names';
 import { TRACKED_ERROR_MAX } from '../../src/activities/delivery-state';
 import { DEFAULT_MAX_SUBSCRIPTIONS } from '../../src/config';
 import { eventOf, gate, MATCHED_AT_VERSION, OPENING_CLAIM_UNTIL, type Plan } from './fake-audit';
@@ -308,7 +308,7 @@ test('a retry of a failed ping resumes it as a ping: its attempt is one, made al
     mode: { kind: 'ping', subscriptionId: 's' },
   };
   const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
-    workflowId: `wf-${id}`,
+    workflowId: eventWorkflowId('t1', id), // the ping's own run: a replay of it is resumed as any event
     taskQueue: env.taskQueue,
     args: [args],
   });

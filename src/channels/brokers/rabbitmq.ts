@@ -61,6 +61,15 @@ const publisher: BrokerPublisher<RabbitmqTarget['target']> = {
   destination: (target, message) => ({ exchange: target.exchange, routingKey: target.routingKey ?? message.type }),
 
   async publish({ pool, url, dialUrl, target, message, timeoutMs, signal }) {
+    const routingKey = target.routingKey ?? message.type;
+    // Before the connect: a broker that is down must not turn this into a schedule of retries.
+    if (utf8Bytes(routingKey) > AMQP_SHORTSTR_BYTES) {
+      throw new UnpublishableError(
+        target.routingKey === undefined
+          ? `the routing key, the event's type, is longer than AMQP's ${AMQP_SHORTSTR_BYTES} bytes: set the subscription's routingKey`
+          : `the subscription's routingKey is longer than AMQP's ${AMQP_SHORTSTR_BYTES} bytes: set a shorter one`,
+      );
+    }
     // A connection per exchange: a publish to a missing exchange closes its channel, and with it
     // every publish waiting for a confirm there, which would then be other subscriptions' too.
     const poolKey = `${url}\n${target.exchange}`;
@@ -70,13 +79,6 @@ const publisher: BrokerPublisher<RabbitmqTarget['target']> = {
       signal,
       'AMQP connect',
     );
-    const routingKey = target.routingKey ?? message.type;
-    if (utf8Bytes(routingKey) > AMQP_SHORTSTR_BYTES) {
-      // Only the default can be: a subscription's own routingKey is checked when it is saved.
-      throw new UnpublishableError(
-        `the routing key, the event's type, is longer than AMQP's ${AMQP_SHORTSTR_BYTES} bytes: set the subscription's routingKey`,
-      );
-    }
     const confirmed = new Promise<void>((resolve, reject) => {
       connection.channel.publish(
         target.exchange,
