@@ -34,14 +34,44 @@ export const MAX_DATA_DEPTH = 100;
 
 /** Whether `value` has an object or array deeper than `max` levels; a loop, not recursion, so any depth is safe to check. */
 export function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
+  return findInJson(value, (item, depth) => typeof item === 'object' && item !== null && depth > max) !== null;
+}
+
+/**
+ * The path of the first number in `value` that JSON cannot carry: `JSON.parse` reads 1e400 as
+ * Infinity, which every later write turns into null without a word.
+ */
+export function pathOfNonFiniteNumber(value: unknown): PropertyKey[] | null {
+  return findInJson(value, (item) => typeof item === 'number' && !Number.isFinite(item));
+}
+
+interface JsonNode {
+  item: unknown;
+  depth: number;
+  parent?: JsonNode;
+  key?: PropertyKey;
+}
+
+/** The path of the first value of a parsed JSON document that `found` accepts; a loop, and paths are built only for what it finds. */
+function findInJson(value: unknown, found: (item: unknown, depth: number) => boolean): PropertyKey[] | null {
+  const stack: JsonNode[] = [{ item: value, depth: 1 }];
   while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (typeof item !== 'object' || item === null) continue;
-    if (depth > max) return true;
-    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+    const node = stack.pop()!;
+    if (found(node.item, node.depth)) {
+      const path: PropertyKey[] = [];
+      for (let at: JsonNode | undefined = node; at?.parent; at = at.parent) path.unshift(at.key!);
+      return path;
+    }
+    if (typeof node.item !== 'object' || node.item === null) continue;
+    const isArray = Array.isArray(node.item);
+    // Pushed last to first, so that what is found first is the first in the document.
+    const entries: [string, unknown][] = Object.entries(node.item);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i];
+      stack.push({ item, depth: node.depth + 1, parent: node, key: isArray ? Number(key) : key });
+    }
   }
-  return false;
+  return null;
 }
 
 const withinFourDigitYears = (at: Date) => at.getUTCFullYear() >= 0 && at.getUTCFullYear() <= 9999;
@@ -52,9 +82,15 @@ export const eventInputSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
     .optional(),
   type: eventTypeSchema,
-  data: z.record(z.string(), z.unknown()).refine((data) => !nestsDeeperThan(data, MAX_DATA_DEPTH), {
-    message: `must not nest objects and arrays more than ${MAX_DATA_DEPTH} levels deep`,
-  }),
+  data: z
+    .record(z.string(), z.unknown())
+    .refine((data) => !nestsDeeperThan(data, MAX_DATA_DEPTH), {
+      message: `must not nest objects and arrays more than ${MAX_DATA_DEPTH} levels deep`,
+    })
+    .superRefine((data, ctx) => {
+      const path = pathOfNonFiniteNumber(data);
+      if (path) ctx.addIssue({ code: 'custom', path, message: 'must be a number JSON can carry (1e400 is not)' });
+    }),
   subject: z.strictObject({ type: shortText, id: shortText }).optional(),
   actor: shortText.optional(),
   source: shortText.optional(),

@@ -260,3 +260,10 @@ test('data nested past what can be written back is a 400 on its item, and nothin
     await expect(env.stack.temporal.workflow.getHandle(`event/default/${id}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
   }
 });
+
+test('a number JSON cannot carry (1e400) is a 400 on its path, not an event stored with null in its place', async () => {
+  const res = await env.stack.request('POST', '/v1/events', '{"id": "huge-number", "type": "fuzz.huge", "data": {"amount": 1e400}}');
+  expect(res.status).toBe(400);
+  expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['data.amount']);
+  expect((await env.stack.request('GET', '/v1/events/huge-number')).status).toBe(404);
+});

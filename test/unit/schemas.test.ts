@@ -10,6 +10,7 @@ import {
   subscriptionPatchSchema,
   MAX_DATA_DEPTH,
   nestsDeeperThan,
+  pathOfNonFiniteNumber,
 } from '../../src/domain/schemas';
 
 /** The distinct dotted paths of the issues a failed parse reports, e.g. ["url"] or ["headers.webhook-id"]. */
@@ -99,6 +100,14 @@ describe('eventInputSchema', () => {
     expect(issuePaths(eventInputSchema.safeParse({ type: 'a.b', data: { b: { c: nested(99) } } }))).toEqual(['data']);
     // Past what JSON.stringify survives, and still a plain 400.
     expect(issuePaths(ingestedEventSchema.safeParse({ type: 'a.b', data: nested(200_001) }))).toEqual(['data']);
+  });
+
+  test('refuses a number JSON cannot carry anywhere in data, naming its path, and takes the largest it can', () => {
+    const parsed = JSON.parse('{"type": "a.b", "data": {"amount": 1e400, "rows": [{"n": 1}, {"n": -1e999}]}}');
+    expect(issuePaths(eventInputSchema.safeParse(parsed)).sort()).toEqual(['data.amount']);
+    expect(pathOfNonFiniteNumber(parsed.data)).toEqual(['amount']);
+    expect(pathOfNonFiniteNumber({ rows: [{ n: 1 }, { n: -Infinity }] })).toEqual(['rows', 1, 'n']);
+    expect(eventInputSchema.safeParse({ type: 'a.b', data: { n: Number.MAX_VALUE, m: 5e-324 } }).success).toBe(true);
   });
 
   test.each(['.', '..'])('refuses the id %p, which URLs drop as a path segment, and takes ids with dots in them', (id) => {
