@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { RequestHandler } from 'express';
 import { newIngestLogId } from '../domain/ids';
@@ -22,9 +23,18 @@ interface WithRawBody extends IncomingMessage {
   rawBody?: Buffer;
 }
 
-/** `express.json`'s `verify` hook: keeps the body as received, for the log. */
+/**
+ * `express.json`'s `verify` hook: keeps the body as received, for the log, and refuses one that
+ * says it is UTF-8 (JSON's default) and is not: the parser would replace each bad byte with
+ * U+FFFD and store what was never sent. Its status travels with the error (body-parser's own
+ * for a refusal here is 403).
+ */
 export function keepRawBody(req: IncomingMessage, _res: unknown, body: Buffer): void {
   (req as WithRawBody).rawBody = body;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers['content-type'] ?? '')?.[1].toLowerCase() ?? 'utf-8';
+  if ((charset === 'utf-8' || charset === 'utf8') && !isUtf8(body)) {
+    throw Object.assign(new Error('The request body is not valid UTF-8.'), { status: 400, type: 'encoding.invalid' });
+  }
 }
 
 interface KeyAlerts {

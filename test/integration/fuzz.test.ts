@@ -267,3 +267,27 @@ test('a number JSON cannot carry (1e400) is a 400 on its path, not an event stor
   expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(['data.amount']);
   expect((await env.stack.request('GET', '/v1/events/huge-number')).status).toBe(404);
 });
+
+test('a body that is not valid UTF-8 is a 400, not an event stored with U+FFFD in place of its bytes', async () => {
+  const bytes = Buffer.concat([
+    Buffer.from('{"id": "bad-utf8", "type": "fuzz.bytes", "data": {"name": "'),
+    Buffer.from([0xff, 0xfe]),
+    Buffer.from('"}}'),
+  ]);
+  const res = await fetch(`${env.stack.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.stack.adminKey}`, 'content-type': 'application/json' },
+    body: bytes,
+  });
+  expect(res.status).toBe(400);
+  expect(res.headers.get('content-type')).toContain('application/problem+json');
+  expect(((await res.json()) as { detail: string }).detail).toBe('The request body is not valid UTF-8.');
+  expect((await env.stack.request('GET', '/v1/events/bad-utf8')).status).toBe(404);
+  // The same text in another charset the parser reads is taken.
+  const utf16 = await fetch(`${env.stack.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.stack.adminKey}`, 'content-type': 'application/json; charset=utf-16le' },
+    body: Buffer.from('{"id": "utf16-text", "type": "fuzz.bytes", "data": {"name": "é"}}', 'utf16le'),
+  });
+  expect(utf16.status).toBe(202);
+});
