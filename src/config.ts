@@ -98,7 +98,10 @@ function flag(value: string | undefined): boolean {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const e = envSchema.parse(env);
+  // A variable set to nothing (`HERALD_HOST: ${HERALD_HOST}` in a compose file, the variable
+  // unset) counts as unset: as given, HERALD_HOST= would listen on every interface and
+  // HERALD_PORT= on a random port.
+  const e = envSchema.parse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== '')));
   return {
     host: e.HERALD_HOST,
     port: e.HERALD_PORT,

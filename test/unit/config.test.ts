@@ -8,3 +8,22 @@ test('workflow stack traces are off unless HERALD_WORKFLOW_STACK_TRACES turns th
   expect(workerConfig({ HERALD_WORKFLOW_STACK_TRACES: '1' }).workflowStackTraces).toBe(true);
   expect(workerConfig({ HERALD_WORKFLOW_STACK_TRACES: 'off' }).workflowStackTraces).toBe(false);
 });
+
+test('a variable set to nothing counts as unset: the default applies, not an empty host, port 0 or an empty task queue', () => {
+  const defaults = workerConfig({});
+  const blank = workerConfig({
+    HERALD_HOST: '',
+    HERALD_PORT: '',
+    HERALD_TASK_QUEUE: '  ',
+    TEMPORAL_NAMESPACE: '',
+    HERALD_WORKER_METRICS_PORT: '',
+  });
+  expect([blank.host, blank.port, blank.taskQueue, blank.temporalNamespace, blank.workerMetricsPort]).toEqual([
+    defaults.host,
+    defaults.port,
+    defaults.taskQueue,
+    defaults.temporalNamespace,
+    defaults.workerMetricsPort,
+  ]);
+  expect(defaults.host).toBe('127.0.0.1');
+});
