@@ -110,12 +110,19 @@ export function createEventDataValidator(store: Store): EventDataValidator {
       return events.map((event) => {
         const source = schemas.sources.get(event.type);
         if (!source) return [];
-        let validate = schemas.compiled.get(event.type);
-        if (!validate) {
-          validate = compileSchema(JSON.parse(source) as Record<string, unknown>);
-          schemas.compiled.set(event.type, validate);
+        // A schema registered before PUT refused what cannot be applied (or recursing only on
+        // some data) fails its events with a 400 that says so, never a 500.
+        try {
+          let validate = schemas.compiled.get(event.type);
+          if (!validate) {
+            validate = compileSchema(JSON.parse(source) as Record<string, unknown>);
+            schemas.compiled.set(event.type, validate);
+          }
+          return validate(event.data) ? [] : issuesOf(validate.errors ?? []);
+        } catch (err) {
+          const message = `cannot be checked: the schema registered for ${event.type} fails (${(err as Error).message}); replace it with PUT /v1/event-types/${event.type}`;
+          return [{ path: ['data'], message }];
         }
-        return validate(event.data) ? [] : issuesOf(validate.errors ?? []);
       });
     },
   };

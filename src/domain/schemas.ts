@@ -436,7 +436,19 @@ export const eventTypePutSchema = z.strictObject({
   description: text(1000),
   schema: z
     .record(z.string(), z.unknown())
-    .refine((s) => JSON.stringify(s).length <= MAX_EVENT_TYPE_SCHEMA_BYTES, `must be at most ${MAX_EVENT_TYPE_SCHEMA_BYTES} bytes as JSON`)
+    // Checked in this order: the size is measured by writing the schema, which a deep one breaks,
+    // and a number JSON cannot carry would be stored as null, another schema than the one checked.
+    .superRefine((s, ctx) => {
+      if (nestsDeeperThan(s, MAX_DATA_DEPTH)) {
+        ctx.addIssue({ code: 'custom', message: `must not nest more than ${MAX_DATA_DEPTH} levels deep` });
+        return;
+      }
+      const nonFinite = pathOfNonFiniteNumber(s);
+      if (nonFinite) ctx.addIssue({ code: 'custom', path: nonFinite, message: 'must be a number JSON can carry (1e400 is not)' });
+      else if (JSON.stringify(s).length > MAX_EVENT_TYPE_SCHEMA_BYTES) {
+        ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_EVENT_TYPE_SCHEMA_BYTES} bytes as JSON` });
+      }
+    })
     .optional()
     .describe('a JSON Schema (draft 2020-12, or draft-07 when its "$schema" says so) for the event\'s `data`'),
 });

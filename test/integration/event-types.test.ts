@@ -72,6 +72,22 @@ test('an invalid schema, type or description is refused with its path', async ()
   expect((await env.stack.request('GET', '/v1/event-types/never.registered')).status).toBe(404);
 });
 
+test('a schema that could be stored but not applied is refused when registered: a number JSON cannot carry, a reference to itself, nesting past 100 levels', async () => {
+  const put = (body: string) => env.stack.request('PUT', '/v1/event-types/build.broken', body);
+  const huge = await put('{"description": "x", "schema": {"type": "object", "properties": {"n": {"maximum": 1e400}}}}');
+  expect(huge.status).toBe(400);
+  expect(huge.body.errors).toEqual([{ path: 'schema.properties.n.maximum', message: 'must be a number JSON can carry (1e400 is not)' }]);
+  const itself = await put('{"description": "x", "schema": {"$ref": "#"}}');
+  expect(itself.status).toBe(400);
+  expect(itself.body.errors[0]).toMatchObject({ path: 'schema', message: expect.stringContaining('cannot be applied to data') });
+  const deep = await put(`{"description": "x", "schema": {"examples": ${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
+  expect(deep.status).toBe(400);
+  expect(deep.body.errors).toEqual([{ path: 'schema', message: 'must not nest more than 100 levels deep' }]);
+  // None was registered: events of the type are taken as they come.
+  expect((await env.stack.request('GET', '/v1/event-types/build.broken')).status).toBe(404);
+  expect((await env.stack.request('POST', '/v1/events', { type: 'build.broken', data: { n: 1 } })).status).toBe(202);
+});
+
 test('the registry is listed, readable by subscribers, writable by producers, and in the OpenAPI document', async () => {
   await env.stack.request('PUT', '/v1/event-types/user.added', {
     description: 'A user joined',

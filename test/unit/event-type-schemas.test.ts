@@ -62,3 +62,12 @@ test('a schema refused for its content leaves its $id free for the corrected one
   expect(() => compileSchema({ $id, $ref: '#/$defs/missing' })).toThrow();
   expect(compileSchema({ $id, type: 'object' })({})).toBe(true);
 });
+
+test('a registered schema that fails when applied refuses its events with a 400 that names it, not a 500', async () => {
+  // Registered before PUT refused such schemas: it recurses on any data.
+  const validator = createEventDataValidator(registry(JSON.stringify({ $ref: '#' })).store);
+  const [issues] = await validator.check('t', [{ type: 'order.paid', data: {} }]);
+  expect(issues).toEqual([
+    { path: ['data'], message: expect.stringMatching(/^cannot be checked: the schema registered for order.paid fails/) },
+  ]);
+});

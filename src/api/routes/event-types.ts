@@ -27,10 +27,18 @@ export function eventTypesRouter(deps: { store: Store }): Router {
     const { tenant } = principalOf(res);
     const input = parseOrThrow(eventTypePutSchema, req.body);
     if (input.schema) {
+      let validate: ReturnType<typeof compileSchema>;
       try {
-        compileSchema(input.schema);
+        validate = compileSchema(input.schema);
       } catch (err) {
         throw validationProblem([{ path: 'schema', message: `is not a valid JSON Schema: ${(err as Error).message}` }]);
+      }
+      try {
+        // A schema that refers to itself with nothing in between ({"$ref": "#"}) compiles, and
+        // then recurses on any data: refused here rather than failing every event of the type.
+        validate({});
+      } catch (err) {
+        throw validationProblem([{ path: 'schema', message: `cannot be applied to data: ${(err as Error).message}` }]);
       }
     }
     const { doc, created } = await putEventType(deps.store, tenant, String(req.params.type), input, new Date());
