@@ -322,7 +322,11 @@ export async function auditOfEvents(
   ]);
   const byEvent = <T extends { eventId: string }>(docs: T[]) => {
     const map = new Map<string, T[]>();
-    for (const d of docs) map.set(d.eventId, [...(map.get(d.eventId) ?? []), d]);
+    for (const d of docs) {
+      const ofEvent = map.get(d.eventId);
+      if (ofEvent) ofEvent.push(d);
+      else map.set(d.eventId, [d]);
+    }
     return map;
   };
   return { deliveries: byEvent(deliveries), attempts: byEvent(attempts) };

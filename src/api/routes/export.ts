@@ -92,7 +92,9 @@ export function exportRouter(deps: { store: Store; logger: Logger }): Router {
       }
       res.end();
     } catch (err) {
-      // The status line is gone: cutting the stream short is how the client learns it is incomplete.
+      // Before the first line the status can still say it (the problem handler answers);
+      // after it, cutting the stream short is how the client learns it is incomplete.
+      if (!res.headersSent) throw err;
       deps.logger.error({ err, tenant, exported }, 'event export failed');
       res.destroy(err as Error);
     } finally {
