@@ -71,7 +71,12 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     server.close();
     server.closeIdleConnections();
+    // Closing stops Node's timer that enforces headersTimeout and requestTimeout: a client still
+    // sending its request would hold the close, and the drain after it, for good. Past the
+    // longest a request may take, what is still open is closed.
+    const stragglers = setTimeout(() => server.closeAllConnections(), server.requestTimeout);
     await once(server, 'close');
+    clearTimeout(stragglers);
     await afterAnswer.drain();
     await Promise.allSettled([temporal.connection.close(), store.client.close(), tracing?.shutdown()]);
     process.exit(0);

@@ -83,6 +83,21 @@ test('SIGTERM to the API finishes the request in flight, refuses new connections
   expect(log.body.data.map((entry: { eventIds?: string[] }) => entry.eventIds ?? []).flat()).toContain(id);
 });
 
+test('SIGTERM to the API while a client has sent half its headers: the API closes that connection after the longest a request may take, and exits 0', async () => {
+  const { port, child, exited } = await startApi();
+  const socket = net.connect(port, '127.0.0.1');
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.on('error', () => undefined);
+  socket.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n`); // and nothing more
+  await new Promise((r) => setTimeout(r, 200));
+  const stoppedAt = Date.now();
+  child.kill('SIGTERM');
+  const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 45_000))]);
+  expect(code).toBe(0);
+  expect(Date.now() - stoppedAt).toBeGreaterThanOrEqual(29_000); // requestTimeout: a slow request still had its time
+  socket.destroy();
+}, 60_000);
+
 test('SIGTERM to the API while an ingestion-log entry waits to be tried again: the entry is written before it exits', async () => {
   // The API's store through a proxy that cuts the entry's first two inserts: the writer tries
   // again after 0.25 and 1 s, and SIGTERM comes between the first cut and the last try.
