@@ -34,7 +34,15 @@ export interface ActivityCaches {
   markedForPurge(tenant: string, id: string): Promise<boolean>;
 }
 
-export function createActivityCaches(store: Store): ActivityCaches {
+/**
+ * How long a tenant's subscriptions are kept whatever their version says. A change's version is
+ * raised in a second write after the change's own; when that write fails (the API answers 500,
+ * and a retried request finds the change made and raises nothing), no version tells the workers,
+ * and they would go on with what they hold until the tenant's next change. This bounds that.
+ */
+const SUBSCRIPTIONS_MAX_AGE_MS = 60_000;
+
+export function createActivityCaches(store: Store, subscriptionsMaxAgeMs = SUBSCRIPTIONS_MAX_AGE_MS): ActivityCaches {
   // Events are immutable once recorded, so every attempt after the first reads them from memory.
   const events = new LRUCache<string, HeraldEvent>({ max: 10_000 });
 
@@ -43,6 +51,7 @@ export function createActivityCaches(store: Store): ActivityCaches {
   const tenantSubscriptions = new LRUCache<string, { version: number; subs: MatchableSubscription[] }>({
     maxSize: 100_000, // subscriptions held in all, whatever the number of tenants
     sizeCalculation: (entry) => entry.subs.length + 1,
+    ttl: subscriptionsMaxAgeMs,
   });
   // The events and attempts of a tenant in flight at one moment share one read of its version.
   const versionOf = sharedRead((tenant) => subscriptionsVersion(store, tenant));
