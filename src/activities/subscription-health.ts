@@ -25,9 +25,9 @@ export function createSubscriptionHealth(deps: HealthDeps) {
    * Disables a subscription, announces it with `herald.subscription.disabled`, and wakes its
    * waiting deliveries so they fail now instead of at their next scheduled attempt.
    */
-  async function disable(sub: SubscriptionDoc, reason: string, now: Date): Promise<void> {
-    const disabled = await disableSubscription(store, sub._id, reason, now);
-    if (!disabled) return;
+  async function disable(sub: SubscriptionDoc, reason: string, now: Date, failingSince?: Date): Promise<boolean> {
+    const disabled = await disableSubscription(store, sub._id, reason, now, failingSince);
+    if (!disabled) return false;
     deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
     // Now or never: a retry of this attempt would find the subscription disabled and close its
     // delivery without coming back here, so a failure thrown now would also lose the attempt's
@@ -42,6 +42,7 @@ export function createSubscriptionHealth(deps: HealthDeps) {
     ).catch((err: unknown) =>
       deps.logger.error({ err, subscriptionId: sub._id }, 'could not wake the deliveries waiting on a disabled subscription'),
     );
+    return true;
   }
 
   return {
@@ -55,15 +56,12 @@ export function createSubscriptionHealth(deps: HealthDeps) {
         if (sub.failingSince) await clearFailing(store, sub.tenant, sub._id);
         return false;
       }
-      if (gone) {
-        await disable(sub, 'endpoint answered 410 Gone', at);
-        return true;
-      }
+      if (gone) return disable(sub, 'endpoint answered 410 Gone', at);
       const since = sub.failingSince ?? at;
       if (!sub.failingSince) await markFailing(store, sub.tenant, sub._id, at);
       if (at.getTime() - since.getTime() < deps.disableAfterMs) return false;
-      await disable(sub, `failing without a success since ${since.toISOString()}`, at);
-      return true;
+      // `sub` was read before the send: the streak must still be the stored one.
+      return disable(sub, `failing without a success since ${since.toISOString()}`, at, since);
     },
   };
 }

@@ -103,11 +103,19 @@ export async function rotateSecret(store: Store, tenant: string, id: string, sec
 
 /**
  * Disables a subscription; answers it when it is disabled (by this call or an earlier one),
- * so a retried caller still learns the `disabledAt` that names its event.
+ * so a retried caller still learns the `disabledAt` that names its event. `failingSince`: only
+ * if its stored failing streak began then or earlier, so that an attempt that read the
+ * subscription before a success ended the streak (or before it was re-enabled) disables nothing.
  */
-export async function disableSubscription(store: Store, id: string, reason: string, now: Date): Promise<SubscriptionDoc | null> {
+export async function disableSubscription(
+  store: Store,
+  id: string,
+  reason: string,
+  now: Date,
+  failingSince?: Date,
+): Promise<SubscriptionDoc | null> {
   await store.subscriptions.updateOne(
-    { _id: id, active: true },
+    { _id: id, active: true, ...(failingSince && { failingSince: { $lte: failingSince } }) },
     { $set: { active: false, disabledAt: now, disabledReason: reason, updatedAt: now }, $unset: { failingSince: '' } },
   );
   const doc = await store.subscriptions.findOne({ _id: id });

@@ -140,6 +140,30 @@ test('a 410 that disables the subscription is answered, though Temporal refuses 
   expect(JSON.stringify(errors[0])).toContain('could not emit herald.subscription.disabled');
 });
 
+test('an attempt that read the subscription before a success ended its failing streak, or before it was re-enabled, disables nothing', async () => {
+  const sub = await subscribe('/stale-streak', ['stale.streak']);
+  const health = createSubscriptionHealth({
+    store: env.stack.store,
+    gateway: temporalGateway(env.stack.temporal, env.stack.taskQueue),
+    logger: createLogger('test', 'silent'),
+    disableAfterMs: 60_000,
+  });
+  const longAgo = new Date(Date.now() - 120_000);
+  await env.stack.store.subscriptions.updateOne({ _id: sub.id }, { $set: { failingSince: longAgo } });
+  const read = (await findSubscription(env.stack.store, 'default', sub.id))!; // as an attempt reads it before its send
+  await health.track(read, true, false, new Date()); // meanwhile another attempt succeeds: the streak ends
+  await expect(health.track(read, false, false, new Date())).resolves.toBe(false);
+  expect((await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body).toMatchObject({ active: true });
+
+  // Disabled by its streak, then re-enabled: an attempt that read it before the disable changes nothing.
+  await env.stack.store.subscriptions.updateOne({ _id: sub.id }, { $set: { failingSince: longAgo } });
+  const before = (await findSubscription(env.stack.store, 'default', sub.id))!;
+  await expect(health.track(before, false, false, new Date())).resolves.toBe(true);
+  expect((await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, { active: true })).status).toBe(200);
+  await expect(health.track(before, false, false, new Date())).resolves.toBe(false);
+  expect((await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body).toMatchObject({ active: true });
+});
+
 test('re-enabling clears the disabled marks and deliveries flow again', async () => {
   env.receiver.on('/back', (_req, n) => ({ status: n === 1 ? 410 : 200 }));
   const sub = await subscribe('/back', ['back.test']);
