@@ -122,13 +122,19 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
   // accepted request adds no command of its own to a busy API.
   const record = ingestLogWriter(deps.store);
   return (req, res, next) => {
-    let answer = '';
+    let logged = false;
     const send = res.send.bind(res);
+    // Logged when the answer is decided, not when it is flushed: a client gone by then (a long
+    // batch, a timeout on its side) never sees 'finish', and its request, accepted or not, is
+    // still one the log must hold.
     res.send = (body?: unknown) => {
-      answer = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body);
+      if (!logged) {
+        logged = true;
+        log(typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : JSON.stringify(body));
+      }
       return send(body);
     };
-    res.on('finish', () => {
+    const log = (answer: string) => {
       const principal = res.locals.principal as Principal | undefined;
       if (res.statusCode === 401 || !principal) return;
       const raw = (req as WithRawBody).rawBody;
@@ -169,7 +175,7 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
         ),
       );
       deps.afterAnswer.track(written);
-    });
+    };
     next();
   };
 }

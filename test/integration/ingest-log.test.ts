@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import * as api from '../harness/api';
 import { eventually, useStack } from '../harness/stack';
 
@@ -88,6 +90,30 @@ test('a burst of 100 bad requests yields one or two herald.ingest.rejected deliv
   expect(deliveries.length).toBeGreaterThanOrEqual(1);
   expect(deliveries.length).toBeLessThanOrEqual(2);
   expect(JSON.parse(deliveries[0].body).data.latest).toMatchObject({ status: 400 });
+});
+
+test('a batch whose client went away before the answer is logged with the events it accepted', async () => {
+  const ids = Array.from({ length: 300 }, (_, i) => `gone-${i}`);
+  const body = JSON.stringify({ events: ids.map((id) => ({ id, type: 'log.gone', data: {} })) });
+  const socket = net.connect(Number(new URL(env.stack.url).port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.on('error', () => undefined);
+  socket.write(
+    `POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${env.stack.adminKey}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  // Gone while its 300 workflows start: the API answers a socket nobody reads.
+  await new Promise((r) => setTimeout(r, 50));
+  socket.destroy();
+  await api.finalEvent(env.stack, ids[299], 60_000);
+  await eventually(
+    async () => {
+      const log = await env.stack.request('GET', '/v1/ingest-log?status=202&limit=50');
+      return log.body.data.some((entry: { eventIds?: string[] }) => entry.eventIds?.length === 300 && entry.eventIds[0] === ids[0]);
+    },
+    15_000,
+    'the entry of the batch',
+  );
 });
 
 test('the OpenAPI document describes the ingestion log from the schemas that validate it', async () => {
