@@ -1,5 +1,7 @@
 import { once } from 'node:events';
 import path from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { createAfterAnswer } from './api/after-answer';
 import { createApp } from './api/app';
 import { loadConfig } from './config';
@@ -56,6 +58,14 @@ async function main() {
   await once(server, 'listening');
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
+  // Each connection's request as far as it came, for the shutdown below: none yet while its
+  // headers are still arriving.
+  const connections = new Map<Socket, IncomingMessage | undefined>();
+  server.on('connection', (socket: Socket) => {
+    connections.set(socket, undefined);
+    socket.once('close', () => connections.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage) => connections.set(req.socket, req));
   logger.info(
     {
       url: `http://${config.host}:${config.port}`,
@@ -73,8 +83,11 @@ async function main() {
     server.closeIdleConnections();
     // Closing stops Node's timer that enforces headersTimeout and requestTimeout: a client still
     // sending its request would hold the close, and the drain after it, for good. Past the
-    // longest a request may take, what is still open is closed.
-    const stragglers = setTimeout(() => server.closeAllConnections(), server.requestTimeout);
+    // longest a request may take, the connections whose request has not fully arrived are
+    // closed; a request received whole is answered, however long its handler takes.
+    const stragglers = setTimeout(() => {
+      for (const [socket, req] of connections) if (!req?.complete) socket.destroy();
+    }, server.requestTimeout);
     await once(server, 'close');
     clearTimeout(stragglers);
     await afterAnswer.drain();

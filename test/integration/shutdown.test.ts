@@ -89,7 +89,7 @@ test('SIGTERM to the API while a client has sent half its headers: the API close
   await new Promise((resolve) => socket.once('connect', resolve));
   socket.on('error', () => undefined);
   socket.write(`POST /v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n`); // and nothing more
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1_000)); // read by the API, so the connection is not idle
   const stoppedAt = Date.now();
   child.kill('SIGTERM');
   const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 45_000))]);

@@ -101,7 +101,7 @@ test('a read of an older version that ends after a newer one does not replace it
 
 test("a tenant's subscriptions are read again after a minute even when the version did not move: a change whose version raise failed reaches the workers", async () => {
   const { store, reads } = memoryStore([subscription('a'), subscription('b')]);
-  const caches = createActivityCaches(store, 100);
+  const caches = createActivityCaches(store, 1_000);
   expect((await caches.matchable(TENANT)).subs).toHaveLength(2);
   // b is deleted and the write raising the version fails: the version stays.
   (store.subscriptions as unknown as { find: () => unknown }).find = () => {
@@ -109,6 +109,6 @@ test("a tenant's subscriptions are read again after a minute even when the versi
     return { toArray: () => Promise.resolve([subscription('a')]) };
   };
   expect((await caches.matchable(TENANT)).subs).toHaveLength(2);
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 1_100));
   expect((await caches.matchable(TENANT)).subs.map((s) => s.doc._id)).toEqual(['a']);
 });

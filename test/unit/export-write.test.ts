@@ -61,6 +61,7 @@ test('an export whose first store read fails answers a problem, not a cut connec
     const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/events/export`);
     expect(res.status).toBe(500);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.headers.get('content-disposition')).toBeNull();
   } finally {
     server.close();
   }

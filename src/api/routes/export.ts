@@ -94,7 +94,10 @@ export function exportRouter(deps: { store: Store; logger: Logger }): Router {
     } catch (err) {
       // Before the first line the status can still say it (the problem handler answers);
       // after it, cutting the stream short is how the client learns it is incomplete.
-      if (!res.headersSent) throw err;
+      if (!res.headersSent) {
+        res.removeHeader('Content-Disposition'); // what answers is a problem, not a file to save
+        throw err;
+      }
       deps.logger.error({ err, tenant, exported }, 'event export failed');
       res.destroy(err as Error);
     } finally {
