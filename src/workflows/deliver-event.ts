@@ -16,9 +16,9 @@ import type { AttemptActivities } from '../activities/attempt';
 import type { AuditActivities } from '../activities/audit';
 import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery } from '../activities/types';
 import { PING_EVENT_TYPE } from '../domain/own-events';
-import { eventWorkflowId } from '../temporal/names';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
+import { eventWorkflowId } from '../temporal/names';
 import { HeraldStatus, HeraldSubscriptionIds, indexableSubscriptionIds } from '../temporal/search-attributes';
 import { historyIsLong } from './history';
 import {
@@ -120,14 +120,14 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   const { tenant, event } = input;
   const mode = input.mode ?? { kind: 'ingest' };
   const revision = input.revision ?? 0;
-  /**
-   * A `herald.ping` (a subscription's test) is one attempt, made also when the subscription is
-   * disabled: in its own run, and from revision 4 in a run resuming it after a retry.
-   */
   /** A digest's event delivers the events it lists: in its own run, and when replayed. */
   const digest = mode.kind === 'digest' || (mode.kind === 'replay' && !!mode.digest);
   const { workflowId, runId } = workflowInfo();
-  // Its own run only: a replay of a ping is delivered, and retried, as any event is.
+  /**
+   * A `herald.ping` (a subscription's test) is one attempt, made also when the subscription is
+   * disabled: in its own run, and from revision 4 in a run resuming its own run after a retry (a
+   * replay of a ping is delivered, and retried, as any event is).
+   */
   const ping =
     mode.kind === 'ping' ||
     (revision >= 4 &&
