@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { mapConcurrent } from '../concurrency';
-import { DIGEST_EVENT_TYPE } from '../domain/digest';
+import { DIGEST_DELIVERY_GRACE_MS, DIGEST_EVENT_TYPE } from '../domain/digest';
 import { messageIdOf, newMessageId } from '../domain/ids';
 import { matchesAny } from '../domain/matching';
-import { DEFAULT_TIMEOUT_MS } from '../domain/schedule';
+import { DEFAULT_TIMEOUT_MS, parseDuration } from '../domain/schedule';
 import type { HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
 import { findByIds, type DeliveryDoc, type Store, type SubscriptionDoc } from '../store';
@@ -216,6 +216,12 @@ export function createAuditActivities(deps: AuditDeps) {
       const doc = {
         ...eventDocOf(tenant, event, workflowId, runId, status, subs.filteredOut),
         ...(deferrable.length > 0 && { claimedUntil: new Date(at.getTime() + OPENING_CLAIM_MS) }),
+        // Its status is final already (a digest delivers it later), so retention needs telling.
+        ...(subs.digests.length > 0 && {
+          heldByDigestsUntil: new Date(
+            at.getTime() + Math.max(...subs.digests.map((s) => parseDuration(s.digest!.every))) + DIGEST_DELIVERY_GRACE_MS,
+          ),
+        }),
       };
       const recorded = await recordEvent(store, doc);
       if (recorded === 'duplicate') return 'duplicate';

@@ -13,6 +13,12 @@ export const DIGEST_EVENT_TYPE = 'herald.digest';
 export const DIGEST_MAX_EVENTS = 1000;
 export const DIGEST_MIN_WINDOW_MS = 1000;
 export const DIGEST_MAX_WINDOW_MS = 7 * 86_400_000;
+/**
+ * How long after its window an event a digest holds is kept from retention: the digest's
+ * delivery reads the events it lists at each of its attempts, and the default schedule runs for
+ * about 28 h.
+ */
+export const DIGEST_DELIVERY_GRACE_MS = 2 * 86_400_000;
 
 /** What the digest event records as its `data`: which events it carries and over which window. */
 export interface DigestData {

@@ -267,18 +267,29 @@ function eventFieldsAfterData(doc: EventDoc): Omit<HeraldEvent, 'id' | 'type' | 
 
 /**
  * Deletes up to `limit` events that occurred before `before`, with their deliveries and
- * attempts; events still delivering are kept. The audit of an event goes before the event,
- * so an interrupted batch leaves events whose deletion the next batch finishes. Answers how
- * many events were deleted.
+ * attempts; events still delivering, and events a digest may still read, are kept. The audit
+ * of an event goes before the event, so an interrupted batch leaves events whose deletion the
+ * next batch finishes. Answers how many events were deleted.
  */
 export async function deleteExpiredEvents(store: Store, before: Date, limit: number): Promise<number> {
   const expired = await store.events
-    .find({ occurredAt: { $lt: before }, status: { $ne: 'delivering' } }, { projection: { _id: 1, tenant: 1, id: 1 } })
+    .find(
+      {
+        occurredAt: { $lt: before },
+        status: { $ne: 'delivering' },
+        $or: [{ heldByDigestsUntil: { $exists: false } }, { heldByDigestsUntil: { $lt: new Date() } }],
+      },
+      { projection: { _id: 1, tenant: 1, id: 1 } },
+    )
     .limit(limit)
     .toArray();
   if (expired.length === 0) return 0;
   const byTenant = new Map<string, string[]>();
-  for (const e of expired) byTenant.set(e.tenant, [...(byTenant.get(e.tenant) ?? []), e.id]);
+  for (const e of expired) {
+    const ids = byTenant.get(e.tenant);
+    if (ids) ids.push(e.id);
+    else byTenant.set(e.tenant, [e.id]);
+  }
   let deleted = 0;
   for (const [tenant, ids] of byTenant) deleted += await deleteEventsWithAudit(store, tenant, ids);
   return deleted;

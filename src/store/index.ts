@@ -57,6 +57,8 @@ export interface EventDoc {
    * event's own run recorded it (in the same insert); absent when there were none.
    */
   filteredOut?: string[];
+  /** Until when a digest may still read the event (its window, then its delivery): retention keeps it until then. */
+  heldByDigestsUntil?: Date;
 }
 
 /**

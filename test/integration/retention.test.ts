@@ -70,6 +70,15 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
       error: null,
     });
   };
+  // Sent now with an old occurredAt (an import of history) to a digest subscription: delivered
+  // as far as its status says, and held by the digest's window until the digest reads it.
+  await api.subscribe(env.stack, env.receiver, '/digest', ['retain.digested'], { digest: { every: '1h', maxEvents: 1000 } });
+  const digested = await api.send(env.stack, {
+    type: 'retain.digested',
+    data: {},
+    occurredAt: new Date(Date.now() - 50 * 86_400_000).toISOString(),
+  });
+  expect((await api.finalEvent(env.stack, digested.id)).status).toBe('delivered');
   for (let i = 0; i < 5; i++) await seed(`old-${i}`, 40 + i, 'delivered');
   await seed('old-delivering', 45, 'delivering');
   await seed('inside-window', 29, 'delivered');
@@ -98,13 +107,14 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
     expect(await env.stack.store.deliveries.countDocuments({ eventId: `old-${i}` })).toBe(0);
     expect(await env.stack.store.attempts.countDocuments({ eventId: `old-${i}` })).toBe(0);
   }
-  for (const id of ['old-delivering', 'inside-window', ...recent]) {
+  for (const id of ['old-delivering', 'inside-window', digested.id, ...recent]) {
     expect((await env.stack.request('GET', `/v1/events/${id}`)).status).toBe(200);
   }
   expect(await env.stack.store.attempts.countDocuments({ eventId: 'old-delivering' })).toBe(1);
-  // Kept: the entry inside the log's window and the three accepted requests this test made.
+  // Kept: the entry inside the log's window and the four accepted requests this test made.
   const log = await env.stack.store.ingestLog.find({}).toArray();
   expect(log.map((d) => (d._id === 'ing_recent' ? d._id : `accepted ${d.status}`)).sort()).toEqual([
+    'accepted 202',
     'accepted 202',
     'accepted 202',
     'accepted 202',
