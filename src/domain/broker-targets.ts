@@ -35,7 +35,7 @@ const routingName = (max: number) =>
 
 /** AMQP 0-9-1's short strings (routing keys, exchange names) hold at most 255 bytes. */
 export const AMQP_SHORTSTR_BYTES = 255;
-export const utf8Bytes = (text: string) => new TextEncoder().encode(text).length;
+export const utf8Bytes = (text: string) => Buffer.byteLength(text);
 
 export const rabbitmqTargetSchema = z.strictObject({
   url: brokerUrl('rabbitmq').describe('amqp://user:pass@host:5672/vhost; the password is sealed at rest'),

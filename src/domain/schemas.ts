@@ -32,19 +32,6 @@ export const eventTypeSchema = z
  */
 export const MAX_DATA_DEPTH = 100;
 
-/** Whether `value` has an object or array deeper than `max` levels; a loop, not recursion, so any depth is safe to check. */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
-  return findInJson(value, (item, depth) => typeof item === 'object' && item !== null && depth > max) !== null;
-}
-
-/**
- * The path of the first number in `value` that JSON cannot carry: `JSON.parse` reads 1e400 as
- * Infinity, which every later write turns into null without a word.
- */
-export function pathOfNonFiniteNumber(value: unknown): PropertyKey[] | null {
-  return findInJson(value, (item) => typeof item === 'number' && !Number.isFinite(item));
-}
-
 interface JsonNode {
   item: unknown;
   depth: number;
@@ -52,27 +39,37 @@ interface JsonNode {
   key?: PropertyKey;
 }
 
-/** The path of the first value of a parsed JSON document that `found` accepts; a loop, and paths are built only for what it finds. */
-function findInJson(value: unknown, found: (item: unknown, depth: number) => boolean): PropertyKey[] | null {
+/**
+ * What a parsed JSON document holds that cannot be written back, found in one walk (a loop, not
+ * recursion, so any depth is safe to check): whether an object or array nests deeper than
+ * `maxDepth` levels (the document itself is level 1), and the path of the first number JSON
+ * cannot carry (`JSON.parse` reads 1e400 as Infinity, which every later write turns into null
+ * without a word). A path is built only for what is found.
+ */
+export function inspectJson(value: unknown, maxDepth: number): { deeper: boolean; nonFinite: PropertyKey[] | null } {
+  let deeper = false;
+  let nonFinite: JsonNode | undefined;
   const stack: JsonNode[] = [{ item: value, depth: 1 }];
-  while (stack.length > 0) {
+  while (stack.length > 0 && !(deeper && nonFinite)) {
     const node = stack.pop()!;
-    if (found(node.item, node.depth)) {
-      const path: PropertyKey[] = [];
-      for (let at: JsonNode | undefined = node; at?.parent; at = at.parent) path.unshift(at.key!);
-      return path;
-    }
+    if (typeof node.item === 'number' && !Number.isFinite(node.item)) nonFinite ??= node;
     if (typeof node.item !== 'object' || node.item === null) continue;
+    if (node.depth > maxDepth) deeper = true;
     const isArray = Array.isArray(node.item);
-    // Pushed last to first, so that what is found first is the first in the document.
+    // Pushed last to first, so that the number found first is the first in the document.
     const entries: [string, unknown][] = Object.entries(node.item);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, item] = entries[i];
       stack.push({ item, depth: node.depth + 1, parent: node, key: isArray ? Number(key) : key });
     }
   }
-  return null;
+  if (!nonFinite) return { deeper, nonFinite: null };
+  const path: PropertyKey[] = [];
+  for (let at: JsonNode | undefined = nonFinite; at?.parent; at = at.parent) path.unshift(at.key!);
+  return { deeper, nonFinite: path };
 }
+
+const NON_FINITE_MESSAGE = 'must be a number JSON can carry (1e400 is not)';
 
 const withinFourDigitYears = (at: Date) => at.getUTCFullYear() >= 0 && at.getUTCFullYear() <= 9999;
 
@@ -82,15 +79,11 @@ export const eventInputSchema = z.strictObject({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" and "-"')
     .optional(),
   type: eventTypeSchema,
-  data: z
-    .record(z.string(), z.unknown())
-    .refine((data) => !nestsDeeperThan(data, MAX_DATA_DEPTH), {
-      message: `must not nest objects and arrays more than ${MAX_DATA_DEPTH} levels deep`,
-    })
-    .superRefine((data, ctx) => {
-      const path = pathOfNonFiniteNumber(data);
-      if (path) ctx.addIssue({ code: 'custom', path, message: 'must be a number JSON can carry (1e400 is not)' });
-    }),
+  data: z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
+    const { deeper, nonFinite } = inspectJson(data, MAX_DATA_DEPTH);
+    if (deeper) ctx.addIssue({ code: 'custom', message: `must not nest objects and arrays more than ${MAX_DATA_DEPTH} levels deep` });
+    if (nonFinite) ctx.addIssue({ code: 'custom', path: nonFinite, message: NON_FINITE_MESSAGE });
+  }),
   subject: z.strictObject({ type: shortText, id: shortText }).optional(),
   actor: shortText.optional(),
   source: shortText.optional(),
@@ -439,12 +432,9 @@ export const eventTypePutSchema = z.strictObject({
     // Checked in this order: the size is measured by writing the schema, which a deep one breaks,
     // and a number JSON cannot carry would be stored as null, another schema than the one checked.
     .superRefine((s, ctx) => {
-      if (nestsDeeperThan(s, MAX_DATA_DEPTH)) {
-        ctx.addIssue({ code: 'custom', message: `must not nest more than ${MAX_DATA_DEPTH} levels deep` });
-        return;
-      }
-      const nonFinite = pathOfNonFiniteNumber(s);
-      if (nonFinite) ctx.addIssue({ code: 'custom', path: nonFinite, message: 'must be a number JSON can carry (1e400 is not)' });
+      const { deeper, nonFinite } = inspectJson(s, MAX_DATA_DEPTH);
+      if (deeper) ctx.addIssue({ code: 'custom', message: `must not nest more than ${MAX_DATA_DEPTH} levels deep` });
+      else if (nonFinite) ctx.addIssue({ code: 'custom', path: nonFinite, message: NON_FINITE_MESSAGE });
       else if (JSON.stringify(s).length > MAX_EVENT_TYPE_SCHEMA_BYTES) {
         ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_EVENT_TYPE_SCHEMA_BYTES} bytes as JSON` });
       }

@@ -9,8 +9,7 @@ import {
   subscriptionCreateSchema,
   subscriptionPatchSchema,
   MAX_DATA_DEPTH,
-  nestsDeeperThan,
-  pathOfNonFiniteNumber,
+  inspectJson,
 } from '../../src/domain/schemas';
 
 /** The distinct dotted paths of the issues a failed parse reports, e.g. ["url"] or ["headers.webhook-id"]. */
@@ -92,9 +91,9 @@ describe('eventInputSchema', () => {
   test('refuses data nested deeper than 100 levels, however deep, and takes 100', () => {
     /** `data` with `levels` levels: itself, then arrays and objects in turn. */
     const nested = (levels: number) => JSON.parse(`{"a":${'[{"a":'.repeat((levels - 1) / 2)}1${'}]'.repeat((levels - 1) / 2)}}`);
-    expect(nestsDeeperThan(nested(99), MAX_DATA_DEPTH)).toBe(false);
-    expect(nestsDeeperThan({ a: [[1]] }, 2)).toBe(true);
-    expect(nestsDeeperThan({ a: [[1]] }, 3)).toBe(false);
+    expect(inspectJson(nested(99), MAX_DATA_DEPTH).deeper).toBe(false);
+    expect(inspectJson({ a: [[1]] }, 2).deeper).toBe(true);
+    expect(inspectJson({ a: [[1]] }, 3).deeper).toBe(false);
     expect(eventInputSchema.safeParse({ type: 'a.b', data: nested(99) }).success).toBe(true);
     expect(eventInputSchema.safeParse({ type: 'a.b', data: { b: nested(99) } }).success).toBe(true); // 100 levels
     expect(issuePaths(eventInputSchema.safeParse({ type: 'a.b', data: { b: { c: nested(99) } } }))).toEqual(['data']);
@@ -105,8 +104,8 @@ describe('eventInputSchema', () => {
   test('refuses a number JSON cannot carry anywhere in data, naming its path, and takes the largest it can', () => {
     const parsed = JSON.parse('{"type": "a.b", "data": {"amount": 1e400, "rows": [{"n": 1}, {"n": -1e999}]}}');
     expect(issuePaths(eventInputSchema.safeParse(parsed)).sort()).toEqual(['data.amount']);
-    expect(pathOfNonFiniteNumber(parsed.data)).toEqual(['amount']);
-    expect(pathOfNonFiniteNumber({ rows: [{ n: 1 }, { n: -Infinity }] })).toEqual(['rows', 1, 'n']);
+    expect(inspectJson(parsed.data, MAX_DATA_DEPTH).nonFinite).toEqual(['amount']);
+    expect(inspectJson({ rows: [{ n: 1 }, { n: -Infinity }] }, MAX_DATA_DEPTH).nonFinite).toEqual(['rows', 1, 'n']);
     expect(eventInputSchema.safeParse({ type: 'a.b', data: { n: Number.MAX_VALUE, m: 5e-324 } }).success).toBe(true);
   });
 
