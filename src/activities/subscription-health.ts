@@ -38,7 +38,7 @@ export function createSubscriptionHealth(deps: HealthDeps) {
       deps.logger.error({ err, subscriptionId: sub._id, eventId: event.id }, 'could not emit herald.subscription.disabled');
     });
     await wakeWaitingDeliveries(store, sub._id, (workflowId) =>
-      deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald' }),
+      deps.gateway.retry(workflowId, { subscriptionId: sub._id, requestedBy: 'herald', onlyIfWaiting: true }),
     ).catch((err: unknown) =>
       deps.logger.error({ err, subscriptionId: sub._id }, 'could not wake the deliveries waiting on a disabled subscription'),
     );

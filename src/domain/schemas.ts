@@ -522,7 +522,11 @@ export type PurgeInput = z.infer<typeof purgeSchema>;
 export const CONTROL_ACTIONS = ['cancel', 'retry'] as const;
 export const controlActionSchema = z.object({
   action: z.enum(CONTROL_ACTIONS),
-  by: z.string().describe('"key:<api key id>" for the HTTP API, "temporal" for a signal sent in Temporal'),
+  by: z
+    .string()
+    .describe(
+      '"key:<api key id>" for the HTTP API, "temporal" for a signal sent in Temporal, "herald" for its own wake-up of a disabled or deleted subscription',
+    ),
   at: z.string(),
 });
 export type ControlAction = z.infer<typeof controlActionSchema>;

@@ -15,6 +15,12 @@ export interface ControlRequest {
   subscriptionId?: string;
   /** Who asked: the HTTP API names the key; a signal sent in Temporal without it reads "temporal". */
   requestedBy?: string;
+  /**
+   * Herald's own wake-up of a subscription's deliveries when it stops taking them (disabled or
+   * deleted): a delivery waiting for its next attempt attempts now; one that failed, or fails in
+   * the attempt under way, stays failed (from revision 5).
+   */
+  onlyIfWaiting?: boolean;
 }
 
 /** What a `deliverEvent` run does before it delivers. */
@@ -36,7 +42,7 @@ export type DeliverEventMode =
   | { kind: 'digest'; subscriptionId: string };
 
 /** A cancel or retry request as a run keeps it, with who asked and when. */
-export type ControlRecord = ControlAction & { subscriptionId?: string };
+export type ControlRecord = ControlAction & Pick<ControlRequest, 'subscriptionId' | 'onlyIfWaiting'>;
 
 /**
  * The revision of `deliverEvent`'s code paths that runs started from now on take. A run's
@@ -55,8 +61,11 @@ export type ControlRecord = ControlAction & { subscriptionId?: string };
  *      during the attempt that failed the delivery reopens it; a retry that woke a delivery as
  *      its run handed over is carried to the next run. A run resuming a `herald.ping` after a
  *      retry makes its one attempt as a ping (also to a disabled subscription).
+ *   5: Herald's own wake-up (`ControlRequest.onlyIfWaiting`) never reopens a failed delivery:
+ *      in revision 4 the attempt that got a 410 woke its own delivery by disabling the
+ *      subscription, which then reopened and failed a second time as `subscription_disabled`.
  */
-export const DELIVER_EVENT_REVISION = 4;
+export const DELIVER_EVENT_REVISION = 5;
 
 export interface DeliverEventInput {
   tenant: string;

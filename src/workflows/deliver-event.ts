@@ -106,6 +106,8 @@ interface Slot extends DeliveryState {
   scope?: CancellationScope;
   cancel?: ControlAction;
   wake?: ControlAction;
+  /** `wake` is Herald's own wake-up: it cuts a wait short, and reopens nothing. */
+  wakeOnlyIfWaiting?: boolean;
   reopen?: ControlAction;
 }
 
@@ -155,25 +157,33 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       queued.push(request);
       return;
     }
-    const { subscriptionId, ...action } = request;
+    const { subscriptionId, onlyIfWaiting, ...action } = request;
     for (const slot of slots) {
-      if (!subscriptionId || slot.view.subscriptionId === subscriptionId) apply(slot, action);
+      if (!subscriptionId || slot.view.subscriptionId === subscriptionId) apply(slot, action, revision >= 5 && !!onlyIfWaiting);
     }
   }
 
-  function apply(slot: Slot, request: ControlAction): void {
+  function apply(slot: Slot, request: ControlAction, onlyIfWaiting: boolean): void {
     if (request.action === 'cancel') {
       if (!slot.looping && isFinal(slot.view.status)) return;
       slot.cancel ??= request;
       slot.scope?.cancel(); // an attempt in flight is aborted
     } else if (slot.looping) {
-      slot.wake ??= request; // waiting for its next attempt: attempt now
+      wake(slot, request, onlyIfWaiting); // waiting for its next attempt: attempt now
     } else if (slot.view.status === 'failed') {
+      if (onlyIfWaiting) return;
       slot.reopen = request; // a fresh run of the schedule
       void deliver(slot, 0);
     } else if (revision >= 4 && !isFinal(slot.view.status)) {
-      slot.wake ??= request; // its loop has not started yet (a request carried over, or sent with the start): it attempts at once
+      wake(slot, request, onlyIfWaiting); // its loop has not started yet (a request carried over, or sent with the start): it attempts at once
     }
+  }
+
+  /** The first request to wake a delivery is its trigger, unless one that may reopen it follows a wake-up that may not. */
+  function wake(slot: Slot, request: ControlAction, onlyIfWaiting: boolean): void {
+    if (slot.wake && !(slot.wakeOnlyIfWaiting && !onlyIfWaiting)) return;
+    slot.wake = request;
+    slot.wakeOnlyIfWaiting = onlyIfWaiting;
   }
 
   function update(slot: Slot, next: DeliveryState['view']): void {
@@ -221,11 +231,13 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
         }
         if (draining) {
           // The next run picks the delivery up from the audit, and a retry that woke it with it.
-          if (revision >= 4 && slot.wake) queued.push({ ...slot.wake, subscriptionId: slot.view.subscriptionId });
+          if (revision >= 4 && slot.wake) {
+            queued.push({ ...slot.wake, subscriptionId: slot.view.subscriptionId, ...(slot.wakeOnlyIfWaiting && { onlyIfWaiting: true }) });
+          }
           return;
         }
         const trigger = slot.wake;
-        slot.wake = undefined;
+        slot.wake = slot.wakeOnlyIfWaiting = undefined;
         // Offered once: an attempt that does not record (throttled, say) ends the opening claim.
         const { openingClaimUntil, matchedAtVersion } = slot;
         slot.openingClaimUntil = slot.matchedAtVersion = undefined;
@@ -261,9 +273,9 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
           if (revision >= 4) {
             // A retry asked for during the attempt that failed the delivery reopens it, as one
             // asked for after would (in `finally`, once this loop is done).
-            if (slot.wake && slot.view.status === 'failed') slot.reopen = slot.wake;
+            if (slot.wake && !slot.wakeOnlyIfWaiting && slot.view.status === 'failed') slot.reopen = slot.wake;
             reopenAfter = !!slot.reopen;
-            slot.wake = undefined;
+            slot.wake = slot.wakeOnlyIfWaiting = undefined;
           }
           return;
         }
@@ -467,5 +479,6 @@ function requestOf(action: ControlAction['action'], req: ControlRequest | undefi
     by: req?.requestedBy ?? 'temporal',
     at: new Date().toISOString(),
     ...(req?.subscriptionId && { subscriptionId: req.subscriptionId }),
+    ...(req?.onlyIfWaiting && { onlyIfWaiting: true }),
   };
 }

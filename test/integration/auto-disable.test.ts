@@ -73,6 +73,13 @@ test('a 410 disables the subscription at once and emits herald.subscription.disa
   const next = await api.send(env.stack, { type: 'gone.test', data: {} });
   expect((await api.finalEvent(env.stack, next.id)).deliveries).toEqual([]);
   expect(env.receiver.received('/gone')).toHaveLength(1);
+
+  // The disable's wake-up of the subscription's waiting deliveries reached the one that got the
+  // 410 too; it stays failed with the receiver's answer, not reopened and failed again as disabled.
+  const first = (await env.stack.request('GET', `/v1/events/${id}`)).body;
+  expect(first.status).toBe('failed');
+  expect(first.deliveries[0]).toMatchObject({ status: 'failed', attempts: 1, lastResponseStatus: 410, actions: [] });
+  expect(first.deliveries[0].error).not.toMatch(/subscription_disabled/);
 });
 
 test('failing without a success for HERALD_DISABLE_AFTER disables it; its waiting deliveries fail as subscription_disabled', async () => {

@@ -419,7 +419,8 @@ test("a retry that arrives while a run hands over attempts at once in the next r
   expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
 });
 
-test('a retry that arrives during the attempt that fails the delivery reopens it, as one after the failure would', async () => {
+/** One delivery to a slow receiver, its first attempt under way until `held` is released; a second attempt succeeds. */
+async function firstAttemptHeld() {
   const held = gate();
   const { id, seen, handle } = start({
     subscriptions: [{ id: 's', timeoutMs: REMOTE }],
@@ -427,6 +428,11 @@ test('a retry that arrives during the attempt that fails the delivery reopens it
   });
   const h = await handle;
   await until(() => seen.attempts.length === 1, 'the first attempt');
+  return { id, seen, h, held };
+}
+
+test('a retry that arrives during the attempt that fails the delivery reopens it, as one after the failure would', async () => {
+  const { id, seen, h, held } = await firstAttemptHeld();
   await h.signal(retrySignal, by('key:k9'));
   await new Promise((r) => setTimeout(r, 500)); // the signal is in the run before the attempt ends
   held.release({ ok: false, retryDelayMs: null });
@@ -434,6 +440,53 @@ test('a retry that arrives during the attempt that fails the delivery reopens it
   expect((await h.result()).status).toBe('delivered');
   expect(seen.reopened.map((r) => r.action.by)).toEqual(['key:k9']);
   expect(seen.attempts.map((a) => a.attempt)).toEqual([1, 2]);
+  expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
+});
+
+const wakeUp = { requestedBy: 'herald', onlyIfWaiting: true };
+
+test("Herald's wake-up during the attempt that fails the delivery (its 410 disabled the subscription) leaves it failed", async () => {
+  const { id, seen, h, held } = await firstAttemptHeld();
+  await h.signal(retrySignal, wakeUp);
+  await new Promise((r) => setTimeout(r, 500)); // the signal is in the run before the attempt ends
+  held.release({ ok: false, retryDelayMs: null });
+
+  expect((await h.result()).status).toBe('failed');
+  expect(seen.reopened).toEqual([]);
+  expect(seen.attempts.map((a) => a.attempt)).toEqual([1]);
+  expect(seen.finished).toEqual(['failed']);
+  expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'failed', attempts: 1 });
+});
+
+test("Herald's wake-up leaves a failed delivery failed, and cuts short the wait of one retrying", async () => {
+  const { id, seen, handle } = start({
+    subscriptions: [
+      { id: 'gone', timeoutMs: REMOTE },
+      { id: 'waiting', timeoutMs: REMOTE },
+    ],
+    attempt: (sub, attempt) => (sub === 'gone' || attempt > 1 ? { ok: false, retryDelayMs: null } : { ok: false, retryDelayMs: LATER }),
+  });
+  const h = await handle;
+  await until(() => seen.attempts.length === 2, 'both first attempts');
+  await until(async () => (await h.query(statusQuery)).deliveries.some((d) => d.status === 'retrying'), 'the retrying delivery');
+  await h.signal(retrySignal, wakeUp);
+
+  expect((await h.result()).status).toBe('failed');
+  expect(seen.reopened).toEqual([]);
+  expect(env.audit.deliveryOf(id, 'gone').view).toMatchObject({ status: 'failed', attempts: 1 });
+  expect(env.audit.deliveryOf(id, 'waiting').view).toMatchObject({ status: 'failed', attempts: 2 });
+  expect(seen.attempts.find((a) => a.attempt === 2)?.trigger).toMatchObject({ action: 'retry', by: 'herald' });
+});
+
+test("a retry asked for after Herald's wake-up, during the attempt that fails the delivery, still reopens it", async () => {
+  const { id, seen, h, held } = await firstAttemptHeld();
+  await h.signal(retrySignal, wakeUp);
+  await h.signal(retrySignal, by('key:k10'));
+  await new Promise((r) => setTimeout(r, 500));
+  held.release({ ok: false, retryDelayMs: null });
+
+  expect((await h.result()).status).toBe('delivered');
+  expect(seen.reopened.map((r) => r.action.by)).toEqual(['key:k10']);
   expect(env.audit.deliveryOf(id, 's').view).toMatchObject({ status: 'succeeded', attempts: 2 });
 });
 

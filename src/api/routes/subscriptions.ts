@@ -188,7 +188,7 @@ export function subscriptionsRouter(deps: SubscriptionDeps): Router {
     await announceChange('deleted', current, res);
     // As an auto-disable does: its deliveries waiting for a next attempt fail now. After the
     // answer, which the delete is: up to 1,000 signals, each waiting on a slow Temporal.
-    const request = { subscriptionId: current._id, requestedBy: 'herald' };
+    const request = { subscriptionId: current._id, requestedBy: 'herald', onlyIfWaiting: true };
     deps.afterAnswer.track(
       wakeWaitingDeliveries(deps.store, current._id, (workflowId) =>
         callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request)),
