@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebhookVerificationError } from '../domain/signing';
 import { rejectionStatus, verifyWebhook, type WebhookBody } from '../receiver';
+import { usableSecrets } from '../receiver/verify';
 
 /**
  * `herald listen`: a loopback receiver for development. It verifies each delivery, prints it,
@@ -46,6 +47,7 @@ export async function listen(
   onReceived: (received: Received) => void,
   onRejected: (reason: string) => void,
 ): Promise<http.Server> {
+  usableSecrets(options.secrets); // `--secret "$UNSET"` fails here, before it listens
   const server = http.createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);

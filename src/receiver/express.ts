@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { WebhookVerificationError } from '../domain/signing';
-import { rejectionStatus, verifyWebhook, type VerifyWebhookOptions, type WebhookBody } from './verify';
+import { rejectionStatus, usableSecrets, verifyWebhook, type VerifyWebhookOptions, type WebhookBody } from './verify';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own augmentation point for fields on Request
@@ -24,6 +24,7 @@ export interface WebhookMiddlewareOptions extends VerifyWebhookOptions {
  * signature covers the bytes as sent.
  */
 export function webhookMiddleware(secrets: string | readonly string[], options: WebhookMiddlewareOptions = {}): RequestHandler {
+  usableSecrets(secrets); // a blank secret fails at startup, not at the first delivery
   const readRaw = express.raw({ type: () => true, limit: options.limit ?? '1mb' });
   const verifyRequest = (req: Request, res: Response, next: NextFunction) => {
     if (!Buffer.isBuffer(req.body) && typeof req.body !== 'string') {

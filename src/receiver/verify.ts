@@ -1,4 +1,4 @@
-import { verify, WebhookVerificationError } from '../domain/signing';
+import { secretKey, verify, WebhookVerificationError } from '../domain/signing';
 import type { WebhookPayload } from '../domain/schemas';
 
 /** What a webhook body holds: one event, or for a digest subscription an array of them. */
@@ -18,6 +18,19 @@ function header(headers: WebhookHeaders, name: string): string | undefined {
   if (headers instanceof Headers) return headers.get(name) ?? undefined;
   const found = Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
   return Array.isArray(found) ? found.join(' ') : found;
+}
+
+/**
+ * The secrets a receiver verifies with. An empty one is refused: its HMAC key has no bytes,
+ * which anyone can sign with (`HERALD_SECRET=` left blank would accept forged deliveries).
+ */
+export function usableSecrets(secrets: string | readonly string[]): readonly string[] {
+  const candidates = typeof secrets === 'string' ? [secrets] : secrets;
+  if (candidates.length === 0) throw new Error('verifying webhooks needs at least one secret');
+  if (candidates.some((secret) => secretKey(secret).length === 0)) {
+    throw new Error("a webhook secret is empty: pass the subscription's whsec_… secret");
+  }
+  return candidates;
 }
 
 /**
@@ -42,8 +55,7 @@ export function verifyWebhook(
     ...(options.tolerance !== undefined && { toleranceSeconds: options.tolerance }),
     ...(options.now && { nowSeconds: Math.floor(options.now.getTime() / 1000) }),
   };
-  const candidates = typeof secrets === 'string' ? [secrets] : secrets;
-  if (candidates.length === 0) throw new Error('verifyWebhook needs at least one secret');
+  const candidates = usableSecrets(secrets);
   // During a rotation the receiver knows both secrets: any one of them verifying is enough.
   const failures = candidates.map((secret) => {
     try {

@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import express from 'express';
 import { Webhook } from 'standardwebhooks';
+import { listen } from '../../src/cli/listen';
 import { verifyWebhook, webhookMiddleware, WebhookVerificationError, type VerificationFailure } from '../../src/receiver';
 
 /**
@@ -89,6 +91,23 @@ describe('verifyWebhook', () => {
     const text = 'not json';
     expect(failure(() => verifyWebhook(SECRET, text, signedHeaders(SECRET, text)))).toBe('invalid_body');
   });
+});
+
+test('an empty secret is refused, by the helpers and by herald listen: with no key bytes anyone can sign', async () => {
+  const ts = Math.floor(Date.now() / 1000);
+  const forged = `v1,${createHmac('sha256', Buffer.alloc(0)).update(`msg_forged.${ts}.${BODY}`).digest('base64')}`;
+  const headers = { 'webhook-id': 'msg_forged', 'webhook-timestamp': String(ts), 'webhook-signature': forged };
+  for (const blank of ['', 'whsec_', [SECRET, '']]) {
+    expect(() => verifyWebhook(blank, BODY, headers)).toThrow('a webhook secret is empty');
+    expect(() => webhookMiddleware(blank)).toThrow('a webhook secret is empty');
+  }
+  await expect(
+    listen(
+      { secrets: [''], host: '127.0.0.1', port: 0 },
+      () => undefined,
+      () => undefined,
+    ),
+  ).rejects.toThrow('a webhook secret is empty');
 });
 
 describe('webhookMiddleware', () => {
