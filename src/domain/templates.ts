@@ -193,12 +193,15 @@ export function sliceWhole(text: string, length: number): string {
 
 /**
  * Mustache looks names up with `in`, which reaches `constructor` and the rest of a
- * prototype: the view is copied into prototype-less objects so templates see data only.
+ * prototype, and calls what it finds: the view is copied into prototype-less objects and
+ * lists so templates see data only (`{{groups.map}}` called Array's map on the view, which
+ * threw at every delivery, retried without end).
  */
 function plain(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   let copy: object;
-  if (Array.isArray(value)) copy = value.map(plain);
+  if (Array.isArray(value))
+    copy = Object.setPrototypeOf(value.map(plain), null) as unknown[]; // still a list, with its length
   else {
     const fields = Object.create(null) as Record<string, unknown>;
     for (const [key, v] of Object.entries(value)) fields[key] = plain(v);
@@ -218,7 +221,8 @@ function plain(value: unknown): unknown {
  */
 export function valueText(value: unknown): string {
   if (typeof value !== 'object' || value === null) return String(value);
-  if (Array.isArray(value) && value.every((v) => typeof v !== 'object' || v === null)) return String(value);
+  // Through Array's own `every`: the lists `plain` makes have no prototype.
+  if (Array.isArray(value) && Array.prototype.every.call(value, (v) => typeof v !== 'object' || v === null)) return String(value);
   return JSON.stringify(value);
 }
 

@@ -73,6 +73,15 @@ describe('eventEmail', () => {
     expect(mail.text).toBe('[][][]');
   });
 
+  test("a list's methods are out of reach too: {{list.map}} printed nothing instead of throwing at every delivery", () => {
+    const data = { tags: ['a', 'b'], rows: [{ n: 1 }] };
+    const mail = eventEmail(
+      { body: '[{{data.tags.map}}][{{#data.rows.push}}x{{/data.rows.push}}][{{data.tags.length}}][{{#data.tags}}{{.}};{{/data.tags}}]' },
+      event({ data }),
+    );
+    expect(mail.text).toBe('[][][2][a;b;]');
+  });
+
   test('an object, or a list holding one, prints as its JSON in every part; a list of values as Mustache prints it', () => {
     const data = { change: { from: 1, to: 2 }, rows: [{ n: 1 }], tags: ['a', 'b'] };
     const mail = eventEmail(
@@ -129,5 +138,11 @@ describe('digests', () => {
     );
     expect(mail.text).toContain('deploy.failed (1)\n  (no subject) (1)\n    2026-11-20T10:00:00.000Z  e2\n');
     expect(mail.html).toContain('<h3>deploy.finished (3)</h3>');
+  });
+
+  test('a digest template naming a method of its groups renders the groups, without throwing', () => {
+    const window = { openedAt: '2026-11-20T10:00:00.000Z', closedAt: '2026-11-20T11:00:00.000Z' };
+    const mail = digestEmail({ body: '[{{groups.map}}]{{#groups}} {{type}} {{count}}{{/groups}}' }, events, window);
+    expect(mail.text).toBe('[] deploy.finished 3 deploy.failed 1');
   });
 });
