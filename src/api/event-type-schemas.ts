@@ -17,17 +17,26 @@ import { unavailable } from './temporal-call';
  * was sent applies to it).
  */
 
+/** Larger patterns are refused: RE2's time is linear in the string, times the pattern's program. */
+const MAX_PATTERN_PROGRAM = 1_000;
+
 /**
  * `pattern` and `patternProperties` match in linear time (RE2): a tenant's schema is input
  * Herald does not trust, and with JavaScript's backtracking engine `"pattern": "^(a+)+$"` held
- * the API's one thread for hours on a 40-character string, for every tenant. RE2 has no
- * lookaround and no backreference: a schema using them is refused when it is registered.
+ * the API's one thread for hours on a 40-character string, for every tenant. A pattern must
+ * be valid for JavaScript, as JSON Schema asks (compiling one is safe; matching is not), and
+ * runnable by RE2, which has no lookaround and no backreference: others are refused when the
+ * schema is registered.
  */
 const linearRegExp: RegExpEngine = Object.assign(
-  (pattern: string) => {
-    const compiled = RE2JS.compile(pattern);
+  (pattern: string, flags: string) => {
+    new RegExp(pattern, flags); // throws a SyntaxError naming what is wrong
+    const compiled = RE2JS.compile(RE2JS.translateRegExp(pattern)); // JavaScript's \uXXXX, \u{…} and \cX as RE2 writes them
+    if (compiled.programSize() > MAX_PATTERN_PROGRAM) {
+      throw new Error(`pattern ${JSON.stringify(pattern)} is too large to match in linear time; simplify it`);
+    }
     // Ajv keys a schema's patterns by this text.
-    return { test: (s: string) => compiled.matcher(s).find(), toString: () => `/${pattern}/` };
+    return { test: (s: string) => compiled.matcher(s).find(), toString: () => `/${pattern}/${flags}` };
   },
   { code: 'RE2JS' }, // names the engine in standalone code only, which Herald does not generate
 );

@@ -101,3 +101,12 @@ test('a pattern the linear engine cannot run (lookaround, backreference) is refu
   }
   expect(compileSchema({ type: 'string', pattern: '^\\p{L}+ \\d+\\.\\d+$' })('héllo 1.2')).toBe(true);
 });
+
+test("a pattern keeps JavaScript's syntax: its escapes work, RE2's own are refused, and so is one too large to match in linear time", () => {
+  const printable = compileSchema({ type: 'string', pattern: '^[\\u0020-\\u007E]*$' });
+  expect([printable('plain ~text'), printable('tab\there')]).toEqual([true, false]);
+  expect(compileSchema({ type: 'string', pattern: '^\\u{1F600}$' })('😀')).toBe(true);
+  for (const pattern of ['^a\\z', '\\Qa.b\\E'])
+    expect(() => compileSchema({ type: 'string', pattern })).toThrow(/Invalid regular expression/);
+  expect(() => compileSchema({ type: 'string', pattern: '^\\p{L}{1000}$' })).toThrow(/too large to match in linear time/);
+});
