@@ -1,5 +1,5 @@
 import type { Connection } from '@temporalio/client';
-import { isUnavailable, refusedSearchAttribute } from '../temporal/client';
+import { isDeadlineExceeded, isUnavailable, refusedSearchAttribute } from '../temporal/client';
 import { ProblemError } from './problem';
 
 export const RETRY_AFTER_SECONDS = '5';
@@ -24,6 +24,12 @@ export async function callTemporal<T>(connection: Connection, fn: () => Promise<
   try {
     return await connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, fn);
   } catch (err) {
+    // Past the deadline Temporal may still have taken the call: the caller cannot be told nothing changed.
+    if (isDeadlineExceeded(err)) {
+      throw unavailable(
+        'Temporal did not answer in time, and may have taken the request: sending it again is safe, but for a replay or a recover, which would run twice; check those first.',
+      );
+    }
     if (isUnavailable(err)) throw unavailable('Temporal is unavailable; nothing was changed, try again.');
     const attribute = refusedSearchAttribute(err);
     if (attribute) throw unavailable(searchAttributeMissing(attribute, 'nothing was changed, try again.'));

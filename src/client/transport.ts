@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { problemSchema } from '../domain/schemas';
 import { VERSION } from '../version';
 import { describeAnswer, HeraldNetworkError, HeraldProblemError, HeraldResponseError } from './errors';
-import { DEFAULT_RETRY, delayBefore, RETRYABLE_STATUSES, retryAfterMs, type RetryOptions } from './retry';
+import { DEFAULT_RETRY, delayBefore, retryableStatus, retryAfterMs, type RetryOptions } from './retry';
 
 export interface TransportOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:8080`. */
@@ -19,8 +19,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   /**
-   * Safe to send twice: then a request whose answer was lost to a network error is sent again.
-   * 429 and 503 are retried for every request, since the server did not act on it.
+   * Safe to send twice: then a request whose answer was lost to a network error, or answered
+   * 503, is sent again. 429 is retried for every request (`retryableStatus`).
    */
   idempotent?: boolean;
   /** How long to wait for the answer, when a route may take longer than the client's `timeoutMs`. */
@@ -61,7 +61,7 @@ export class Transport {
         await res.body?.cancel();
         return undefined as T;
       }
-      if (!last && RETRYABLE_STATUSES.has(res.status)) {
+      if (!last && retryableStatus(res.status, idempotent)) {
         await res.body?.cancel();
         await sleep(delayBefore(attempt, retryAfterMs(res.headers.get('retry-after')), this.retry));
         continue;

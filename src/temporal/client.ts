@@ -24,6 +24,11 @@ function grpcErrorOf(err: unknown) {
 
 const UNREACHED = [grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED, grpcStatus.RESOURCE_EXHAUSTED, grpcStatus.CANCELLED];
 
+/** True when Temporal did not answer within the call's deadline: it may have taken the call all the same. */
+export function isDeadlineExceeded(err: unknown): boolean {
+  return grpcErrorOf(err)?.code === grpcStatus.DEADLINE_EXCEEDED;
+}
+
 /** True when an error means "Temporal could not be reached in time", not "request refused". */
 export function isUnavailable(err: unknown): boolean {
   const grpc = grpcErrorOf(err);

@@ -77,3 +77,34 @@ describe('a delete sent again', () => {
     await expect(missing.subscriptions.delete('sub_1')).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe('503', () => {
+  const answering = (statuses: number[]) => {
+    const sent: string[] = [];
+    const fetchFn = ((url: URL, init: RequestInit) => {
+      sent.push(`${init.method} ${url.pathname}`);
+      const status = statuses[sent.length - 1] ?? 202;
+      const body = status === 202 ? { id: 'e1', workflowId: 'w', duplicate: false } : { type: 'about:blank', title: 'x', status };
+      return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { 'retry-after': '0' } }));
+    }) as unknown as typeof fetch;
+    return { sent, client: new HeraldClient({ url: 'http://127.0.0.1:1', apiKey: 'k', fetch: fetchFn, retries: { attempts: 3 } }) };
+  };
+
+  test('is sent again for a request safe to repeat (an event with its id), never for a replay or a recover', async () => {
+    const send = answering([503]);
+    await expect(send.client.events.send({ id: 'e1', type: 'a.b', data: {} })).resolves.toMatchObject({ id: 'e1' });
+    expect(send.sent).toEqual(['POST /v1/events', 'POST /v1/events']);
+
+    const replay = answering([503]);
+    await expect(replay.client.events.replay('e1')).rejects.toMatchObject({ status: 503 });
+    expect(replay.sent).toEqual(['POST /v1/events/e1/replay']);
+    const recover = answering([503]);
+    await expect(recover.client.subscriptions.recover('sub_1', { since: '2026-12-01T00:00:00Z' })).rejects.toMatchObject({ status: 503 });
+    expect(recover.sent).toHaveLength(1);
+
+    // 429 refused the request before anything was done: sent again whatever it is.
+    const limited = answering([429]);
+    await expect(limited.client.events.replay('e1')).resolves.toBeDefined();
+    expect(limited.sent).toHaveLength(2);
+  });
+});
