@@ -56,9 +56,12 @@ function readProfile(file: string, name: string, explicit: boolean): z.infer<typ
   return profile ?? {};
 }
 
+/** A variable set blank (`HERALD_API_KEY=`, or docker-compose filling in an unset one) counts as unset, as HERALD_CONFIG does. */
+const setting = (value: string | undefined): string | undefined => (value?.trim() ? value : undefined);
+
 export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
-  const given = { url: flags.url ?? env.HERALD_URL, apiKey: flags.apiKey ?? env.HERALD_API_KEY };
-  const name = flags.profile ?? env.HERALD_PROFILE;
+  const given = { url: flags.url ?? setting(env.HERALD_URL), apiKey: flags.apiKey ?? setting(env.HERALD_API_KEY) };
+  const name = flags.profile ?? setting(env.HERALD_PROFILE);
   // The file is read only when it could decide something, or when --profile asks for it: with
   // the URL and the key given, a broken or missing file stops no command.
   const needed = given.url === undefined || given.apiKey === undefined || flags.profile !== undefined;

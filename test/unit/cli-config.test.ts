@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { configPath, DEFAULT_URL, resolveConnection } from '../../src/cli/config';
-import { lineEventId } from '../../src/cli/import/importer';
+import { importIds } from '../../src/cli/import/importer';
 
 describe('where the CLI finds the API and its key', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-config-'));
@@ -23,6 +23,11 @@ describe('where the CLI finds the API and its key', () => {
       apiKey: 'env',
     });
     expect(resolveConnection({}, env)).toEqual({ url: 'http://127.0.0.1:1', apiKey: 'from-default' });
+  });
+
+  test('a variable set blank counts as unset: the profile decides', () => {
+    const blank = { ...env, HERALD_URL: '', HERALD_API_KEY: ' ', HERALD_PROFILE: '' };
+    expect(resolveConnection({}, blank)).toEqual({ url: 'http://127.0.0.1:1', apiKey: 'from-default' });
   });
 
   test('--profile or HERALD_PROFILE picks a profile; a profile without url gets the default', () => {
@@ -57,11 +62,16 @@ describe('where the CLI finds the API and its key', () => {
 });
 
 describe('import ids', () => {
-  test('an event without id gets one from its line number and text: the same on every run, different for another line', () => {
-    const text = '{"type": "a.b", "data": {}}';
-    expect(lineEventId(7, text)).toBe(lineEventId(7, text));
-    expect(lineEventId(7, text)).toMatch(/^imp_[0-9a-f]{32}$/);
-    expect(lineEventId(8, text)).not.toBe(lineEventId(7, text));
-    expect(lineEventId(7, `${text} `)).not.toBe(lineEventId(7, text));
+  test('an event without id gets one from its text and how often that text came before: the same on every run, whatever other lines change', () => {
+    const [a, b, bad] = ['{"type": "a.b", "data": {"n": 1}}', '{"type": "a.b", "data": {"n": 2}}', '{"type": "a.b", "data": '];
+    const ids = (lines: string[]) => lines.map(importIds());
+    const [idA, idB, idA2] = ids([a, b, a]);
+    expect(idA).toMatch(/^imp_[0-9a-f]{32}$/);
+    expect(new Set([idA, idB, idA2]).size).toBe(3); // identical lines stay distinct events
+    expect(ids([a, b, a])).toEqual([idA, idB, idA2]);
+    // A bad line fixed, removed or added elsewhere leaves the others' ids as they were.
+    expect(ids([bad, a, b, a]).slice(1)).toEqual([idA, idB, idA2]);
+    expect(ids([b, a, a])).toEqual([idB, idA, idA2]);
+    expect(ids([`${a} `])).not.toEqual([idA]);
   });
 });
