@@ -68,18 +68,27 @@ export function escapeSlack(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-// Discord is kept from pinging by `allowed_mentions`, and Teams shows text; their values are printed as they are.
-const asIs = (text: string) => text;
-const ESCAPES: Record<ChatFormat, (text: string) => string> = { slack: escapeSlack, discord: asIs, teams: asIs };
+/**
+ * Discord's and Teams' Markdown: a value's `[text](url)` would show as a link to wherever the
+ * event's sender chose, its `# ` at a line's start as a heading; escaped with backslashes
+ * (CommonMark's, which both read), they show as typed. Discord is kept from pinging by
+ * `allowed_mentions`.
+ */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\[\]()*_~`|#>]/g, '\\$&');
+}
+
+const ESCAPES: Record<ChatFormat, (text: string) => string> = { slack: escapeSlack, discord: escapeMarkdown, teams: escapeMarkdown };
 
 /**
  * Cuts `text` to at most `max` UTF-16 units, ending in "…", without splitting a surrogate
- * pair or (for Slack) an escape like `&amp;`, which would show as broken text.
+ * pair or an escape (Slack's `&amp;`, Markdown's `\*`), which would show as broken text.
  */
 export function truncateChatText(text: string, max: number): string {
   if (text.length <= max) return text;
   const cut = sliceWhole(text, max - 1).replace(/&[a-z]{0,3}$/, '');
-  return `${cut}…`;
+  const backslashes = /\\*$/.exec(cut)![0].length;
+  return `${backslashes % 2 ? cut.slice(0, -1) : cut}…`;
 }
 
 /** The text of a chat message: the template (or the format's default) rendered, escaped for the format, cut to its limit. */

@@ -31,7 +31,7 @@ describe('the default text of a chat message', () => {
 
   test('leaves out what the event does not have, in each service’s bold', () => {
     const bare = eventTemplateView(event({ subject: undefined, actor: undefined }));
-    expect(chatText('discord', undefined, bare)).toBe(['**order.paid**', 'Time: 2026-11-20T10:00:00.000Z', 'Event: evt_1'].join('\n'));
+    expect(chatText('discord', undefined, bare)).toBe(['**order.paid**', 'Time: 2026-11-20T10:00:00.000Z', 'Event: evt\\_1'].join('\n'));
     expect(chatText('teams', undefined, bare)).toBe(chatText('discord', undefined, bare));
   });
 });
@@ -97,6 +97,18 @@ describe('escaping', () => {
   test('teams: values are printed as plain text', () => {
     const message = eventChatMessage('teams', '{{data.note}}', event({ data: { note: 'a < b & "c"' } }));
     expect(message.attachments[0].content.body[0].text).toBe('a < b & "c"');
+  });
+
+  test.each(['discord', 'teams'] as const)('%s: Markdown in values shows as typed, never as a link or a heading', (format) => {
+    const view = eventTemplateView(
+      event({ actor: '[Reset your password](https://evil.example)', data: { note: 'a\n# Urgent *now* \\o/' } }),
+    );
+    expect(chatText(format, '{{actor}}: {{data.note}}', view)).toBe(
+      '\\[Reset your password\\]\\(https://evil.example\\): a\n\\# Urgent \\*now\\* \\\\o/',
+    );
+    // Cut after a backslash, the escape goes with what it escaped: the … is not escaped.
+    const cut = chatText(format, '{{data.note}}', eventTemplateView(event({ data: { note: '*'.repeat(15_000) } })));
+    expect(cut.endsWith('\\*…')).toBe(true);
   });
 
   test('escapeSlack escapes exactly the three control characters', () => {
