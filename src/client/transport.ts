@@ -35,6 +35,12 @@ export class Transport {
   private readonly timeoutMs: number;
 
   constructor(private readonly options: TransportOptions) {
+    // A URL fetch cannot take ("localhost:8080", blank) is the caller's mistake, said now: as a
+    // network error it would be retried for minutes first.
+    const parsed = URL.canParse(options.url) ? new URL(options.url) : null;
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      throw new TypeError(`the API URL must be an http:// or https:// URL, not ${JSON.stringify(options.url)}`);
+    }
     this.base = options.url.replace(/\/+$/, '');
     this.fetch = options.fetch ?? globalThis.fetch;
     this.retry = { ...DEFAULT_RETRY, ...options.retries };
@@ -50,7 +56,7 @@ export class Transport {
       try {
         res = await this.send(method, path, options);
       } catch (err) {
-        if (last || !idempotent) throw new HeraldNetworkError(`${method} ${path}: ${(err as Error).message}`, { cause: err });
+        if (last || !idempotent) throw new HeraldNetworkError(`${method} ${path}: ${networkReason(err)}`, { cause: err });
         answerLost = true;
         await sleep(delayBefore(attempt, undefined, this.retry));
         continue;
@@ -85,6 +91,15 @@ export class Transport {
       signal: AbortSignal.timeout(Math.max(timeoutMs ?? 0, this.timeoutMs)),
     });
   }
+}
+
+/** Why a request got no answer: fetch says only "fetch failed", its cause which (ECONNREFUSED, ENOTFOUND, a certificate). */
+function networkReason(err: unknown): string {
+  const { message, cause } = err as Error;
+  // Undici's cause may be an AggregateError (one per address tried), whose message is empty.
+  const { message: causeMessage, code } = (cause ?? {}) as { message?: unknown; code?: unknown };
+  const reason = (typeof causeMessage === 'string' && causeMessage) || (typeof code === 'string' ? code : undefined);
+  return reason && reason !== message ? `${message} (${reason})` : message;
 }
 
 /**

@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net, { type AddressInfo } from 'node:net';
 import { HeraldClient, HeraldNetworkError } from '../../src/client';
 import { DEFAULT_RETRY, delayBefore, retryAfterMs } from '../../src/client/retry';
 
@@ -106,5 +108,23 @@ describe('503', () => {
     const limited = answering([429]);
     await expect(limited.client.events.replay('e1')).resolves.toBeDefined();
     expect(limited.sent).toHaveLength(2);
+  });
+});
+
+describe('the API URL and network errors', () => {
+  test('a URL fetch cannot take is refused when the client is made, not retried as a network error', () => {
+    for (const url of ['localhost:8080', '', 'ftp://127.0.0.1']) {
+      expect(() => new HeraldClient({ url, apiKey: 'k' })).toThrow(/must be an http:\/\/ or https:\/\/ URL/);
+    }
+  });
+
+  test('a network error says why, not only "fetch failed"', async () => {
+    // A loopback port nothing listens on any more.
+    const server = net.createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const client = new HeraldClient({ url: `http://127.0.0.1:${port}`, apiKey: 'k', retries: { attempts: 1 } });
+    await expect(client.subscriptions.get('sub_1')).rejects.toThrow(/fetch failed \(.*ECONNREFUSED/);
   });
 });
