@@ -93,7 +93,12 @@ export function portalSessionGate(deps: { store: Store }): RequestHandler {
       /^\/subscriptions\/([^/]+)$/,
       writable(async (call) => {
         const sub = await ownSubscription(call);
-        const body = call.body as { eventTypes?: unknown; filter?: unknown } | null;
+        const body = call.body as { eventTypes?: unknown; filter?: unknown; to?: unknown } | null;
+        // An email subscription's recipients are the tenant's choice: a visitor who could set
+        // them would send mail from the tenant's sender to anyone (a test sends it at once).
+        if (body && Object.hasOwn(body, 'to') && !(sub.channel === 'email' && isDeepStrictEqual(body.to, sub.to))) {
+          throw new ProblemError(403, 'Forbidden', "This portal session may not change the subscription's recipients.");
+        }
         // The filter is the tenant's, as the event types are: without it, or with another, the
         // visitor's endpoint would receive the tenant's events meant for others. Sending it back
         // unchanged (as a form that posts the whole subscription would) passes.

@@ -234,6 +234,9 @@ export function portalSessionPages(deps: AnnounceDeps & { store: Store }): Route
     if (doc.redeemedAt) return used();
     if (doc.expiresAt.getTime() <= Date.now())
       return refuseLink(req, res, 410, 'This portal link expired', 'Ask whoever sent it for a new one.');
+    // Express answers HEAD with the GET route: a link checker's HEAD (a mail scanner's, a
+    // chat's preview) would spend the link before its visitor opened it.
+    if (req.method === 'HEAD') return void res.status(200).type('html').end();
     const cookie = newPortalCookie(doc._id);
     const now = new Date();
     if (!(await redeemPortalSession(deps.store, doc._id, cookie.hash, now))) return used();

@@ -165,8 +165,10 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   expect(announced.map((e: any) => e.type).sort()).toEqual(['herald.portal_session.created', 'herald.portal_session.opened']);
   expect(announced.find((e: any) => e.type === 'herald.portal_session.created').actor).toBe(`key:${writerId}`);
 
-  // Visits racing with one link: exactly one is signed in.
+  // Visits racing with one link: exactly one is signed in. A link checker's HEAD before them spends nothing.
   const raced = await portalLink({ subscriptionIds: [mine.id], expiresIn: 600 });
+  const checked = await fetch(raced.url, { method: 'HEAD', redirect: 'manual' });
+  expect([checked.status, checked.headers.get('set-cookie')]).toEqual([200, null]);
   const visits = await Promise.all(Array.from({ length: 6 }, () => fetch(raced.url, { redirect: 'manual' })));
   expect(visits.map((v) => v.status).sort()).toEqual([303, 410, 410, 410, 410, 410]);
   expect(visits.filter((v) => v.headers.get('set-cookie'))).toHaveLength(1);
@@ -177,6 +179,26 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   await second.page.getByRole('heading', { name: 'This portal link was already used' }).waitFor();
   await shot(second.page, '03-link-used-twice');
   await second.context.close();
+  await context.close();
+});
+
+test("a session may edit an email subscription's templates but not its recipients", async () => {
+  const created = await env.stack.request('POST', '/v1/subscriptions', {
+    channel: 'email',
+    to: ['customer@example.test'],
+    eventTypes: ['mail.sent'],
+    name: 'Customer mail',
+  });
+  expect(created.status).toBe(201);
+  const { id, to } = created.body as { id: string; to: string[] };
+  const { context, page } = await visit(env.browser, (await portalLink({ subscriptionIds: [id], expiresIn: 600 })).url);
+  const patch = (body: unknown) => crafted(page, 'PATCH', `/v1/subscriptions/${id}`, body);
+  expect(await patch({ to: ['anyone@example.test'] })).toBe(403);
+  expect(await patch({ to: [...to, 'anyone@example.test'] })).toBe(403);
+  expect(await patch({ to: null })).toBe(403);
+  expect(await patch({ to, subject: 'Your {{type}}' })).toBe(200); // the whole form sent back
+  const stored = (await env.stack.request('GET', `/v1/subscriptions/${id}`)).body;
+  expect(stored).toMatchObject({ to: ['customer@example.test'], subject: 'Your {{type}}' });
   await context.close();
 });
 
