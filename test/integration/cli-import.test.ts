@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { HeraldClient } from '../../src/client';
 import { checkpointPath } from '../../src/cli/import/checkpoint';
-import { importFile, lineEventId } from '../../src/cli/import/importer';
+import { importFile, importIds } from '../../src/cli/import/importer';
 import { runCli, spawnCli } from '../harness/cli';
 import { eventually, useStack } from '../harness/stack';
 
@@ -26,11 +26,13 @@ const BAD_LINES = new Map([
 function writeFile(dir: string): { file: string; expectedIds: Set<string> } {
   const lines: string[] = [];
   const expectedIds = new Set<string>();
+  const idOf = importIds();
   for (let line = 1; line <= COUNT; line++) {
     const bad = BAD_LINES.get(line);
     const text = bad ?? JSON.stringify({ type: 'import.bulk', data: { line }, ...(line % 100 === 0 && { id: `given-${line}` }) });
     lines.push(text);
-    if (!bad) expectedIds.add(line % 100 === 0 ? `given-${line}` : lineEventId(line, text));
+    const id = idOf(text);
+    if (!bad) expectedIds.add(line % 100 === 0 ? `given-${line}` : id);
   }
   const file = path.join(dir, 'events.ndjson');
   writeFileSync(file, lines.join('\n') + '\n');
@@ -151,4 +153,18 @@ test("an import cuts its batches at the API's body limit, and lists a line over 
   expect(summary.rejected.map((r) => r.line)).toEqual([100, 200]);
   expect(summary.rejected[0].reason).toMatch(/body limit/);
   expect(summary.rejected[1].reason).toMatch(/^type: /);
+});
+
+test('an import run again after its bad line was removed sends nothing twice, identical lines included; a byte-order mark is no part of line 1', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'herald-import-'));
+  const file = path.join(dir, 'fixed.ndjson');
+  const good = [JSON.stringify({ type: 'import.fixed', data: { n: 1 } }), JSON.stringify({ type: 'import.fixed', data: { n: 2 } })];
+  // Saved with a byte-order mark, as editors on Windows do: not part of the first line's JSON.
+  const lines = ['\uFEFF{"type": "import.fixed", "data": ', good[0], good[1], good[0]];
+  writeFileSync(file, lines.join('\n') + '\n');
+  const herald = new HeraldClient({ url: env.stack.url, apiKey: env.stack.adminKey });
+  expect(await importFile(herald, file)).toMatchObject({ accepted: 3, duplicates: 0, rejected: [{ line: 1 }] });
+
+  writeFileSync(file, '\uFEFF' + lines.slice(1).join('\n') + '\n');
+  expect(await importFile(herald, file)).toMatchObject({ accepted: 0, duplicates: 3, rejected: [] });
 });

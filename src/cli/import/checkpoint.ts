@@ -10,7 +10,7 @@ export interface RejectedLine {
  * `<file>.herald-import`: how far an import got. `line` is the last line such that it and every
  * line before it is either acknowledged by the server or rejected; a re-run starts after it.
  * It belongs to one version of the file (size and modification time): a changed file starts
- * over, which is still safe since every event keeps the id it had.
+ * over, which is still safe since every event keeps the id it had (`importIds`).
  */
 export interface Checkpoint {
   size: number;
