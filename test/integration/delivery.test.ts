@@ -190,7 +190,8 @@ test('killing the worker while first attempts are made together sends again only
   const { id } = await send({ type: 'together.kill', data: {} });
   await eventually(() => env.receiver.received('/together-kill/slow').length === 1, 20_000, 'the slow attempt to arrive');
   await eventually(() => env.receiver.received('/together-kill/b').length === 1, 5_000, 'the fast attempts to arrive');
-  await new Promise((r) => setTimeout(r, 500)); // the fast ones recorded
+  const recorded = () => env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: id, status: 'succeeded' });
+  await eventually(async () => (await recorded()) === 2, 3_000, 'the fast ones recorded'); // within the slow one's 4 s
   await env.stack.worker.kill('SIGKILL');
   env.stack.worker = await WorkerProcess.start(env.stack.workerEnv);
 

@@ -129,7 +129,7 @@ test('an email digest reached at maxEvents lists the events grouped by type and 
 });
 
 test('a digest workflow whose history grows long continues as new and still sends the whole window once', async () => {
-  const sub = await api.subscribe(env.stack, env.receiver, '/digest-long', ['long.*'], { digest: { every: '20s' } });
+  const sub = await api.subscribe(env.stack, env.receiver, '/digest-long', ['long.*'], { digest: { every: '1h', maxEvents: 60 } });
   // Started by the test with a short history limit; the event workflows then signal this run.
   const input: CollectDigestInput = { tenant: 'default', subscriptionId: sub.id, historyLimit: 30 };
   const handle = await env.stack.temporal.workflow.start(COLLECT_DIGEST_WORKFLOW, {
