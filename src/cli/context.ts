@@ -44,6 +44,14 @@ export const parse = {
     if (!/^\d+$/.test(text)) throw new InvalidArgumentError('must be a whole number');
     return Number(text);
   },
+  /** A whole number from `min` to `max`. */
+  integerIn:
+    (min: number, max: number) =>
+    (text: string): number => {
+      const n = parse.integer(text);
+      if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}`);
+      return n;
+    },
   list: (text: string): string[] => {
     return text
       .split(',')

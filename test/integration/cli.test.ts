@@ -194,6 +194,18 @@ test('errors: the problem and its invalid fields on stderr, exit code 1', async 
   const noKey = await runCli(['events', 'list'], { HERALD_URL: env.stack.url });
   expect(noKey.code).toBe(1);
   expect(noKey.stderr).toMatch(/no API key/);
+
+  // 0 is a number given: the API refuses it, where it was dropped for the default before.
+  const none = await herald('subscriptions', 'create', '--webhook', `${env.receiver.url}/x`, '--event-types', 'a.b', '--max-attempts', '0');
+  expect(none.code).toBe(1);
+  expect(none.stderr).toMatch(/^\s+retry\.maxAttempts: /m);
+  const unbatched = await herald('import', path.join(os.tmpdir(), 'never-read.ndjson'), '--batch-size', '0');
+  expect(unbatched.code).not.toBe(0);
+  expect(unbatched.stderr).toMatch(/--batch-size.*must be from 1 to 500/);
+
+  const schemeless = await runCli(['events', 'list'], { HERALD_URL: 'localhost:8080', HERALD_API_KEY: 'k' });
+  expect(schemeless.code).toBe(1);
+  expect(schemeless.stderr).toMatch(/must be an http:\/\/ or https:\/\/ URL, not "localhost:8080"/);
 });
 
 test('an answer that is not the API\'s names the URL asked and its status; --url after "subscriptions create" is refused with the option meant', async () => {

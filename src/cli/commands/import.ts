@@ -40,10 +40,10 @@ export function importCommand(): Command {
         `send the events of an NDJSON file (one per line) in batches; resumable: a re-run after an interruption sends no event twice (progress in <file>.herald-import)`,
       )
       .argument('<file>', 'NDJSON, one event per line')
-      .option('--batch-size <n>', 'events per request (at most 500)', parse.integer, 500)
+      .option('--batch-size <n>', 'events per request (at most 500)', parse.integerIn(1, 500), 500)
       // One batch at a time by default: the API sheds load above 500 events being started, so a
       // second 500-event batch in flight mostly earns 503s.
-      .option('--concurrency <n>', 'batches in flight', parse.integer, 1)
+      .option('--concurrency <n>', 'batches in flight', parse.integerIn(1, 64), 1)
       .action(async (file: string, opts: { batchSize: number; concurrency: number }, command: Command) => {
         const client = clientFor(command, IMPORT_RETRIES);
         // On a terminal only: the bar draws over itself, which a log file or pipe should not get.

@@ -95,8 +95,12 @@ function withSettingsOptions(command: Command): Command {
 
 function settingsOf(flags: SettingsFlags): SubscriptionPatch {
   const retry =
-    flags.retrySchedule || flags.maxAttempts
-      ? { ...(flags.retrySchedule && { schedule: flags.retrySchedule }), ...(flags.maxAttempts && { maxAttempts: flags.maxAttempts }) }
+    // A number given is sent even when 0, for the API to refuse (dropped, it asked for the default silently).
+    flags.retrySchedule || flags.maxAttempts !== undefined
+      ? {
+          ...(flags.retrySchedule && { schedule: flags.retrySchedule }),
+          ...(flags.maxAttempts !== undefined && { maxAttempts: flags.maxAttempts }),
+        }
       : undefined;
   return {
     ...(flags.name !== undefined && { name: flags.name }),
@@ -109,8 +113,8 @@ function settingsOf(flags: SettingsFlags): SubscriptionPatch {
     ...(flags.format && { format: flags.format }),
     ...(flags.template !== undefined && { template: flags.template === false ? null : flags.template }),
     ...(retry && { retry }),
-    ...(flags.timeoutMs && { timeoutMs: flags.timeoutMs }),
-    ...(flags.rateLimit && { rateLimitPerSecond: flags.rateLimit }),
+    ...(flags.timeoutMs !== undefined && { timeoutMs: flags.timeoutMs }),
+    ...(flags.rateLimit !== undefined && { rateLimitPerSecond: flags.rateLimit }),
     ...(flags.active !== undefined && { active: flags.active }),
   };
 }
