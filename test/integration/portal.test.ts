@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import * as api from '../harness/api';
 import { artifactsDir, useBrowserStack } from '../harness/browser';
-import { sharedServers } from '../harness/stack';
+import { eventually, sharedServers } from '../harness/stack';
 
 /**
  * The portal end to end, in Debian's headless Chromium against the real stack: what a person
@@ -295,5 +295,36 @@ test('a broker subscription of each kind: created with its destination picked, s
   await shot(page, '18-broker-subscription');
   await page.goto(`${env.stack.url}/portal/#/subscriptions`);
   await page.getByText('redis redis://:***@127.0.0.1:6379/0 stream=portal:events maxLen=1000').waitFor({ timeout: SEEN_MS });
+  await page.close();
+});
+
+test('an email subscription is edited in its own fields: recipients and templates', async () => {
+  const created = await env.stack.request('POST', '/v1/subscriptions', {
+    channel: 'email',
+    name: 'Weekly mail',
+    to: ['ops@example.test'],
+    subject: 'Old {{type}}',
+    eventTypes: ['portal.mail'],
+  });
+  expect(created.status).toBe(201);
+  const page = await env.browser.newPage({ viewport: LAPTOP });
+  await signIn(page, env.stack.adminKey);
+  await page.goto(`${env.stack.url}/portal/#/subscriptions/${created.body.id}`);
+  await page.getByRole('button', { name: 'Edit' }).click();
+  expect(await page.getByLabel('Endpoint URL').count()).toBe(0);
+  await page.getByLabel('Recipients').fill('ops@example.test, oncall@example.test');
+  await page.getByLabel('Subject template').fill('');
+  await page.getByLabel('Text template').fill('{{type}} on {{subjectText}}');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  const stored = await eventually(
+    async () => {
+      const now = (await env.stack.request('GET', `/v1/subscriptions/${created.body.id}`)).body;
+      return now.to.length === 2 && now;
+    },
+    SEEN_MS,
+    'the changes saved',
+  );
+  expect(stored).toMatchObject({ to: ['ops@example.test', 'oncall@example.test'], body: '{{type}} on {{subjectText}}' });
+  expect(stored.subject).toBeUndefined(); // emptied: the default subject again
   await page.close();
 });

@@ -104,6 +104,8 @@ const FORMAT_LABELS: Record<WebhookFormat, string> = {
   teams: 'Microsoft Teams incoming webhook',
 };
 
+const MAIL_TEMPLATE_LABELS = { subject: 'Subject template', body: 'Text template', html: 'HTML template' } as const;
+
 /** The destinations the form creates (email subscriptions are made through the API or the CLI). */
 type Destination = 'webhook' | BrokerChannel;
 
@@ -160,6 +162,10 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
   const [schedule, setSchedule] = useState(existing?.retry?.schedule?.join(', ') ?? '');
   const [maxAttempts, setMaxAttempts] = useState(existing?.retry?.maxAttempts?.toString() ?? '');
   const [timeoutMs, setTimeoutMs] = useState(existing?.timeoutMs?.toString() ?? '');
+  // Email subscriptions are made through the API or the CLI; the form edits them.
+  const email = existing?.channel === 'email';
+  const [to, setTo] = useState(existing?.to?.join(', ') ?? '');
+  const [mail, setMail] = useState({ subject: existing?.subject ?? '', body: existing?.body ?? '', html: existing?.html ?? '' });
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Subscription>();
@@ -203,11 +209,17 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
     const targetChanged = target !== undefined && JSON.stringify(brokerTargetOf(broker!, initialTarget)) !== JSON.stringify(target);
     if (existing && targetChanged && String(target!.url).includes('***'))
       throw new Error('enter the URL again with its credentials: the stored one is shown with them as ***');
+    // An email template left empty is the default: one the subscription had is removed (null).
+    const mailTemplate = (part: keyof typeof mail) =>
+      mail[part].trim() ? { [part]: mail[part] } : existing?.[part] ? { [part]: null } : {};
+    const destinationFields = email
+      ? { to: splitList(to), ...mailTemplate('subject'), ...mailTemplate('body'), ...mailTemplate('html') }
+      : broker
+        ? (!existing || targetChanged) && { target }
+        : { url: url.trim(), format, ...(templateValue !== undefined && { template: templateValue }) };
     const body = {
       ...(name.trim() && { name: name.trim() }),
-      ...(broker
-        ? (!existing || targetChanged) && { target }
-        : { url: url.trim(), format, ...(templateValue !== undefined && { template: templateValue }) }),
+      ...destinationFields,
       eventTypes,
       ...(filterValue !== undefined && { filter: filterValue }),
       ...(Object.keys(retry).length > 0 && { retry }),
@@ -249,7 +261,29 @@ export function SubscriptionForm({ me, existing, onSaved }: { me: Me; existing?:
             </select>
           </>
         )}
-        {isBrokerChannel(destination) ? (
+        {email ? (
+          <>
+            <label htmlFor="sub-to">Recipients</label>
+            <input id="sub-to" required value={to} onChange={(e) => setTo(e.target.value)} placeholder="a@example.com, b@example.com" />
+            {(['subject', 'body', 'html'] as const).map((part) => (
+              <Fragment key={part}>
+                <label htmlFor={`sub-mail-${part}`}>{MAIL_TEMPLATE_LABELS[part]}</label>
+                <textarea
+                  id={`sub-mail-${part}`}
+                  rows={part === 'subject' ? 1 : 4}
+                  value={mail[part]}
+                  onChange={(e) => setMail({ ...mail, [part]: e.target.value })}
+                  placeholder="optional; empty: the default"
+                  spellCheck={false}
+                />
+              </Fragment>
+            ))}
+            <p className="help">
+              Mustache templates over the event (<code>type</code>, <code>subjectText</code>, <code>actor</code>, <code>data.…</code>);
+              values in HTML are escaped.
+            </p>
+          </>
+        ) : isBrokerChannel(destination) ? (
           <>
             <label htmlFor="sub-broker-url">Broker URL</label>
             <input
