@@ -44,6 +44,14 @@ export interface AppDeps extends IngestDeps {
   afterAnswer: AfterAnswer;
 }
 
+/** Names a router's mount in the request-duration metric's `route` label. */
+const labelled =
+  (mount: string): express.RequestHandler =>
+  (_req, res, next) => {
+    res.locals.mount = mount;
+    next();
+  };
+
 /**
  * The HTTP API. It validates and starts workflows; everything durable happens in Temporal
  * and in the workflows' activities.
@@ -58,7 +66,9 @@ export function createApp(deps: AppDeps): express.Express {
     res.on('finish', () => {
       // Express types the matched route as `any`; it is the router's Route, or undefined when none matched.
       const matched = req.route as express.IRoute | undefined;
-      const route = matched ? `${req.baseUrl}${matched.path}` : 'unmatched';
+      // The mount as written (`labelled`), not `req.baseUrl`: that is the path as the client cased
+      // it (routing ignores case: one label per spelling), and '' again once an error left the router.
+      const route = matched ? `${(res.locals as { mount?: string }).mount ?? ''}${matched.path}` : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       deps.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
     });
@@ -91,7 +101,7 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(openapi);
   });
 
-  if (deps.portalDir) app.use('/portal', portal(deps.portalDir, portalSessionPages(deps)));
+  if (deps.portalDir) app.use('/portal', labelled('/portal'), portal(deps.portalDir, portalSessionPages(deps)));
 
   app.use('/v1', authenticate(deps.adminKey, deps.store, portalSessionAuth(deps.store)));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
@@ -99,7 +109,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use('/v1', express.json({ limit: MAX_BODY_BYTES, type: () => true, strict: false, verify: keepRawBody }));
   if (deps.traced) app.post('/v1/events', traceRoute('POST', '/v1/events'));
   app.use('/v1', portalSessionGate(deps));
-  for (const [mountPath, router] of apiRouters(deps)) app.use(mountPath, router);
+  for (const [mountPath, router] of apiRouters(deps)) app.use(mountPath, labelled(mountPath), router);
   app.get('/v1/openapi.json', registryReaders, async (_req, res) => {
     res.json(openApiDocument((await allEventTypes(deps.store, principalOf(res).tenant)).map(eventTypeView)));
   });

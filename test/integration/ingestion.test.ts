@@ -228,6 +228,20 @@ test('health, readiness, metrics and the OpenAPI document need no key', async ()
   expect(openapi.paths['/v1/events'].post).toBeDefined();
 });
 
+test("the request-duration metric names each route as it is mounted: errors too, whatever the path's case", async () => {
+  expect((await stack.request('POST', '/v1/events', { type: 'Not A Type', data: {} })).status).toBe(400);
+  for (const spelling of ['/v1/subscriptions/none', '/V1/Subscriptions/none', '/v1/sUbscriptions/none']) {
+    expect((await stack.request('GET', spelling)).status).toBe(404);
+  }
+  const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+  const routes = new Set([...metrics.matchAll(/herald_http_request_duration_seconds_count\{[^}]*route="([^"]*)"/g)].map((m) => m[1]));
+  expect(metrics).toMatch(/_count\{[^}]*method="POST",route="\/v1\/events\/",status="400"\} \d+/);
+  expect(metrics).toMatch(/_count\{[^}]*method="GET",route="\/v1\/subscriptions\/:id",status="404"\} ([3-9]|\d\d+)\n/);
+  expect([...routes].filter((r) => /subscriptions/i.test(r) && r !== '/v1/subscriptions/:id' && r !== '/v1/subscriptions/')).toEqual([]);
+  expect(routes.has('/')).toBe(false);
+  expect(routes.has('/:id')).toBe(false);
+});
+
 /** Herald's API on this stack's store with a Temporal client of the test's own, for `/v1/events`. */
 async function apiWith(connection: Connection, namespace: string) {
   const temporal = new Client({ connection, namespace });
