@@ -25,6 +25,7 @@ async function main() {
     logger.fatal('HERALD_ADMIN_KEY is not set and $HERALD_DATA_DIR/admin-key does not exist');
     process.exit(1);
   }
+  if (config.adminKey.length < 16) logger.warn('HERALD_ADMIN_KEY is shorter than 16 characters: anyone who guesses it is admin');
   if (!config.encryptionKey) {
     logger.fatal('HERALD_ENCRYPTION_KEY is not set and $HERALD_DATA_DIR/encryption-key does not exist');
     process.exit(1);

@@ -27,7 +27,8 @@ const envSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().default('default'),
   HERALD_TASK_QUEUE: z.string().default('herald'),
   MONGO_URL: z.string().default('mongodb://127.0.0.1:27017/herald'),
-  HERALD_ADMIN_KEY: z.string().min(16).optional(),
+  // Any key: the contract sets no format (the API warns below 16 characters).
+  HERALD_ADMIN_KEY: z.string().optional(),
   HERALD_ENCRYPTION_KEY: z.string().optional(),
   HERALD_INGEST_RATE: z.coerce.number().positive().default(1000),
   HERALD_MAX_SUBSCRIPTIONS: z.coerce.number().int().positive().default(DEFAULT_MAX_SUBSCRIPTIONS),
@@ -37,8 +38,17 @@ const envSchema = z.object({
   HERALD_SUBSCRIPTION_CONCURRENCY: z.coerce.number().int().positive().default(10),
   HERALD_MAX_PENDING_STARTS: z.coerce.number().int().positive().default(500),
   HERALD_ALLOW_PRIVATE_TARGETS: z.string().optional(),
-  HERALD_SMTP_URL: z.string().optional(),
-  HERALD_SMTP_FROM: z.string().default('Herald <herald@localhost>'),
+  HERALD_SMTP_URL: z
+    .string()
+    .optional()
+    // Its message never repeats the value: the URL may hold the SMTP password.
+    .refine((url) => url === undefined || isSmtpUrl(url), {
+      message: 'must be an smtp:// or smtps:// URL with a host, e.g. smtp://127.0.0.1:2525',
+    }),
+  HERALD_SMTP_FROM: z
+    .string()
+    .default('Herald <herald@localhost>')
+    .refine((from) => from.includes('@'), { message: 'must hold an address, e.g. "Herald <herald@example.com>"' }),
   HERALD_RETENTION_DAYS: z.coerce.number().positive().default(365),
   HERALD_INGEST_LOG_DAYS: z.coerce.number().positive().default(14),
   HERALD_DISABLE_AFTER: z.string().default('5d'),
@@ -93,8 +103,22 @@ export interface Config {
   otlpEndpoint: string | undefined;
 }
 
-function flag(value: string | undefined): boolean {
-  return value !== undefined && !['', '0', 'false', 'off', 'no'].includes(value.toLowerCase());
+const ON = ['1', 'true', 'on', 'yes'];
+const OFF = ['0', 'false', 'off', 'no'];
+
+/** A switch: unset is off; a word it does not know stops the start ('0 ' was taken as on, turning the private-target guard off). */
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const word = value.trim().toLowerCase();
+  if (ON.includes(word)) return true;
+  if (OFF.includes(word)) return false;
+  throw new Error(`${name} must be one of ${[...ON, ...OFF].join(', ')}, not ${JSON.stringify(value)}`);
+}
+
+function isSmtpUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return (url.protocol === 'smtp:' || url.protocol === 'smtps:') && url.hostname !== '';
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -118,8 +142,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionConcurrency: e.HERALD_SUBSCRIPTION_CONCURRENCY,
     maxCachedWorkflows: e.HERALD_MAX_CACHED_WORKFLOWS,
     workflowDeadlockTimeoutMs: e.HERALD_WORKFLOW_DEADLOCK_TIMEOUT_MS,
-    workflowStackTraces: flag(e.HERALD_WORKFLOW_STACK_TRACES),
-    allowPrivateTargets: flag(e.HERALD_ALLOW_PRIVATE_TARGETS),
+    workflowStackTraces: flag('HERALD_WORKFLOW_STACK_TRACES', e.HERALD_WORKFLOW_STACK_TRACES),
+    allowPrivateTargets: flag('HERALD_ALLOW_PRIVATE_TARGETS', e.HERALD_ALLOW_PRIVATE_TARGETS),
     smtpUrl: e.HERALD_SMTP_URL || undefined,
     smtpFrom: e.HERALD_SMTP_FROM,
     retentionDays: e.HERALD_RETENTION_DAYS,
