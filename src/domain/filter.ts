@@ -83,7 +83,7 @@ type Path = FilterProblem['path'];
 
 const FILTER_OPERATORS = ['$and', '$or', '$not'];
 const FIELD_OPERATORS = ['$eq', '$ne', '$in', '$nin', '$gt', '$gte', '$lt', '$lte', '$exists', '$not'];
-const FIELDS_HELP = 'data.<path>, subject.type, subject.id, actor, source or type';
+export const FIELDS_HELP = 'data.<path>, subject.type, subject.id, actor, source or type';
 
 // Stands in for a part found wrong: the filter is then refused, never run.
 const NEVER = () => false;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { BROKER_TARGET_SCHEMAS } from './broker-targets';
 import { CHANNEL_NAMES, foreignTargetFields, isBrokerChannel, REQUIRED_TARGET_FIELD, WEBHOOK_FORMATS } from './channels';
 import { DIGEST_MAX_EVENTS, DIGEST_MAX_WINDOW_MS, DIGEST_MIN_WINDOW_MS } from './digest';
-import { filterProblems } from './filter';
+import { FIELDS_HELP, filterProblems } from './filter';
 import { DURATION_PATTERN, parseDuration } from './schedule';
 import { templateProblem, type TemplatePart } from './templates';
 import { DELIVERY_STATUSES, EVENT_STATUSES } from './status';
@@ -250,10 +250,26 @@ export const digestSchema = z.strictObject({
 });
 export type DigestSettings = z.infer<typeof digestSchema>;
 
-/** A subscription's filter (src/domain/filter.ts), refused at save time with the path of each wrong part. */
+/**
+ * A subscription's filter (src/domain/filter.ts), refused at save time with the path of each
+ * wrong part. A number JSON cannot carry is refused first: stored, 1e400 became null, another
+ * filter than the one checked (`$lt: null`, which failed to compile in the worker and stopped
+ * the tenant's matching). A top-level `__proto__` key, which zod's record drops without a word
+ * (a filter of it alone became `{}`, passing everything), is refused too.
+ */
 const filterSchema = z
-  .record(z.string(), z.unknown())
+  .preprocess(
+    (value, ctx) => {
+      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `is not a field of an event; fields are ${FIELDS_HELP}` });
+      }
+      return value;
+    },
+    z.record(z.string(), z.unknown()),
+  )
   .superRefine((filter, ctx) => {
+    const { nonFinite } = inspectJson(filter, Infinity);
+    if (nonFinite) return ctx.addIssue({ code: 'custom', path: nonFinite, message: NON_FINITE_MESSAGE });
     for (const { path, message } of filterProblems(filter)) ctx.addIssue({ code: 'custom', path, message });
   })
   .describe(

@@ -367,6 +367,17 @@ describe('subscription filters', () => {
     });
   });
 
+  test('a number JSON cannot carry, and a top-level __proto__ key, are refused with their paths, as a body brings them', () => {
+    // As express.json reads them: 1e400 is Infinity, and __proto__ an own key.
+    const parsed = (text: string) => subscriptionPatchSchema.safeParse(JSON.parse(text));
+    expect(issuePaths(parsed('{"filter": {"data.amount": {"$lt": 1e400}}}'))).toEqual(['filter.data.amount.$lt']);
+    expect(issuePaths(parsed('{"filter": {"$or": [{"data.a": -1e400}]}}'))).toEqual(['filter.$or.0.data.a']);
+    expect(issuePaths(parsed('{"filter": {"__proto__": {"data.env": "prod"}}}'))).toEqual(['filter.__proto__']);
+    expect(
+      issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, filter: JSON.parse('{"data.env": "prod", "__proto__": 1}') })),
+    ).toEqual(['filter.__proto__']);
+  });
+
   test('a malformed part is named by its path, inside $and, $or and $not too, on create and on update', () => {
     const malformed = { $or: [{ actor: 'ci' }, { $not: { 'data.tags': { $in: 'urgent' } } }] };
     expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, filter: malformed }))).toEqual(['filter.$or.1.$not.data.tags.$in']);
