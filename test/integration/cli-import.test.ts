@@ -26,7 +26,8 @@ const BAD_LINES = new Map([
 function writeFile(dir: string): { file: string; expectedIds: Set<string> } {
   const lines: string[] = [];
   const expectedIds = new Set<string>();
-  const idOf = importIds();
+  const file = path.join(dir, 'events.ndjson');
+  const idOf = importIds(file);
   for (let line = 1; line <= COUNT; line++) {
     const bad = BAD_LINES.get(line);
     const text = bad ?? JSON.stringify({ type: 'import.bulk', data: { line }, ...(line % 100 === 0 && { id: `given-${line}` }) });
@@ -34,7 +35,6 @@ function writeFile(dir: string): { file: string; expectedIds: Set<string> } {
     const id = idOf(text);
     if (!bad) expectedIds.add(line % 100 === 0 ? `given-${line}` : id);
   }
-  const file = path.join(dir, 'events.ndjson');
   writeFileSync(file, lines.join('\n') + '\n');
   return { file, expectedIds };
 }

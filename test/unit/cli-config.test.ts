@@ -62,9 +62,9 @@ describe('where the CLI finds the API and its key', () => {
 });
 
 describe('import ids', () => {
-  test('an event without id gets one from its text and how often that text came before: the same on every run, whatever other lines change', () => {
+  test('an event without id gets one from its file, its text and how often that text came before: the same on every run, whatever other lines change', () => {
     const [a, b, bad] = ['{"type": "a.b", "data": {"n": 1}}', '{"type": "a.b", "data": {"n": 2}}', '{"type": "a.b", "data": '];
-    const ids = (lines: string[]) => lines.map(importIds());
+    const ids = (lines: string[], file = '/data/events.ndjson') => lines.map(importIds(file));
     const [idA, idB, idA2] = ids([a, b, a]);
     expect(idA).toMatch(/^imp_[0-9a-f]{32}$/);
     expect(new Set([idA, idB, idA2]).size).toBe(3); // identical lines stay distinct events
@@ -73,5 +73,8 @@ describe('import ids', () => {
     expect(ids([bad, a, b, a]).slice(1)).toEqual([idA, idB, idA2]);
     expect(ids([b, a, a])).toEqual([idB, idA, idA2]);
     expect(ids([`${a} `])).not.toEqual([idA]);
+    // The same line in another file is another event; the same file moved keeps its ids.
+    expect(ids([a], '/data/other.ndjson')).not.toEqual([idA]);
+    expect(ids([a], '/elsewhere/events.ndjson')).toEqual([idA]);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import path from 'node:path';
 import { HeraldProblemError, type AcceptedEvent, type EventInput, type HeraldClient } from '../../client';
 import { ingestedEventSchema, MAX_BATCH, MAX_BODY_BYTES } from '../../domain/schemas';
 import { readCheckpoint, removeCheckpoint, writeCheckpoint, type RejectedLine } from './checkpoint';
@@ -56,21 +57,27 @@ interface Batch {
   done: boolean;
 }
 
+/** Buckets of `importIds`' occurrence counts: 16 MiB, whatever the file's length. */
+const ID_BUCKETS = 1 << 22;
+
 /**
- * Ids for the events of a file's lines that have none, from each line's text and how many lines
- * before it had the same text: every run of the file gives the same ones, and an edit elsewhere
- * (a bad line fixed or removed) changes no other line's, so a re-run sends nothing twice. (From
- * the line's number, removing a bad line gave every event after it a new id: all sent again.)
- * Identical lines stay distinct events. Called with every non-blank line, in order; keeps about
- * 100 bytes per distinct line.
+ * Ids for the events of a file's lines that have none, from the file's name, the line's text
+ * and how many lines before it fell in the same bucket of texts (every earlier copy of the same
+ * text does): each run of the file gives the same ones, and an edit elsewhere (a bad line fixed
+ * or removed) changes no other line's, but for a line sharing the edited line's bucket (one
+ * chance in four million per edited line). From the line's number, removing a bad line gave every
+ * event after it a new id: all sent again. Identical lines stay distinct events, and so do
+ * identical lines of two files. Called with every non-blank line, in order.
  */
-export function importIds(): (text: string) => string {
-  const seen = new Map<string, number>();
+export function importIds(file: string): (text: string) => string {
+  const name = path.basename(file);
+  // Counts in a fixed table, not per distinct text: a Map of every line's text outgrew memory,
+  // and V8's Map stops at 2^24 entries.
+  const counts = new Uint32Array(ID_BUCKETS);
   return (text) => {
-    const key = createHash('sha256').update(text).digest('base64').slice(0, 16);
-    const occurrence = (seen.get(key) ?? 0) + 1;
-    seen.set(key, occurrence);
-    return `imp_${createHash('sha256').update(`${occurrence}\n${text}`).digest('hex').slice(0, 32)}`;
+    const bucket = createHash('sha256').update(text).digest().readUInt32BE(0) & (ID_BUCKETS - 1);
+    const occurrence = ++counts[bucket];
+    return `imp_${createHash('sha256').update(`${name}\n${occurrence}\n${text}`).digest('hex').slice(0, 32)}`;
   };
 }
 
@@ -164,7 +171,7 @@ export async function importFile(client: HeraldClient, file: string, options: Im
   }
 
   let line = 0;
-  const idOf = importIds();
+  const idOf = importIds(file);
   let items: Item[] = [];
   let bytes = 0;
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
