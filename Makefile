@@ -10,10 +10,9 @@ node_modules/.package-lock.json: package-lock.json $(wildcard patches/*.patch)
 
 deps: node_modules/.package-lock.json
 
-# The servers only: the browser (Debian's chromium) is for the tests, which scripts/test.sh installs
-# itself; `make dev` as a user without it, or without root, must not stop for it.
+# The servers only: the browser (Debian's chromium) is for the tests, which scripts/test.sh asks for.
 tools:
-	HERALD_SKIP_BROWSER=1 bash scripts/tools.sh
+	bash scripts/tools.sh
 
 build: deps
 	npm run build

@@ -29,7 +29,7 @@ phase() {
 report() { node scripts/test-report.mjs "$OUT" || failed=1; }
 
 # Nothing can be tested without the tools, the dependencies and the build.
-if ! { phase tools bash scripts/tools.sh server && phase deps make --no-print-directory deps && phase build npm run build; }; then
+if ! { phase tools env HERALD_WITH_BROWSER=1 bash scripts/tools.sh server && phase deps make --no-print-directory deps && phase build npm run build; }; then
   report
   exit 1
 fi

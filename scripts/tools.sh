@@ -41,8 +41,10 @@ if [[ ! -x "$TOOLS_DIR/herald-ferretdb" || "$(cat "$TOOLS_DIR/herald-ferretdb.st
   echo "$stamp" > "$TOOLS_DIR/herald-ferretdb.stamp"
 fi
 
-# The browser test drives the Temporal Web UI in Debian's Chromium (never a downloaded browser).
-if [[ -z "${HERALD_SKIP_BROWSER:-}" ]] && ! command -v chromium >/dev/null; then
+# The browser tests drive the portal and the Temporal Web UI in Debian's Chromium (never a
+# downloaded browser): only `make test` asks for it (HERALD_WITH_BROWSER=1, scripts/test.sh), so
+# `make dev` and the benches run without it, and without root.
+if [[ -n "${HERALD_WITH_BROWSER:-}" ]] && ! command -v chromium >/dev/null; then
   if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
     echo "tools: installing Debian's chromium for the browser tests..."
     apt-get install -y --no-install-recommends chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }
