@@ -26,8 +26,13 @@ export async function callTemporal<T>(connection: Connection, fn: () => Promise<
   } catch (err) {
     // Past the deadline Temporal may still have taken the call: the caller cannot be told nothing changed.
     if (isDeadlineExceeded(err)) {
-      throw unavailable(
+      // Its own type (…/outcome-unknown): clients send again only what is safe to repeat.
+      throw new ProblemError(
+        503,
+        'Outcome unknown',
         'Temporal did not answer in time, and may have taken the request: sending it again is safe, but for a replay or a recover, which would run twice; check those first.',
+        undefined,
+        { 'Retry-After': RETRY_AFTER_SECONDS },
       );
     }
     if (isUnavailable(err)) throw unavailable('Temporal is unavailable; nothing was changed, try again.');

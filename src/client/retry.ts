@@ -11,15 +11,15 @@ export interface RetryOptions {
 
 export const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
 
+/** Statuses meaning "not processed, come back later": the rate limit and load shedding / Temporal down. */
+export const RETRYABLE_STATUSES = new Set([429, 503]);
+
 /**
- * Whether an answer means "come back later" for this request. 429 (the rate limit) refuses
- * before anything is done. 503 (load shedding, Temporal down) may also come after Temporal took
- * a start it did not confirm in time, so only a request safe to send twice is sent again: a
- * second replay or recover would deliver again.
+ * The 503 the API answers when Temporal did not confirm a call in time, which it may have taken
+ * all the same: only a request safe to send twice is sent again after it (a second replay or
+ * recover would deliver again).
  */
-export function retryableStatus(status: number, idempotent: boolean): boolean {
-  return status === 429 || (status === 503 && idempotent);
-}
+export const OUTCOME_UNKNOWN_TYPE = 'https://herald.dev/problems/outcome-unknown';
 
 /** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { problemSchema } from '../domain/schemas';
 import { VERSION } from '../version';
 import { describeAnswer, HeraldNetworkError, HeraldProblemError, HeraldResponseError } from './errors';
-import { DEFAULT_RETRY, delayBefore, retryableStatus, retryAfterMs, type RetryOptions } from './retry';
+import { DEFAULT_RETRY, delayBefore, OUTCOME_UNKNOWN_TYPE, RETRYABLE_STATUSES, retryAfterMs, type RetryOptions } from './retry';
 
 export interface TransportOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:8080`. */
@@ -20,7 +20,8 @@ export interface RequestOptions {
   body?: unknown;
   /**
    * Safe to send twice: then a request whose answer was lost to a network error, or answered
-   * 503, is sent again. 429 is retried for every request (`retryableStatus`).
+   * 503 `outcome-unknown`, is sent again. 429 and other 503s are retried for every request,
+   * since the server did not act on it.
    */
   idempotent?: boolean;
   /** How long to wait for the answer, when a route may take longer than the client's `timeoutMs`. */
@@ -67,8 +68,12 @@ export class Transport {
         await res.body?.cancel();
         return undefined as T;
       }
-      if (!last && retryableStatus(res.status, idempotent)) {
-        await res.body?.cancel();
+      if (!last && RETRYABLE_STATUSES.has(res.status)) {
+        if (idempotent) await res.body?.cancel();
+        else {
+          const problem = await problemOf(method, res);
+          if (problem.type === OUTCOME_UNKNOWN_TYPE) throw problem;
+        }
         await sleep(delayBefore(attempt, retryAfterMs(res.headers.get('retry-after')), this.retry));
         continue;
       }

@@ -81,33 +81,38 @@ describe('a delete sent again', () => {
 });
 
 describe('503', () => {
-  const answering = (statuses: number[]) => {
+  const OUTCOME_UNKNOWN = 'https://herald.dev/problems/outcome-unknown';
+  /** Answers each request with the next status (then 202); a 503 of `type` when given. */
+  const answering = (statuses: number[], type = 'https://herald.dev/problems/service-unavailable') => {
     const sent: string[] = [];
     const fetchFn = ((url: URL, init: RequestInit) => {
       sent.push(`${init.method} ${url.pathname}`);
       const status = statuses[sent.length - 1] ?? 202;
-      const body = status === 202 ? { id: 'e1', workflowId: 'w', duplicate: false } : { type: 'about:blank', title: 'x', status };
+      const body = status === 202 ? { id: 'e1', workflowId: 'w', duplicate: false } : { type, title: 'x', status };
       return Promise.resolve(new Response(JSON.stringify(body), { status, headers: { 'retry-after': '0' } }));
     }) as unknown as typeof fetch;
     return { sent, client: new HeraldClient({ url: 'http://127.0.0.1:1', apiKey: 'k', fetch: fetchFn, retries: { attempts: 3 } }) };
   };
 
-  test('is sent again for a request safe to repeat (an event with its id), never for a replay or a recover', async () => {
-    const send = answering([503]);
+  test('of an outcome unknown (Temporal may have taken it) is sent again only when safe: an event with its id, never a replay or a recover', async () => {
+    const send = answering([503], OUTCOME_UNKNOWN);
     await expect(send.client.events.send({ id: 'e1', type: 'a.b', data: {} })).resolves.toMatchObject({ id: 'e1' });
     expect(send.sent).toEqual(['POST /v1/events', 'POST /v1/events']);
 
-    const replay = answering([503]);
-    await expect(replay.client.events.replay('e1')).rejects.toMatchObject({ status: 503 });
+    const replay = answering([503], OUTCOME_UNKNOWN);
+    await expect(replay.client.events.replay('e1')).rejects.toMatchObject({ status: 503, type: OUTCOME_UNKNOWN });
     expect(replay.sent).toEqual(['POST /v1/events/e1/replay']);
-    const recover = answering([503]);
+    const recover = answering([503], OUTCOME_UNKNOWN);
     await expect(recover.client.subscriptions.recover('sub_1', { since: '2026-12-01T00:00:00Z' })).rejects.toMatchObject({ status: 503 });
     expect(recover.sent).toHaveLength(1);
+  });
 
-    // 429 refused the request before anything was done: sent again whatever it is.
-    const limited = answering([429]);
-    await expect(limited.client.events.replay('e1')).resolves.toBeDefined();
-    expect(limited.sent).toHaveLength(2);
+  test('that changed nothing (a store failover, load shedding), and 429, are sent again whatever the request', async () => {
+    for (const status of [503, 429]) {
+      const replay = answering([status]);
+      await expect(replay.client.events.replay('e1')).resolves.toBeDefined();
+      expect(replay.sent).toHaveLength(2);
+    }
   });
 });
 
