@@ -49,7 +49,7 @@ export const parse = {
     (min: number, max: number) =>
     (text: string): number => {
       const n = parse.integer(text);
-      if (n < min || n > max) throw new InvalidArgumentError(`must be from ${min} to ${max}`);
+      if (n < min || n > max) throw new InvalidArgumentError(max === Infinity ? `must be ${min} or more` : `must be from ${min} to ${max}`);
       return n;
     },
   list: (text: string): string[] => {

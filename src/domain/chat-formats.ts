@@ -70,15 +70,16 @@ export function escapeSlack(text: string): string {
 
 /**
  * Discord's and Teams' Markdown: a value's `[text](url)` would show as a link to wherever the
- * event's sender chose, its `# ` at a line's start as a heading; escaped with backslashes
- * (CommonMark's, which both read), they show as typed. Discord is kept from pinging by
- * `allowed_mentions`.
+ * event's sender chose, its `**` as bold, and in Discord its `# ` at a line's start as a
+ * heading, `||` as a spoiler; escaped with backslashes (CommonMark's), they show as typed.
+ * Teams reads only bold, italic, lists and links: only those are escaped there, since some of its
+ * clients show a backslash before anything else. Discord is kept from pinging by `allowed_mentions`.
  */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\[\]()*_~`|#>]/g, '\\$&');
-}
+const markdownEscape = (special: RegExp) => (text: string) => text.replace(special, '\\$&');
+const escapeDiscord = markdownEscape(/[\\[\]()*_~`|#>]/g);
+const escapeTeams = markdownEscape(/[\\[\]()*_]/g);
 
-const ESCAPES: Record<ChatFormat, (text: string) => string> = { slack: escapeSlack, discord: escapeMarkdown, teams: escapeMarkdown };
+const ESCAPES: Record<ChatFormat, (text: string) => string> = { slack: escapeSlack, discord: escapeDiscord, teams: escapeTeams };
 
 /**
  * Cuts `text` to at most `max` UTF-16 units, ending in "…", without splitting a surrogate

@@ -99,13 +99,15 @@ describe('escaping', () => {
     expect(message.attachments[0].content.body[0].text).toBe('a < b & "c"');
   });
 
-  test.each(['discord', 'teams'] as const)('%s: Markdown in values shows as typed, never as a link or a heading', (format) => {
+  test.each([
+    ['discord', '\\[Reset your password\\]\\(https://evil.example\\): a\n\\# Urgent \\*now\\* \\\\o/'],
+    // Teams reads no headings: only what it reads is escaped.
+    ['teams', '\\[Reset your password\\]\\(https://evil.example\\): a\n# Urgent \\*now\\* \\\\o/'],
+  ] as const)('%s: Markdown in values shows as typed, never as a link or a heading', (format, expected) => {
     const view = eventTemplateView(
       event({ actor: '[Reset your password](https://evil.example)', data: { note: 'a\n# Urgent *now* \\o/' } }),
     );
-    expect(chatText(format, '{{actor}}: {{data.note}}', view)).toBe(
-      '\\[Reset your password\\]\\(https://evil.example\\): a\n\\# Urgent \\*now\\* \\\\o/',
-    );
+    expect(chatText(format, '{{actor}}: {{data.note}}', view)).toBe(expected);
     // Cut after a backslash, the escape goes with what it escaped: the … is not escaped.
     const cut = chatText(format, '{{data.note}}', eventTemplateView(event({ data: { note: '*'.repeat(15_000) } })));
     expect(cut.endsWith('\\*…')).toBe(true);
