@@ -259,7 +259,8 @@ export type DigestSettings = z.infer<typeof digestSchema>;
  */
 const filterSchema = z
   .preprocess(
-    (value, ctx) => {
+    // Typed as what it takes, so the client's types still say a filter is an object.
+    (value: Record<string, unknown>, ctx) => {
       if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
         ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `is not a field of an event; fields are ${FIELDS_HELP}` });
       }

@@ -73,8 +73,8 @@ describe('import ids', () => {
     expect(ids([bad, a, b, a]).slice(1)).toEqual([idA, idB, idA2]);
     expect(ids([b, a, a])).toEqual([idB, idA, idA2]);
     expect(ids([`${a} `])).not.toEqual([idA]);
-    // The same line in another file is another event; the same file moved keeps its ids.
+    // The same line in another file is another event, also in a file of the same name elsewhere.
     expect(ids([a], '/data/other.ndjson')).not.toEqual([idA]);
-    expect(ids([a], '/elsewhere/events.ndjson')).toEqual([idA]);
+    expect(ids([a], '/data/2026-02/events.ndjson')).not.toEqual([idA]);
   });
 });

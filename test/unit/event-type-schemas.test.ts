@@ -110,4 +110,11 @@ test("a pattern keeps JavaScript's syntax: its escapes work, RE2's own are refus
     expect(() => compileSchema({ type: 'string', pattern })).toThrow(/Invalid regular expression/);
   expect(compileSchema({ type: 'string', pattern: '^.{0,1000}$' })('x'.repeat(1000))).toBe(true); // about 2,000 instructions
   expect(() => compileSchema({ type: 'string', pattern: '^.{0,800}-.{0,800}$' })).toThrow(/too large to match in linear time/);
+  // Each may apply to every string of an event: together they are bounded too, per schema.
+  const three = {
+    type: 'object',
+    properties: Object.fromEntries(['a', 'b', 'c'].map((k) => [k, { type: 'string', pattern: `^${k}.{0,1000}$` }])),
+  };
+  expect(() => compileSchema(three)).toThrow(/too large together/);
+  expect(compileSchema({ ...three, properties: { a: three.properties.a, b: three.properties.b } })({ a: 'a', b: 'b' })).toBe(true);
 });

@@ -1,3 +1,4 @@
+import type { SubscriptionCreate, SubscriptionPatch } from '../../src/client';
 import { parseOrThrow, ProblemError } from '../../src/api/problem';
 import {
   deliveryControlSchema,
@@ -365,6 +366,15 @@ describe('subscription filters', () => {
       status: 400,
       errors: [{ path: 'filter.data.amount.$regex', message: expect.stringMatching(/^is not an operator; a field takes \$eq/) }],
     });
+  });
+
+  test("the client's types say a filter is an object (the check of __proto__ before the record keeps its input type)", () => {
+    // @ts-expect-error a filter is an object, not text
+    const text: SubscriptionCreate['filter'] = 'data.env=prod';
+    // @ts-expect-error the same for an update
+    const patch: SubscriptionPatch = { filter: 'data.env=prod' };
+    expect(issuePaths(subscriptionCreateSchema.safeParse({ ...webhook, filter: text }))).toEqual(['filter']);
+    expect(issuePaths(subscriptionPatchSchema.safeParse(patch))).toEqual(['filter']);
   });
 
   test('a number JSON cannot carry, and a top-level __proto__ key, are refused with their paths, as a body brings them', () => {

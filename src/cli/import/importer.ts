@@ -61,16 +61,16 @@ interface Batch {
 const ID_BUCKETS = 1 << 22;
 
 /**
- * Ids for the events of a file's lines that have none, from the file's name, the line's text
+ * Ids for the events of a file's lines that have none, from the file's path, the line's text
  * and how many lines before it fell in the same bucket of texts (every earlier copy of the same
- * text does): each run of the file gives the same ones, and an edit elsewhere (a bad line fixed
- * or removed) changes no other line's, but for a line sharing the edited line's bucket (one
- * chance in four million per edited line). From the line's number, removing a bad line gave every
- * event after it a new id: all sent again. Identical lines stay distinct events, and so do
- * identical lines of two files. Called with every non-blank line, in order.
+ * text does): each run of the file gives the same ones, and an edit (a bad line fixed or
+ * removed) changes the ids only of the later lines that share a bucket with it: one line in
+ * four million after it. From the line's number, removing a bad line gave every event after it a
+ * new id: all sent again. Identical lines stay distinct events, and so do identical lines of two
+ * files. Called with every non-blank line, in order.
  */
 export function importIds(file: string): (text: string) => string {
-  const name = path.basename(file);
+  const name = path.resolve(file);
   // Counts in a fixed table, not per distinct text: a Map of every line's text outgrew memory,
   // and V8's Map stops at 2^24 entries.
   const counts = new Uint32Array(ID_BUCKETS);
