@@ -136,7 +136,9 @@ export function ingestLog(deps: { store: Store; logger: Logger; alerts: Rejectio
     };
     const log = (answer: string) => {
       const principal = res.locals.principal as Principal | undefined;
-      if (res.statusCode === 401 || !principal) return;
+      // A portal session never ingests (its gate answers 403): its visitor's text, up to 16 KB a
+      // request, and the refusal alerts it would raise are not the tenant's producers' to read.
+      if (res.statusCode === 401 || !principal || principal.portal) return;
       const raw = (req as WithRawBody).rawBody;
       const bodyBytes = raw?.length ?? Number(req.get('content-length') ?? 0);
       let problem: unknown = answer;

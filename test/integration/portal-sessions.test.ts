@@ -130,7 +130,21 @@ test('a portal link signs in once to its subscriptions, where the visitor tests,
   expect(await crafted(page, 'POST', '/v1/subscriptions', { channel: 'webhook', url: 'https://x.example', eventTypes: ['*'] })).toBe(403);
   for (const route of ['/v1/events', '/v1/api-keys', '/v1/ingest-log', '/v1/stats/overview', '/v1/event-types', '/v1/settings'])
     expect([route, await crafted(page, 'GET', route)]).toEqual([route, 403]);
-  expect(await crafted(page, 'POST', '/v1/events', { type: 'order.created', data: {} })).toBe(403);
+  expect(await crafted(page, 'POST', '/v1/events', { type: 'order.created', data: { from: 'the session' } })).toBe(403);
+  // Nor does its refusal reach the tenant's ingestion log: a refusal of the admin's sent after it
+  // is there, and the session's is not.
+  expect(
+    (await env.stack.request('POST', '/v1/events', { type: 'order.created', data: { from: 'the admin' }, id: 'Bad id!' })).status,
+  ).toBe(400);
+  const log = await eventually(
+    async () => {
+      const entries = (await env.stack.request('GET', '/v1/ingest-log?limit=200')).body.data as { body: string }[];
+      return entries.some((e) => e.body.includes('the admin')) && entries;
+    },
+    SEEN_MS,
+    "the admin's refusal logged",
+  );
+  expect(log.filter((e) => e.body.includes('the session'))).toEqual([]);
   expect(await crafted(page, 'POST', '/v1/portal-sessions', { eventTypes: ['*'], expiresIn: 60 })).toBe(403);
   // Without the portal's header (what a form on another site would send) the cookie is not enough.
   expect(await crafted(page, 'GET', `/v1/subscriptions/${mine.id}`, undefined, false)).toBe(403);
