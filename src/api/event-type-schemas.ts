@@ -25,8 +25,14 @@ import { unavailable } from './temporal-call';
 const MAX_PATTERN_PROGRAM = 2_500;
 /** And all of one schema's patterns together: each may apply to every string of an event. */
 const MAX_SCHEMA_PATTERN_PROGRAM = 5_000;
-/** What the schema being compiled (`compileSchema`, synchronous) may still spend on patterns. */
+/**
+ * What the schema being compiled (`compileSchema`, synchronous) may still spend on patterns, and
+ * those charged already: Ajv asks for a pattern at each place its code uses it (a `$defs` entry
+ * inlined at each `$ref`, `patternProperties` again for `additionalProperties`), which is one
+ * pattern to match.
+ */
 let patternBudget = MAX_SCHEMA_PATTERN_PROGRAM;
+const patternsCharged = new Set<string>();
 
 /**
  * `pattern` and `patternProperties` match in linear time (RE2): a tenant's schema is input
@@ -43,7 +49,8 @@ const linearRegExp: RegExpEngine = Object.assign(
     if (compiled.programSize() > MAX_PATTERN_PROGRAM) {
       throw new Error(`pattern ${JSON.stringify(pattern)} is too large to match in linear time; simplify it`);
     }
-    patternBudget -= compiled.programSize();
+    if (!patternsCharged.has(pattern)) patternBudget -= compiled.programSize();
+    patternsCharged.add(pattern);
     if (patternBudget < 0) throw new Error("the schema's patterns are too large together to match in linear time; simplify them");
     // Ajv keys a schema's patterns by this text.
     return { test: (s: string) => compiled.matcher(s).find(), toString: () => `/${pattern}/${flags}` };
@@ -56,6 +63,10 @@ const options = { strict: false, allErrors: true, code: { regExp: linearRegExp }
 
 const draft2020 = addFormats(new Ajv2020(options));
 const draft07 = addFormats(new Ajv(options));
+// Their meta-schemas are compiled on first use, with their own patterns: now, so that no
+// tenant's schema is charged for them.
+draft2020.getSchema('https://json-schema.org/draft/2020-12/schema');
+draft07.getSchema('http://json-schema.org/draft-07/schema');
 
 function compilerFor(schema: Record<string, unknown>): Ajv {
   return typeof schema.$schema === 'string' && /draft-0[4-7]/.test(schema.$schema) ? draft07 : draft2020;
@@ -71,6 +82,7 @@ export function compileSchema(schema: Record<string, unknown>): ValidateFunction
   const compiler = compilerFor(schema);
   let validate: ValidateFunction;
   patternBudget = MAX_SCHEMA_PATTERN_PROGRAM;
+  patternsCharged.clear();
   try {
     validate = compiler.compile(schema);
   } catch (err) {

@@ -116,5 +116,19 @@ test("a pattern keeps JavaScript's syntax: its escapes work, RE2's own are refus
     properties: Object.fromEntries(['a', 'b', 'c'].map((k) => [k, { type: 'string', pattern: `^${k}.{0,1000}$` }])),
   };
   expect(() => compileSchema(three)).toThrow(/too large together/);
+  // One pattern used at six places (a $defs entry Ajv inlines at each $ref) is one pattern to match.
+  const ids = Object.fromEntries(['p1', 'p2', 'p3', 'p4', 'p5', 'p6'].map((p) => [p, { $ref: '#/$defs/id' }]));
+  const shared = compileSchema({ type: 'object', $defs: { id: { type: 'string', pattern: '^.{0,500}$' } }, properties: ids });
+  expect([shared({ p1: 'x', p6: 'y' }), shared({ p3: 'z'.repeat(501) })]).toEqual([true, false]);
   expect(compileSchema({ ...three, properties: { a: three.properties.a, b: three.properties.b } })({ a: 'a', b: 'b' })).toBe(true);
+});
+
+test("a fresh process charges a schema for its own patterns, not for the meta-schema's it compiles on first use", async () => {
+  await jest.isolateModulesAsync(async () => {
+    const fresh = await import('../../src/api/event-type-schemas');
+    const pattern = (prefix: string, n: number) => ({ type: 'string', pattern: `^${prefix}.{0,${n}}$` });
+    // 2,005 + 2,005 + 985 instructions: 4,995 of the 5,000.
+    const near = { type: 'object', properties: { a: pattern('a', 1000), b: pattern('b', 1000), c: pattern('c', 490) } };
+    expect(fresh.compileSchema(near)({ a: 'a', c: 'c' })).toBe(true);
+  });
 });
