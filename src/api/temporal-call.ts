@@ -6,8 +6,9 @@ export const RETRY_AFTER_SECONDS = '5';
 /** How long one request waits for Temporal before the caller is told 503. */
 export const TEMPORAL_DEADLINE_MS = 5000;
 
-export function unavailable(detail: string): ProblemError {
-  return new ProblemError(503, 'Service unavailable', detail, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
+/** 503 with Retry-After; its title names the problem's type (`…/service-unavailable` unless given). */
+export function unavailable(detail: string, title = 'Service unavailable'): ProblemError {
+  return new ProblemError(503, title, detail, undefined, { 'Retry-After': RETRY_AFTER_SECONDS });
 }
 
 /** What the caller is told when Temporal's namespace lacks one of Herald's search attributes (`refusedSearchAttribute`). */
@@ -27,12 +28,9 @@ export async function callTemporal<T>(connection: Connection, fn: () => Promise<
     // Past the deadline Temporal may still have taken the call: the caller cannot be told nothing changed.
     if (isDeadlineExceeded(err)) {
       // Its own type (…/outcome-unknown): clients send again only what is safe to repeat.
-      throw new ProblemError(
-        503,
-        'Outcome unknown',
+      throw unavailable(
         'Temporal did not answer in time, and may have taken the request: sending it again is safe, but for a replay or a recover, which would run twice; check those first.',
-        undefined,
-        { 'Retry-After': RETRY_AFTER_SECONDS },
+        'Outcome unknown',
       );
     }
     if (isUnavailable(err)) throw unavailable('Temporal is unavailable; nothing was changed, try again.');

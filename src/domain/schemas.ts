@@ -98,12 +98,14 @@ export const eventInputSchema = z.strictObject({
 export type EventInput = z.infer<typeof eventInputSchema>;
 
 /**
- * A `__proto__` key at the top of `data`: zod rebuilds a record key by key and drops that one
- * without a word, so it is refused instead (deeper ones are kept as sent: nothing rebuilds them).
+ * Whether `value` has its own `__proto__` key (as `JSON.parse` makes one), which zod's record
+ * rebuilds key by key and drops without a word: such a key is refused instead.
  */
+const hasProtoKey = (value: unknown): boolean => typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__');
+
+/** A `__proto__` key at the top of `data` (deeper ones are kept as sent: nothing rebuilds them). */
 function refuseTopLevelProto(value: unknown, ctx: z.RefinementCtx): unknown {
-  const data = (value as { data?: unknown } | null)?.data;
-  if (typeof data === 'object' && data !== null && Object.hasOwn(data, '__proto__')) {
+  if (hasProtoKey((value as { data?: unknown } | null)?.data)) {
     ctx.addIssue({ code: 'custom', path: ['data', '__proto__'], message: 'a key named "__proto__" cannot be kept at the top of data' });
   }
   return value;
@@ -261,7 +263,7 @@ const filterSchema = z
   .preprocess(
     // Typed as what it takes, so the client's types still say a filter is an object.
     (value: Record<string, unknown>, ctx) => {
-      if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+      if (hasProtoKey(value)) {
         ctx.addIssue({ code: 'custom', path: ['__proto__'], message: `is not a field of an event; fields are ${FIELDS_HELP}` });
       }
       return value;
