@@ -1,4 +1,4 @@
-import { connectStore, ensureIndexes, tenantVersion, type DeliveryDoc, type EventDoc, type Store } from '../src/store';
+import { connectStore, ensureIndexes, tenantVersions, type DeliveryDoc, type EventDoc, type Store } from '../src/store';
 import { claimDelivery, closeDelivery, createAttemptRecorder, createDeliveries, findDelivery } from '../src/store/deliveries';
 import { eventDocOf, findEvent, isMarkedForPurge, isPurging, recordEvent, setStatusOfRun } from '../src/store/events';
 import { findSubscription } from '../src/store/subscriptions';
@@ -51,7 +51,7 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
   for (let i = 0; i < RUNS; i++) {
     const id = `${label}-${i}`;
     const event = { id, type: 'hot.started', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };
-    await time('subscriptions version (by _id)', () => tenantVersion(store.subscriptionsVersions, TENANT));
+    await time('subscriptions version (by _id)', () => tenantVersions(store, TENANT));
     await time('record the event (insert, closure mark by _id)', () =>
       recordEvent(store, eventDocOf(TENANT, event, `event/${TENANT}/${id}`, 'run', 'delivering')),
     );

@@ -65,7 +65,7 @@ export function createAuditActivities(deps: AuditDeps) {
     const wanted: SubscriptionDoc[] = [];
     const filteredOut: string[] = [];
     let event: HeraldEvent | undefined;
-    const { version, subs } = await deps.caches.matchable(input.tenant);
+    const { version, subs } = await deps.caches.matchable(input.tenant, input.subscriptionsVersion);
     for (const { doc, filter } of subs) {
       // A digest event is not collected into digests itself.
       if (!matchesAny(doc.eventTypes, input.eventType) || (doc.digest && input.eventType === DIGEST_EVENT_TYPE)) continue;
@@ -205,6 +205,7 @@ export function createAuditActivities(deps: AuditDeps) {
         workflowId,
         ...(input.only && { only: input.only }),
         ...(input.digest && { digest: true }),
+        ...(input.subscriptionsVersion !== undefined && { subscriptionsVersion: input.subscriptionsVersion }),
       };
       const subs = await subscriptionsFor(match, () => Promise.resolve(event));
       // Recorded before the digests hear of it: a digest reads the events it collected from the audit.

@@ -16,8 +16,12 @@ export interface MatchableSubscription {
 
 /** The worker's read caches, shared by its activities: what the hot path would otherwise read again. */
 export interface ActivityCaches {
-  /** A tenant's active subscriptions, as matching reads them, and the version of the tenant's subscriptions they are. */
-  matchable(tenant: string): Promise<{ version: number; subs: MatchableSubscription[] }>;
+  /**
+   * A tenant's active subscriptions, as matching reads them, and the version of the tenant's
+   * subscriptions they are: those held when they are at least `atLeast` (a version read after
+   * the caller's event arrived), else as of a read of the version now.
+   */
+  matchable(tenant: string, atLeast?: number): Promise<{ version: number; subs: MatchableSubscription[] }>;
   /** One subscription as it is now, active or not; null when it was deleted. */
   subscription(tenant: string, id: string): Promise<SubscriptionDoc | null>;
   /**
@@ -63,7 +67,9 @@ export function createActivityCaches(store: Store, subscriptionsMaxAgeMs = SUBSC
   // every subscription of the tenant again, all of them at the same version.
   const loads = new Map<string, Promise<{ version: number; subs: MatchableSubscription[] }>>();
 
-  async function matchable(tenant: string): Promise<{ version: number; subs: MatchableSubscription[] }> {
+  async function matchable(tenant: string, atLeast?: number): Promise<{ version: number; subs: MatchableSubscription[] }> {
+    const held = tenantSubscriptions.get(tenant);
+    if (atLeast !== undefined && held && held.version >= atLeast) return held;
     const version = await versionOf(tenant); // first: see subscriptionsVersion
     const cached = tenantSubscriptions.get(tenant);
     if (cached?.version === version) return cached;

@@ -19,12 +19,15 @@ export interface MatchInput {
   only?: string;
   /** The event is a digest of the `only` subscription's digest workflow. */
   digest?: boolean;
+  /** Subscriptions at least this new match it without a read of the version (`DeliverEventInput`). */
+  subscriptionsVersion?: number;
 }
 
 /** Recording an event and opening its deliveries in one step (`only`, `digest`: as in MatchInput). */
 export interface OpenEventInput extends RecordEventInput {
   only?: string;
   digest?: boolean;
+  subscriptionsVersion?: number;
   /**
    * Deliveries to receivers allowed at most `timeoutMs` are not stored yet: their first attempt
    * writes each once, with its outcome, and the event carries their claim meanwhile. Only a

@@ -5,16 +5,13 @@ import addFormats from 'ajv-formats';
 import { LRUCache } from 'lru-cache';
 import { RE2JS } from 're2js';
 import { isStoreUnreachable, type Store } from '../store';
-import { registryVersion, schemasOf } from '../store/event-types';
-import { sharedRead } from '../store/shared-read';
+import { schemasOf } from '../store/event-types';
 import { unavailable } from './temporal-call';
 
 /**
  * JSON Schema validation of event `data` against the tenant's event-type registry. Schemas
- * are compiled once per registry version: each request costs one read of the version, shared
- * by the tenant's requests that arrive while another read is in flight (`sharedRead`: each is
- * answered by a read that started after it arrived, so a schema registered before a request
- * was sent applies to it).
+ * are compiled once per registry version, which each request reads before it is checked
+ * (`tenantVersionsReader`), so a schema registered before a request was sent applies to it.
  */
 
 /**
@@ -127,35 +124,46 @@ interface TenantSchemas {
 }
 
 export interface EventDataValidator {
-  /** For each event, the issues its `data` has against its type's schema (empty when none or no schema). */
-  check(tenant: string, events: { type: string; data: Record<string, unknown> }[]): Promise<DataIssue[][]>;
+  /**
+   * For each event, the issues its `data` has against its type's schema (empty when none or no
+   * schema), with the tenant's registry at `registryVersion`: undefined when the store could not
+   * be read for it.
+   */
+  check(
+    tenant: string,
+    events: { type: string; data: Record<string, unknown> }[],
+    registryVersion: number | undefined,
+  ): Promise<DataIssue[][]>;
 }
 
 export function createEventDataValidator(store: Store): EventDataValidator {
   const tenants = new LRUCache<string, TenantSchemas>({ max: 1000 });
-  const versionOf = sharedRead((tenant) => registryVersion(store, tenant));
 
-  async function schemasFor(tenant: string): Promise<TenantSchemas> {
+  async function schemasFor(tenant: string, registryVersion: number | undefined): Promise<TenantSchemas> {
     const cached = tenants.get(tenant);
+    // Intake does not depend on the store (the workflow's start is the acceptance): through
+    // an outage the schemas last read go on validating. With none read yet, the producer is
+    // told to resend rather than have its events accepted unchecked.
+    const unreadable = () => {
+      if (cached) return cached;
+      throw unavailable('The event-type registry cannot be read (the store is unreachable); nothing was accepted, try again.');
+    };
+    if (registryVersion === undefined) return unreadable();
+    if (cached?.version === registryVersion) return cached;
     try {
-      if (cached && cached.version === (await versionOf(tenant))) return cached;
       const loaded = await schemasOf(store, tenant);
       const fresh = { version: loaded.version, sources: loaded.schemas, compiled: new Map<string, ValidateFunction>() };
       tenants.set(tenant, fresh);
       return fresh;
     } catch (err) {
       if (!isStoreUnreachable(err)) throw err;
-      // Intake does not depend on the store (the workflow's start is the acceptance): through
-      // an outage the schemas last read go on validating. With none read yet, the producer is
-      // told to resend rather than have its events accepted unchecked.
-      if (cached) return cached;
-      throw unavailable('The event-type registry cannot be read (the store is unreachable); nothing was accepted, try again.');
+      return unreadable();
     }
   }
 
   return {
-    async check(tenant, events) {
-      const schemas = await schemasFor(tenant);
+    async check(tenant, events, registryVersion) {
+      const schemas = await schemasFor(tenant, registryVersion);
       return events.map((event) => {
         const source = schemas.sources.get(event.type);
         if (!source) return [];

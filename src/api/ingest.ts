@@ -10,6 +10,7 @@ import { isUnavailable, refusedSearchAttribute } from '../temporal/client';
 import { searchAttributeMissing, TEMPORAL_DEADLINE_MS } from './temporal-call';
 import { startDeliverEvent } from '../temporal/deliver-event-client';
 import { eventWorkflowId } from '../temporal/names';
+import type { DeliverEventInput } from '../workflows/definitions';
 
 export interface IngestDeps {
   temporal: Client;
@@ -58,8 +59,16 @@ export function completeEvent(input: EventInput, now: Date): HeraldEvent {
  * the first run closed), which makes racing duplicates safe; ids older than Temporal's
  * retention are caught by the audit look-up. Only ids the client chose are looked up: an id
  * Herald made (`clientIds` lacks it) is new by construction, so most events cost no read.
+ * `subscriptionsVersion`, read after the request arrived, goes to each workflow (see
+ * `DeliverEventInput`).
  */
-export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEvent[], clientIds: ReadonlySet<string>): Promise<Accepted[]> {
+export async function ingest(
+  deps: IngestDeps,
+  tenant: string,
+  events: HeraldEvent[],
+  clientIds: ReadonlySet<string>,
+  subscriptionsVersion?: number,
+): Promise<Accepted[]> {
   let known = new Map<string, string>();
   try {
     known = await withinMs(
@@ -81,7 +90,15 @@ export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEve
     const workflowId = known.get(event.id);
     const result: Accepted = workflowId
       ? { id: event.id, workflowId, duplicate: true }
-      : await start(deps, tenant, event, (err, attribute) => (refusal ??= { err, attribute }));
+      : await start(
+          deps,
+          {
+            tenant,
+            event,
+            ...(subscriptionsVersion !== undefined && { subscriptionsVersion }),
+          },
+          (err, attribute) => (refusal ??= { err, attribute }),
+        );
     if (!result.error) deps.metrics.eventsAccepted.inc({ duplicate: String(result.duplicate) });
     return result;
   });
@@ -95,16 +112,12 @@ export async function ingest(deps: IngestDeps, tenant: string, events: HeraldEve
   return results;
 }
 
-async function start(
-  deps: IngestDeps,
-  tenant: string,
-  event: HeraldEvent,
-  refused: (err: unknown, attribute: string) => void,
-): Promise<Accepted> {
+async function start(deps: IngestDeps, input: DeliverEventInput, refused: (err: unknown, attribute: string) => void): Promise<Accepted> {
+  const { tenant, event } = input;
   const workflowId = eventWorkflowId(tenant, event.id);
   try {
     const started = await deps.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, { tenant, event }),
+      startDeliverEvent(deps.temporal, deps.taskQueue, workflowId, input),
     );
     return { id: event.id, workflowId, duplicate: !started };
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { EventTypePut } from '../domain/schemas';
-import { bumpTenantVersion, tenantVersion, upsertRetryingRace, type EventTypeDoc, type Store } from './index';
+import { bumpTenantVersion, tenantVersions, upsertRetryingRace, type EventTypeDoc, type Store } from './index';
 import { keysetPage, type Page } from './paging';
 
 /** The event-type registry: what each type means and, optionally, the JSON Schema of its `data`. */
@@ -25,7 +25,7 @@ export async function putEventType(
       { upsert: true, returnDocument: 'before' },
     ),
   );
-  await bumpTenantVersion(store.eventTypesVersions, tenant);
+  await bumpTenantVersion(store, tenant, 'eventTypes');
   const doc = await store.eventTypes.findOne({ _id: key(tenant, type) });
   return { doc: doc!, created: result === null };
 }
@@ -36,7 +36,7 @@ export function findEventType(store: Store, tenant: string, type: string): Promi
 
 export async function deleteEventType(store: Store, tenant: string, type: string): Promise<boolean> {
   const result = await store.eventTypes.deleteOne({ _id: key(tenant, type) });
-  if (result.deletedCount === 1) await bumpTenantVersion(store.eventTypesVersions, tenant);
+  if (result.deletedCount === 1) await bumpTenantVersion(store, tenant, 'eventTypes');
   return result.deletedCount === 1;
 }
 
@@ -52,9 +52,7 @@ export function allEventTypes(store: Store, tenant: string, max = 1000): Promise
 
 /** The tenant's registry version and its types that carry a schema: what ingestion validates against. */
 export async function schemasOf(store: Store, tenant: string): Promise<{ version: number; schemas: Map<string, string> }> {
-  const version = await tenantVersion(store.eventTypesVersions, tenant); // first: see bumpTenantVersion
+  const version = (await tenantVersions(store, tenant)).eventTypes; // first: see bumpTenantVersion
   const docs = await store.eventTypes.find({ tenant }, { projection: { type: 1, schemaJson: 1 } }).toArray();
   return { version, schemas: new Map(docs.filter((d) => d.schemaJson).map((d) => [d.type, d.schemaJson!])) };
 }
-
-export const registryVersion = (store: Store, tenant: string) => tenantVersion(store.eventTypesVersions, tenant);

@@ -218,21 +218,27 @@ export interface ApiKeyDoc {
 }
 
 /**
- * A counter per tenant, raised after every change to its subscriptions, so a worker can keep
- * the tenant's subscriptions in memory and know with one read by `_id` whether they changed.
+ * Counters per tenant, each raised after every change to what readers cache: its subscriptions
+ * (workers match events against them in memory) and its event-type registry (the API validates
+ * events against it). Kept in one document, so the API reads both with one read by `_id` per
+ * request and hands the subscriptions counter to the event's workflow: a worker whose cache is
+ * at least that new matches the event without reading the counter again.
  */
-export interface TenantVersionDoc {
+export interface TenantVersionsDoc {
   _id: string; // the tenant
-  version: number;
+  subscriptions?: number;
+  eventTypes?: number;
 }
 
+export type TenantVersions = Required<Omit<TenantVersionsDoc, '_id'>>;
+
 /**
- * Raised after each change that readers cache (subscriptions for matching, event types for
- * validation). After, not before: a reader takes the version first and the documents second,
- * so whatever it caches under a version is at least as new as that version.
+ * Raised after each change that readers cache. After, not before: a reader takes the version
+ * first and the documents second, so whatever it caches under a version is at least as new as
+ * that version.
  */
-export async function bumpTenantVersion(versions: Collection<TenantVersionDoc>, tenant: string): Promise<void> {
-  await upsertRetryingRace(() => versions.updateOne({ _id: tenant }, { $inc: { version: 1 } }, { upsert: true }));
+export async function bumpTenantVersion(store: Store, tenant: string, counter: keyof TenantVersions): Promise<void> {
+  await upsertRetryingRace(() => store.tenantVersions.updateOne({ _id: tenant }, { $inc: { [counter]: 1 } }, { upsert: true }));
 }
 
 /**
@@ -250,8 +256,9 @@ export async function upsertRetryingRace<T>(upsert: () => Promise<T>): Promise<T
   }
 }
 
-export async function tenantVersion(versions: Collection<TenantVersionDoc>, tenant: string): Promise<number> {
-  return (await versions.findOne({ _id: tenant }))?.version ?? 0;
+export async function tenantVersions(store: Store, tenant: string): Promise<TenantVersions> {
+  const doc = await store.tenantVersions.findOne({ _id: tenant });
+  return { subscriptions: doc?.subscriptions ?? 0, eventTypes: doc?.eventTypes ?? 0 };
 }
 
 /**
@@ -343,10 +350,9 @@ export interface Store {
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
   apiKeys: Collection<ApiKeyDoc>;
-  subscriptionsVersions: Collection<TenantVersionDoc>;
+  tenantVersions: Collection<TenantVersionsDoc>;
   eventTypes: Collection<EventTypeDoc>;
   ingestLog: Collection<IngestLogDoc>;
-  eventTypesVersions: Collection<TenantVersionDoc>;
   purgeMarks: Collection<PurgeMarkDoc>;
   portalSessions: Collection<PortalSessionDoc>;
   portalRedemptions: Collection<PortalRedemptionDoc>;
@@ -366,10 +372,9 @@ export async function connectStore(url: string): Promise<Store> {
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('attempts'),
     apiKeys: db.collection<ApiKeyDoc>('api_keys'),
-    subscriptionsVersions: db.collection<TenantVersionDoc>('subscriptions_versions'),
+    tenantVersions: db.collection<TenantVersionsDoc>('tenant_versions'),
     eventTypes: db.collection<EventTypeDoc>('event_types'),
     ingestLog: db.collection<IngestLogDoc>('ingest_log'),
-    eventTypesVersions: db.collection<TenantVersionDoc>('event_types_versions'),
     purgeMarks: db.collection<PurgeMarkDoc>('purge_marks'),
     portalSessions: db.collection<PortalSessionDoc>('portal_sessions'),
     portalRedemptions: db.collection<PortalRedemptionDoc>('portal_redemptions'),
@@ -402,9 +407,8 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   ],
   attempts: [{ key: { tenant: 1, eventId: 1, startedAt: 1 }, name: 'tenant_event_time' }],
   apiKeys: [{ key: { createdAt: -1, _id: -1 }, name: 'created' }],
-  subscriptionsVersions: [], // read by _id only
+  tenantVersions: [], // read by _id only
   eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
-  eventTypesVersions: [],
   purgeMarks: [], // read by _id only
   portalSessions: [], // read by _id only
   portalRedemptions: [], // inserted by _id only

@@ -1,7 +1,7 @@
 import type { EventFilter } from '../domain/filter';
 import type { SecretBox } from '../security/secret-box';
 import type { SubscriptionPatch } from '../domain/schemas';
-import { bumpTenantVersion, tenantVersion, type Store, type SubscriptionDoc } from './index';
+import { bumpTenantVersion, tenantVersions, type Store, type SubscriptionDoc } from './index';
 import { keysetPage, type Page } from './paging';
 
 export async function insertSubscription(store: Store, doc: SubscriptionDoc): Promise<void> {
@@ -13,9 +13,9 @@ export async function insertSubscription(store: Store, doc: SubscriptionDoc): Pr
  * After each change that matching or an attempt sees: create, update, delete, disable, a secret
  * rotated, a failing streak begun or ended (see bumpTenantVersion and ActivityCaches).
  */
-const bumpSubscriptionsVersion = (store: Store, tenant: string) => bumpTenantVersion(store.subscriptionsVersions, tenant);
+const bumpSubscriptionsVersion = (store: Store, tenant: string) => bumpTenantVersion(store, tenant, 'subscriptions');
 
-export const subscriptionsVersion = (store: Store, tenant: string) => tenantVersion(store.subscriptionsVersions, tenant);
+export const subscriptionsVersion = async (store: Store, tenant: string) => (await tenantVersions(store, tenant)).subscriptions;
 
 export function countSubscriptions(store: Store, tenant: string): Promise<number> {
   return store.subscriptions.countDocuments({ tenant });

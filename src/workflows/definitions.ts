@@ -70,6 +70,12 @@ export const DELIVER_EVENT_REVISION = 5;
 export interface DeliverEventInput {
   tenant: string;
   event: HeraldEvent;
+  /**
+   * The tenant's subscriptions version the API read after the event's request arrived: a worker
+   * whose subscriptions are at least that new matches the event without reading the version.
+   * Absent on events Herald announces itself, replays and pings, whose worker reads it.
+   */
+  subscriptionsVersion?: number;
   /** DELIVER_EVENT_REVISION when the run was started; absent on runs started before revisions. */
   revision?: number;
   mode?: DeliverEventMode;

@@ -330,7 +330,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       // Ingested events only: a replay or a ping opens one delivery, which the audit shows at once.
       const defer = revision >= 3 &&
         mode.kind === 'ingest' && { deferOpening: { timeoutMs: LOCAL_ATTEMPT_MAX_MS, deliveries: FIRST_ATTEMPTS_PER_ACTIVITY } };
-      const opened = await auditStep(() => store.openEvent({ tenant, event, workflowId, runId, ...match, ...defer }));
+      const known = input.subscriptionsVersion !== undefined && { subscriptionsVersion: input.subscriptionsVersion };
+      const opened = await auditStep(() => store.openEvent({ tenant, event, workflowId, runId, ...match, ...defer, ...known }));
       if (opened === 'duplicate') {
         // The audit outlived Temporal's retention of the first run: this run delivers nothing.
         matched = true;

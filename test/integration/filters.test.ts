@@ -80,6 +80,19 @@ test('a filter with "$" operators and dotted paths is shown as it was saved, cha
   expect(receivedIds('/filters/patched')).toEqual(['flt-patched', 'flt-removed']);
 });
 
+test("an event carries the tenant's subscriptions version read after its request arrived: a change answered before it applies", async () => {
+  const sub = await subscribe('/filters/versioned', ['build.versioned']);
+  expect((await env.stack.request('PATCH', `/v1/subscriptions/${sub.id}`, { filter: { 'data.n': 2 } })).status).toBe(200);
+  const { workflowId } = await send({ id: 'flt-versioned', type: 'build.versioned', data: { n: 1 } });
+  // Its worker matches it without reading the version when its cache is at least this new.
+  const { events } = await env.stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const input = events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data!;
+  const stored = await env.stack.store.tenantVersions.findOne({ _id: 'default' });
+  expect(stored?.subscriptions).toBeGreaterThan(0);
+  expect(JSON.parse(Buffer.from(input).toString())).toMatchObject({ subscriptionsVersion: stored!.subscriptions });
+  expect((await finalEvent('flt-versioned')).filteredOut).toEqual([sub.id]);
+});
+
 test('an unknown operator or a malformed filter is a 400 naming its path, on create and on update', async () => {
   const create = await env.stack.request('POST', '/v1/subscriptions', {
     channel: 'webhook',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { bumpTenantVersion, connectStore, tenantVersion, type Store } from '../../src/store';
+import { bumpTenantVersion, connectStore, tenantVersions, type Store } from '../../src/store';
 import { sharedServers } from '../harness/stack';
 
 /**
@@ -26,10 +26,10 @@ test('concurrent raises of a tenant version each count', async () => {
   const each = 20;
   await Promise.all(
     Array.from({ length: writers }, async () => {
-      for (let i = 0; i < each; i++) await bumpTenantVersion(store.subscriptionsVersions, 'tenant-a');
+      for (let i = 0; i < each; i++) await bumpTenantVersion(store, 'tenant-a', 'subscriptions');
     }),
   );
-  expect(await tenantVersion(store.subscriptionsVersions, 'tenant-a')).toBe(writers * each);
+  expect(await tenantVersions(store, 'tenant-a')).toEqual({ subscriptions: writers * each, eventTypes: 0 });
 });
 
 test('two fields set at once on one document by two writers both stay, by update and by findAndModify', async () => {

@@ -29,10 +29,10 @@ function memoryStore(initial: SubscriptionDoc[], loadDelaysMs: number[] = []) {
         return Promise.resolve(subscriptions.find((s) => s._id === filter._id) ?? null);
       },
     },
-    subscriptionsVersions: {
+    tenantVersions: {
       findOne: () => {
         reads.push('version');
-        return Promise.resolve({ _id: TENANT, version });
+        return Promise.resolve({ _id: TENANT, subscriptions: version });
       },
     },
   } as unknown as Store;
@@ -111,4 +111,22 @@ test("a tenant's subscriptions are read again after a minute even when the versi
   expect((await caches.matchable(TENANT)).subs).toHaveLength(2);
   await new Promise((r) => setTimeout(r, 1_100));
   expect((await caches.matchable(TENANT)).subs.map((s) => s.doc._id)).toEqual(['a']);
+});
+
+test('an event whose API read the version matches on a cache at least that new without a read, and reads when the cache is older', async () => {
+  const { store, reads, change } = memoryStore([subscription('a'), subscription('b')]);
+  const caches = createActivityCaches(store);
+  const { version } = await caches.matchable(TENANT);
+
+  reads.length = 0;
+  expect((await caches.matchable(TENANT, version)).subs.map((s) => s.doc._id)).toEqual(['a', 'b']);
+  expect((await caches.matchable(TENANT, version - 1)).version).toBe(version);
+  expect(reads).toEqual([]);
+
+  // A change the API saw before the event's request: the cache is older than the event, so it is read again.
+  change([subscription('a')]);
+  const matched = await caches.matchable(TENANT, version + 1);
+  expect(matched).toMatchObject({ version: version + 1 });
+  expect(matched.subs.map((s) => s.doc._id)).toEqual(['a']);
+  expect(reads).toEqual(['version', 'subscriptions']);
 });

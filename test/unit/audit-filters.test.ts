@@ -62,7 +62,7 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
       find: () => ({ toArray: () => Promise.resolve(subscriptions) }),
       findOne: (filter: { _id: string }) => Promise.resolve(subscriptions.find((s) => s._id === filter._id) ?? null),
     },
-    subscriptionsVersions: { findOne: () => Promise.resolve({ _id: TENANT, version }) },
+    tenantVersions: { findOne: () => Promise.resolve({ _id: TENANT, subscriptions: version }) },
   } as unknown as Store;
   const whenMarkRead = (run: () => void) => (onMarkRead = run);
   return { store, events, deliveries, commands, purgeMarks, whenMarkRead, bumpVersion: () => version++ };

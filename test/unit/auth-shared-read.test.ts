@@ -2,6 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { authenticate, type Principal } from '../../src/api/auth';
 import { ProblemError } from '../../src/api/problem';
 import { createEventDataValidator } from '../../src/api/event-type-schemas';
+import { tenantVersionsReader } from '../../src/api/tenant-versions';
 import { hashApiKey, newApiKey } from '../../src/security/api-keys';
 import type { ApiKeyDoc, Store } from '../../src/store';
 
@@ -75,10 +76,10 @@ test("a tenant's requests share the registry version's read, and a schema regist
   let reads = 0;
   const schemaJson = JSON.stringify({ type: 'object', required: ['amount'] });
   const store = {
-    eventTypesVersions: {
+    tenantVersions: {
       findOne: () => {
         reads++;
-        const answer = version ? { _id: 't', version } : null; // the state when the read ran
+        const answer = version ? { _id: 't', eventTypes: version } : null; // the state when the read ran
         return new Promise((resolve) => answers.push(() => resolve(answer)));
       },
     },
@@ -91,25 +92,29 @@ test("a tenant's requests share the registry version's read, and a schema regist
     }
   };
   const validator = createEventDataValidator(store);
+  const versionsOf = tenantVersionsReader(store);
+  // As ingestion: the tenant's versions read after the request arrived, then its events checked.
+  const check = async () => validator.check('t', [event], (await versionsOf('t'))?.eventTypes);
   const event = { type: 'order.paid', data: {} };
-  const warm = validator.check('t', [event]);
+  const warm = check();
   await tick();
   await answerAll();
   expect(await warm).toEqual([[]]);
 
-  const first = validator.check('t', [event]);
+  expect(reads).toBe(2); // the versions, then the registry, which reads the version first
+  const first = check();
   await tick();
-  expect(reads).toBe(2);
+  expect(reads).toBe(3);
   version = 1; // the schema is registered while the first request's read is in flight
-  const second = validator.check('t', [event]);
-  const third = validator.check('t', [event]);
+  const second = check();
+  const third = check();
   await tick();
-  expect(reads).toBe(2); // they wait for a read of their own
+  expect(reads).toBe(3); // they wait for a read of their own
 
   answers.shift()!();
   expect(await first).toEqual([[]]); // read before the registration
   await tick();
-  expect(reads).toBe(3); // one read for both
+  expect(reads).toBe(4); // one read for both
   await answerAll(); // and, the version having moved, the registry's own reads
   for (const [issues] of [await second, await third]) expect(issues.map((i) => i.path.join('.'))).toEqual(['data.amount']);
 });

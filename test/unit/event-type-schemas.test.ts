@@ -1,5 +1,6 @@
 import { MongoNetworkError } from 'mongodb';
 import { compileSchema, createEventDataValidator } from '../../src/api/event-type-schemas';
+import { tenantVersionsReader } from '../../src/api/tenant-versions';
 import { ProblemError } from '../../src/api/problem';
 import type { Store } from '../../src/store';
 
@@ -11,17 +12,27 @@ function registry(schemaJson: string) {
   let down = false;
   const unreachable = () => Promise.reject(new MongoNetworkError('connect ECONNREFUSED 127.0.0.1:1'));
   const store = {
-    eventTypesVersions: { findOne: () => (down ? unreachable() : Promise.resolve({ _id: 't', version: 1 })) },
+    tenantVersions: { findOne: () => (down ? unreachable() : Promise.resolve({ _id: 't', eventTypes: 1 })) },
     eventTypes: { find: () => ({ toArray: () => (down ? unreachable() : Promise.resolve([{ type: 'order.paid', schemaJson }])) }) },
   } as unknown as Store;
   return { store, stop: () => (down = true) };
+}
+
+/** Validates as ingestion does: the tenant's versions read first, then the events checked at them. */
+function validatorOf(store: Store) {
+  const validator = createEventDataValidator(store);
+  const versionsOf = tenantVersionsReader(store);
+  return {
+    check: async (tenant: string, events: { type: string; data: Record<string, unknown> }[]) =>
+      validator.check(tenant, events, (await versionsOf(tenant))?.eventTypes),
+  };
 }
 
 const schema = JSON.stringify({ type: 'object', required: ['amount'] });
 
 test('through a store outage the schemas last read go on validating', async () => {
   const { store, stop } = registry(schema);
-  const validator = createEventDataValidator(store);
+  const validator = validatorOf(store);
   expect(await validator.check('t', [{ type: 'order.paid', data: { amount: 1 } }])).toEqual([[]]);
   stop();
   const [issues] = await validator.check('t', [{ type: 'order.paid', data: {} }]);
@@ -31,7 +42,7 @@ test('through a store outage the schemas last read go on validating', async () =
 test('with no schemas read yet, an outage answers 503 with Retry-After, not an error of the server', async () => {
   const { store, stop } = registry(schema);
   stop();
-  const refused = createEventDataValidator(store).check('t', [{ type: 'order.paid', data: { amount: 1 } }]);
+  const refused = validatorOf(store).check('t', [{ type: 'order.paid', data: { amount: 1 } }]);
   await expect(refused).rejects.toBeInstanceOf(ProblemError);
   await expect(refused).rejects.toMatchObject({ status: 503 });
 });
@@ -44,7 +55,7 @@ test('a schema with an $id compiles again, as its registration and every process
   expect(first({})).toBe(false);
 
   // Registered (compiled once above, as the PUT does), then events of its type are checked.
-  const validator = createEventDataValidator(registry(JSON.stringify(withId)).store);
+  const validator = validatorOf(registry(JSON.stringify(withId)).store);
   const [issues] = await validator.check('t', [{ type: 'order.paid', data: {} }]);
   expect(issues.map((i) => i.path.join('.'))).toEqual(['data.amount']);
 });
@@ -65,7 +76,7 @@ test('a schema refused for its content leaves its $id free for the corrected one
 
 test('a registered schema that fails when applied refuses its events with a 400 that names it, not a 500', async () => {
   // Registered before PUT refused such schemas: it recurses on any data.
-  const validator = createEventDataValidator(registry(JSON.stringify({ $ref: '#' })).store);
+  const validator = validatorOf(registry(JSON.stringify({ $ref: '#' })).store);
   const [issues] = await validator.check('t', [{ type: 'order.paid', data: {} }]);
   expect(issues).toEqual([
     { path: ['data'], message: expect.stringMatching(/^cannot be checked: the schema registered for order.paid fails/) },
@@ -73,7 +84,7 @@ test('a registered schema that fails when applied refuses its events with a 400 
 });
 
 test('patterns match in linear time: a backtracking one answers at once, for pattern and patternProperties alike', async () => {
-  const validator = createEventDataValidator(
+  const validator = validatorOf(
     registry(
       JSON.stringify({
         type: 'object',

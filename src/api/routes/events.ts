@@ -22,6 +22,7 @@ import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest
 import { checkIngestLimits, limitsOf, visibleTo } from '../key-limits';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
 import { createEventDataValidator } from '../event-type-schemas';
+import { tenantVersionsReader } from '../tenant-versions';
 import { ingestGate } from '../load-shedding';
 import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
@@ -37,6 +38,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
   const limitIngest = ingestLimiter(deps.ingestRate);
   const gate = ingestGate(deps.maxPendingStarts ?? 500);
   const validateData = createEventDataValidator(deps.store);
+  const versionsOf = tenantVersionsReader(deps.store);
 
   router.post('/', requireScope('events:write'), async (req, res) => {
     const { tenant, keyId } = principalOf(res);
@@ -58,10 +60,17 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 
     if (!isBatch) {
       const input = parseOrThrow(ingestedEventSchema, body);
-      const [issues] = await validateData.check(tenant, [input]);
+      const versions = await versionsOf(tenant);
+      const [issues] = await validateData.check(tenant, [input], versions?.eventTypes);
       if (issues.length) throw validationProblem(issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       checkIngestLimits(res, [{ event: input, prefix: '' }]);
-      const [result] = await ingest(deps, tenant, [completeEvent(input, now)], new Set(input.id ? [input.id] : []));
+      const [result] = await ingest(
+        deps,
+        tenant,
+        [completeEvent(input, now)],
+        new Set(input.id ? [input.id] : []),
+        versions?.subscriptions,
+      );
       if (result.error) throw unavailable(result.error);
       res.status(202).json(result);
       return;
@@ -77,9 +86,11 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       return parsed.success ? completeEvent(parsed.data, now) : null;
     });
     const valid = events.flatMap((e, i) => (e ? [{ event: e, index: i }] : []));
+    const versions = await versionsOf(tenant);
     const dataIssues = await validateData.check(
       tenant,
       valid.map((v) => v.event),
+      versions?.eventTypes,
     );
     dataIssues.forEach((issues, k) =>
       errors.push(...issues.map((i) => ({ path: ['events', valid[k].index, ...i.path].join('.'), message: i.message }))),
@@ -94,6 +105,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       tenant,
       events.map((e) => e!),
       clientIds,
+      versions?.subscriptions,
     );
     if (results.some((r) => r.error)) {
       // Some items could not be started: 503 so clients retry, with per-item results so they

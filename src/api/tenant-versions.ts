@@ -1,0 +1,18 @@
+import { isStoreUnreachable, tenantVersions, type Store, type TenantVersions } from '../store';
+import { sharedRead } from '../store/shared-read';
+
+/**
+ * The tenant's versions (`TenantVersionsDoc`) as an ingestion request needs them: read once per
+ * request, after it arrived, and shared by the tenant's requests that arrive while another read
+ * is in flight (`sharedRead`: each is answered by a read that started after it arrived, so a
+ * schema registered or a subscription changed before a request was sent applies to its events).
+ * Undefined when the store is unreachable: intake goes on without it (see the validator).
+ */
+export function tenantVersionsReader(store: Store): (tenant: string) => Promise<TenantVersions | undefined> {
+  const read = sharedRead((tenant) => tenantVersions(store, tenant));
+  return (tenant) =>
+    read(tenant).catch((err: unknown) => {
+      if (!isStoreUnreachable(err)) throw err;
+      return undefined;
+    });
+}
