@@ -17,6 +17,7 @@ import { portalCsp, portalSessionAuth, portalSessionPages } from './portal-sessi
 import { problemBody, problemHandler, sendProblem } from './problem';
 import { registryReaders } from './routes/event-types';
 import { apiRouters } from './routes';
+import { tenantVersionsReader } from './tenant-versions';
 import { traceRoute } from './tracing';
 import { eventTypeView } from './views';
 
@@ -103,13 +104,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   if (deps.portalDir) app.use('/portal', labelled('/portal'), portal(deps.portalDir, portalSessionPages(deps)));
 
-  app.use('/v1', authenticate(deps.adminKey, deps.store, portalSessionAuth(deps.store)));
+  const versionsOf = tenantVersionsReader(deps.store);
+  app.use('/v1', authenticate(deps.adminKey, deps.store, versionsOf, portalSessionAuth(deps.store)));
   app.post('/v1/events', ingestLog({ ...deps, alerts: createRejectionAlerts(deps, deps.rejectionAlertIntervalMs) }));
   // Any content type is read as JSON so `curl -d` works without a header; bodies are capped.
   app.use('/v1', express.json({ limit: MAX_BODY_BYTES, type: () => true, strict: false, verify: keepRawBody }));
   if (deps.traced) app.post('/v1/events', traceRoute('POST', '/v1/events'));
   app.use('/v1', portalSessionGate(deps));
-  for (const [mountPath, router] of apiRouters(deps)) app.use(mountPath, labelled(mountPath), router);
+  for (const [mountPath, router] of apiRouters({ ...deps, versionsOf })) app.use(mountPath, labelled(mountPath), router);
   app.get('/v1/openapi.json', registryReaders, async (_req, res) => {
     res.json(openApiDocument((await allEventTypes(deps.store, principalOf(res).tenant)).map(eventTypeView)));
   });

@@ -1,4 +1,4 @@
-import type { ApiKeyDoc, Store } from './index';
+import { bumpTenantVersion, type ApiKeyDoc, type Store } from './index';
 import { keysetPage, type Page } from './paging';
 
 export async function insertApiKey(store: Store, doc: ApiKeyDoc): Promise<void> {
@@ -9,10 +9,17 @@ export function findApiKey(store: Store, id: string): Promise<ApiKeyDoc | null> 
   return store.apiKeys.findOne({ _id: id });
 }
 
-/** Revokes a key; answers the key (revoked by this call or before), or null when there is none. */
+/**
+ * Revokes a key; answers the key (revoked by this call or before), or null when there is none.
+ * Then raises the tenant's `apiKeys` counter, which tells every API process that keeps the key
+ * in memory (`authenticate`); also when the key was revoked before, so a revocation whose raise
+ * failed (answered 500) is told when repeated.
+ */
 export async function revokeApiKey(store: Store, id: string, now: Date): Promise<ApiKeyDoc | null> {
   await store.apiKeys.updateOne({ _id: id, revokedAt: { $exists: false } }, { $set: { revokedAt: now } });
-  return findApiKey(store, id);
+  const doc = await findApiKey(store, id);
+  if (doc) await bumpTenantVersion(store, doc.tenant, 'apiKeys');
+  return doc;
 }
 
 /** Records that `herald.api_key.expired` was emitted (by `_id` alone; setting it twice is harmless). */

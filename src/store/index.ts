@@ -219,15 +219,17 @@ export interface ApiKeyDoc {
 
 /**
  * Counters per tenant, each raised after every change to what readers cache: its subscriptions
- * (workers match events against them in memory) and its event-type registry (the API validates
- * events against it). Kept in one document, so the API reads both with one read by `_id` per
- * request and hands the subscriptions counter to the event's workflow: a worker whose cache is
- * at least that new matches the event without reading the counter again.
+ * (workers match events against them in memory), its event-type registry (the API validates
+ * events against it) and its API keys' revocations (the API keeps keys in memory). Kept in one
+ * document, so the API reads all three with one read by `_id` per request and hands the
+ * subscriptions counter to the event's workflow: a worker whose cache is at least that new
+ * matches the event without reading the counter again.
  */
 export interface TenantVersionsDoc {
   _id: string; // the tenant
   subscriptions?: number;
   eventTypes?: number;
+  apiKeys?: number;
 }
 
 export type TenantVersions = Required<Omit<TenantVersionsDoc, '_id'>>;
@@ -258,7 +260,7 @@ export async function upsertRetryingRace<T>(upsert: () => Promise<T>): Promise<T
 
 export async function tenantVersions(store: Store, tenant: string): Promise<TenantVersions> {
   const doc = await store.tenantVersions.findOne({ _id: tenant });
-  return { subscriptions: doc?.subscriptions ?? 0, eventTypes: doc?.eventTypes ?? 0 };
+  return { subscriptions: doc?.subscriptions ?? 0, eventTypes: doc?.eventTypes ?? 0, apiKeys: doc?.apiKeys ?? 0 };
 }
 
 /**

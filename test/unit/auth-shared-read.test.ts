@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { authenticate, type Principal } from '../../src/api/auth';
 import { ProblemError } from '../../src/api/problem';
 import { createEventDataValidator } from '../../src/api/event-type-schemas';
-import { tenantVersionsReader } from '../../src/api/tenant-versions';
+import { requestVersions, tenantVersionsReader } from '../../src/api/tenant-versions';
 import { hashApiKey, newApiKey } from '../../src/security/api-keys';
 import type { ApiKeyDoc, Store } from '../../src/store';
 
@@ -26,18 +26,21 @@ beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'q
 afterEach(() => jest.useRealTimers());
 
 /** Runs the middleware as Express would, answering the principal it set or the error it passed on. */
-function request(middleware: ReturnType<typeof authenticate>, key: string): Promise<Principal | ProblemError> {
+function request(
+  middleware: ReturnType<typeof authenticate>,
+  key: string,
+  res = { locals: {} } as unknown as Response,
+): Promise<Principal | ProblemError> {
   return new Promise((resolve) => {
     const req = { get: (name: string) => (name.toLowerCase() === 'authorization' ? `Bearer ${key}` : undefined) } as unknown as Request;
-    const res = { locals: {} } as unknown as Response;
     const next: NextFunction = (err?: unknown) => resolve(err ? (err as ProblemError) : (res.locals.principal as Principal));
     Promise.resolve(middleware(req, res, next)).catch(resolve); // a throw is an answer too, not a hang
   });
 }
 
-test('requests with one key share a read that started after they arrived, so a revocation before them answers 401', async () => {
-  const created = newApiKey();
-  const active: ApiKeyDoc = {
+/** The stored key of a new key of tenant `t`, not revoked. */
+function activeKey(created: ReturnType<typeof newApiKey>): ApiKeyDoc {
+  return {
     _id: created.id,
     name: 'ci',
     tenant: 't',
@@ -46,9 +49,14 @@ test('requests with one key share a read that started after they arrived, so a r
     hash: hashApiKey(created.key),
     createdAt: new Date(0),
   };
+}
+
+test('requests with one key share a read that started after they arrived, so a revocation before them answers 401', async () => {
+  const created = newApiKey();
+  const active = activeKey(created);
   const { reads, read } = pendingReads<ApiKeyDoc>();
   const store = { apiKeys: { findOne: read } } as unknown as Store;
-  const middleware = authenticate('admin-key-of-this-test', store);
+  const middleware = authenticate('admin-key-of-this-test', store, tenantVersionsReader(store));
 
   const first = request(middleware, created.key);
   await tick();
@@ -68,6 +76,39 @@ test('requests with one key share a read that started after they arrived, so a r
     expect(answer).toBeInstanceOf(ProblemError);
     expect(answer).toMatchObject({ status: 401, detail: 'The API key was revoked.' });
   }
+});
+
+test("a key kept in memory costs one read of its tenant's counters per request, which ingestion reuses; a revocation before a request answers 401", async () => {
+  const created = newApiKey();
+  let doc = activeKey(created);
+  let apiKeys = 4;
+  const reads: string[] = [];
+  const store = {
+    apiKeys: { findOne: () => (reads.push('key'), Promise.resolve(doc)) },
+    tenantVersions: { findOne: () => (reads.push('versions'), Promise.resolve({ _id: 't', subscriptions: 7, apiKeys })) },
+  } as unknown as Store;
+  const middleware = authenticate('admin-key-of-this-test', store, tenantVersionsReader(store));
+
+  expect(await request(middleware, created.key)).toMatchObject({ keyId: created.id });
+  expect(reads).toEqual(['key']); // first seen: read by itself
+  expect(await request(middleware, created.key)).toMatchObject({ keyId: created.id });
+  expect(reads).toEqual(['key', 'versions', 'key']); // read again after the counter, to be kept with it
+  reads.length = 0;
+  const res = { locals: {} } as unknown as Response;
+  expect(await request(middleware, created.key, res)).toMatchObject({ keyId: created.id });
+  expect(reads).toEqual(['versions']);
+  expect(await requestVersions(res, 't', () => Promise.reject(new Error('read again')))).toEqual({
+    subscriptions: 7,
+    eventTypes: 0,
+    apiKeys: 4,
+  });
+
+  // Revoked in another API process: the key's write, then the counter's raise.
+  doc = { ...doc, revokedAt: new Date(1) };
+  apiKeys++;
+  reads.length = 0;
+  expect(await request(middleware, created.key)).toMatchObject({ status: 401, detail: 'The API key was revoked.' });
+  expect(reads).toEqual(['versions', 'key']);
 });
 
 test("a tenant's requests share the registry version's read, and a schema registered before them applies", async () => {

@@ -22,7 +22,7 @@ import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest
 import { checkIngestLimits, limitsOf, visibleTo } from '../key-limits';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
 import { createEventDataValidator } from '../event-type-schemas';
-import { tenantVersionsReader } from '../tenant-versions';
+import { requestVersions, type TenantVersionsReader } from '../tenant-versions';
 import { ingestGate } from '../load-shedding';
 import { ingestLimiter } from '../rate-limit';
 import { callTemporal, RETRY_AFTER_SECONDS, unavailable } from '../temporal-call';
@@ -32,13 +32,14 @@ import { attemptView, deliveryView } from '../views';
 const QUERY_DEADLINE_MS = 2000;
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
-export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPendingStarts?: number }): Router {
+export function eventsRouter(
+  deps: IngestDeps & { ingestRate: number; maxPendingStarts?: number; versionsOf: TenantVersionsReader },
+): Router {
   const router = Router();
   router.param('id', checkIdParam('event'));
   const limitIngest = ingestLimiter(deps.ingestRate);
   const gate = ingestGate(deps.maxPendingStarts ?? 500);
   const validateData = createEventDataValidator(deps.store);
-  const versionsOf = tenantVersionsReader(deps.store);
 
   router.post('/', requireScope('events:write'), async (req, res) => {
     const { tenant, keyId } = principalOf(res);
@@ -60,7 +61,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
 
     if (!isBatch) {
       const input = parseOrThrow(ingestedEventSchema, body);
-      const versions = await versionsOf(tenant);
+      const versions = await requestVersions(res, tenant, deps.versionsOf);
       const [issues] = await validateData.check(tenant, [input], versions?.eventTypes);
       if (issues.length) throw validationProblem(issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
       checkIngestLimits(res, [{ event: input, prefix: '' }]);
@@ -86,7 +87,7 @@ export function eventsRouter(deps: IngestDeps & { ingestRate: number; maxPending
       return parsed.success ? completeEvent(parsed.data, now) : null;
     });
     const valid = events.flatMap((e, i) => (e ? [{ event: e, index: i }] : []));
-    const versions = await versionsOf(tenant);
+    const versions = await requestVersions(res, tenant, deps.versionsOf);
     const dataIssues = await validateData.check(
       tenant,
       valid.map((v) => v.event),
