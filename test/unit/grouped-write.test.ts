@@ -1,4 +1,6 @@
+import type { IngestLogDoc, Store } from '../../src/store';
 import { groupedWrite } from '../../src/store/grouped-write';
+import { INGEST_LOG_LINGER_MS, ingestLogWriter } from '../../src/store/ingest-log';
 
 /** A write whose commands the test acknowledges one at a time. */
 function controlledWrite() {
@@ -83,6 +85,29 @@ test('with a linger, a write that finds nothing in flight waits for the writes t
     expect(commands.map((cmd) => cmd.items)).toEqual([['a', 'b'], ['c']]);
     commands[1].answer(['C']);
     await expect(c).resolves.toBe('C');
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+test("the ingestion log's entries of requests answered within 250 ms of each other go in one insert", async () => {
+  jest.useFakeTimers();
+  try {
+    const inserts: string[][] = [];
+    const store = {
+      ingestLog: { insertMany: (docs: IngestLogDoc[]) => (inserts.push(docs.map((d) => d._id)), Promise.resolve()) },
+    } as unknown as Store;
+    const record = ingestLogWriter(store);
+    const entry = (id: string) => ({ _id: id }) as IngestLogDoc;
+    const written = [record(entry('ing_1'))];
+    jest.advanceTimersByTime(120);
+    written.push(record(entry('ing_2')));
+    jest.advanceTimersByTime(120);
+    written.push(record(entry('ing_3')));
+    expect(inserts).toEqual([]);
+    jest.advanceTimersByTime(INGEST_LOG_LINGER_MS - 240);
+    expect(inserts).toEqual([['ing_1', 'ing_2', 'ing_3']]);
+    await Promise.all(written);
   } finally {
     jest.useRealTimers();
   }
