@@ -36,6 +36,11 @@ export interface ActivityCaches {
   rememberEvent(tenant: string, event: HeraldEvent): void;
   /** Whether a purge has marked the event, read after the call (see `sharedRead`). */
   markedForPurge(tenant: string, id: string): Promise<boolean>;
+  /**
+   * Drops the tenant's subscriptions after this worker changed one (a disable): events accepted
+   * before the change would otherwise match on them here (`matchable`'s `atLeast`).
+   */
+  forgetSubscriptions(tenant: string): void;
 }
 
 /**
@@ -102,6 +107,10 @@ export function createActivityCaches(store: Store, subscriptionsMaxAgeMs = SUBSC
   return {
     matchable,
     subscription,
+
+    forgetSubscriptions(tenant) {
+      tenantSubscriptions.delete(tenant);
+    },
 
     async subscriptionAt(tenant, id, version) {
       const cached = tenantSubscriptions.get(tenant);

@@ -43,7 +43,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const { store, gateway } = deps;
   const caches = createActivityCaches(store);
-  const health = createSubscriptionHealth({ store, gateway, logger: deps.logger, disableAfterMs: deps.disableAfterMs });
+  const health = createSubscriptionHealth({ store, gateway, caches, logger: deps.logger, disableAfterMs: deps.disableAfterMs });
   return {
     ...createAuditActivities({ store, caches, gateway }),
     ...createAttemptActivities({ ...deps, caches, health }),

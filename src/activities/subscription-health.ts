@@ -3,6 +3,7 @@ import type { Store, SubscriptionDoc } from '../store';
 import { wakeWaitingDeliveries } from '../store/waiting-deliveries';
 import { clearFailing, disableSubscription, markFailing } from '../store/subscriptions';
 import { subscriptionChangeEvent } from '../api/change-events';
+import type { ActivityCaches } from './caches';
 import type { TemporalGateway } from './gateway';
 
 /**
@@ -13,6 +14,7 @@ import type { TemporalGateway } from './gateway';
 export interface HealthDeps {
   store: Store;
   gateway: TemporalGateway;
+  caches: ActivityCaches;
   logger: Logger;
   /** Failing without one success this long disables a subscription (`HERALD_DISABLE_AFTER`). */
   disableAfterMs: number;
@@ -28,6 +30,7 @@ export function createSubscriptionHealth(deps: HealthDeps) {
   async function disable(sub: SubscriptionDoc, reason: string, now: Date, failingSince?: Date): Promise<boolean> {
     const disabled = await disableSubscription(store, sub._id, reason, now, failingSince);
     if (!disabled) return false;
+    deps.caches.forgetSubscriptions(disabled.tenant);
     deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
     // Now or never: a retry of this attempt would find the subscription disabled and close its
     // delivery without coming back here, so a failure thrown now would also lose the attempt's

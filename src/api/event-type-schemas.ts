@@ -149,11 +149,13 @@ export function createEventDataValidator(store: Store): EventDataValidator {
       throw unavailable('The event-type registry cannot be read (the store is unreachable); nothing was accepted, try again.');
     };
     if (registryVersion === undefined) return unreadable();
-    if (cached?.version === registryVersion) return cached;
+    // Newer than the request's read also holds every change made before the request.
+    if (cached && cached.version >= registryVersion) return cached;
     try {
       const loaded = await schemasOf(store, tenant);
       const fresh = { version: loaded.version, sources: loaded.schemas, compiled: new Map<string, ValidateFunction>() };
-      tenants.set(tenant, fresh);
+      // A load of an older registry that ends last does not replace a newer one.
+      if ((tenants.get(tenant)?.version ?? -Infinity) < fresh.version) tenants.set(tenant, fresh);
       return fresh;
     } catch (err) {
       if (!isStoreUnreachable(err)) throw err;

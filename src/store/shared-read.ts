@@ -2,7 +2,7 @@
  * One store read by key shared by the callers that ask for the same key at about the same
  * time: the attempts of one event ask for its purge mark, and every attempt and event of a
  * tenant for its subscriptions version, within milliseconds of each other; so do the API's
- * requests with one key for that key, and a tenant's requests for its event-type registry.
+ * requests with one key for that key, and a tenant's requests for its counters (`tenant_versions`).
  *
  * Each caller gets the answer of a read that started after it asked, never of one already in
  * flight: a caller that wrote before asking (an attempt's claim, before it looks for its

@@ -1,4 +1,5 @@
 import { Client } from '@temporalio/client';
+import { createActivityCaches } from '../../src/activities/caches';
 import { createSubscriptionHealth } from '../../src/activities/subscription-health';
 import { createLogger } from '../../src/logger';
 import { findSubscription } from '../../src/store/subscriptions';
@@ -129,16 +130,22 @@ test('a 410 that disables the subscription is answered, though Temporal refuses 
   const errors: unknown[] = [];
   const logger = createLogger('test', 'silent');
   logger.error = (...args: unknown[]) => void errors.push(args);
+  const caches = createActivityCaches(env.stack.store);
   const health = createSubscriptionHealth({
     store: env.stack.store,
     gateway: temporalGateway(elsewhere, 'herald'),
+    caches,
     logger,
     disableAfterMs: 60_000,
   });
+  const before = await caches.matchable('default');
+  expect(before.subs.map((s) => s.doc._id)).toContain(sub.id);
 
   // The attempt goes on to record the receiver's 410; before, this threw, and the retried
   // attempt found the subscription disabled and closed the delivery without that record.
   await expect(health.track(doc, false, true, new Date())).resolves.toBe(true);
+  // An event accepted before the disable, matched on this worker after it, no longer goes to it.
+  expect((await caches.matchable('default', before.version)).subs.map((s) => s.doc._id)).not.toContain(sub.id);
   expect((await env.stack.request('GET', `/v1/subscriptions/${sub.id}`)).body).toMatchObject({
     active: false,
     disabledReason: 'endpoint answered 410 Gone',
@@ -152,6 +159,7 @@ test('an attempt that read the subscription before a success ended its failing s
   const health = createSubscriptionHealth({
     store: env.stack.store,
     gateway: temporalGateway(env.stack.temporal, env.stack.taskQueue),
+    caches: createActivityCaches(env.stack.store),
     logger: createLogger('test', 'silent'),
     disableAfterMs: 60_000,
   });

@@ -29,7 +29,7 @@ test('concurrent raises of a tenant version each count', async () => {
       for (let i = 0; i < each; i++) await bumpTenantVersion(store, 'tenant-a', 'subscriptions');
     }),
   );
-  expect(await tenantVersions(store, 'tenant-a')).toEqual({ subscriptions: writers * each, eventTypes: 0 });
+  expect(await tenantVersions(store, 'tenant-a')).toEqual({ subscriptions: writers * each, eventTypes: 0, apiKeys: 0 });
 });
 
 test('two fields set at once on one document by two writers both stay, by update and by findAndModify', async () => {
