@@ -71,6 +71,9 @@ export function createActivityCaches(store: Store, subscriptionsMaxAgeMs = SUBSC
   // it: while subscriptions are created in bulk, each creation's own event would otherwise read
   // every subscription of the tenant again, all of them at the same version.
   const loads = new Map<string, Promise<{ version: number; subs: MatchableSubscription[] }>>();
+  // How often each tenant's subscriptions were forgotten: a load under way when they were ends
+  // with what it read before the change, and must not be held after it.
+  const forgets = new Map<string, number>();
 
   async function matchable(tenant: string, atLeast?: number): Promise<{ version: number; subs: MatchableSubscription[] }> {
     const held = tenantSubscriptions.get(tenant);
@@ -83,12 +86,14 @@ export function createActivityCaches(store: Store, subscriptionsMaxAgeMs = SUBSC
     if (!load) {
       // Read after the version, as for a caller alone: a load started before another caller
       // read the same version still holds every change up to it (versions only rise).
+      const forgotten = forgets.get(tenant);
       load = activeSubscriptions(store, tenant)
         .then((docs) => {
           const entry = { version, subs: docs.map(matchableOf) };
           // A load of an older version that ends last does not replace a newer one (a tenant's
           // version only rises: bumpTenantVersion).
-          if ((tenantSubscriptions.get(tenant)?.version ?? -Infinity) < version) tenantSubscriptions.set(tenant, entry);
+          const newer = (tenantSubscriptions.get(tenant)?.version ?? -Infinity) < version;
+          if (newer && forgets.get(tenant) === forgotten) tenantSubscriptions.set(tenant, entry);
           return entry;
         })
         .finally(() => loads.delete(key));
@@ -110,6 +115,7 @@ export function createActivityCaches(store: Store, subscriptionsMaxAgeMs = SUBSC
 
     forgetSubscriptions(tenant) {
       tenantSubscriptions.delete(tenant);
+      forgets.set(tenant, (forgets.get(tenant) ?? 0) + 1);
     },
 
     async subscriptionAt(tenant, id, version) {

@@ -28,9 +28,14 @@ export function createSubscriptionHealth(deps: HealthDeps) {
    * waiting deliveries so they fail now instead of at their next scheduled attempt.
    */
   async function disable(sub: SubscriptionDoc, reason: string, now: Date, failingSince?: Date): Promise<boolean> {
-    const disabled = await disableSubscription(store, sub._id, reason, now, failingSince);
+    let disabled;
+    try {
+      disabled = await disableSubscription(store, sub._id, reason, now, failingSince);
+    } finally {
+      // Also when the disable's version raise failed after its write: no version tells this worker then.
+      deps.caches.forgetSubscriptions(sub.tenant);
+    }
     if (!disabled) return false;
-    deps.caches.forgetSubscriptions(disabled.tenant);
     deps.logger.warn({ subscriptionId: sub._id, reason }, 'subscription disabled');
     // Now or never: a retry of this attempt would find the subscription disabled and close its
     // delivery without coming back here, so a failure thrown now would also lose the attempt's

@@ -11,15 +11,20 @@ export function findApiKey(store: Store, id: string): Promise<ApiKeyDoc | null> 
 
 /**
  * Revokes a key; answers the key (revoked by this call or before), or null when there is none.
- * Then raises the tenant's `apiKeys` counter, which tells every API process that keeps the key
- * in memory (`authenticate`); also when the key was revoked before, so a revocation whose raise
- * failed (answered 500) is told when repeated.
+ * Stored only: `raiseKeysVersion` then tells the API processes that keep the key in memory.
  */
 export async function revokeApiKey(store: Store, id: string, now: Date): Promise<ApiKeyDoc | null> {
   await store.apiKeys.updateOne({ _id: id, revokedAt: { $exists: false } }, { $set: { revokedAt: now } });
-  const doc = await findApiKey(store, id);
-  if (doc) await bumpTenantVersion(store, doc.tenant, 'apiKeys');
-  return doc;
+  return findApiKey(store, id);
+}
+
+/**
+ * Raises the tenant's `apiKeys` counter after a revocation, which tells every API process that
+ * keeps one of its keys in memory (`authenticate`) to read it again; also when the key was revoked
+ * before, so a revocation whose raise failed (answered 500) is told when repeated.
+ */
+export async function raiseKeysVersion(store: Store, tenant: string): Promise<void> {
+  await bumpTenantVersion(store, tenant, 'apiKeys');
 }
 
 /** Records that `herald.api_key.expired` was emitted (by `_id` alone; setting it twice is harmless). */

@@ -46,7 +46,8 @@ describe('API keys', () => {
   test("herald.api_key.created and revoked are events of the key's tenant", async () => {
     const reader = await createKey(open.stack, 'audited', ['events:read']);
     const other = await createKey(open.stack, 'audited', ['events:write']);
-    await open.stack.request('DELETE', `/v1/api-keys/${other.id}`);
+    // A repeated DELETE answers as the first did.
+    for (let i = 0; i < 2; i++) expect((await open.stack.request('DELETE', `/v1/api-keys/${other.id}`)).status).toBe(204);
     const types = await eventually(
       async () => {
         const res = await as(open.stack, reader.key)('GET', '/v1/events?type=herald.api_key.*');

@@ -130,3 +130,17 @@ test('an event whose API read the version matches on a cache at least that new w
   expect(matched.subs.map((s) => s.doc._id)).toEqual(['a']);
   expect(reads).toEqual(['version', 'subscriptions']);
 });
+
+test('a load under way when this worker forgets the subscriptions (its own disable) is not held after it', async () => {
+  const { store, reads, change } = memoryStore([subscription('a'), subscription('b')], [50]);
+  const caches = createActivityCaches(store);
+  const loading = caches.matchable(TENANT); // reads the version, then the subscriptions for 50 ms
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  change([subscription('a')]); // the disable's write and raise, made by this worker
+  caches.forgetSubscriptions(TENANT);
+  const { version: before } = await loading;
+
+  reads.length = 0;
+  expect((await caches.matchable(TENANT, before)).subs.map((s) => s.doc._id)).toEqual(['a']);
+  expect(reads).toEqual(['version', 'subscriptions']);
+});

@@ -2,7 +2,7 @@ import { Router, type Response } from 'express';
 import { apiKeyCreateSchema, listQuerySchema } from '../../domain/schemas';
 import { newApiKey } from '../../security/api-keys';
 import type { ApiKeyDoc, Store } from '../../store';
-import { insertApiKey, listApiKeys, revokeApiKey } from '../../store/api-keys';
+import { insertApiKey, listApiKeys, raiseKeysVersion, revokeApiKey } from '../../store/api-keys';
 import { apiKeyChangeEvent } from '../change-events';
 import { announce, type AnnounceDeps } from '../announce';
 import { principalOf, requireAdmin } from '../auth';
@@ -22,8 +22,8 @@ export function apiKeysRouter(deps: ApiKeyDeps): Router {
   router.param('id', checkIdParam('API key'));
   router.use(requireAdmin);
 
-  const announceChange = (change: 'created' | 'revoked', doc: ApiKeyDoc, res: Response, at = new Date()) =>
-    announce(deps, doc.tenant, apiKeyChangeEvent(change, doc, `key:${principalOf(res).keyId}`, at));
+  const announceChange = (change: 'created' | 'revoked', doc: ApiKeyDoc, res: Response) =>
+    announce(deps, doc.tenant, apiKeyChangeEvent(change, doc, `key:${principalOf(res).keyId}`, new Date()));
 
   router.post('/', async (req, res) => {
     const input = parseOrThrow(apiKeyCreateSchema, req.body);
@@ -58,10 +58,13 @@ export function apiKeysRouter(deps: ApiKeyDeps): Router {
     const now = new Date();
     const doc = await revokeApiKey(deps.store, String(req.params.id), now);
     if (!doc) throw notFound(`API key ${req.params.id}`);
-    // Also when a DELETE before this one revoked it: that one may have answered 500 after its
-    // write (its counter's raise failed), before announcing. The event's id is the key's, so
-    // Temporal starts it once.
-    await announceChange('revoked', doc, res, doc.revokedAt);
+    try {
+      await raiseKeysVersion(deps.store, doc.tenant);
+    } finally {
+      // Announced by the DELETE that revoked it, also when its raise failed (500): a repeated
+      // DELETE raises the counter again but announces nothing.
+      if (doc.revokedAt?.getTime() === now.getTime()) await announceChange('revoked', doc, res);
+    }
     res.status(204).end();
   });
 
