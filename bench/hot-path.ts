@@ -52,7 +52,7 @@ async function measure(store: Store, label: string): Promise<Map<string, number>
     const id = `${label}-${i}`;
     const event = { id, type: 'hot.started', data: {}, occurredAt: new Date().toISOString(), receivedAt: new Date().toISOString() };
     await time('subscriptions version (by _id)', () => tenantVersions(store, TENANT));
-    await time('record the event (insert, closure mark by _id)', () =>
+    await time('record the event (insert, its marks by _id)', () =>
       recordEvent(store, eventDocOf(TENANT, event, `event/${TENANT}/${id}`, 'run', 'delivering')),
     );
     const [opened] = await time('open its delivery (insertMany)', () => createDeliveries(store, [delivery(id, 'pending')]));

@@ -99,10 +99,15 @@ export function createAuditActivities(deps: AuditDeps) {
    * (`claimsInFlight`) and deletes nothing while it holds, and nothing else releases it so soon.
    * Only a run of this same opening on another worker, which comes after the workflow task's 10 s
    * timeout, can end the event's run and release the claim; a read later than 8 s reads the
-   * record as well.
+   * record as well. `markedWhenRecorded`, when given, is the mark as read after the claims.
    */
-  async function purgeFenced(tenant: string, eventId: string, eventClaimUntil: number | undefined): Promise<boolean> {
-    if (await isMarkedForPurge(store, tenant, eventId)) return true;
+  async function purgeFenced(
+    tenant: string,
+    eventId: string,
+    eventClaimUntil: number | undefined,
+    markedWhenRecorded: boolean | undefined,
+  ): Promise<boolean> {
+    if (markedWhenRecorded ?? (await isMarkedForPurge(store, tenant, eventId))) return true;
     if (eventClaimUntil !== undefined && followsOpening(eventClaimUntil)) return false;
     return !(await isRecorded(store, tenant, eventId));
   }
@@ -115,7 +120,7 @@ export function createAuditActivities(deps: AuditDeps) {
   async function openDeliveries(
     input: MatchInput,
     { deliver, version }: MatchedSubscriptions,
-    opening: { at: Date; deferred: ReadonlySet<string>; messageIdsAt?: number; eventClaimUntil?: number } = {
+    opening: { at: Date; deferred: ReadonlySet<string>; messageIdsAt?: number; eventClaimUntil?: number; purgeMarked?: boolean } = {
       at: new Date(),
       deferred: new Set(),
     },
@@ -140,16 +145,16 @@ export function createAuditActivities(deps: AuditDeps) {
       updatedAt: now,
     }));
     // A retried call keeps the first call's deliveries (and message ids).
-    const stored = await createDeliveries(
-      store,
-      pending.filter((d) => !opening.deferred.has(d.subscriptionId)),
-    );
+    const storedNow = pending.filter((d) => !opening.deferred.has(d.subscriptionId));
+    const stored = await createDeliveries(store, storedNow);
     const docs = [...stored, ...pending.filter((d) => opening.deferred.has(d.subscriptionId))];
     // A purge marks the event, stops the run and deletes the event's deliveries, but this
     // activity may still be running in the worker after the stop. Read after the insert: either
     // the mark (or the event's absence, once the purge is done) is seen here, or the mark was
-    // written after the insert and the purge's delete removes these deliveries.
-    if (docs.length > 0 && (await purgeFenced(tenant, eventId, opening.eventClaimUntil))) {
+    // written after the insert and the purge's delete removes these deliveries. The mark read
+    // with the event's record came after every claim when this call stored no delivery itself.
+    const markedWhenRecorded = storedNow.length === 0 ? opening.purgeMarked : undefined;
+    if (docs.length > 0 && (await purgeFenced(tenant, eventId, opening.eventClaimUntil, markedWhenRecorded))) {
       await store.deliveries.deleteMany({ tenant, eventId }); // what a finished purge would leave behind
       throw ApplicationFailure.nonRetryable(`event ${eventId} is being purged`, 'EventPurged');
     }
@@ -170,7 +175,7 @@ export function createAuditActivities(deps: AuditDeps) {
     /** Writes the event into the audit; `duplicate` when another run already did. */
     async recordEvent(input: RecordEventInput): Promise<'recorded' | 'duplicate'> {
       const { tenant, event, workflowId, runId } = input;
-      return (await recordEvent(store, eventDocOf(tenant, event, workflowId, runId, 'delivering'))) === 'duplicate'
+      return (await recordEvent(store, eventDocOf(tenant, event, workflowId, runId, 'delivering'))).outcome === 'duplicate'
         ? 'duplicate'
         : 'recorded';
     },
@@ -224,8 +229,8 @@ export function createAuditActivities(deps: AuditDeps) {
           ),
         }),
       };
-      const recorded = await recordEvent(store, doc);
-      if (recorded === 'duplicate') return 'duplicate';
+      const { outcome, purgeMarked } = await recordEvent(store, doc);
+      if (outcome === 'duplicate') return 'duplicate';
       // As an attempt would read it back: the message's body is the same whichever worker sends it.
       deps.caches.rememberEvent(tenant, eventOf(doc));
       await feedDigests(match, subs.digests);
@@ -233,9 +238,10 @@ export function createAuditActivities(deps: AuditDeps) {
       // delivery now, under the message ids that try used.
       return openDeliveries(match, subs, {
         at,
-        deferred: new Set(recorded === 'recorded' ? deferrable.map((s) => s._id) : []),
+        deferred: new Set(outcome === 'recorded' ? deferrable.map((s) => s._id) : []),
         ...(deferOpening && { messageIdsAt: Date.parse(event.receivedAt) }),
-        ...(recorded === 'recorded' && doc.claimedUntil && { eventClaimUntil: doc.claimedUntil.getTime() }),
+        ...(outcome === 'recorded' && doc.claimedUntil && { eventClaimUntil: doc.claimedUntil.getTime() }),
+        ...(purgeMarked !== undefined && { purgeMarked }),
       });
     },
 

@@ -2,7 +2,7 @@ import type { Filter } from 'mongodb';
 import type { EventFilterQuery, EventListQuery, HeraldEvent } from '../domain/schemas';
 import { currentDeliveries, eventStatusOf, type EventStatus } from '../domain/status';
 import type { KeyLimits } from '../domain/key-limits';
-import { findByIds, isDuplicateKeyError, type DeliveryDoc, type EventDoc, type Store } from './index';
+import { findByIds, isDuplicateKeyError, type DeliveryDoc, type EventDoc, type EventMarksDoc, type Store } from './index';
 import { withKeyLimits } from './key-limits';
 import { keysetPage, type Page } from './paging';
 
@@ -37,23 +37,27 @@ export function eventDocOf(
   };
 }
 
-/**
- * Records an event in the audit exactly once. Answers `recorded` for the run that wrote it,
- * `recorded before` when that run's activity is retried and finds its own record, and
- * `duplicate` for any other run.
- */
-export async function recordEvent(store: Store, doc: EventDoc): Promise<'recorded' | 'recorded before' | 'duplicate'> {
-  let recorded: 'recorded' | 'recorded before' = 'recorded';
+/** What `recordEvent` did. */
+export interface Recorded {
+  /** `recorded` for the run that wrote the event, `recorded before` when that run's activity is retried and finds its own record, `duplicate` for any other run. */
+  outcome: 'recorded' | 'recorded before' | 'duplicate';
+  /** Whether a purge had marked the event when its marks were read, after the record was written; absent when they were not read (a closing event, a duplicate). */
+  purgeMarked?: boolean;
+}
+
+/** Records an event in the audit exactly once. */
+export async function recordEvent(store: Store, doc: EventDoc): Promise<Recorded> {
+  let outcome: Recorded['outcome'] = 'recorded';
   try {
     await store.events.insertOne(doc);
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
     const existing = await store.events.findOne({ _id: doc._id }, { projection: { runId: 1 } });
-    if (existing?.runId !== doc.runId) return 'duplicate';
-    recorded = 'recorded before';
+    if (existing?.runId !== doc.runId) return { outcome: 'duplicate' };
+    outcome = 'recorded before';
   }
-  await linkClosure(store, doc);
-  return recorded;
+  const marks = await linkClosure(store, doc);
+  return marks === undefined ? { outcome } : { outcome, purgeMarked: !!marks?.purgeMarkedAt };
 }
 
 /** `deployment.completed`, `build.failed`: an event that closes what its parent opened. */
@@ -66,24 +70,27 @@ export const isClosingType = (type: string) => CLOSING_TYPE.test(type);
  * keyed by its parent's `_id` and then closes the parent; the parent, once recorded, reads
  * that mark by `_id`. Whichever is recorded last finds the other. Filters by `_id` alone:
  * FerretDB on SQLite reads the whole audit for anything else, on every event. (Of several
- * closers of one parent, any may be the one named.)
+ * closers of one parent, any may be the one named.) Answers the event's marks as read after its
+ * record; a closing event reads none.
  */
-async function linkClosure(store: Store, doc: EventDoc): Promise<void> {
+async function linkClosure(store: Store, doc: EventDoc): Promise<EventMarksDoc | null | undefined> {
   if (isClosingType(doc.type)) {
-    if (!doc.parentId) return;
-    await closeParent(store, eventKey(doc.tenant, doc.parentId), doc.id);
-    return; // a closing event is not itself opened
+    if (doc.parentId) await closeParent(store, eventKey(doc.tenant, doc.parentId), doc.id);
+    return undefined; // a closing event is not itself opened
   }
-  const closure = await store.closures.findOne({ _id: doc._id });
-  if (closure) await store.events.updateOne({ _id: doc._id }, { $set: { closedBy: closure.closedBy } });
+  // The whole document: its purge mark, read after the record was written, spares the opening a read of its own.
+  const marks = await store.eventMarks.findOne({ _id: doc._id });
+  if (marks?.closedBy) await store.events.updateOne({ _id: doc._id }, { $set: { closedBy: marks.closedBy } });
+  return marks;
 }
 
 /** The closer's side of `linkClosure`: its mark, keyed by the parent's `_id`, then the parent's own. */
 async function closeParent(store: Store, parentKey: string, closerId: string): Promise<void> {
   try {
-    await store.closures.insertOne({ _id: parentKey, closedBy: closerId });
+    // Beside a purge's mark, or where a purged closer's mark was taken back, the document is there without one.
+    await store.eventMarks.updateOne({ _id: parentKey, closedBy: { $exists: false } }, { $set: { closedBy: closerId } }, { upsert: true });
   } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err; // another closer, or a retry of this one
+    if (!isDuplicateKeyError(err)) throw err; // marked by another closer, or by a retry of this one
   }
   await store.events.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } });
 }
@@ -304,7 +311,8 @@ export async function deleteEventsWithAudit(store: Store, tenant: string, ids: s
   await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
   await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
   const keys = ids.map((id) => eventKey(tenant, id));
-  await store.closures.deleteMany({ _id: { $in: keys } });
+  // All marks but a purge's: that one fences the event until it is gone, and the purge then removes it (`unmarkPurging`).
+  await store.eventMarks.deleteMany({ _id: { $in: keys }, purgeMarkedAt: { $exists: false } });
   return (await store.events.deleteMany({ _id: { $in: keys } })).deletedCount;
 }
 
@@ -317,18 +325,16 @@ export async function deleteEventsWithAudit(store: Store, tenant: string, ids: s
  */
 export async function markPurging(store: Store, tenant: string, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  const createdAt = new Date();
-  await store.purgeMarks.bulkWrite(
-    ids.map((id) => ({
-      updateOne: { filter: { _id: eventKey(tenant, id) }, update: { $setOnInsert: { tenant, createdAt } }, upsert: true },
-    })),
+  const purgeMarkedAt = new Date();
+  await store.eventMarks.bulkWrite(
+    ids.map((id) => ({ updateOne: { filter: { _id: eventKey(tenant, id) }, update: { $set: { purgeMarkedAt } }, upsert: true } })),
     { ordered: false },
   );
 }
 
-/** Removes the marks of events the purge has deleted: their absence fences them from now on. */
+/** Removes the marks of events the purge has deleted, its own and any other: their absence fences them from now on. */
 export async function unmarkPurging(store: Store, tenant: string, ids: string[]): Promise<void> {
-  await store.purgeMarks.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } });
+  await store.eventMarks.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } });
 }
 
 /** Whether a purge is removing this event (read by `_id`). */
@@ -338,7 +344,7 @@ export function isMarkedForPurge(store: Store, tenant: string, id: string): Prom
 
 /** `isMarkedForPurge` by the event's key (`eventKey`). */
 export async function isKeyMarkedForPurge(store: Store, key: string): Promise<boolean> {
-  return (await store.purgeMarks.findOne({ _id: key }, { projection: { _id: 1 } })) !== null;
+  return !!(await store.eventMarks.findOne({ _id: key }, { projection: { purgeMarkedAt: 1 } }))?.purgeMarkedAt;
 }
 
 /** Whether a purge is removing or has removed this event: marked, or no longer in the audit. */
@@ -373,16 +379,17 @@ export async function reopenParentsClosedBy(store: Store, tenant: string, purged
   for (const closer of purged) {
     if (!closer.parentId || !isClosingType(closer.type)) continue;
     const parentKey = eventKey(tenant, closer.parentId);
-    const [parent, mark] = await Promise.all([store.events.findOne({ _id: parentKey }), store.closures.findOne({ _id: parentKey })]);
+    const [parent, mark] = await Promise.all([store.events.findOne({ _id: parentKey }), store.eventMarks.findOne({ _id: parentKey })]);
     if (parent?.closedBy !== closer.id && mark?.closedBy !== closer.id) continue; // another closer is the one named
     const next = await survivor(closer.parentId, mark?.closedBy);
     if (next) {
       await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: next } });
-      await store.closures.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: next } });
+      await store.eventMarks.updateOne({ _id: parentKey, closedBy: closer.id }, { $set: { closedBy: next } });
       continue;
     }
     await store.events.updateOne({ _id: parentKey, closedBy: closer.id }, { $unset: { closedBy: '' } });
-    await store.closures.deleteOne({ _id: parentKey, closedBy: closer.id });
+    // Not the document: a purge of the parent may have marked it too.
+    await store.eventMarks.updateOne({ _id: parentKey, closedBy: closer.id }, { $unset: { closedBy: '' } });
     // A closer recorded meanwhile may have found the mark still in place and named the parent
     // before the unset: a second look links it again.
     const late = await survivor(closer.parentId, undefined);

@@ -62,12 +62,21 @@ export interface EventDoc {
 }
 
 /**
- * A closing event's mark on its parent, keyed by the parent's `_id`: the parent, recorded
- * before or after its closer, finds it with one read by `_id` on every store backend.
+ * What others have marked on an event, keyed by its `_id`, so that the event's opening reads
+ * both marks with one read by `_id` on every store backend:
+ * - `closedBy`: the closing event that closed it. Its closer writes it, recorded before or after
+ *   the event itself; the event finds it when recorded.
+ * - `purgeMarkedAt`: a purge is removing the event. Written by the purge before it stops the
+ *   event's runs, and removed with the document once the event is gone. Never on the event's own
+ *   document: the run the mark fences writes that one.
+ * Each writer updates one mark by the document's `_id`, which the store applies atomically (as
+ * docs/operations.md says of FerretDB), so neither mark's write loses the other's.
+ * The collection keeps its first name, `closures`, from when it held the first mark only.
  */
-export interface ClosureDoc {
-  _id: string; // the parent's `${tenant}/${id}`
-  closedBy: string;
+export interface EventMarksDoc {
+  _id: string; // the event's `${tenant}/${id}`
+  closedBy?: string;
+  purgeMarkedAt?: Date;
 }
 
 export interface SubscriptionSecret {
@@ -284,18 +293,6 @@ export interface IngestLogDoc {
   eventIds?: string[];
 }
 
-/**
- * A purge is removing this event: written by the purge before it stops the event's runs and
- * removed once the event is gone. A document of its own, which nothing else writes: FerretDB
- * applies an update by reading the document and writing it back whole, so a mark set on the
- * event or delivery could be lost to a concurrent write by the run it fences.
- */
-export interface PurgeMarkDoc {
-  _id: string; // `${tenant}/${eventId}`
-  tenant: string;
-  createdAt: Date;
-}
-
 /** A JSON Schema is kept as text: its keywords (`$ref`, `$schema`) are not valid field names. */
 export interface EventTypeDoc {
   _id: string; // `${tenant}/${type}`
@@ -347,7 +344,7 @@ export interface Store {
   client: MongoClient;
   db: Db;
   events: Collection<EventDoc>;
-  closures: Collection<ClosureDoc>;
+  eventMarks: Collection<EventMarksDoc>;
   subscriptions: Collection<SubscriptionDoc>;
   deliveries: Collection<DeliveryDoc>;
   attempts: Collection<AttemptDoc>;
@@ -355,7 +352,6 @@ export interface Store {
   tenantVersions: Collection<TenantVersionsDoc>;
   eventTypes: Collection<EventTypeDoc>;
   ingestLog: Collection<IngestLogDoc>;
-  purgeMarks: Collection<PurgeMarkDoc>;
   portalSessions: Collection<PortalSessionDoc>;
   portalRedemptions: Collection<PortalRedemptionDoc>;
   tenantSettings: Collection<TenantSettingsDoc>;
@@ -369,7 +365,7 @@ export async function connectStore(url: string): Promise<Store> {
     client,
     db,
     events: db.collection<EventDoc>('events'),
-    closures: db.collection<ClosureDoc>('closures'),
+    eventMarks: db.collection<EventMarksDoc>('closures'),
     subscriptions: db.collection<SubscriptionDoc>('subscriptions'),
     deliveries: db.collection<DeliveryDoc>('deliveries'),
     attempts: db.collection<AttemptDoc>('attempts'),
@@ -377,7 +373,6 @@ export async function connectStore(url: string): Promise<Store> {
     tenantVersions: db.collection<TenantVersionsDoc>('tenant_versions'),
     eventTypes: db.collection<EventTypeDoc>('event_types'),
     ingestLog: db.collection<IngestLogDoc>('ingest_log'),
-    purgeMarks: db.collection<PurgeMarkDoc>('purge_marks'),
     portalSessions: db.collection<PortalSessionDoc>('portal_sessions'),
     portalRedemptions: db.collection<PortalRedemptionDoc>('portal_redemptions'),
     tenantSettings: db.collection<TenantSettingsDoc>('tenant_settings'),
@@ -398,7 +393,7 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
     { key: { occurredAt: 1 }, name: 'time' }, // retention
     { key: { tenant: 1, parentId: 1 }, name: 'tenant_parent' }, // causality trees
   ],
-  closures: [], // read by _id only
+  eventMarks: [], // read by _id only
   subscriptions: [{ key: { tenant: 1, createdAt: -1, _id: -1 }, name: 'tenant_created' }],
   deliveries: [
     { key: { tenant: 1, eventId: 1 }, name: 'tenant_event' },
@@ -411,7 +406,6 @@ const INDEXES: { [K in keyof Omit<Store, 'client' | 'db'>]: IndexDescription[] }
   apiKeys: [{ key: { createdAt: -1, _id: -1 }, name: 'created' }],
   tenantVersions: [], // read by _id only
   eventTypes: [{ key: { tenant: 1, createdAt: -1, type: -1 }, name: 'tenant_created' }],
-  purgeMarks: [], // read by _id only
   portalSessions: [], // read by _id only
   portalRedemptions: [], // inserted by _id only
   tenantSettings: [], // read by _id only

@@ -1,4 +1,4 @@
-import { eventKey } from '../../src/store/events';
+import { eventKey, isMarkedForPurge, markPurging } from '../../src/store/events';
 import * as api from '../harness/api';
 import { useStack, WorkerProcess } from '../harness/stack';
 
@@ -102,7 +102,7 @@ test('purging the event that closed another leaves that one closed by its other 
   const ids = async (query: string) => (await env.stack.request('GET', `/v1/events?${query}`)).body.data.map((e: any) => e.id).sort();
   expect(await ids('open=false&type=migration.started')).toEqual(['p-one', 'p-two']);
   const closedBy = async (id: string) => (await env.stack.store.events.findOne({ _id: eventKey('default', id) }))?.closedBy;
-  const marked = async (id: string) => (await env.stack.store.closures.findOne({ _id: eventKey('default', id) }))?.closedBy;
+  const marked = async (id: string) => (await env.stack.store.eventMarks.findOne({ _id: eventKey('default', id) }))?.closedBy;
   const named = { two: (await closedBy('p-two'))!, four: (await marked('p-four'))! };
 
   for (const id of ['p-one-end', named.two, 'p-three-end', named.four]) {
@@ -117,6 +117,32 @@ test('purging the event that closed another leaves that one closed by its other 
   const survivor = (named: string, a: string, b: string) => (named === a ? b : a);
   expect(await closedBy('p-two')).toBe(survivor(named.two, 'p-two-end', 'p-two-end-again'));
   expect(await closedBy('p-four')).toBe(survivor(named.four, 'p-four-end', 'p-four-end-again'));
+});
+
+test("an event's closure mark and a purge's mark on it share one document, and neither takes the other away", async () => {
+  await sendAll([
+    { id: 'm-parent', type: 'release.started', data: {} },
+    { id: 'm-end', type: 'release.completed', data: {}, parentId: 'm-parent' },
+  ]);
+  const key = eventKey('default', 'm-parent');
+  const marks = () => env.stack.store.eventMarks.findOne({ _id: key });
+  expect(await marks()).toEqual({ _id: key, closedBy: 'm-end' });
+  // A purge of the parent under way: its first step marked it.
+  await markPurging(env.stack.store, 'default', ['m-parent']);
+
+  // Purging the closer opens the parent again: the closure mark goes, the purge's stays.
+  expect((await env.stack.request('DELETE', '/v1/events/m-end')).status).toBe(200);
+  expect(await marks()).toEqual({ _id: key, purgeMarkedAt: expect.any(Date) });
+  expect(await isMarkedForPurge(env.stack.store, 'default', 'm-parent')).toBe(true);
+
+  // A closer recorded meanwhile names the parent beside the purge's mark.
+  await sendAll([{ id: 'm-end-again', type: 'release.failed', data: {}, parentId: 'm-parent' }]);
+  expect(await marks()).toEqual({ _id: key, closedBy: 'm-end-again', purgeMarkedAt: expect.any(Date) });
+
+  // The purge ends: the parent goes, and its marks with it.
+  expect((await env.stack.request('DELETE', '/v1/events/m-parent')).status).toBe(200);
+  expect(await marks()).toBeNull();
+  expect(await isMarkedForPurge(env.stack.store, 'default', 'm-parent')).toBe(false);
 });
 
 test('an accepted event its workflow has not recorded yet is answered by every read of it; an id never accepted is 404', async () => {

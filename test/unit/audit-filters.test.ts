@@ -40,12 +40,11 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
         return Promise.resolve();
       },
     },
-    closures: { findOne: () => Promise.resolve(null) },
-    purgeMarks: {
+    eventMarks: {
       findOne: (filter: { _id: string }) => {
-        commands.push('purgeMarks.findOne');
+        commands.push('eventMarks.findOne');
         onMarkRead();
-        return Promise.resolve(purgeMarks.has(filter._id) ? { _id: filter._id } : null);
+        return Promise.resolve(purgeMarks.has(filter._id) ? { _id: filter._id, purgeMarkedAt: new Date() } : null);
       },
     },
     deliveries: {
@@ -176,11 +175,13 @@ describe("the purge check after an ingested event's opening", () => {
   // As deliverEvent opens an ingested event: first attempts to fast receivers stored by the attempts, under the event's claim.
   const ingested = { deferOpening: { timeoutMs: 5_000, deliveries: 100 } };
   const eventsRead = (commands: string[]) => commands.filter((c) => c === 'events.findOne');
+  const marksRead = (commands: string[]) => commands.filter((c) => c === 'eventMarks.findOne');
 
-  test('reads only the purge mark when the event carries the claim this opening wrote and the mark is read within 8 s of it', async () => {
+  test('reads only the marks, once, when the event carries the claim this opening wrote and the mark is read within 8 s of it', async () => {
     const { audit, commands } = activitiesOn([subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 })]);
     expect(deliveredTo(await open(audit, paymentEvent('evt_claimed', {}), ingested))).toEqual(['fast']);
-    expect(commands).toContain('purgeMarks.findOne');
+    // The closure mark and the purge mark in one read, after the record and its claim.
+    expect(marksRead(commands)).toHaveLength(1);
     expect(eventsRead(commands)).toEqual([]);
   });
 
@@ -198,7 +199,7 @@ describe("the purge check after an ingested event's opening", () => {
       events.clear();
     });
     await expect(open(audit, paymentEvent(`evt_later_${laterMs}`, {}), ingested)).rejects.toThrow('is being purged');
-    expect(commands.filter((c) => c === 'purgeMarks.findOne')).toHaveLength(1);
+    expect(marksRead(commands)).toHaveLength(1);
     expect(eventsRead(commands)).toEqual(['events.findOne']);
     expect(commands).toContain('deliveries.deleteMany');
   });
@@ -209,9 +210,11 @@ describe("the purge check after an ingested event's opening", () => {
     await expect(open(audit, paymentEvent('evt_marked', {}), ingested)).rejects.toThrow('is being purged');
   });
 
-  test('reads the event too when the opening wrote no claim on it (no fast receiver)', async () => {
+  test('reads the event too when the opening wrote no claim on it (no fast receiver), and the marks again after storing the delivery', async () => {
     const { audit, commands } = activitiesOn([subscription('slow', ['payment.*'], undefined, { timeoutMs: 15_000 })]);
     expect(deliveredTo(await open(audit, paymentEvent('evt_slow', {}), ingested))).toEqual(['slow']);
     expect(eventsRead(commands)).toEqual(['events.findOne']);
+    // The read with the record came before the delivery's claim: it cannot fence that delivery.
+    expect(marksRead(commands)).toHaveLength(2);
   });
 });
