@@ -86,12 +86,9 @@ async function linkClosure(store: Store, doc: EventDoc): Promise<EventMarksDoc |
 
 /** The closer's side of `linkClosure`: its mark, keyed by the parent's `_id`, then the parent's own. */
 async function closeParent(store: Store, parentKey: string, closerId: string): Promise<void> {
-  try {
-    // Beside a purge's mark, or where a purged closer's mark was taken back, the document is there without one.
-    await store.eventMarks.updateOne({ _id: parentKey, closedBy: { $exists: false } }, { $set: { closedBy: closerId } }, { upsert: true });
-  } catch (err) {
-    if (!isDuplicateKeyError(err)) throw err; // marked by another closer, or by a retry of this one
-  }
+  // By `_id` alone, beside a purge's mark if there is one. Of several closers, the last to write is
+  // named, here as on the parent.
+  await store.eventMarks.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } }, { upsert: true });
   await store.events.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } });
 }
 
@@ -311,9 +308,12 @@ export async function deleteEventsWithAudit(store: Store, tenant: string, ids: s
   await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
   await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
   const keys = ids.map((id) => eventKey(tenant, id));
-  // All marks but a purge's: that one fences the event until it is gone, and the purge then removes it (`unmarkPurging`).
+  // An event's marks go before it, as the rest of its audit, but for a purge's mark: that one fences
+  // the event until it is gone, so it goes after (retention's too, left by a purge stopped part way).
   await store.eventMarks.deleteMany({ _id: { $in: keys }, purgeMarkedAt: { $exists: false } });
-  return (await store.events.deleteMany({ _id: { $in: keys } })).deletedCount;
+  const deleted = (await store.events.deleteMany({ _id: { $in: keys } })).deletedCount;
+  await store.eventMarks.deleteMany({ _id: { $in: keys } });
+  return deleted;
 }
 
 /**
@@ -330,11 +330,6 @@ export async function markPurging(store: Store, tenant: string, ids: string[]): 
     ids.map((id) => ({ updateOne: { filter: { _id: eventKey(tenant, id) }, update: { $set: { purgeMarkedAt } }, upsert: true } })),
     { ordered: false },
   );
-}
-
-/** Removes the marks of events the purge has deleted, its own and any other: their absence fences them from now on. */
-export async function unmarkPurging(store: Store, tenant: string, ids: string[]): Promise<void> {
-  await store.eventMarks.deleteMany({ _id: { $in: ids.map((id) => eventKey(tenant, id)) } });
 }
 
 /** Whether a purge is removing this event (read by `_id`). */

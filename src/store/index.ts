@@ -70,7 +70,8 @@ export interface EventDoc {
  *   event's runs, and removed with the document once the event is gone. Never on the event's own
  *   document: the run the mark fences writes that one.
  * Each writer updates one mark by the document's `_id`, which the store applies atomically (as
- * docs/operations.md says of FerretDB), so neither mark's write loses the other's.
+ * docs/operations.md says of FerretDB), so neither mark's update loses the other's. The document
+ * goes with its event, a purge's mark only once the event is gone (`deleteEventsWithAudit`).
  * The collection keeps its first name, `closures`, from when it held the first mark only.
  */
 export interface EventMarksDoc {

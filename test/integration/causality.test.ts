@@ -129,6 +129,7 @@ test("an event's closure mark and a purge's mark on it share one document, and n
   expect(await marks()).toEqual({ _id: key, closedBy: 'm-end' });
   // A purge of the parent under way: its first step marked it.
   await markPurging(env.stack.store, 'default', ['m-parent']);
+  expect(await marks()).toEqual({ _id: key, closedBy: 'm-end', purgeMarkedAt: expect.any(Date) });
 
   // Purging the closer opens the parent again: the closure mark goes, the purge's stays.
   expect((await env.stack.request('DELETE', '/v1/events/m-end')).status).toBe(200);

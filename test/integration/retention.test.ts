@@ -82,6 +82,12 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
   for (let i = 0; i < 5; i++) await seed(`old-${i}`, 40 + i, 'delivered');
   await seed('old-delivering', 45, 'delivering');
   await seed('inside-window', 29, 'delivered');
+  // Marks on them: a closer's, and a purge's that a purge stopped part way left behind.
+  await env.stack.store.eventMarks.insertMany([
+    { _id: 'default/old-0', closedBy: 'old-0-end' },
+    { _id: 'default/old-1', purgeMarkedAt: new Date(Date.now() - 41 * day) },
+    { _id: 'default/inside-window', closedBy: 'inside-window-end' },
+  ]);
 
   // The ingestion log has its own, shorter window.
   const logEntry = (id: string, ageDays: number) => ({
@@ -111,6 +117,7 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
     expect((await env.stack.request('GET', `/v1/events/${id}`)).status).toBe(200);
   }
   expect(await env.stack.store.attempts.countDocuments({ eventId: 'old-delivering' })).toBe(1);
+  expect((await env.stack.store.eventMarks.find({}).toArray()).map((m) => m._id)).toEqual(['default/inside-window']);
   // Kept: the entry inside the log's window and the four accepted requests this test made.
   const log = await env.stack.store.ingestLog.find({}).toArray();
   expect(log.map((d) => (d._id === 'ing_recent' ? d._id : `accepted ${d.status}`)).sort()).toEqual([

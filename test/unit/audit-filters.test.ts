@@ -217,4 +217,13 @@ describe("the purge check after an ingested event's opening", () => {
     // The read with the record came before the delivery's claim: it cannot fence that delivery.
     expect(marksRead(commands)).toHaveLength(2);
   });
+
+  test('reads the marks again after storing the slow delivery when a fast one is left to its first attempt', async () => {
+    const { audit, commands } = activitiesOn([
+      subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 }),
+      subscription('slow', ['payment.*'], undefined, { timeoutMs: 15_000 }),
+    ]);
+    expect(deliveredTo(await open(audit, paymentEvent('evt_mixed', {}), ingested))).toEqual(['fast', 'slow']);
+    expect(marksRead(commands)).toHaveLength(2);
+  });
 });

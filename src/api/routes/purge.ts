@@ -11,7 +11,6 @@ import {
   purgeBatch,
   reopenParentsClosedBy,
   PURGED_EVENT_TYPE,
-  unmarkPurging,
   type PurgedEvent,
 } from '../../store/events';
 import { terminateIfRunning } from '../../temporal/deliver-event-client';
@@ -110,7 +109,6 @@ export function purgeRouter(deps: IngestDeps): Router {
       const ids = batch.map((e) => e.id);
       await reopenParentsClosedBy(deps.store, principal.tenant, batch);
       purged += await deleteEventsWithAudit(deps.store, principal.tenant, ids);
-      await unmarkPurging(deps.store, principal.tenant, ids);
       if (batch.length < BATCH) return purged;
     }
   }
