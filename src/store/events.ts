@@ -86,9 +86,17 @@ async function linkClosure(store: Store, doc: EventDoc): Promise<EventMarksDoc |
 
 /** The closer's side of `linkClosure`: its mark, keyed by the parent's `_id`, then the parent's own. */
 async function closeParent(store: Store, parentKey: string, closerId: string): Promise<void> {
-  // By `_id` alone, beside a purge's mark if there is one. Of several closers, the last to write is
-  // named, here as on the parent.
-  await store.eventMarks.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } }, { upsert: true });
+  try {
+    await store.eventMarks.insertOne({ _id: parentKey, closedBy: closerId });
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    // The first closer stays named, even once retention took it (a purge of a later one then leaves
+    // the parent closed by it). A document without one holds a purge's mark, or is what a purged
+    // closer's reopen left: the mark goes beside it. By `_id` alone, the only filter every backend
+    // pushes down; two closers at that moment may both write, and either is named.
+    const marks = await store.eventMarks.findOne({ _id: parentKey });
+    if (!marks?.closedBy) await store.eventMarks.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } });
+  }
   await store.events.updateOne({ _id: parentKey }, { $set: { closedBy: closerId } });
 }
 
@@ -301,17 +309,18 @@ export async function deleteExpiredEvents(store: Store, before: Date, limit: num
 
 /**
  * Deletes events with their deliveries and attempts. The audit of an event goes before the
- * event, so an interrupted call leaves events whose deletion the next one finishes.
+ * event, so an interrupted call leaves events whose deletion the next one finishes; all but a
+ * purge's mark, which fences the event until it is gone and so goes after it (a call interrupted
+ * between the two leaves that mark behind, as the purge did before it shared the document).
  */
 export async function deleteEventsWithAudit(store: Store, tenant: string, ids: string[]): Promise<number> {
   // Deliveries first: an attempt recorded after this finds its delivery gone and removes itself.
   await store.deliveries.deleteMany({ tenant, eventId: { $in: ids } });
   await store.attempts.deleteMany({ tenant, eventId: { $in: ids } });
   const keys = ids.map((id) => eventKey(tenant, id));
-  // An event's marks go before it, as the rest of its audit, but for a purge's mark: that one fences
-  // the event until it is gone, so it goes after (retention's too, left by a purge stopped part way).
   await store.eventMarks.deleteMany({ _id: { $in: keys }, purgeMarkedAt: { $exists: false } });
   const deleted = (await store.events.deleteMany({ _id: { $in: keys } })).deletedCount;
+  // Retention's too: a purge stopped part way may have marked the expired events.
   await store.eventMarks.deleteMany({ _id: { $in: keys } });
   return deleted;
 }

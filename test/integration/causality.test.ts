@@ -1,4 +1,4 @@
-import { eventKey, isMarkedForPurge, markPurging } from '../../src/store/events';
+import { deleteEventsWithAudit, eventKey, isMarkedForPurge, markPurging } from '../../src/store/events';
 import * as api from '../harness/api';
 import { useStack, WorkerProcess } from '../harness/stack';
 
@@ -144,6 +144,18 @@ test("an event's closure mark and a purge's mark on it share one document, and n
   expect((await env.stack.request('DELETE', '/v1/events/m-parent')).status).toBe(200);
   expect(await marks()).toBeNull();
   expect(await isMarkedForPurge(env.stack.store, 'default', 'm-parent')).toBe(false);
+});
+
+test('a closer that retention took stays named: purging a later closer leaves the parent closed by it', async () => {
+  await sendAll([
+    { id: 'r-parent', type: 'backup.started', data: {} },
+    { id: 'r-end', type: 'backup.completed', data: {}, parentId: 'r-parent' },
+  ]);
+  // Retention takes the closer and keeps its parent (one a digest still holds, say).
+  await deleteEventsWithAudit(env.stack.store, 'default', ['r-end']);
+  await sendAll([{ id: 'r-end-again', type: 'backup.failed', data: {}, parentId: 'r-parent' }]);
+  expect((await env.stack.request('DELETE', '/v1/events/r-end-again')).status).toBe(200);
+  expect((await env.stack.store.events.findOne({ _id: eventKey('default', 'r-parent') }))?.closedBy).toBe('r-end');
 });
 
 test('an accepted event its workflow has not recorded yet is answered by every read of it; an id never accepted is 404', async () => {

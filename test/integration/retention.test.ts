@@ -117,6 +117,8 @@ test('the worker puts the retention Schedule in place, and a run deletes exactly
     expect((await env.stack.request('GET', `/v1/events/${id}`)).status).toBe(200);
   }
   expect(await env.stack.store.attempts.countDocuments({ eventId: 'old-delivering' })).toBe(1);
+  // The marks documents go last, a moment after the events.
+  await eventually(async () => (await env.stack.store.eventMarks.countDocuments({})) === 1, 10_000, "the expired events' marks to go");
   expect((await env.stack.store.eventMarks.find({}).toArray()).map((m) => m._id)).toEqual(['default/inside-window']);
   // Kept: the entry inside the log's window and the four accepted requests this test made.
   const log = await env.stack.store.ingestLog.find({}).toArray();

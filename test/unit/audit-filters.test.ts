@@ -20,7 +20,7 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
   const events = new Map<string, EventDoc>();
   const deliveries: DeliveryDoc[] = [];
   const commands: string[] = [];
-  const purgeMarks = new Set<string>();
+  const marked = new Set<string>();
   /** Runs as the purge mark is read: a purge, or time, acting between the opening's writes and its check. */
   let onMarkRead = () => {};
   let version = 1;
@@ -44,7 +44,7 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
       findOne: (filter: { _id: string }) => {
         commands.push('eventMarks.findOne');
         onMarkRead();
-        return Promise.resolve(purgeMarks.has(filter._id) ? { _id: filter._id, purgeMarkedAt: new Date() } : null);
+        return Promise.resolve(marked.has(filter._id) ? { _id: filter._id, purgeMarkedAt: new Date() } : null);
       },
     },
     deliveries: {
@@ -64,7 +64,7 @@ function memoryStore(subscriptions: SubscriptionDoc[]) {
     tenantVersions: { findOne: () => Promise.resolve({ _id: TENANT, subscriptions: version }) },
   } as unknown as Store;
   const whenMarkRead = (run: () => void) => (onMarkRead = run);
-  return { store, events, deliveries, commands, purgeMarks, whenMarkRead, bumpVersion: () => version++ };
+  return { store, events, deliveries, commands, marked, whenMarkRead, bumpVersion: () => version++ };
 }
 
 function subscription(
@@ -205,8 +205,8 @@ describe("the purge check after an ingested event's opening", () => {
   });
 
   test('fails the opening when the purge mark is there, claim or not', async () => {
-    const { audit, purgeMarks } = activitiesOn([subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 })]);
-    purgeMarks.add(`${TENANT}/evt_marked`);
+    const { audit, marked } = activitiesOn([subscription('fast', ['payment.*'], undefined, { timeoutMs: 5_000 })]);
+    marked.add(`${TENANT}/evt_marked`);
     await expect(open(audit, paymentEvent('evt_marked', {}), ingested)).rejects.toThrow('is being purged');
   });
 
