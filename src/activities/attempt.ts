@@ -20,11 +20,20 @@ import {
 import { eventOf, findEventsByIds, isPurging, releaseEventClaim } from '../store/events';
 import { activeTraceId } from '../tracing';
 import type { ActivityCaches } from './caches';
-import { deferredDelivery, openedDelivery, resultOf, trackedView } from './delivery-state';
+import { deferredDelivery, deferredFirstAttempt, openedDelivery, resultOf, trackedView } from './delivery-state';
 import { recordEventStatus } from './event-status';
 import type { SubscriptionHealth } from './subscription-health';
 import type { createThrottle } from './throttle';
-import type { AttemptInput, AttemptResult, FirstAttemptsInput, FirstAttemptsResult, OpenedDelivery } from './types';
+import type { AuditActivities } from './audit';
+import type {
+  AttemptInput,
+  AttemptResult,
+  FirstAttemptsInput,
+  FirstAttemptsResult,
+  OpenedDelivery,
+  OpenedEvent,
+  OpenEventInput,
+} from './types';
 
 /**
  * The attempt: one try of one delivery, from the claim that fences it against a purge, through
@@ -38,6 +47,8 @@ export interface AttemptDeps extends Transports {
   metrics: WorkerMetrics;
   /** Per-subscription concurrency and rate limits (src/activities/throttle.ts). */
   throttle: ReturnType<typeof createThrottle>;
+  /** The audit's opening of an event (src/activities/audit.ts), which `openEventWithFirstAttempts` starts with. */
+  openEvent: AuditActivities['openEvent'];
 }
 
 const HEARTBEAT_EVERY_MS = 1000;
@@ -89,29 +100,63 @@ export function createAttemptActivities(deps: AttemptDeps) {
      */
     async attemptFirstDeliveries(input: FirstAttemptsInput): Promise<FirstAttemptsResult> {
       const ctx = Context.current();
-      const results = await mapConcurrent(input.attempts, FIRST_ATTEMPTS_CONCURRENCY, (attempt) =>
-        attemptOnce(attempt, ctx).catch((err: unknown) => {
-          if (!ctx.cancellationDetails?.cancelRequested) {
-            ctx.log.warn('first attempt left to an activity of its own', { deliveryId: attempt.deliveryId, error: String(err) });
-          }
-          return null;
-        }),
-      );
+      const results = await makeFirstAttempts(input.attempts, ctx);
       // The workflow was cancelled: its deliveries close as cancelled, the sent ones keep their outcome.
       // (The run's end records the event's status, which clears the event's claim.)
       if (ctx.cancellationDetails?.cancelRequested) throw new CancelledFailure('deliveries cancelled');
-      const { finish } = input;
-      if (!finish || !results.every((r) => r?.retryDelayMs === null)) {
-        // The deferred openings' sends are over: a purge need not wait for the event's claim.
-        const deferred = input.attempts.find((a) => a.opened?.unopened)?.opened;
-        if (deferred) await releaseEventClaim(store, deferred.tenant, deferred.eventId);
-        return { results };
-      }
-      const finished = eventStatusOf(results.map((r) => r!.view));
-      await recordEventStatus(store, finish.tenant, finish.eventId, finished); // also clears the event's claim
-      return { results, finished };
+      return settleFirstAttempts(input, results);
+    },
+
+    /**
+     * `openEvent`, then the first attempts of the deliveries it deferred, as
+     * `attemptFirstDeliveries` makes them: an ingested event's run starts with one local activity
+     * (one marker, one workflow activation) instead of two. A cancel of the workflow never stops
+     * the opening, which the event's record needs; the attempts not sent by then are left to the
+     * workflow, which closes their deliveries as cancelled, and the sent ones keep their outcome.
+     * A retried call defers nothing (`openEvent`) and so attempts nothing: the workflow makes them.
+     */
+    async openEventWithFirstAttempts(input: OpenEventInput): Promise<OpenedEvent | 'duplicate'> {
+      const ctx = Context.current();
+      const deliveries = await deps.openEvent(input);
+      if (deliveries === 'duplicate') return deliveries;
+      const deferred = ctx.cancellationDetails?.cancelRequested ? [] : deliveries.filter((d) => d.unopened);
+      if (deferred.length === 0) return { deliveries, attempted: [], firstAttempts: { results: [] } };
+      const tenant = input.tenant;
+      const eventId = input.event.id;
+      const attempts = deferred.map((d) => deferredFirstAttempt(tenant, eventId, d));
+      const results = await makeFirstAttempts(attempts, ctx);
+      const attempted = deferred.map((d) => d.deliveryId);
+      if (ctx.cancellationDetails?.cancelRequested) return { deliveries, attempted, firstAttempts: { results } };
+      const finish = deferred.length === deliveries.length ? { finish: { tenant, eventId } } : {};
+      return { deliveries, attempted, firstAttempts: await settleFirstAttempts({ attempts, ...finish }, results) };
     },
   };
+
+  /** First attempts made together; one that fails here, rather than answering the receiver's outcome, is left to an activity of its own (null). */
+  function makeFirstAttempts(attempts: AttemptInput[], ctx: Context): Promise<(AttemptResult | null)[]> {
+    return mapConcurrent(attempts, FIRST_ATTEMPTS_CONCURRENCY, (attempt) =>
+      attemptOnce(attempt, ctx).catch((err: unknown) => {
+        if (!ctx.cancellationDetails?.cancelRequested) {
+          ctx.log.warn('first attempt left to an activity of its own', { deliveryId: attempt.deliveryId, error: String(err) });
+        }
+        return null;
+      }),
+    );
+  }
+
+  /** After first attempts made together: the event's status when they are all of its deliveries and end it, else its claim released. */
+  async function settleFirstAttempts(input: FirstAttemptsInput, results: (AttemptResult | null)[]): Promise<FirstAttemptsResult> {
+    const { finish } = input;
+    if (!finish || !results.every((r) => r?.retryDelayMs === null)) {
+      // The deferred openings' sends are over: a purge need not wait for the event's claim.
+      const deferred = input.attempts.find((a) => a.opened?.unopened)?.opened;
+      if (deferred) await releaseEventClaim(store, deferred.tenant, deferred.eventId);
+      return { results };
+    }
+    const finished = eventStatusOf(results.map((r) => r!.view));
+    await recordEventStatus(store, finish.tenant, finish.eventId, finished); // also clears the event's claim
+    return { results, finished };
+  }
 
   /** Stores a delivery whose opening was deferred, as opened; fails it for good when its event is being purged. */
   async function storeOpened(deliveryId: string, opened: OpenedDelivery): Promise<void> {

@@ -2,7 +2,7 @@ import { deliveryView } from '../api/views';
 import { isFinal } from '../domain/status';
 import type { AttemptedDelivery, DeliveryDoc } from '../store';
 import type { DeliveryView } from '../domain/schemas';
-import type { AttemptResult, DeliveryState, OpenedDelivery } from './types';
+import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery } from './types';
 
 /** The longest error a workflow keeps of a delivery; the audit keeps the whole (up to 4 KiB, a broker's refusal). */
 export const TRACKED_ERROR_MAX = 256;
@@ -59,4 +59,21 @@ export function openedDelivery(deliveryId: string, opened: OpenedDelivery): Atte
 export function deferredDelivery(deliveryId: string, opened: OpenedDelivery): DeliveryDoc {
   const openedAt = new Date(opened.unopened?.at ?? Date.now());
   return { ...openedDelivery(deliveryId, opened), createdAt: openedAt, updatedAt: openedAt };
+}
+
+/** The first attempt of a delivery whose opening was deferred (`DeliveryState.unopened`), under the claim it was opened with. */
+export function deferredFirstAttempt(tenant: string, eventId: string, state: DeliveryState): AttemptInput {
+  return {
+    deliveryId: state.deliveryId,
+    attempt: state.view.attempts + 1,
+    scheduleBase: state.scheduleBase,
+    opened: {
+      tenant,
+      eventId,
+      view: state.view,
+      claimedUntil: state.openingClaimUntil!,
+      ...(state.matchedAtVersion !== undefined && { matchedAtVersion: state.matchedAtVersion }),
+      unopened: state.unopened,
+    },
+  };
 }

@@ -44,9 +44,10 @@ export function createActivities(deps: ActivityDeps) {
   const { store, gateway } = deps;
   const caches = createActivityCaches(store);
   const health = createSubscriptionHealth({ store, gateway, caches, logger: deps.logger, disableAfterMs: deps.disableAfterMs });
+  const audit = createAuditActivities({ store, caches, gateway });
   return {
-    ...createAuditActivities({ store, caches, gateway }),
-    ...createAttemptActivities({ ...deps, caches, health }),
+    ...audit,
+    ...createAttemptActivities({ ...deps, caches, health, openEvent: (input) => audit.openEvent(input) }),
     ...createMaintenanceActivities({ store, gateway }),
   };
 }

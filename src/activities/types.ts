@@ -99,6 +99,17 @@ export interface FirstAttemptsResult {
   finished?: EventStatus;
 }
 
+/**
+ * An event's opening with the first attempts of the deliveries it deferred
+ * (`OpenEventInput.deferOpening`), made in the same local activity.
+ */
+export interface OpenedEvent {
+  deliveries: DeliveryState[];
+  /** The deliveries attempted, in the order of `results`: none when a cancel came before they could be. */
+  attempted: string[];
+  firstAttempts: FirstAttemptsResult;
+}
+
 export interface ControlInput {
   deliveryId: string;
   action: ControlAction;

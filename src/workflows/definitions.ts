@@ -64,8 +64,12 @@ export type ControlRecord = ControlAction & Pick<ControlRequest, 'subscriptionId
  *   5: Herald's own wake-up (`ControlRequest.onlyIfWaiting`) never reopens a failed delivery:
  *      in revision 4 the attempt that got a 410 woke its own delivery by disabling the
  *      subscription, which then reopened and failed a second time as `subscription_disabled`.
+ *   6: an ingested event's opening makes the first attempts of the deliveries it deferred in the
+ *      same local activity (`openEventWithFirstAttempts`), unless a request or a cancel of the
+ *      workflow came before it: one local activity fewer per event. A cancel or retry request that
+ *      arrives during it applies to the outcome of those attempts, not before them.
  */
-export const DELIVER_EVENT_REVISION = 5;
+export const DELIVER_EVENT_REVISION = 6;
 
 export interface DeliverEventInput {
   tenant: string;

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { AttemptActivities } from '../activities/attempt';
 import type { AuditActivities } from '../activities/audit';
-import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery } from '../activities/types';
+import type { AttemptInput, AttemptResult, DeliveryState, OpenedDelivery, OpenedEvent } from '../activities/types';
 import { PING_EVENT_TYPE } from '../domain/own-events';
 import type { ControlAction, EventView } from '../domain/schemas';
 import { eventStatusOf, isFinal, type EventStatus } from '../domain/status';
@@ -318,6 +318,8 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   /** The status the audit has for the event, when this run recorded it before its end. */
   let recordedStatus: EventStatus | undefined;
   let states: DeliveryState[];
+  /** The first attempts the opening made (revision 6). */
+  let madeWithOpening: OpenedEvent | undefined;
   if (mode.kind === 'resume') {
     states = await auditStep(() => store.loadDeliveries({ workflowId }));
   } else {
@@ -331,13 +333,24 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       const defer = revision >= 3 &&
         mode.kind === 'ingest' && { deferOpening: { timeoutMs: LOCAL_ATTEMPT_MAX_MS, deliveries: FIRST_ATTEMPTS_PER_ACTIVITY } };
       const known = input.subscriptionsVersion !== undefined && { subscriptionsVersion: input.subscriptionsVersion };
-      const opened = await auditStep(() => store.openEvent({ tenant, event, workflowId, runId, ...match, ...defer, ...known }));
+      const openInput = { tenant, event, workflowId, runId, ...match, ...defer, ...known };
+      // With its first attempts unless something asked to steer them first: a request, or a cancel
+      // of the workflow, which would stop the cancellable activity before it recorded the event.
+      const withAttempts = revision >= 6 && !!defer && queued.length === 0 && !CancellationScope.current().consideredCancelled;
+      const opened = withAttempts
+        ? await localDeliveryTier(LOCAL_ATTEMPT_MAX_MS).openEventWithFirstAttempts(openInput)
+        : await auditStep(() => store.openEvent(openInput));
       if (opened === 'duplicate') {
         // The audit outlived Temporal's retention of the first run: this run delivers nothing.
         matched = true;
         return view();
       }
-      states = opened;
+      if (Array.isArray(opened)) {
+        states = opened;
+      } else {
+        states = opened.deliveries;
+        madeWithOpening = opened;
+      }
       recordedFinal = states.length === 0;
     } else {
       if (records && (await auditStep(() => store.recordEvent({ tenant, event, workflowId, runId }))) === 'duplicate') {
@@ -357,10 +370,12 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
 
   accepting = true;
   if (revision >= 2) {
+    // Attempts made with the opening came before the requests that arrived meanwhile.
+    const waits = madeWithOpening ? takeAttempts(madeWithOpening) : new Map<Slot, number>();
     // The requests that came first apply first: a delivery cancelled already is not attempted.
     for (const request of queued.splice(0)) control(request);
     const made = attemptFirst();
-    for (const slot of slots) startDelivery(slot, made.get(slot));
+    for (const slot of slots) startDelivery(slot, made.get(slot), waits.get(slot));
   } else {
     for (const slot of slots) startDelivery(slot);
     for (const request of queued.splice(0)) control(request);
@@ -396,9 +411,10 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
   }
   return closedView();
 
-  function startDelivery(slot: Slot, made?: Promise<AttemptResult | null>): void {
+  /** `waitMs`: the wait its first attempt asked for, when that attempt was made with the opening. */
+  function startDelivery(slot: Slot, made?: Promise<AttemptResult | null>, waitMs?: number): void {
     if (slot.looping || isFinal(slot.view.status)) return; // a request applied first may have started it
-    const next = slot.view.nextAttemptAt ? Date.parse(slot.view.nextAttemptAt) - Date.now() : 0;
+    const next = waitMs ?? (slot.view.nextAttemptAt ? Date.parse(slot.view.nextAttemptAt) - Date.now() : 0);
     void deliver(slot, Math.max(0, next), made);
   }
 
@@ -432,6 +448,28 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       );
     }
     return shares;
+  }
+
+  /**
+   * The outcomes of the first attempts made with the opening, and the wait each delivery not
+   * final asked for before its next attempt (a throttled one's too, which its view does not
+   * show). A delivery the opening left without an outcome attempts in an activity of its own.
+   */
+  function takeAttempts({ attempted, firstAttempts }: OpenedEvent): Map<Slot, number> {
+    const byId = new Map(slots.map((s) => [s.deliveryId, s]));
+    const waits = new Map<Slot, number>();
+    attempted.forEach((deliveryId, i) => {
+      const slot = byId.get(deliveryId)!;
+      const result = firstAttempts.results[i];
+      // The opening's activity took the opening claim, as `attemptFirst`'s does.
+      slot.openingClaimUntil = slot.matchedAtVersion = undefined;
+      if (!result) return;
+      slot.unopened = undefined; // an attempt that answers has stored its delivery
+      slot.view = result.view;
+      if (result.retryDelayMs !== null) waits.set(slot, result.retryDelayMs);
+    });
+    if (firstAttempts.finished) recordedStatus = firstAttempts.finished;
+    return waits;
   }
 
   /** The first attempt of a delivery this run opened, under the claim it was opened with. */

@@ -97,7 +97,7 @@ test('a receiver allowed up to 5 s is attempted by a local activity; a cancel du
 
   const tiers = await activityTypes(workflowId);
   expect(tiers.remote).toEqual([]);
-  expect(tiers.local).toContain('attemptFirstDeliveries'); // a first attempt: made with the event's others
+  expect(tiers.local).toContain('openEventWithFirstAttempts'); // a first attempt: made with the event's opening
 });
 
 test('retry over HTTP after the receiver recovers delivers within 2 s, keeping the webhook-id', async () => {

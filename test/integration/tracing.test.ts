@@ -92,10 +92,10 @@ test('one trace runs from ingestion through the workflow and its activities to t
   await eventually(
     () => {
       const names = new Set(collector.spans.filter((s) => s.traceId === traceId).map((s) => s.name));
-      return ['RunActivity:openEvent', 'RunActivity:finishEvent'].every((n) => names.has(n));
+      return ['RunActivity:openEventWithFirstAttempts', 'RunActivity:finishEvent'].every((n) => names.has(n));
     },
     10_000,
-    'the spans of openEvent and finishEvent',
+    'the spans of the opening and finishEvent',
   );
 });
 

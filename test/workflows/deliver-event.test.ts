@@ -77,13 +77,13 @@ test('delivers to every matching subscription, a fast receiver as a local activi
   expect(seen.recorded).toEqual(['delivering']);
   expect(seen.finished).toEqual(['delivered']);
   const types = await eventTypes(await handle);
-  // One activity task (the slow receiver's attempt); the two audit steps (open, finish) and the
-  // fast attempt are markers, with no patch markers: the revision in the input decides.
+  // One activity task (the slow receiver's attempt); the opening with the fast attempt, and the
+  // status at the end, are markers, with no patch markers: the revision in the input decides.
   expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(1);
-  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(3);
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
 });
 
-test('the first attempts to fast receivers go out in one local activity, which also records the status they end the event with', async () => {
+test('the first attempts to fast receivers go out in the local activity that opens the event, which also records the status they end it with', async () => {
   const { id, seen, handle } = start({
     subscriptions: [
       { id: 'a', timeoutMs: LOCAL },
@@ -104,8 +104,8 @@ test('the first attempts to fast receivers go out in one local activity, which a
   );
   expect(seen.finished).toEqual(['failed']);
   const types = await eventTypes(await handle);
-  // Two markers in all: the event's opening and its three first attempts.
-  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
+  // One marker in all: the event's opening with its three first attempts.
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(1);
   expect(types.filter((t) => t === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')).toHaveLength(0);
 });
 
@@ -166,7 +166,7 @@ test("a fan-out to HERALD_MAX_SUBSCRIPTIONS' default, with the longest ids and e
   }
   expect(runs).toBeGreaterThanOrEqual(2);
   // The largest: the opening's and the loaded deliveries' (each about 1 KB a delivery).
-  expect(sizes.get('openEvent')).toBeGreaterThan(700 * subscriptions.length);
+  expect(sizes.get('openEventWithFirstAttempts')).toBeGreaterThan(700 * subscriptions.length);
   expect(sizes.get('loadDeliveries')).toBeGreaterThan(900 * subscriptions.length);
   expect(Math.max(...sizes.values())).toBeLessThan(1.5 * 1024 * 1024);
 }, 60_000);
@@ -190,7 +190,7 @@ test('a first attempt that fails as an activity in the shared one is made again 
   expect(seen.attempts.map((a) => [a.deliveryId, a.attempt, a.opened?.claimedUntil])).toEqual([
     [`${id}~a`, 1, OPENING_CLAIM_UNTIL],
     [`${id}~b`, 1, OPENING_CLAIM_UNTIL],
-    [`${id}~b`, 1, undefined],
+    [`${id}~b`, 1, 0], // no claim left: it stores its deferred delivery first, then claims it
   ]);
   // Not every delivery ended in the shared activity: the run records the status at its end.
   expect(seen.finished).toEqual(['delivered']);
@@ -541,6 +541,91 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
     ['b', 'temporal'],
   ]);
   expect(seen.attempts).toEqual([]);
+  expect(seen.finished).toEqual(['cancelled']);
+});
+
+/** Starts an event whose first attempts the opening makes and holds, with tasks short enough that a signal or cancel reaches the run while they are held. */
+async function openingAttemptsHeld(...subscriptions: string[]) {
+  const gates = new Map(subscriptions.map((sub) => [sub, gate()]));
+  const id = `evt-held-${++n}-${Date.now()}`;
+  const seen = env.audit.plan(id, {
+    subscriptions: subscriptions.map((sub) => ({ id: sub, timeoutMs: LOCAL })),
+    attempt: (sub, attempt) => (attempt === 1 ? { hold: gates.get(sub)!.promise } : { ok: true }),
+  });
+  // A local activity holds its workflow task; a signal or cancel reaches the workflow at the
+  // task's heartbeat (80% of its timeout).
+  const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `wf-${id}`,
+    taskQueue: env.taskQueue,
+    args: [{ tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION }],
+    workflowTaskTimeout: '1s',
+  });
+  await until(() => seen.attempts.length === subscriptions.length, 'the first attempts');
+  /** The request of this history event type reached the run while the attempts are still held. */
+  const reached = async (requested: string) => {
+    const types = await eventTypes(h);
+    const at = types.indexOf(requested);
+    return at >= 0 && types.lastIndexOf('EVENT_TYPE_WORKFLOW_TASK_STARTED') > at;
+  };
+  return { id, seen, h, gates, reached };
+}
+
+test('a cancel that arrives while the opening makes the first attempts applies to their outcomes: a delivered one stays delivered', async () => {
+  const { id, seen, h, gates, reached } = await openingAttemptsHeld('a', 'b');
+  await h.signal(cancelSignal, by('key:k10'));
+  await until(() => reached('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED'), 'the cancel to reach the run');
+  gates.get('a')!.release({ ok: true });
+  gates.get('b')!.release({ ok: false, retryDelayMs: LATER });
+
+  const view = await h.result();
+  expect(view.deliveries.map((d) => [d.subscriptionId, d.status])).toEqual([
+    ['a', 'succeeded'],
+    ['b', 'cancelled'],
+  ]);
+  expect(seen.cancelled.map((c) => [c.deliveryId, c.action.by])).toEqual([[`${id}~b`, 'key:k10']]);
+  expect(seen.attempts).toHaveLength(2);
+  expect(seen.finished).toEqual(['cancelled']);
+});
+
+test('a retry that arrives while the opening makes the first attempts reopens the delivery they failed, as one after would', async () => {
+  const { id, seen, h, gates, reached } = await openingAttemptsHeld('a', 'b');
+  await h.signal(retrySignal, by('key:k11'));
+  await until(() => reached('EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED'), 'the retry to reach the run');
+  gates.get('a')!.release({ ok: true });
+  gates.get('b')!.release({ ok: false, retryDelayMs: null });
+
+  expect((await h.result()).status).toBe('delivered');
+  expect(seen.reopened.map((r) => [r.deliveryId, r.action.by])).toEqual([[`${id}~b`, 'key:k11']]);
+  expect(seen.attempts.map((a) => [a.deliveryId, a.attempt])).toEqual([
+    [`${id}~a`, 1],
+    [`${id}~b`, 1],
+    [`${id}~b`, 2],
+  ]);
+});
+
+test('a first attempt the opening made that its subscription throttled is asked again after the wait the throttle gave', async () => {
+  const asked: number[] = [];
+  const { seen, handle } = start({
+    subscriptions: [{ id: 'a', timeoutMs: LOCAL }],
+    attempt: () => (asked.push(Date.now()) === 1 ? { throttledForMs: 1_000 } : { ok: true }),
+  });
+  expect((await (await handle).result()).status).toBe('delivered');
+  expect(seen.attempts.map((a) => a.attempt)).toEqual([1, 1]); // a throttled attempt is not one
+  expect(asked[1] - asked[0]).toBeGreaterThanOrEqual(900);
+});
+
+test('a cancel of the workflow while the opening makes the first attempts aborts the one in flight; the opened deliveries still close, a sent one keeps its outcome', async () => {
+  const { id, seen, h, gates, reached } = await openingAttemptsHeld('a', 'b');
+  gates.get('b')!.release({ ok: true }); // sent before the cancel: the opening's activity still runs for `a`
+  await h.cancel();
+  await until(() => reached('EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED'), 'the cancel to reach the run');
+
+  await expect(h.result()).rejects.toThrow();
+  expect((await h.describe()).status.name).toBe('CANCELLED');
+  expect(seen.cancelledInFlight).toEqual([`${id}~a`]);
+  expect(seen.cancelled.map((c) => [c.deliveryId, c.action.by])).toEqual([[`${id}~a`, 'temporal']]);
+  expect(env.audit.deliveryOf(id, 'b').view.status).toBe('succeeded');
+  expect(seen.recorded).toEqual(['delivering']);
   expect(seen.finished).toEqual(['cancelled']);
 });
 

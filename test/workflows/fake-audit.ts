@@ -1,4 +1,4 @@
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type {
   AttemptInput,
   AttemptResult,
@@ -7,9 +7,11 @@ import type {
   FirstAttemptsInput,
   FirstAttemptsResult,
   MatchInput,
+  OpenedEvent,
   OpenEventInput,
   RecordEventInput,
 } from '../../src/activities/types';
+import { deferredFirstAttempt } from '../../src/activities/delivery-state';
 import type { HeraldEvent } from '../../src/domain/schemas';
 import { eventStatusOf, type EventStatus } from '../../src/domain/status';
 
@@ -25,7 +27,12 @@ export const MATCHED_AT_VERSION = 7;
 
 /** What an attempt does: answer at once, or only when `release` is called or it is cancelled, or fail as an activity. */
 export type Outcome =
-  { ok: true } | { ok: false; retryDelayMs: number | null; error?: string } | { hold: Promise<Outcome> } | { throws: string };
+  | { ok: true }
+  | { ok: false; retryDelayMs: number | null; error?: string }
+  | { hold: Promise<Outcome> }
+  | { throws: string }
+  /** Not admitted by the subscription's rate limit: nothing sent or recorded, ask again after the wait. */
+  | { throttledForMs: number };
 
 export interface Subscription {
   id: string;
@@ -133,6 +140,7 @@ export class FakeAudit {
         }
       }
       if ('throws' in outcome) throw new Error(outcome.throws);
+      if ('throttledForMs' in outcome) return result(state, outcome.throttledForMs);
       const at = new Date().toISOString();
       const delay = 'ok' in outcome && !outcome.ok ? outcome.retryDelayMs : null;
       const status = 'ok' in outcome && outcome.ok ? 'succeeded' : delay === null ? 'failed' : 'retrying';
@@ -148,6 +156,37 @@ export class FakeAudit {
       };
       return result(state, delay);
     };
+    const openEvent = async (input: OpenEventInput): Promise<DeliveryState[]> => {
+      const entry = this.entry(input.event.id);
+      const states = await match({
+        tenant: input.tenant,
+        eventId: input.event.id,
+        eventType: input.event.type,
+        workflowId: input.workflowId,
+      });
+      entry.seen.recorded.push(states.length ? 'delivering' : 'delivered');
+      // As the real one: each delivery opened under a claim its first attempt may use, and the
+      // fast ones of a first recording deferred to their first attempts.
+      const defer = input.deferOpening;
+      const fast = defer ? states.filter((s) => s.timeoutMs <= defer.timeoutMs) : [];
+      const deferred = new Set(fast.length <= (defer?.deliveries ?? 0) ? fast : []);
+      return states.map((s) => ({
+        ...s,
+        openingClaimUntil: OPENING_CLAIM_UNTIL,
+        matchedAtVersion: MATCHED_AT_VERSION,
+        ...(deferred.has(s) && { unopened: { at: Date.now() } }),
+      }));
+    };
+    // As the real one: the attempts at once, one that fails as an activity left to an activity of its own.
+    const attemptTogether = (attempts: AttemptInput[]): Promise<(AttemptResult | null)[]> =>
+      Promise.all(attempts.map((a) => attempt(a).catch(() => null)));
+    /** The event's status, recorded when the attempts made together end it. */
+    const finish = (eventId: string, results: (AttemptResult | null)[]): FirstAttemptsResult => {
+      if (!results.every((r) => r?.retryDelayMs === null)) return { results };
+      const finished = eventStatusOf(results.map((r) => r!.view));
+      this.entry(eventId).seen.finished.push(finished);
+      return { results, finished };
+    };
     // Each returns a promise, as the activity it stands in for does, even where there is nothing to wait for.
     return {
       // Runs before revision 1 (scripts/record-workflow-histories.ts records their shapes).
@@ -155,17 +194,17 @@ export class FakeAudit {
         this.entry(input.event.id).seen.recorded.push('delivering');
         return Promise.resolve('recorded');
       },
-      openEvent: async (input: OpenEventInput): Promise<DeliveryState[]> => {
-        const entry = this.entry(input.event.id);
-        const states = await match({
-          tenant: input.tenant,
-          eventId: input.event.id,
-          eventType: input.event.type,
-          workflowId: input.workflowId,
-        });
-        entry.seen.recorded.push(states.length ? 'delivering' : 'delivered');
-        // As the real one: each delivery opened under a claim its first attempt may use.
-        return states.map((s) => ({ ...s, openingClaimUntil: OPENING_CLAIM_UNTIL, matchedAtVersion: MATCHED_AT_VERSION }));
+      openEvent,
+      openEventWithFirstAttempts: async (input: OpenEventInput): Promise<OpenedEvent> => {
+        const ctx = Context.current();
+        const deliveries = await openEvent(input);
+        // As the real one: the deferred deliveries' first attempts, unless a cancel came first.
+        const deferred = ctx.cancellationDetails?.cancelRequested ? [] : deliveries.filter((d) => d.unopened);
+        const attempts = deferred.map((d) => deferredFirstAttempt(input.tenant, input.event.id, d));
+        const results = await attemptTogether(attempts);
+        const attempted = deferred.map((d) => d.deliveryId);
+        const finishes = deferred.length > 0 && deferred.length === deliveries.length && !ctx.cancellationDetails?.cancelRequested;
+        return { deliveries, attempted, firstAttempts: finishes ? finish(input.event.id, results) : { results } };
       },
       matchSubscriptions: (input: MatchInput): Promise<DeliveryState[]> => match(input),
       loadDeliveries: (input: { workflowId: string }): Promise<DeliveryState[]> => {
@@ -175,19 +214,9 @@ export class FakeAudit {
       attemptDelivery: (input: AttemptInput): Promise<AttemptResult> => attempt(input),
       // As the real one: the attempts at once, and the event's status when they end it.
       attemptFirstDeliveries: async (input: FirstAttemptsInput): Promise<FirstAttemptsResult> => {
-        const ctx = Context.current();
-        const results = await Promise.all(
-          input.attempts.map((a) =>
-            attempt(a).catch((err: unknown) => {
-              if (ctx.cancellationDetails?.cancelRequested) throw err;
-              return null; // left to an activity of its own
-            }),
-          ),
-        );
-        if (!input.finish || !results.every((r) => r?.retryDelayMs === null)) return { results };
-        const finished = eventStatusOf(results.map((r) => r!.view));
-        this.entry(input.finish.eventId).seen.finished.push(finished);
-        return { results, finished };
+        const results = await attemptTogether(input.attempts);
+        if (Context.current().cancellationDetails?.cancelRequested) throw new CancelledFailure('deliveries cancelled');
+        return input.finish ? finish(input.finish.eventId, results) : { results };
       },
       cancelDelivery: (input: ControlInput): Promise<AttemptResult> => {
         const [entry, state] = this.byDelivery(input.deliveryId);
