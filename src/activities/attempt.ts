@@ -110,25 +110,27 @@ export function createAttemptActivities(deps: AttemptDeps) {
     /**
      * `openEvent`, then the first attempts of the deliveries it deferred, as
      * `attemptFirstDeliveries` makes them: an ingested event's run starts with one local activity
-     * (one marker, one workflow activation) instead of two. A cancel of the workflow never stops
-     * the opening, which the event's record needs; the attempts not sent by then are left to the
-     * workflow, which closes their deliveries as cancelled, and the sent ones keep their outcome.
-     * A retried call defers nothing (`openEvent`) and so attempts nothing: the workflow makes them.
+     * (one marker, one workflow activation) instead of two. A cancel of the workflow does not stop
+     * a try's opening, which the event's record needs; the attempts not sent by then are left to
+     * the workflow, which closes their deliveries as cancelled, and the sent ones keep their
+     * outcome. A retried call attempts nothing: a cancel that reached the try before is not seen
+     * by this one, so the workflow makes the attempts, or closes them when it was cancelled.
      */
     async openEventWithFirstAttempts(input: OpenEventInput): Promise<OpenedEvent | 'duplicate'> {
       const ctx = Context.current();
       const deliveries = await deps.openEvent(input);
       if (deliveries === 'duplicate') return deliveries;
-      const deferred = ctx.cancellationDetails?.cancelRequested ? [] : deliveries.filter((d) => d.unopened);
+      const attempts = ctx.info.attempt === 1 && !ctx.cancellationDetails?.cancelRequested;
+      const deferred = attempts ? deliveries.filter((d) => d.unopened) : [];
       if (deferred.length === 0) return { deliveries, attempted: [], firstAttempts: { results: [] } };
       const tenant = input.tenant;
       const eventId = input.event.id;
-      const attempts = deferred.map((d) => deferredFirstAttempt(tenant, eventId, d));
-      const results = await makeFirstAttempts(attempts, ctx);
+      const firsts = deferred.map((d) => deferredFirstAttempt(tenant, eventId, d));
+      const results = await makeFirstAttempts(firsts, ctx);
       const attempted = deferred.map((d) => d.deliveryId);
       if (ctx.cancellationDetails?.cancelRequested) return { deliveries, attempted, firstAttempts: { results } };
       const finish = deferred.length === deliveries.length ? { finish: { tenant, eventId } } : {};
-      return { deliveries, attempted, firstAttempts: await settleFirstAttempts({ attempts, ...finish }, results) };
+      return { deliveries, attempted, firstAttempts: await settleFirstAttempts({ attempts: firsts, ...finish }, results) };
     },
   };
 

@@ -337,9 +337,15 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       // With its first attempts unless something asked to steer them first: a request, or a cancel
       // of the workflow, which would stop the cancellable activity before it recorded the event.
       const withAttempts = revision >= 6 && !!defer && queued.length === 0 && !CancellationScope.current().consideredCancelled;
+      const openAlone = () => auditStep(() => store.openEvent(openInput));
       const opened = withAttempts
-        ? await localDeliveryTier(LOCAL_ATTEMPT_MAX_MS).openEventWithFirstAttempts(openInput)
-        : await auditStep(() => store.openEvent(openInput));
+        ? await localDeliveryTier(LOCAL_ATTEMPT_MAX_MS)
+            .openEventWithFirstAttempts(openInput)
+            // A cancel while the activity waits to be retried (the store is down, say) ends it
+            // at once, maybe before any try recorded the event: the opening alone then goes on
+            // (idempotent: it finds what a try wrote), and the cancel closes the deliveries.
+            .catch((err: unknown) => (isCancellation(err) ? openAlone() : Promise.reject(err)))
+        : await openAlone();
       if (opened === 'duplicate') {
         // The audit outlived Temporal's retention of the first run: this run delivers nothing.
         matched = true;

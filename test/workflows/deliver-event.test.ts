@@ -614,6 +614,38 @@ test('a first attempt the opening made that its subscription throttled is asked 
   expect(asked[1] - asked[0]).toBeGreaterThanOrEqual(900);
 });
 
+test('a retried opening leaves the first attempts to an activity of their own, under the claim it opened them with', async () => {
+  const { id, seen, handle } = start({ subscriptions: [{ id: 'a', timeoutMs: LOCAL }], openingFails: 1 });
+  expect((await (await handle).result()).status).toBe('delivered');
+  expect(seen.openings).toBe(2);
+  expect(seen.attempts.map((a) => [a.deliveryId, a.attempt, a.opened?.claimedUntil])).toEqual([[`${id}~a`, 1, OPENING_CLAIM_UNTIL]]);
+  const types = await eventTypes(await handle);
+  // The opening (its retry is in the same marker), the first attempt, and nothing after: that attempt recorded the status.
+  expect(types.filter((t) => t === 'EVENT_TYPE_MARKER_RECORDED')).toHaveLength(2);
+  expect(seen.finished).toEqual(['delivered']);
+});
+
+test('a cancel of the workflow while the opening waits to be retried still records the event, then closes its deliveries', async () => {
+  const id = `evt-opening-down-${++n}-${Date.now()}`;
+  const seen = env.audit.plan(id, { subscriptions: [{ id: 'a', timeoutMs: LOCAL }], openingFails: 3 });
+  const h = await env.client.workflow.start<typeof deliverEvent>(DELIVER_EVENT_WORKFLOW, {
+    workflowId: `wf-${id}`,
+    taskQueue: env.taskQueue,
+    args: [{ tenant: 't1', event: eventOf(id), revision: DELIVER_EVENT_REVISION }],
+    workflowTaskTimeout: '1s', // the cancel reaches the run at the task's heartbeat, while the opening waits
+  });
+  await until(() => seen.openings === 1, 'the opening to fail once');
+  await h.cancel();
+
+  await expect(h.result()).rejects.toThrow();
+  expect((await h.describe()).status.name).toBe('CANCELLED');
+  expect(seen.openings).toBe(4);
+  expect(seen.recorded).toEqual(['delivering']);
+  expect(seen.attempts).toEqual([]);
+  expect(seen.cancelled.map((c) => [c.deliveryId, c.action.by])).toEqual([[`${id}~a`, 'temporal']]);
+  expect(seen.finished).toEqual(['cancelled']);
+}, 30_000);
+
 test('a cancel of the workflow while the opening makes the first attempts aborts the one in flight; the opened deliveries still close, a sent one keeps its outcome', async () => {
   const { id, seen, h, gates, reached } = await openingAttemptsHeld('a', 'b');
   gates.get('b')!.release({ ok: true }); // sent before the cancel: the opening's activity still runs for `a`

@@ -45,11 +45,15 @@ export interface Plan {
   attempt?: (subscriptionId: string, attempt: number) => Outcome;
   /** Matching answers only once this settles. */
   matching?: Promise<unknown>;
+  /** The opening fails this many times (the store is down) before it records the event. */
+  openingFails?: number;
 }
 
 export interface Seen {
   /** Matching was asked for. */
   matchStarted: boolean;
+  /** Tries of the event's opening, failed ones included. */
+  openings: number;
   /** The status the event was recorded with. */
   recorded: EventStatus[];
   attempts: AttemptInput[];
@@ -80,6 +84,7 @@ export class FakeAudit {
   plan(eventId: string, plan: Plan): Seen {
     const seen: Seen = {
       matchStarted: false,
+      openings: 0,
       recorded: [],
       attempts: [],
       cancelledInFlight: [],
@@ -158,6 +163,7 @@ export class FakeAudit {
     };
     const openEvent = async (input: OpenEventInput): Promise<DeliveryState[]> => {
       const entry = this.entry(input.event.id);
+      if (entry.seen.openings++ < (entry.plan.openingFails ?? 0)) throw new Error('the store is down');
       const states = await match({
         tenant: input.tenant,
         eventId: input.event.id,
@@ -198,8 +204,9 @@ export class FakeAudit {
       openEventWithFirstAttempts: async (input: OpenEventInput): Promise<OpenedEvent> => {
         const ctx = Context.current();
         const deliveries = await openEvent(input);
-        // As the real one: the deferred deliveries' first attempts, unless a cancel came first.
-        const deferred = ctx.cancellationDetails?.cancelRequested ? [] : deliveries.filter((d) => d.unopened);
+        // As the real one: the deferred deliveries' first attempts, unless a cancel came first or this is a retry.
+        const attempting = ctx.info.attempt === 1 && !ctx.cancellationDetails?.cancelRequested;
+        const deferred = attempting ? deliveries.filter((d) => d.unopened) : [];
         const attempts = deferred.map((d) => deferredFirstAttempt(input.tenant, input.event.id, d));
         const results = await attemptTogether(attempts);
         const attempted = deferred.map((d) => d.deliveryId);
