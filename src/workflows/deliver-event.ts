@@ -344,7 +344,10 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
             // A cancel while the activity waits to be retried (the store is down, say) ends it
             // at once, maybe before any try recorded the event: the opening alone then goes on
             // (idempotent: it finds what a try wrote), and the cancel closes the deliveries.
-            .catch((err: unknown) => (isCancellation(err) ? openAlone() : Promise.reject(err)))
+            .catch((err: unknown) => {
+              if (isCancellation(err)) return openAlone();
+              throw err;
+            })
         : await openAlone();
       if (opened === 'duplicate') {
         // The audit outlived Temporal's retention of the first run: this run delivers nothing.
