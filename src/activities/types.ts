@@ -105,7 +105,7 @@ export interface FirstAttemptsResult {
  */
 export interface OpenedEvent {
   deliveries: DeliveryState[];
-  /** The deliveries attempted, in the order of `results`: none when a cancel came before they could be. */
+  /** The deliveries attempted, in the order of `results`: none when a cancel came first, or on a retried try. */
   attempted: string[];
   firstAttempts: FirstAttemptsResult;
 }
