@@ -120,8 +120,8 @@ export function createAttemptActivities(deps: AttemptDeps) {
       const ctx = Context.current();
       const deliveries = await deps.openEvent(input);
       if (deliveries === 'duplicate') return deliveries;
-      const attempts = ctx.info.attempt === 1 && !ctx.cancellationDetails?.cancelRequested;
-      const deferred = attempts ? deliveries.filter((d) => d.unopened) : [];
+      const attempting = ctx.info.attempt === 1 && !ctx.cancellationDetails?.cancelRequested;
+      const deferred = attempting ? deliveries.filter((d) => d.unopened) : [];
       if (deferred.length === 0) return { deliveries, attempted: [], firstAttempts: { results: [] } };
       const tenant = input.tenant;
       const eventId = input.event.id;
