@@ -536,12 +536,9 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
   });
   await until(() => seen.matchStarted, 'matching to start');
   await h.cancel();
-  const cancelDelivered = async () => {
-    const types = await eventTypes(h);
-    const requested = types.indexOf('EVENT_TYPE_WORKFLOW_EXECUTION_CANCEL_REQUESTED');
-    return requested >= 0 && types.lastIndexOf('EVENT_TYPE_WORKFLOW_TASK_STARTED') > requested;
-  };
-  await until(cancelDelivered, 'a workflow task to bring the cancel while matching still runs');
+  // The cancel reaches the activity after the workflow task that brings it: released before,
+  // the matching would let the activity attempt the fast delivery, as a late cancel does.
+  await until(() => seen.openingCancelRequested, 'the cancel to reach the opening while matching still runs');
   matching.release({ ok: true });
   await expect(h.result()).rejects.toThrow();
   expect((await h.describe()).status.name).toBe('CANCELLED');

@@ -54,6 +54,8 @@ export interface Seen {
   matchStarted: boolean;
   /** Tries of the event's opening, failed ones included. */
   openings: number;
+  /** The activity that opens the event with its first attempts was asked to cancel. */
+  openingCancelRequested: boolean;
   /** The status the event was recorded with. */
   recorded: EventStatus[];
   attempts: AttemptInput[];
@@ -85,6 +87,7 @@ export class FakeAudit {
     const seen: Seen = {
       matchStarted: false,
       openings: 0,
+      openingCancelRequested: false,
       recorded: [],
       attempts: [],
       cancelledInFlight: [],
@@ -203,6 +206,7 @@ export class FakeAudit {
       openEvent,
       openEventWithFirstAttempts: async (input: OpenEventInput): Promise<OpenedEvent> => {
         const ctx = Context.current();
+        ctx.cancelled.catch(() => (this.entry(input.event.id).seen.openingCancelRequested = true));
         const deliveries = await openEvent(input);
         // As the real one: the deferred deliveries' first attempts, unless a cancel came first or this is a retry.
         const attempting = ctx.info.attempt === 1 && !ctx.cancellationDetails?.cancelRequested;
