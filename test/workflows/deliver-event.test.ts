@@ -538,8 +538,11 @@ test('a cancel of the workflow that arrives while a slow store matches still clo
   await h.cancel();
   // The cancel reaches the activity after the workflow task that brings it: released before,
   // the matching would let the activity attempt the fast delivery, as a late cancel does.
-  await until(() => seen.openingCancelRequested, 'the cancel to reach the opening while matching still runs');
-  matching.release({ ok: true });
+  try {
+    await until(() => seen.openingCancelRequested, 'the cancel to reach the opening while matching still runs');
+  } finally {
+    matching.release({ ok: true }); // also when the wait failed: a held opening would hold the worker's shutdown
+  }
   await expect(h.result()).rejects.toThrow();
   expect((await h.describe()).status.name).toBe('CANCELLED');
   expect(seen.cancelled.map((c) => [c.deliveryId.split('~')[1], c.action.by]).sort()).toEqual([
