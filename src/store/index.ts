@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Collection,
   Db,
@@ -231,9 +232,9 @@ export interface ApiKeyDoc {
  * Counters per tenant, each raised after every change to what readers cache: its subscriptions
  * (workers match events against them in memory), its event-type registry (the API validates
  * events against it) and its API keys' revocations (the API keeps keys in memory). Kept in one
- * document, so the API reads all three with one read by `_id` per request and hands the
- * subscriptions counter to the event's workflow: a worker whose cache is at least that new
- * matches the event without reading the counter again.
+ * document, so the API reads all three with one read by `_id` (shared by the requests of
+ * TENANT_VERSIONS_MAX_AGE_MS) and hands the subscriptions counter to the event's workflow: a
+ * worker whose cache is at least that new matches the event without reading the counter again.
  */
 export interface TenantVersionsDoc {
   _id: string; // the tenant
@@ -245,12 +246,22 @@ export interface TenantVersionsDoc {
 export type TenantVersions = Required<Omit<TenantVersionsDoc, '_id'>>;
 
 /**
+ * How old a read of a tenant's counters the API may answer a request with, counted from when the
+ * read was asked for: a raise returns only this long after its write (`bumpTenantVersion`), so
+ * any request sent once a change was answered meets a read that started after the change, while
+ * a busy tenant's requests share one read per interval instead of one each.
+ */
+export const TENANT_VERSIONS_MAX_AGE_MS = 50;
+
+/**
  * Raised after each change that readers cache. After, not before: a reader takes the version
  * first and the documents second, so whatever it caches under a version is at least as new as
- * that version.
+ * that version. Returns TENANT_VERSIONS_MAX_AGE_MS after the write, when no API process
+ * answers from a read of the counters made before it any more.
  */
 export async function bumpTenantVersion(store: Store, tenant: string, counter: keyof TenantVersions): Promise<void> {
   await upsertRetryingRace(() => store.tenantVersions.updateOne({ _id: tenant }, { $inc: { [counter]: 1 } }, { upsert: true }));
+  await sleep(TENANT_VERSIONS_MAX_AGE_MS);
 }
 
 /**

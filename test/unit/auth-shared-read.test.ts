@@ -4,7 +4,7 @@ import { ProblemError } from '../../src/api/problem';
 import { createEventDataValidator } from '../../src/api/event-type-schemas';
 import { requestVersions, tenantVersionsReader } from '../../src/api/tenant-versions';
 import { hashApiKey, newApiKey } from '../../src/security/api-keys';
-import type { ApiKeyDoc, Store } from '../../src/store';
+import { bumpTenantVersion, TENANT_VERSIONS_MAX_AGE_MS, type ApiKeyDoc, type Store } from '../../src/store';
 
 /**
  * Requests that arrive together share the API's per-request reads, but never a read already in
@@ -78,7 +78,7 @@ test('requests with one key share a read that started after they arrived, so a r
   }
 });
 
-test("a key kept in memory costs one read of its tenant's counters per request, which ingestion reuses; a revocation before a request answers 401", async () => {
+test("a key kept in memory costs a read of its tenant's counters, which ingestion reuses; a revocation before a request answers 401", async () => {
   const created = newApiKey();
   let doc = activeKey(created);
   let apiKeys = 4;
@@ -94,6 +94,7 @@ test("a key kept in memory costs one read of its tenant's counters per request, 
   expect(await request(middleware, created.key)).toMatchObject({ keyId: created.id });
   expect(reads).toEqual(['key', 'versions', 'key']); // read again after the counter, to be kept with it
   reads.length = 0;
+  jest.advanceTimersByTime(TENANT_VERSIONS_MAX_AGE_MS); // the counters read is too old to answer the next request
   const res = { locals: {} } as unknown as Response;
   expect(await request(middleware, created.key, res)).toMatchObject({ keyId: created.id });
   expect(reads).toEqual(['versions']);
@@ -103,9 +104,11 @@ test("a key kept in memory costs one read of its tenant's counters per request, 
     apiKeys: 4,
   });
 
-  // Revoked in another API process: the key's write, then the counter's raise.
+  // Revoked in another API process: the key's write, then the counter's raise, which returns
+  // (and the revocation is answered) TENANT_VERSIONS_MAX_AGE_MS after its write.
   doc = { ...doc, revokedAt: new Date(1) };
   apiKeys++;
+  jest.advanceTimersByTime(TENANT_VERSIONS_MAX_AGE_MS);
   reads.length = 0;
   expect(await request(middleware, created.key)).toMatchObject({ status: 401, detail: 'The API key was revoked.' });
   expect(reads).toEqual(['versions', 'key']);
@@ -143,10 +146,12 @@ test("a tenant's requests share the registry version's read, and a schema regist
   expect(await warm).toEqual([[]]);
 
   expect(reads).toBe(2); // the versions, then the registry, which reads the version first
+  jest.advanceTimersByTime(TENANT_VERSIONS_MAX_AGE_MS); // too old to answer the next request
   const first = check();
   await tick();
   expect(reads).toBe(3);
   version = 1; // the schema is registered while the first request's read is in flight
+  jest.advanceTimersByTime(TENANT_VERSIONS_MAX_AGE_MS); // and answered once its raise returned
   const second = check();
   const third = check();
   await tick();
@@ -158,4 +163,37 @@ test("a tenant's requests share the registry version's read, and a schema regist
   expect(reads).toBe(4); // one read for both
   await answerAll(); // and, the version having moved, the registry's own reads
   for (const [issues] of [await second, await third]) expect(issues.map((i) => i.path.join('.'))).toEqual(['data.amount']);
+});
+
+test("a tenant's requests within TENANT_VERSIONS_MAX_AGE_MS of a counters read share it, and one sent after a raise returned reads again", async () => {
+  let apiKeys = 1;
+  let reads = 0;
+  const store = {
+    tenantVersions: { findOne: () => (reads++, Promise.resolve({ _id: 't', apiKeys })) },
+  } as unknown as Store;
+  const versionsOf = tenantVersionsReader(store);
+
+  expect(await versionsOf('t')).toMatchObject({ apiKeys: 1 });
+  jest.advanceTimersByTime(TENANT_VERSIONS_MAX_AGE_MS - 1);
+  expect(await versionsOf('t')).toMatchObject({ apiKeys: 1 });
+  expect(reads).toBe(1);
+
+  apiKeys++; // raised: its raise returns TENANT_VERSIONS_MAX_AGE_MS after the write
+  jest.advanceTimersByTime(TENANT_VERSIONS_MAX_AGE_MS);
+  expect(await versionsOf('t')).toMatchObject({ apiKeys: 2 });
+  expect(reads).toBe(2);
+  expect(await versionsOf('other')).toMatchObject({ apiKeys: 2 }); // another tenant's counters are read for it
+  expect(reads).toBe(3);
+});
+
+test('a raise of a counter returns TENANT_VERSIONS_MAX_AGE_MS after its write, when no API process answers from an older read', async () => {
+  jest.useRealTimers();
+  let writtenAt: number | undefined;
+  const store = {
+    tenantVersions: { updateOne: () => ((writtenAt = performance.now()), Promise.resolve({ modifiedCount: 1 })) },
+  } as unknown as Store;
+  await bumpTenantVersion(store, 't', 'apiKeys');
+  expect(writtenAt).toBeDefined();
+  // Node's timers may fire up to a millisecond early by the monotonic clock's rounding.
+  expect(performance.now() - writtenAt!).toBeGreaterThanOrEqual(TENANT_VERSIONS_MAX_AGE_MS - 1);
 });
