@@ -18,8 +18,9 @@ export interface MatchableSubscription {
 export interface ActivityCaches {
   /**
    * A tenant's active subscriptions, as matching reads them, and the version of the tenant's
-   * subscriptions they are: those held when they are at least `atLeast` (a version read after
-   * the caller's event arrived), else as of a read of the version now.
+   * subscriptions they are: those held when they are at least `atLeast` (a version the API read
+   * after any change answered before the caller's event was sent), else as of a read of the
+   * version now.
    */
   matchable(tenant: string, atLeast?: number): Promise<{ version: number; subs: MatchableSubscription[] }>;
   /** One subscription as it is now, active or not; null when it was deleted. */

@@ -48,8 +48,8 @@ const KEY_MAX_AGE_MS = 60_000;
  * Bearer authentication: the admin key, or an API key looked up by the id it carries and
  * compared by digest in constant time. A key is kept in memory with the tenant's `apiKeys`
  * counter as read before it (`TenantVersionsDoc`), which every revocation raises after its
- * write: a request reads the counter (a read that started after it arrived, shared with the
- * tenant's requests in flight, `sharedRead`) and trusts the kept key while the counter has not
+ * write: a request reads the counter (`tenantVersionsReader`: a read that started after any
+ * change answered before the request was sent) and trusts the kept key while the counter has not
  * moved, so a key revoked before a request was sent fails it, in every API process. The
  * counters read are the request's (`rememberVersions`): ingestion needs them too, so a request
  * with a known key costs one read. A key first seen is read by itself, and requests with it at

@@ -59,7 +59,8 @@ export function completeEvent(input: EventInput, now: Date): HeraldEvent {
  * the first run closed), which makes racing duplicates safe; ids older than Temporal's
  * retention are caught by the audit look-up. Only ids the client chose are looked up: an id
  * Herald made (`clientIds` lacks it) is new by construction, so most events cost no read.
- * `subscriptionsVersion`, read after the request arrived, goes to each workflow (see
+ * `subscriptionsVersion`, as new as any change answered before the request was sent
+ * (`tenantVersionsReader`), goes to each workflow (see
  * `DeliverEventInput`).
  */
 export async function ingest(

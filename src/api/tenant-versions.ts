@@ -8,29 +8,33 @@ export type TenantVersionsReader = (tenant: string) => Promise<TenantVersions | 
 /**
  * The tenant's versions (`TenantVersionsDoc`) as an ingestion request needs them: from a read asked
  * for at most `maxAgeMs` before the request arrived (TENANT_VERSIONS_MAX_AGE_MS, which every raise
- * of a counter waits out before it returns), else from a read after it arrived, shared by the
- * tenant's requests that arrive while another read is in flight (`sharedRead`). Either way a
- * schema registered, a subscription changed or a key revoked before a request was sent applies
- * to it; a busy tenant costs one read per `maxAgeMs`, not one per request.
+ * of a counter waits out before it returns), in flight or answered, else from a new one (through
+ * `sharedRead`, which starts it once a read already in flight settled, or beside one stuck). Either
+ * way a schema registered, a subscription changed or a key revoked before a request was sent
+ * applies to it; a busy tenant costs about one read per `maxAgeMs`, not one per request.
  * Undefined when the store is unreachable: intake goes on without it (see the validator).
  */
 export function tenantVersionsReader(store: Store, maxAgeMs = TENANT_VERSIONS_MAX_AGE_MS): TenantVersionsReader {
   const read = sharedRead((tenant) => tenantVersions(store, tenant));
-  /** The newest answer per tenant, with when it was asked for: its read started then or later. */
-  const recent = new LRUCache<string, { askedAt: number; versions: TenantVersions }>({ max: 10_000 });
-  return async (tenant) => {
+  /** The newest read per tenant, with when it was asked for: it started then or later. */
+  const recent = new LRUCache<string, { askedAt: number; answer: Promise<TenantVersions> }>({ max: 10_000 });
+
+  function readNow(tenant: string, askedAt: number): Promise<TenantVersions> {
+    const entry = { askedAt, answer: read(tenant) };
+    recent.set(tenant, entry);
+    // A failed read answers only those who asked with it: the next request reads again.
+    entry.answer.catch(() => recent.peek(tenant) === entry && recent.delete(tenant));
+    return entry.answer;
+  }
+
+  return (tenant) => {
     const askedAt = performance.now();
     const kept = recent.get(tenant);
-    if (kept && askedAt - kept.askedAt < maxAgeMs) return kept.versions;
-    try {
-      const versions = await read(tenant);
-      const newest = recent.get(tenant);
-      if (!newest || newest.askedAt < askedAt) recent.set(tenant, { askedAt, versions }); // answers may settle out of order
-      return versions;
-    } catch (err) {
+    const answer = kept && askedAt - kept.askedAt < maxAgeMs ? kept.answer : readNow(tenant, askedAt);
+    return answer.catch((err: unknown) => {
       if (!isStoreUnreachable(err)) throw err;
       return undefined;
-    }
+    });
   };
 }
 

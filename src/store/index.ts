@@ -257,11 +257,14 @@ export const TENANT_VERSIONS_MAX_AGE_MS = 50;
  * Raised after each change that readers cache. After, not before: a reader takes the version
  * first and the documents second, so whatever it caches under a version is at least as new as
  * that version. Returns TENANT_VERSIONS_MAX_AGE_MS after the write, when no API process
- * answers from a read of the counters made before it any more.
+ * answers from a read of the counters made before it any more: the API's changes answer only
+ * then, and the worker's own raises (a failing streak begun or ended, an automatic disable) wait
+ * the same, as their callers need no answer sooner.
  */
 export async function bumpTenantVersion(store: Store, tenant: string, counter: keyof TenantVersions): Promise<void> {
   await upsertRetryingRace(() => store.tenantVersions.updateOne({ _id: tenant }, { $inc: { [counter]: 1 } }, { upsert: true }));
-  await sleep(TENANT_VERSIONS_MAX_AGE_MS);
+  // A millisecond more: Node's timers count whole milliseconds and may end up to one early.
+  await sleep(TENANT_VERSIONS_MAX_AGE_MS + 1);
 }
 
 /**

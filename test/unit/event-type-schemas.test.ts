@@ -21,7 +21,8 @@ function registry(schemaJson: string) {
 /** Validates as ingestion does: the tenant's versions read first, then the events checked at them. */
 function validatorOf(store: Store) {
   const validator = createEventDataValidator(store);
-  const versionsOf = tenantVersionsReader(store);
+  // Every check reads the counters, as a request does once the last read is too old to answer it.
+  const versionsOf = tenantVersionsReader(store, 0);
   return {
     check: async (tenant: string, events: { type: string; data: Record<string, unknown> }[]) =>
       validator.check(tenant, events, (await versionsOf(tenant))?.eventTypes),
