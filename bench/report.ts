@@ -20,6 +20,8 @@ export interface BenchResults {
     eventsPerSecond: number;
     latency: LatencySummary;
     errors: Record<string, number>;
+    /** Batches only: from the first sent until every accepted event's run had closed (its audit final). */
+    catchUp?: { events: number; seconds: number; eventsPerSecond: number };
   }>;
   e2e?: E2eEntry[];
   e2eHold?: { rate: number; trials: E2eEntry[] };
@@ -217,7 +219,9 @@ function cpuPerEventLines(rates: number[], herald: StepEntry[], floor: StepEntry
   ];
 }
 
-function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number): string[] {
+function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number, floorCost: BenchResults['floorCost']): string[] {
+  const floor = floorCost?.find((c) => c.fanout === 0);
+  const caughtUp = ingest.filter((e) => e.catchUp);
   return [
     '## Ingest (no subscription matches: API + workflow start)',
     '',
@@ -231,6 +235,19 @@ function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number
       return `| ${load} | ${e.eventsPerSecond} | ${ratio(e.eventsPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${e.failed} |`;
     }),
     '',
+    ...(caughtUp.length
+      ? [
+          "The audit catching up after the batches (from the first batch sent until every accepted event's run had closed, its audit final)" +
+            (floor ? `, against the floor's bare workflows with no delivery (floor cost, F = 0: ${floor.workflowsPerSecond}/s):` : ':'),
+          '',
+          ...caughtUp.map(
+            (e) =>
+              `- ${e.level} caller(s): ${e.catchUp!.events} events in ${e.catchUp!.seconds.toFixed(1)} s, **${e.catchUp!.eventsPerSecond} events/s**` +
+              (floor ? ` (${Math.round((e.catchUp!.eventsPerSecond / floor.workflowsPerSecond) * 100)} % of the floor's)` : ''),
+          ),
+          '',
+        ]
+      : []),
   ];
 }
 
@@ -330,7 +347,7 @@ export function markdownReport(r: BenchResults): string {
     `A plain Node loop POSTing the same signed deliveries straight to the receiver with ${r.baseline.concurrency} callers: ` +
       `**${base} deliveries/s**, latency p50 ${ms(r.baseline.latency.p50)}, p99 ${ms(r.baseline.latency.p99)}. Ratios below are percentages of this rate.`,
     '',
-    ...(r.ingest ? ingestSection(r.ingest, base) : []),
+    ...(r.ingest ? ingestSection(r.ingest, base, r.floorCost) : []),
     ...(r.e2e ? e2eSection(r, r.e2e, base) : []),
     ...(r.import ? importSection(r.import) : []),
     ...(r.fanout ? fanoutSection(r.fanout, base) : []),

@@ -167,16 +167,24 @@ async function main() {
 
   const running = (workflows: string) => temporal.workflow.count(`${workflows} AND ExecutionStatus = 'Running'`).then((c) => c.count);
   /** Lets the previous scenario's workflows finish so it does not slow the next one. */
-  async function drain(what: string, timeoutMs = 180_000, workflows = `WorkflowType = 'deliverEvent'`) {
+  /** Waits until no such workflow runs; answers how long that took (to within `pollMs`), null past `timeoutMs`. */
+  async function drain(
+    what: string,
+    timeoutMs = 180_000,
+    workflows = `WorkflowType = 'deliverEvent'`,
+    pollMs = 1_000,
+  ): Promise<number | null> {
     const bar = progress(`drain after ${what}`, 1, 'idle');
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     let left = await running(workflows);
     while (left > 0 && Date.now() < deadline) {
       bar.update(0, `${left} workflows running`);
-      await sleep(1_000);
+      await sleep(pollMs);
       left = await running(workflows);
     }
     bar.done(left > 0 ? `${left} still running after ${timeoutMs / 1000}s` : 'idle');
+    return left > 0 ? null : Date.now() - started;
   }
 
   try {
@@ -230,7 +238,7 @@ async function main() {
         if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
       };
       const recordIngest = (mode: string, batch: number, level: number, r: LoadResult) => {
-        const entry = {
+        const entry: (typeof ingest)[number] = {
           mode,
           batchSize: batch,
           level,
@@ -278,7 +286,13 @@ async function main() {
         });
         const e = recordIngest('closed', 500, concurrency, r);
         bar.done(`${e.eventsPerSecond} ev/s, p99 ${ms(e.latency.p99)}`);
-        await drain('ingest batches', 600_000);
+        // The audit's catch-up: the batches' events (none matches a subscription) all recorded and
+        // their runs closed, from the first batch sent to the last run closed.
+        const drainMs = await drain('ingest batches', 600_000, undefined, 250);
+        if (drainMs !== null) {
+          const seconds = (r.elapsedMs + drainMs) / 1000;
+          e.catchUp = { events: r.ok * 500, seconds, eventsPerSecond: rate(r.ok * 500, r.elapsedMs + drainMs) };
+        }
       }
     }
 
@@ -600,7 +614,7 @@ async function main() {
         return { eventId: event.id, workflowId, sentAt: event.data.sentAt };
       },
       workflows: floorWorkflows,
-      drain: (what) => drain(what, 180_000, floorWorkflows),
+      drain: async (what) => void (await drain(what, 180_000, floorWorkflows)),
       cpu: () => ({
         temporal: stack.temporal.cpuMs(),
         'postgres (Temporal)': postgresCpuMs(stack.temporalDatabases),
@@ -709,7 +723,7 @@ async function main() {
             return { eventId: res.body.id, workflowId: res.body.workflowId, sentAt: body.data.sentAt };
           },
           workflows: `WorkflowType = 'deliverEvent' AND HeraldTenant = '${tenant}'`,
-          drain: (what) => drain(what),
+          drain: async (what) => void (await drain(what)),
           cpu: cpuSnapshot,
         };
         const herald = await climbLadder({ ...ladder, target: heraldTarget, name: 'Herald', fanout });
