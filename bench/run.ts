@@ -166,8 +166,10 @@ async function main() {
   } as BenchResults;
 
   const running = (workflows: string) => temporal.workflow.count(`${workflows} AND ExecutionStatus = 'Running'`).then((c) => c.count);
-  /** Lets the previous scenario's workflows finish so it does not slow the next one. */
-  /** Waits until no such workflow runs; answers how long that took (to within `pollMs`), null past `timeoutMs`. */
+  /**
+   * Lets the previous scenario's workflows finish so it does not slow the next one; answers how
+   * long that took (to within `pollMs`), null when some still ran after `timeoutMs`.
+   */
   async function drain(
     what: string,
     timeoutMs = 180_000,

@@ -52,7 +52,7 @@ const KEY_MAX_AGE_MS = 60_000;
  * change answered before the request was sent) and trusts the kept key while the counter has not
  * moved, so a key revoked before a request was sent fails it, in every API process. The
  * counters read are the request's (`rememberVersions`): ingestion needs them too, so a request
- * with a known key costs one read. A key first seen is read by itself, and requests with it at
+ * with a known key costs at most one read. A key first seen is read by itself, and requests with it at
  * about the same time share that read in the same way.
  * A request without an Authorization header goes to `withoutKey` (the portal session's cookie).
  */

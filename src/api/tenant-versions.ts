@@ -38,7 +38,7 @@ export function tenantVersionsReader(store: Store, maxAgeMs = TENANT_VERSIONS_MA
   };
 }
 
-/** Keeps the counters authentication read for this request's tenant, after the request arrived. */
+/** Keeps the counters authentication read for this request's tenant (`tenantVersionsReader`). */
 export function rememberVersions(res: Response, versions: TenantVersions): void {
   res.locals.tenantVersions = versions;
 }
