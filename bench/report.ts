@@ -221,7 +221,7 @@ function cpuPerEventLines(rates: number[], herald: StepEntry[], floor: StepEntry
 
 function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number, floorCost: BenchResults['floorCost']): string[] {
   const floor = floorCost?.find((c) => c.fanout === 0);
-  const caughtUp = ingest.filter((e) => e.catchUp);
+  const caughtUp = ingest.flatMap((e) => (e.catchUp ? [{ level: e.level, ...e.catchUp }] : []));
   return [
     '## Ingest (no subscription matches: API + workflow start)',
     '',
@@ -242,8 +242,8 @@ function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number
           '',
           ...caughtUp.map(
             (e) =>
-              `- ${e.level} caller(s): ${e.catchUp!.events} events in ${e.catchUp!.seconds.toFixed(1)} s, **${e.catchUp!.eventsPerSecond} events/s**` +
-              (floor ? ` (${Math.round((e.catchUp!.eventsPerSecond / floor.workflowsPerSecond) * 100)} % of the floor's)` : ''),
+              `- ${e.level} caller(s): ${e.events} events in ${e.seconds.toFixed(1)} s, **${e.eventsPerSecond} events/s**` +
+              (floor ? ` (${Math.round((e.eventsPerSecond / floor.workflowsPerSecond) * 100)} % of the floor's)` : ''),
           ),
           '',
         ]
