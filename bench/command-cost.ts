@@ -12,9 +12,10 @@ import { postgresCpuMs, processCpuMs } from './stack';
  * processes it crosses here: the caller's MongoDB driver (this process), FerretDB, and
  * FerretDB's PostgreSQL (the backends of its database). COMMAND_COST_OPS (5,000) reads by
  * `_id` and as many updates by `_id`, 10 in flight, on 100 delivery-shaped documents, twice;
- * then, as an event's first attempts at fan-out 10 write them, its 10 deliveries and their 10
- * attempts in one insert command each, and the same 10 deliveries with each one's attempt
- * inside it in one command (COMMAND_COST_EVENTS, 500 events, per row). Herald's indexes, and
+ * then an event's first attempts at fan-out 10: its 10 deliveries and their 10 attempts in one
+ * insert command each (as the worker stored them until 2026-12-07), and the same 10 deliveries
+ * with each one's attempt inside it in one command (as it stores them now, `firstAttempt`)
+ * (COMMAND_COST_EVENTS, 500 events, per row). Herald's indexes, and
  * the wrapper's GIN companions; COMMAND_COST_DROP_BTREE=1 drops FerretDB's non-unique btree
  * indexes first, to price them (`bench/results/ferretdb-btree-2026-12-06T1646Z.md`).
  * Against the test store: FerretDB on PostgreSQL when one answers. Writes
@@ -88,7 +89,7 @@ async function main() {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [command, run] of Object.entries(commands)) await measure(command, round, OPS, (_, n) => run(docs[n % DOCS]._id, n));
     }
-    // An event's first attempts, stored as they are (two inserts) and with each attempt inside its delivery (one).
+    // An event's first attempts, stored apart (two inserts, as before) and with each attempt inside its delivery (one, as now).
     const writes: Record<string, (round: number, e: number) => Promise<unknown>> = {
       'event: 10 deliveries + 10 attempts (2 insertMany)': async (round, e) => {
         const deliveries = eventDeliveries(`a${round}-${e}`);

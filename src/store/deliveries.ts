@@ -157,7 +157,8 @@ export type RecordAttempt = (attempt: AttemptDoc, progress: DeliveryProgress, tr
 
 /**
  * Records finished attempts, the inserts of the attempts that finish at the same moment grouped
- * into one command (`groupedWrite`; FerretDB writes them in one transaction). Each attempt is keyed by its number, so an
+ * into one command (`groupedWrite`; FerretDB writes them in one transaction). A first attempt
+ * that stores its delivery goes inside it (`DeliveryDoc.firstAttempt`). Each attempt is keyed by its number, so an
  * activity retried after a crash does not record it twice (an earlier try's record is kept); it does not move the delivery
  * backwards either, as the attempt checks the delivery's count before it sends. `trigger` is
  * the retry request that made the attempt happen now.
@@ -193,13 +194,13 @@ export function createAttemptRecorder(store: Store): {
     recordAttempt,
     /**
      * The first attempt of a delivery whose opening was deferred to it (`openEvent`'s
-     * `OpenEventInput.deferOpening`): the delivery is written once, with the attempt's outcome, both
-     * inserts grouped with those of other attempts. A delivery already there (opened by an
-     * earlier try that failed) is updated as any attempt's.
+     * `OpenEventInput.deferOpening`): the delivery is written once, with the attempt's outcome and
+     * the attempt inside it, one insert grouped with those of other attempts. A delivery already
+     * there (opened by an earlier try that failed, or stored as opened before a cancel) is
+     * updated as any attempt's, its attempt in `attempts`.
      */
     async recordOpening(attempt, delivery) {
-      await insertAttempt(attempt);
-      if ((await insertDelivery(delivery)) === 'existed') {
+      if ((await insertDelivery({ ...delivery, firstAttempt: attempt })) === 'existed') {
         const { status, lastAttemptAt, lastResponseStatus, nextAttemptAt, error } = delivery;
         await recordAttempt(attempt, { status, lastAttemptAt, lastResponseStatus, nextAttemptAt, error });
       }
@@ -294,9 +295,31 @@ export function deliveriesForEvent(store: Store, tenant: string, eventId: string
   return store.deliveries.find({ tenant, eventId }).sort({ createdAt: 1, _id: 1 }).toArray();
 }
 
-/** Newest first, like every list of the API. */
-export function attemptsForEvent(store: Store, tenant: string, eventId: string): Promise<AttemptDoc[]> {
-  return store.attempts.find({ tenant, eventId }).sort({ startedAt: -1, _id: -1 }).toArray();
+/**
+ * An event's attempts: those in `attempts` and the first ones kept inside their deliveries, each
+ * once. Newest first, like every list of the API.
+ */
+export async function attemptsForEvent(store: Store, tenant: string, eventId: string): Promise<AttemptDoc[]> {
+  const [recorded, deliveries] = await Promise.all([
+    store.attempts.find({ tenant, eventId }).toArray(),
+    store.deliveries.find({ tenant, eventId }, { projection: { firstAttempt: 1 } }).toArray(),
+  ]);
+  return withFirstAttempts(recorded, deliveries).sort((a, b) => -byTimeThenId(a, b));
+}
+
+/**
+ * `recorded` with the first attempts its deliveries keep, each attempt once (an attempt is
+ * recorded in `attempts` as well only when a retried activity found its delivery stored).
+ */
+export function withFirstAttempts(recorded: AttemptDoc[], deliveries: Array<Pick<DeliveryDoc, 'firstAttempt'>>): AttemptDoc[] {
+  const ids = new Set(recorded.map((a) => a._id));
+  const kept = deliveries.flatMap((d) => (d.firstAttempt && !ids.has(d.firstAttempt._id) ? [d.firstAttempt] : []));
+  return [...recorded, ...kept];
+}
+
+/** Oldest first: by `startedAt`, then `_id`. */
+export function byTimeThenId(a: AttemptDoc, b: AttemptDoc): number {
+  return a.startedAt.getTime() - b.startedAt.getTime() || (a._id < b._id ? -1 : a._id > b._id ? 1 : 0);
 }
 
 /** The deliveries and attempts of many events at once, by event id: the export reads a batch per query. */
@@ -306,20 +329,17 @@ export async function auditOfEvents(
   eventIds: string[],
   include: { deliveries: boolean; attempts: boolean },
 ): Promise<{ deliveries: Map<string, DeliveryDoc[]>; attempts: Map<string, AttemptDoc[]> }> {
-  const [deliveries, attempts] = await Promise.all([
-    include.deliveries
+  // The deliveries are read for their first attempts too (only those when they are not wanted).
+  const [deliveries, recorded] = await Promise.all([
+    include.deliveries || include.attempts
       ? store.deliveries
-          .find({ tenant, eventId: { $in: eventIds } })
+          .find({ tenant, eventId: { $in: eventIds } }, include.deliveries ? {} : { projection: { eventId: 1, firstAttempt: 1 } })
           .sort({ createdAt: 1, _id: 1 })
           .toArray()
       : [],
-    include.attempts
-      ? store.attempts
-          .find({ tenant, eventId: { $in: eventIds } })
-          .sort({ startedAt: 1, _id: 1 })
-          .toArray()
-      : [],
+    include.attempts ? store.attempts.find({ tenant, eventId: { $in: eventIds } }).toArray() : [],
   ]);
+  const attempts = withFirstAttempts(recorded, deliveries).sort(byTimeThenId);
   const byEvent = <T extends { eventId: string }>(docs: T[]) => {
     const map = new Map<string, T[]>();
     for (const d of docs) {
@@ -329,5 +349,5 @@ export async function auditOfEvents(
     }
     return map;
   };
-  return { deliveries: byEvent(deliveries), attempts: byEvent(attempts) };
+  return { deliveries: include.deliveries ? byEvent(deliveries) : new Map<string, DeliveryDoc[]>(), attempts: byEvent(attempts) };
 }

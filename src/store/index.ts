@@ -183,12 +183,18 @@ export interface DeliveryDoc {
    * waits for these to clear or lapse, so no request of a purged event starts after it answers.
    */
   claimedUntil?: Date;
+  /**
+   * The first attempt, when it stored the delivery (an opening deferred to it): kept here rather
+   * than in `attempts`, so the two are one insert. Readers of an event's attempts take it from
+   * here (`attemptsForEvent`, `auditOfEvents`).
+   */
+  firstAttempt?: AttemptDoc;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** A delivery as an attempt and its view use it: without the store's own bookkeeping. */
-export type AttemptedDelivery = Omit<DeliveryDoc, 'claimedUntil' | 'createdAt' | 'updatedAt'>;
+export type AttemptedDelivery = Omit<DeliveryDoc, 'claimedUntil' | 'firstAttempt' | 'createdAt' | 'updatedAt'>;
 
 export interface AttemptDoc {
   _id: string; // `${deliveryId}#${attempt}`: recorded once even when the activity is retried

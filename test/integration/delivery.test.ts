@@ -165,8 +165,27 @@ test('first attempts to fast receivers, made together, each get their own record
     ['succeeded', 1],
     ['succeeded', 2],
   ]);
+  // The three first attempts are kept inside the deliveries they stored, the retry in `attempts`;
+  // the API lists the four, newest first, each once.
+  const stored = await env.stack.store.deliveries.find({ tenant: 'default', eventId: id }).toArray();
+  expect(stored.map((d) => d.firstAttempt?.attempt)).toEqual([1, 1, 1]);
+  expect(await env.stack.store.attempts.find({ tenant: 'default', eventId: id }).toArray()).toEqual([
+    expect.objectContaining({ attempt: 2, response: expect.objectContaining({ status: 200 }) }),
+  ]);
   const attempts = (await env.stack.request('GET', `/v1/events/${id}/attempts`)).body.data;
-  expect(attempts).toHaveLength(4);
+  const listed = attempts.map((a: { attempt: number; response: { status: number } }) => [a.attempt, a.response.status]);
+  expect(listed[0]).toEqual([2, 200]);
+  expect(listed.slice(1).sort()).toEqual([
+    [1, 200],
+    [1, 200],
+    [1, 500],
+  ]);
+  // The export reads them from both places too, with its deliveries and without.
+  for (const include of ['attempts', 'deliveries,attempts']) {
+    const line = JSON.parse(String((await env.stack.request('GET', `/v1/events/export?type=together.one&include=${include}`)).body).trim());
+    expect(line.attempts.map((a: { attempt: number }) => a.attempt)).toEqual([1, 1, 1, 2]); // oldest first
+    expect(line.deliveries?.length).toBe(include === 'attempts' ? undefined : 3);
+  }
   for (const path of ['/together/a', '/together/b']) expect(env.receiver.received(path)).toHaveLength(1);
   // The first attempts ended with one delivery retrying: the run recorded the status at its end.
   await eventually(async () => (await listedAs('together.one', 'delivered')).includes(id), 10_000, 'the event listed as delivered');

@@ -466,6 +466,7 @@ describe('secrets', () => {
       await open.stack.store.subscriptions.find().toArray(),
       await open.stack.store.apiKeys.find().toArray(),
       await open.stack.store.attempts.find().toArray(),
+      await open.stack.store.deliveries.find().toArray(), // a first attempt is kept in its delivery
     ]);
     for (const secret of [
       sub.secret,
