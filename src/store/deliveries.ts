@@ -159,7 +159,8 @@ export type RecordAttempt = (attempt: AttemptDoc, progress: DeliveryProgress, tr
  * Records finished attempts, the inserts of the attempts that finish at the same moment grouped
  * into one command (`groupedWrite`; FerretDB writes them in one transaction). A first attempt
  * that stores its delivery goes inside it (`DeliveryDoc.firstAttempt`). Each attempt is keyed by its number, so an
- * activity retried after a crash does not record it twice (an earlier try's record is kept); it does not move the delivery
+ * activity retried after a crash does not list it twice (an earlier try's record is kept, in `attempts` or inside its
+ * delivery: `withFirstAttempts`); it does not move the delivery
  * backwards either, as the attempt checks the delivery's count before it sends. `trigger` is
  * the retry request that made the attempt happen now.
  */
@@ -308,13 +309,15 @@ export async function attemptsForEvent(store: Store, tenant: string, eventId: st
 }
 
 /**
- * `recorded` with the first attempts its deliveries keep, each attempt once (an attempt is
- * recorded in `attempts` as well only when a retried activity found its delivery stored).
+ * The first attempts the deliveries keep with those `recorded` in `attempts`, each attempt once.
+ * One is in both only when its send was made again after its delivery had stored it (an
+ * activity retried within the opening's claim); the record kept inside the delivery came first
+ * and is the one listed, as an earlier try's record is in `attempts`.
  */
 export function withFirstAttempts(recorded: AttemptDoc[], deliveries: Array<Pick<DeliveryDoc, 'firstAttempt'>>): AttemptDoc[] {
-  const ids = new Set(recorded.map((a) => a._id));
-  const kept = deliveries.flatMap((d) => (d.firstAttempt && !ids.has(d.firstAttempt._id) ? [d.firstAttempt] : []));
-  return [...recorded, ...kept];
+  const kept = deliveries.flatMap((d) => (d.firstAttempt ? [d.firstAttempt] : []));
+  const ids = new Set(kept.map((a) => a._id));
+  return [...kept, ...recorded.filter((a) => !ids.has(a._id))];
 }
 
 /** Oldest first: by `startedAt`, then `_id`. */
@@ -349,5 +352,8 @@ export async function auditOfEvents(
     }
     return map;
   };
-  return { deliveries: include.deliveries ? byEvent(deliveries) : new Map<string, DeliveryDoc[]>(), attempts: byEvent(attempts) };
+  return {
+    deliveries: include.deliveries ? byEvent(deliveries) : new Map<string, DeliveryDoc[]>(),
+    attempts: include.attempts ? byEvent(attempts) : new Map<string, AttemptDoc[]>(),
+  };
 }

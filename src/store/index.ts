@@ -197,7 +197,7 @@ export interface DeliveryDoc {
 export type AttemptedDelivery = Omit<DeliveryDoc, 'claimedUntil' | 'firstAttempt' | 'createdAt' | 'updatedAt'>;
 
 export interface AttemptDoc {
-  _id: string; // `${deliveryId}#${attempt}`: recorded once even when the activity is retried
+  _id: string; // `${deliveryId}#${attempt}`: listed once even when the activity is retried
   tenant: string;
   eventId: string;
   deliveryId: string;

@@ -55,6 +55,7 @@ test('a purge of 200 events still retrying answers only once none of them can se
   expect((await inTemporal(ids)).filter((s) => s === 'RUNNING')).toEqual([]);
   await new Promise((r) => setTimeout(r, WATCH_MS)); // proving an absence takes a window of time
   expect(env.receiver.received('/purge-200').filter((r) => r.receivedAt >= answeredAt)).toEqual([]);
+  expect(await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0); // with the first attempts kept inside
   expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0);
 }, 240_000);
 
@@ -84,6 +85,7 @@ test('a purge answers only once the attempts waiting inside the worker cannot se
       .filter((r) => r.receivedAt >= answeredAt)
       .map((r) => JSON.parse(r.body).id),
   ).toEqual([]);
+  expect(await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0); // with the first attempts kept inside
   expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: ids } })).toBe(0);
 }, 240_000);
 
@@ -144,6 +146,7 @@ test('purge by correlation id removes 1,000 events, 200 of them while the worker
   await new Promise((r) => setTimeout(r, Math.max(0, WATCH_MS - (Date.now() - answeredAt))));
   expect(env.receiver.received('/purge-busy').filter((r) => r.receivedAt >= answeredAt)).toEqual([]);
   // An attempt that was in flight at the answer does not put its record (the event's data) back.
+  expect(await env.stack.store.deliveries.countDocuments({ tenant: 'default', eventId: { $in: all } })).toBe(0); // with the first attempts kept inside
   expect(await env.stack.store.attempts.countDocuments({ tenant: 'default', eventId: { $in: all } })).toBe(0);
 
   const record = await eventually(

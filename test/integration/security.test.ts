@@ -453,6 +453,7 @@ describe('secrets', () => {
     const key = await createKey(open.stack, 'default', ALL_SCOPES);
     const sub = await api.subscribe(open.stack, open.receiver, '/secret', ['secret.test'], {
       headers: { Authorization: 'Bearer receiver-password-123', 'X-Team': 'blue' },
+      timeoutMs: 5000, // its first attempt is kept inside the delivery it stores
     });
     const rotated = (await open.stack.request('POST', `/v1/subscriptions/${sub.id}/rotate-secret`, {})).body.secret;
     const { id } = await api.send(open.stack, { type: 'secret.test', data: {} });
@@ -466,8 +467,10 @@ describe('secrets', () => {
       await open.stack.store.subscriptions.find().toArray(),
       await open.stack.store.apiKeys.find().toArray(),
       await open.stack.store.attempts.find().toArray(),
-      await open.stack.store.deliveries.find().toArray(), // a first attempt is kept in its delivery
+      await open.stack.store.deliveries.find().toArray(),
     ]);
+    const [delivery] = await open.stack.store.deliveries.find({ eventId: id }).toArray();
+    expect(delivery.firstAttempt?.request.headers).toMatchObject({ Authorization: '[redacted]', 'X-Team': 'blue' });
     for (const secret of [
       sub.secret,
       sub.secret.slice(6),

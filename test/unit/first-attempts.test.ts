@@ -19,10 +19,12 @@ test("an event's attempts are those recorded and the first ones its deliveries k
   const keptA = attempt('a', 1, 1_000);
   const keptB = attempt('b', 1, 1_000);
   const retryOfB = attempt('b', 2, 3_000);
-  // A retried activity that found its delivery stored recorded the first attempt of `c` in `attempts` as well.
+  // The first attempt of `c` was sent again after its delivery kept it, and recorded in `attempts` as well.
   const c = attempt('c', 1, 2_000);
-  const merged = withFirstAttempts([retryOfB, c], [{ firstAttempt: keptB }, { firstAttempt: keptA }, { firstAttempt: { ...c } }, {}]);
+  const resent = { ...c, startedAt: new Date(5_000), durationMs: 7 };
+  const merged = withFirstAttempts([retryOfB, resent], [{ firstAttempt: keptB }, { firstAttempt: keptA }, { firstAttempt: c }, {}]);
   expect(merged.map((a) => a._id).sort()).toEqual(['a#1', 'b#1', 'b#2', 'c#1']);
+  expect(merged.find((a) => a._id === 'c#1')).toBe(c); // the record made first
 });
 
 test('attempts order by when they started, then by id', () => {
