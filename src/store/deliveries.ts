@@ -41,8 +41,14 @@ export async function createDeliveries(store: Store, docs: DeliveryDoc[]): Promi
   return deliveriesOfRun(store, docs[0].workflowId);
 }
 
+/**
+ * Reads of deliveries leave out the first attempt one may keep (its request headers and up to
+ * 4 KiB of answer): only the readers of an event's attempts want it.
+ */
+export const WITHOUT_FIRST_ATTEMPT = { projection: { firstAttempt: 0 } } as const;
+
 export function findDelivery(store: Store, id: string): Promise<DeliveryDoc | null> {
-  return store.deliveries.findOne({ _id: id });
+  return store.deliveries.findOne({ _id: id }, WITHOUT_FIRST_ATTEMPT);
 }
 
 /** The attempt activity's start-to-close timeout at the highest `timeoutMs` (60 s) a subscription may have. */
@@ -266,7 +272,7 @@ export async function reopenDelivery(store: Store, id: string, attempts: number,
 
 /** Every delivery one workflow (an event's, or one of its replays) opened. */
 export function deliveriesOfRun(store: Store, workflowId: string): Promise<DeliveryDoc[]> {
-  return store.deliveries.find({ workflowId }).sort({ subscriptionId: 1 }).toArray();
+  return store.deliveries.find({ workflowId }, WITHOUT_FIRST_ATTEMPT).sort({ subscriptionId: 1 }).toArray();
 }
 
 /** One page of a subscription's failed deliveries opened in a window, oldest first. */
@@ -280,7 +286,7 @@ export function failedDeliveries(
     const [time, id] = q.after;
     filter.$or = [{ createdAt: { $gt: time, $lte: q.until } }, { createdAt: time, _id: { $gt: id } }];
   }
-  return store.deliveries.find(filter).sort({ createdAt: 1, _id: 1 }).limit(q.limit).toArray();
+  return store.deliveries.find(filter, WITHOUT_FIRST_ATTEMPT).sort({ createdAt: 1, _id: 1 }).limit(q.limit).toArray();
 }
 
 /** Workflows holding deliveries of a subscription that still wait for an attempt. */
@@ -293,7 +299,7 @@ export async function workflowsWaitingOn(store: Store, subscriptionId: string, l
 }
 
 export function deliveriesForEvent(store: Store, tenant: string, eventId: string): Promise<DeliveryDoc[]> {
-  return store.deliveries.find({ tenant, eventId }).sort({ createdAt: 1, _id: 1 }).toArray();
+  return store.deliveries.find({ tenant, eventId }, WITHOUT_FIRST_ATTEMPT).sort({ createdAt: 1, _id: 1 }).toArray();
 }
 
 /**
@@ -336,7 +342,10 @@ export async function auditOfEvents(
   const [deliveries, recorded] = await Promise.all([
     include.deliveries || include.attempts
       ? store.deliveries
-          .find({ tenant, eventId: { $in: eventIds } }, include.deliveries ? {} : { projection: { eventId: 1, firstAttempt: 1 } })
+          .find(
+            { tenant, eventId: { $in: eventIds } },
+            !include.attempts ? WITHOUT_FIRST_ATTEMPT : include.deliveries ? {} : { projection: { eventId: 1, firstAttempt: 1 } },
+          )
           .sort({ createdAt: 1, _id: 1 })
           .toArray()
       : [],

@@ -1,6 +1,7 @@
 import { mapConcurrent } from '../concurrency';
 import { countsOf, HOUR_MS, hourWindows, STATS_HOURS, type StatusCounts } from '../domain/stats';
 import type { DeliveryDoc, Store } from './index';
+import { WITHOUT_FIRST_ATTEMPT } from './deliveries';
 
 /**
  * Aggregates for the portal. Each is bounded by a time window and starts from an index
@@ -64,7 +65,10 @@ export function subscriptionCounts(store: Store, tenant: string, subscriptionId:
 
 /** The subscription's delivery whose last attempt failed most recently (retrying or failed). */
 export function lastFailedDelivery(store: Store, tenant: string, subscriptionId: string): Promise<DeliveryDoc | null> {
-  return store.deliveries.findOne({ subscriptionId, status: { $in: ['retrying', 'failed'] }, tenant }, { sort: { updatedAt: -1 } });
+  return store.deliveries.findOne(
+    { subscriptionId, status: { $in: ['retrying', 'failed'] }, tenant },
+    { sort: { updatedAt: -1 }, ...WITHOUT_FIRST_ATTEMPT },
+  );
 }
 
 export const statsSince = (now: Date) => new Date(now.getTime() - STATS_HOURS * HOUR_MS);
