@@ -73,7 +73,7 @@ export async function waitForPort(port: number, timeoutMs = 60_000): Promise<voi
   throw new Error(`port ${port} did not open within ${timeoutMs} ms`);
 }
 
-function tool(name: string): string {
+export function tool(name: string): string {
   const file = path.join(TOOLS_DIR, name);
   if (!existsSync(file)) throw new Error(`${file} is missing: run "make tools" (or "make test", which builds it)`);
   return file;

@@ -15,11 +15,17 @@ import (
 // FerretDB 1.x on PostgreSQL filters with `_jsonb->'field' @> value`, which its own btree
 // indexes on `(_jsonb->'field')` cannot serve: every find, even by _id, reads the whole
 // table, so each query costs as much as the collection is large. Herald's tests and bench
-// keep FerretDB's indexes and add a GIN companion on each top-level field of each, which
+// add a GIN companion on each top-level field of each, which
 // PostgreSQL does use for `@>` once plans are made with the actual parameters, and combines
 // (BitmapAnd) when a query filters on several. Fields named `…At` are skipped: Herald only
 // sorts and ranges on its times, and `@>` serves neither. FerretDB does not push down
 // dotted fields (`subject.id`) by default, so those get none either.
+// Once an index's companions exist, the index itself is dropped unless it is unique: FerretDB
+// 1.24 sorts only by record id (`$natural`) and ranges in Go, so its non-unique btrees serve no
+// read and only cost each write its entries (a third to a half of PostgreSQL's CPU per write,
+// bench/results/ferretdb-btree-2026-12-06T1646Z.md). FerretDB keeps them in its own metadata,
+// so listIndexes still lists them and Herald's createIndexes finds them made. A unique index
+// stays: it is what refuses a duplicate.
 // (Real MongoDB, which production runs, needs none of this.)
 
 var indexedField = regexp.MustCompile(`\(\(_jsonb -> '([^']+)'::text\)\)`)
@@ -68,6 +74,7 @@ func addCompanions(ctx context.Context, conn *pgx.Conn) error {
 	type target struct{ schema, table, field, name string }
 	existing := map[string]bool{}
 	var wanted []target
+	var unused []pgx.Identifier
 	for rows.Next() {
 		var schema, table, name, def string
 		if err := rows.Scan(&schema, &table, &name, &def); err != nil {
@@ -76,6 +83,9 @@ func addCompanions(ctx context.Context, conn *pgx.Conn) error {
 		existing[name] = true
 		if !strings.Contains(def, "USING btree") {
 			continue
+		}
+		if !strings.HasPrefix(def, "CREATE UNIQUE INDEX") {
+			unused = append(unused, pgx.Identifier{schema, name})
 		}
 		for _, m := range indexedField.FindAllStringSubmatch(def, -1) {
 			if strings.HasSuffix(m[1], "At") {
@@ -96,6 +106,13 @@ func addCompanions(ctx context.Context, conn *pgx.Conn) error {
 		sql := "CREATE INDEX IF NOT EXISTS " + pgx.Identifier{t.name}.Sanitize() + " ON " + pgx.Identifier{t.schema, t.table}.Sanitize() +
 			" USING gin ((_jsonb -> " + quoteLiteral(t.field) + ") jsonb_path_ops)"
 		if _, err := conn.Exec(ctx, sql); err != nil {
+			return err
+		}
+	}
+	// After the companions: a failure above leaves the btree, which the next pass reads again.
+	for _, index := range unused {
+		// CONCURRENTLY: writes to the table go on while it is dropped.
+		if _, err := conn.Exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+index.Sanitize()); err != nil {
 			return err
 		}
 	}
