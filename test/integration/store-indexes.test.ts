@@ -18,6 +18,8 @@ let store: Store;
 
 beforeAll(async () => {
   expect(psql('postgres', `CREATE DATABASE ${database}`).status).toBe(0);
+  // A table of something else in the same database: its index is not FerretDB's to drop.
+  expect(psql(database, 'CREATE TABLE other (v int); CREATE INDEX other_v ON other (v)').status).toBe(0);
   const port = await freePort();
   wrapper = spawn(tool('herald-ferretdb'), ['-listen', `127.0.0.1:${port}`, '-postgresql', `${server}/${database}`], { stdio: 'ignore' });
   await waitForPort(port);
@@ -51,6 +53,7 @@ test("FerretDB's non-unique btrees go once their GIN companions exist; unique on
   for (const field of ['_id', 'tenant', 'id', 'type', 'status', 'parentId']) {
     expect(events.filter((def) => def.includes('USING gin') && def.includes(`'${field}'::text`))).toHaveLength(1);
   }
+  expect(psql(database, "SELECT indexname FROM pg_indexes WHERE tablename = 'other'").stdout.trim()).toBe('other_v');
   // FerretDB still lists every index Herald made, so Herald's start finds them made.
   const listed = (await store.events.listIndexes().toArray()).map((i) => i.name);
   expect(listed).toEqual(expect.arrayContaining(['_id_', 'tenant_id', 'tenant_status_time', 'time', 'tenant_parent']));

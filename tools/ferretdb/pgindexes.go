@@ -84,7 +84,8 @@ func addCompanions(ctx context.Context, conn *pgx.Conn) error {
 		if !strings.Contains(def, "USING btree") {
 			continue
 		}
-		if !strings.HasPrefix(def, "CREATE UNIQUE INDEX") {
+		// FerretDB's own (on its `_jsonb` column) only: the database may hold other tables.
+		if !strings.HasPrefix(def, "CREATE UNIQUE INDEX") && indexedField.MatchString(def) {
 			unused = append(unused, pgx.Identifier{schema, name})
 		}
 		for _, m := range indexedField.FindAllStringSubmatch(def, -1) {
