@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { Client, Connection } from '@temporalio/client';
 import { mapConcurrent } from '../concurrency';
 import { newEventId } from '../domain/ids';
-import type { AcceptedLaterBatch, EventInput, HeraldEvent } from '../domain/schemas';
+import type { EventInput, HeraldEvent } from '../domain/schemas';
 import type { Logger } from '../logger';
 import type { ApiMetrics } from '../metrics';
 import type { Store } from '../store';
@@ -10,10 +9,8 @@ import { existingEventIds } from '../store/events';
 import { isUnavailable, refusedSearchAttribute } from '../temporal/client';
 import { searchAttributeMissing, TEMPORAL_DEADLINE_MS } from './temporal-call';
 import { startDeliverEvent } from '../temporal/deliver-event-client';
-import { eventBatchWorkflowId, eventWorkflowId, START_EVENTS_WORKFLOW } from '../temporal/names';
-import { HeraldTenant } from '../temporal/search-attributes';
-import type { DeliverEventInput, StartEventsInput } from '../workflows/definitions';
-import type { startEvents } from '../workflows/start-events';
+import { eventWorkflowId } from '../temporal/names';
+import type { DeliverEventInput } from '../workflows/definitions';
 
 export interface IngestDeps {
   temporal: Client;
@@ -136,46 +133,4 @@ async function start(deps: IngestDeps, input: DeliverEventInput, refused: (err: 
     }
     throw err;
   }
-}
-
-/** A batch accepted with `Prefer: respond-async`, or why it was not. */
-export type AcceptedLater = (AcceptedLaterBatch & { error?: undefined }) | { error: string };
-
-/**
- * Accepts a batch by starting one workflow that holds it (`startEvents`), which then starts
- * each event's workflow: one start per batch instead of one per event, so a caller sending
- * many batches is answered at the rate the API validates them. The answer is as durable as
- * `ingest`'s; what it cannot say is which ids were duplicates, as nothing has looked yet.
- */
-export async function ingestLater(
-  deps: IngestDeps,
-  tenant: string,
-  events: HeraldEvent[],
-  subscriptionsVersion?: number,
-): Promise<AcceptedLater> {
-  const workflowId = eventBatchWorkflowId(tenant, randomUUID());
-  const input: StartEventsInput = { tenant, events, ...(subscriptionsVersion !== undefined && { subscriptionsVersion }) };
-  try {
-    await deps.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-      deps.temporal.workflow.start<typeof startEvents>(START_EVENTS_WORKFLOW, {
-        workflowId,
-        taskQueue: deps.taskQueue,
-        args: [input],
-        typedSearchAttributes: [{ key: HeraldTenant, value: tenant }],
-      }),
-    );
-  } catch (err) {
-    if (isUnavailable(err)) {
-      deps.logger.warn({ err, workflowId }, 'Temporal unavailable; batch not accepted');
-      return { error: 'Temporal is unavailable; resend this batch with the same ids' };
-    }
-    const attribute = refusedSearchAttribute(err);
-    if (attribute) {
-      deps.logger.error({ err, tenant }, `Temporal's namespace refused Herald's search attribute ${attribute}; batch not accepted`);
-      return { error: searchAttributeMissing(attribute, 'resend this batch with the same ids') };
-    }
-    throw err;
-  }
-  deps.metrics.eventsAccepted.inc({ duplicate: 'unknown' }, events.length);
-  return { workflowId, results: events.map((e) => ({ id: e.id, workflowId: eventWorkflowId(tenant, e.id) })) };
 }

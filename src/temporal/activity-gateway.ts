@@ -2,9 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { TemporalGateway } from '../activities/gateway';
 import type { collectDigest } from '../workflows/collect-digest';
 import { digestSignal, retrySignal, type CollectDigestInput, type DigestEntry } from '../workflows/definitions';
-import { sendRetry, signalIfRunning, startDeliverEvent } from './deliver-event-client';
+import { sendRetry, signalIfRunning } from './deliver-event-client';
 import { emitEvent } from './herald-events';
-import { COLLECT_DIGEST_WORKFLOW, digestWorkflowId, eventWorkflowId } from './names';
+import { COLLECT_DIGEST_WORKFLOW, digestWorkflowId } from './names';
 import { HeraldTenant } from './search-attributes';
 
 /** The activities' gateway to Temporal, through the worker's own client. */
@@ -28,7 +28,5 @@ export function temporalGateway(client: Client, taskQueue: string): TemporalGate
     },
 
     emit: (tenant, event) => emitEvent(client, taskQueue, tenant, event),
-
-    startEvent: (input) => startDeliverEvent(client, taskQueue, eventWorkflowId(input.tenant, input.event.id), input),
   };
 }

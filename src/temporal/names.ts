@@ -7,13 +7,6 @@ export function eventWorkflowId(tenant: string, eventId: string): string {
 
 export const RECOVER_DELIVERIES_WORKFLOW = 'recoverDeliveries';
 
-/** A batch accepted with `Prefer: respond-async`: one workflow that starts its events' workflows. */
-export const START_EVENTS_WORKFLOW = 'startEvents';
-
-export function eventBatchWorkflowId(tenant: string, batchId: string): string {
-  return `events-batch/${tenant}/${batchId}`;
-}
-
 export function replayWorkflowId(tenant: string, eventId: string, n: number): string {
   return `${eventWorkflowId(tenant, eventId)}/replay/${n}`;
 }

@@ -96,21 +96,6 @@ test('events.sendBatch answers in input order, and a batch with a bad item throw
   expect(problem.errors).toEqual([expect.objectContaining({ path: 'events.1.type' })]);
 });
 
-test('events.sendBatchLater sends Prefer: respond-async: answered with the batch workflow and each event workflow, then each event is recorded', async () => {
-  const accepted = await herald.events.sendBatchLater([
-    { id: 'later-a', type: 'client.later', data: {} },
-    { type: 'client.later', data: {} },
-  ]);
-  expect(accepted).toEqual({
-    workflowId: expect.stringMatching(/^events-batch\//),
-    results: [
-      { id: 'later-a', workflowId: expect.stringMatching(/\/later-a$/) },
-      { id: expect.stringMatching(/^evt_/), workflowId: expect.stringMatching(/\/evt_/) },
-    ],
-  });
-  for (const { id } of accepted.results) await eventWhen(id, (v) => v.status === 'delivered', 'delivered');
-});
-
 test('events.list pages with nextCursor and events.iterate follows it to the end, newest first', async () => {
   const sent = [];
   for (let n = 0; n < 5; n++) sent.push((await herald.events.send({ type: 'client.paged', data: { n }, correlationId: 'paging' })).id);

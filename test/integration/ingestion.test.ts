@@ -98,37 +98,6 @@ test('a batch of 500 events is accepted whole, in input order', async () => {
   );
 });
 
-test('a batch sent with Prefer: respond-async is answered once one workflow holds it; each event is then delivered once, an id used before not again', async () => {
-  await stack.request('POST', '/v1/events', { id: 'later-used', type: 'later.item', data: {} });
-  await delivered('later-used');
-  const events = [
-    ...Array.from({ length: 12 }, (_, i) => ({ id: `later-${i}`, type: 'later.item', data: { i } })),
-    { id: 'later-used', type: 'later.item', data: {} },
-  ];
-  const res = await stack.request('POST', '/v1/events', { events }, { prefer: 'wait=10, respond-async' });
-  expect(res.status).toBe(202);
-  expect(res.headers.get('preference-applied')).toBe('respond-async');
-  expect(res.body).toEqual({
-    workflowId: expect.stringMatching(/^events-batch\/default\/[0-9a-f-]{36}$/),
-    // Input order; whether an id was used before is not known yet, so no `duplicate`.
-    results: events.map((e) => ({ id: e.id, workflowId: `event/default/${e.id}` })),
-  });
-  for (const { id } of events) await delivered(id);
-  const batch = stack.temporal.workflow.getHandle(res.body.workflowId);
-  expect(await batch.result()).toEqual({ started: 12, duplicates: 1 });
-  expect((await batch.describe()).type).toBe('startEvents');
-  await new Promise((r) => setTimeout(r, 1000));
-  for (const { id } of events) expect(bodiesFor(id)).toHaveLength(1);
-});
-
-test('Prefer: respond-async on a single event changes nothing: it is answered once its own workflow started', async () => {
-  const res = await stack.request('POST', '/v1/events', { id: 'later-single', type: 'later.item', data: {} }, { prefer: 'respond-async' });
-  expect(res.status).toBe(202);
-  expect(res.headers.get('preference-applied')).toBeNull();
-  expect(res.body).toEqual({ id: 'later-single', workflowId: 'event/default/later-single', duplicate: false });
-  await delivered('later-single');
-});
-
 test('a batch with one invalid item is rejected whole with the item path, and nothing of it starts', async () => {
   const events = [
     { id: 'bad-batch-0', type: 'ok.type', data: {} },
@@ -284,8 +253,7 @@ async function apiWith(connection: Connection, namespace: string) {
   const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
   return {
     url,
-    post: (body: unknown, extra: Record<string, string> = {}) =>
-      fetch(`${url}/v1/events`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) }),
+    post: (body: unknown) => fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify(body) }),
     close: async () => {
       server.closeAllConnections();
       server.close();
@@ -308,19 +276,13 @@ test('when Temporal cannot be reached, ingestion answers 503 with Retry-After an
     expect(batch.status).toBe(503);
     const body: any = await batch.json();
     expect(body.results[0]).toMatchObject({ id: 'down-2', error: expect.stringMatching(/resend/) });
-    const later = await api.post({ events: [{ id: 'down-3', type: 'a.b', data: {} }] }, { prefer: 'respond-async' });
-    expect(later.status).toBe(503);
-    expect(later.headers.get('retry-after')).toBe('5');
-    expect(((await later.json()) as { detail: string }).detail).toMatch(/resend this batch with the same ids/);
     expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
   } finally {
     await api.close();
   }
   // Nothing was started: the same ids are new when Temporal is back.
-  for (const id of ['down-1', 'down-3']) {
-    const retry = await stack.request('POST', '/v1/events', { id, type: 'a.b', data: {} });
-    expect(retry.body.duplicate).toBe(false);
-  }
+  const retry = await stack.request('POST', '/v1/events', { id: 'down-1', type: 'a.b', data: {} });
+  expect(retry.body.duplicate).toBe(false);
 });
 
 test("when Temporal's namespace lacks Herald's search attributes, ingestion answers 503 saying so and accepts nothing", async () => {

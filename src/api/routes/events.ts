@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Response } from 'express';
 import {
   deliveryControlSchema,
   eventBatchSchema,
@@ -18,7 +18,7 @@ import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/de
 import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
 import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
 import { principalOf, requireScope } from '../auth';
-import { completeEvent, ingest, ingestLater, type Accepted, type IngestDeps } from '../ingest';
+import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
 import { checkIngestLimits, limitsOf, visibleTo } from '../key-limits';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
 import { createEventDataValidator } from '../event-type-schemas';
@@ -30,14 +30,6 @@ import { attemptView, deliveryView } from '../views';
 
 /** How long a read waits for a worker to answer the workflow's `status` query. */
 const QUERY_DEADLINE_MS = 2000;
-
-/**
- * RFC 7240's `Prefer: respond-async`: a batch sent with it is answered once one workflow holding
- * it has started, instead of once each of its events' workflows has (`ingestLater`).
- */
-function prefersAsync(req: Request): boolean {
-  return (req.get('prefer') ?? '').split(/[,;]/).some((preference) => preference.trim().toLowerCase() === 'respond-async');
-}
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
 export function eventsRouter(
@@ -54,19 +46,17 @@ export function eventsRouter(
     const body: unknown = req.body;
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
     const items = isBatch && Array.isArray(body.events) ? (body as { events: unknown[] }).events.length : 1;
-    const later = isBatch && prefersAsync(req);
     await limitIngest.admit(keyId, items);
-    // The gate bounds workflow starts in flight: a batch accepted to start later makes one.
-    const release = gate.admit(later ? 1 : items);
+    const release = gate.admit(items);
     try {
-      await accept(res, tenant, body, isBatch, later);
+      await accept(res, tenant, body, isBatch);
     } finally {
       release();
     }
     await limitIngest.charge(keyId, items);
   });
 
-  async function accept(res: Response, tenant: string, body: unknown, isBatch: boolean, later: boolean): Promise<void> {
+  async function accept(res: Response, tenant: string, body: unknown, isBatch: boolean): Promise<void> {
     const now = new Date();
 
     if (!isBatch) {
@@ -111,17 +101,6 @@ export function eventsRouter(
       res,
       valid.map((v) => ({ event: v.event, prefix: `events.${v.index}.` })),
     );
-    if (later) {
-      const accepted = await ingestLater(
-        deps,
-        tenant,
-        events.map((e) => e!),
-        versions?.subscriptions,
-      );
-      if (accepted.error !== undefined) throw unavailable(accepted.error);
-      res.status(202).set('Preference-Applied', 'respond-async').json({ workflowId: accepted.workflowId, results: accepted.results });
-      return;
-    }
     const results: Accepted[] = await ingest(
       deps,
       tenant,
