@@ -27,9 +27,12 @@ export async function raiseKeysVersion(store: Store, tenant: string): Promise<vo
   await bumpTenantVersion(store, tenant, 'apiKeys');
 }
 
-/** Records that `herald.api_key.expired` was emitted (by `_id` alone; setting it twice is harmless). */
+/**
+ * Records that `herald.api_key.expired` was emitted. Two API processes may each emit (one is
+ * refused as a duplicate) and mark: the first mark stays, so the key shows when it was announced.
+ */
 export async function markExpiryAnnounced(store: Store, id: string, at: Date): Promise<void> {
-  await store.apiKeys.updateOne({ _id: id }, { $set: { expiryAnnouncedAt: at } });
+  await store.apiKeys.updateOne({ _id: id, expiryAnnouncedAt: { $exists: false } }, { $set: { expiryAnnouncedAt: at } });
 }
 
 /** Every tenant's keys (an admin's list), newest first. */

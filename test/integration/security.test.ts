@@ -6,6 +6,7 @@ import { newSubscriptionId } from '../../src/domain/ids';
 import * as api from '../harness/api';
 import { eventually, useStack, WorkerProcess, type TestStack } from '../harness/stack';
 import { insertSubscription } from '../../src/store/subscriptions';
+import { markExpiryAnnounced } from '../../src/store/api-keys';
 
 /** API keys, tenants, scopes, secrets at rest, outbound target safety and limits. */
 
@@ -157,6 +158,8 @@ describe('expiring keys', () => {
       'the mark',
     );
     expect((await as(open.stack, key)('GET', '/v1/events')).status).toBe(401);
+    // A second process's mark, made after its own (refused) emit, leaves the first one.
+    await markExpiryAnnounced(open.stack.store, id, new Date(Date.now() + 60_000));
     expect((await open.stack.store.apiKeys.findOne({ _id: id }))?.expiryAnnouncedAt).toEqual(marked);
     const again = await open.stack.request('GET', '/v1/events?type=herald.api_key.expired&limit=200');
     expect(again.body.data.filter((e: any) => e.subject?.id === id)).toHaveLength(1);
