@@ -351,7 +351,6 @@ export async function auditOfEvents(
       : [],
     include.attempts ? store.attempts.find({ tenant, eventId: { $in: eventIds } }).toArray() : [],
   ]);
-  const attempts = withFirstAttempts(recorded, deliveries).sort(byTimeThenId);
   const byEvent = <T extends { eventId: string }>(docs: T[]) => {
     const map = new Map<string, T[]>();
     for (const d of docs) {
@@ -363,6 +362,6 @@ export async function auditOfEvents(
   };
   return {
     deliveries: include.deliveries ? byEvent(deliveries) : new Map<string, DeliveryDoc[]>(),
-    attempts: include.attempts ? byEvent(attempts) : new Map<string, AttemptDoc[]>(),
+    attempts: include.attempts ? byEvent(withFirstAttempts(recorded, deliveries).sort(byTimeThenId)) : new Map<string, AttemptDoc[]>(),
   };
 }
