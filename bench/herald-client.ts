@@ -20,11 +20,12 @@ export class HeraldHttp {
     path: string,
     key: string,
     body?: unknown,
+    headers: Record<string, string> = {},
   ): Promise<{ status: number; headers: Record<string, unknown>; body: T }> {
     const res = await this.pool.request({
       method,
       path,
-      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.body.text();

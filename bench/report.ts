@@ -221,7 +221,7 @@ function cpuPerEventLines(rates: number[], herald: StepEntry[], floor: StepEntry
 
 function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number, floorCost: BenchResults['floorCost']): string[] {
   const floor = floorCost?.find((c) => c.fanout === 0);
-  const caughtUp = ingest.flatMap((e) => (e.catchUp ? [{ level: e.level, ...e.catchUp }] : []));
+  const caughtUp = ingest.flatMap((e) => (e.catchUp ? [{ level: e.level, later: e.mode.endsWith('respond-async'), ...e.catchUp }] : []));
   return [
     '## Ingest (no subscription matches: API + workflow start)',
     '',
@@ -231,7 +231,7 @@ function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number
       const load =
         e.mode === 'fixed-rate'
           ? `${e.level} req/s, 1 event each`
-          : `${e.level} caller(s), ${e.batchSize === 1 ? '1 event' : `${e.batchSize}-event batches`}`;
+          : `${e.level} caller(s), ${e.batchSize === 1 ? '1 event' : `${e.batchSize}-event batches`}${e.mode.endsWith('respond-async') ? ', `Prefer: respond-async`' : ''}`;
       return `| ${load} | ${e.eventsPerSecond} | ${ratio(e.eventsPerSecond, base)} | ${ms(e.latency.p50)} | ${ms(e.latency.p95)} | ${ms(e.latency.p99)} | ${e.failed} |`;
     }),
     '',
@@ -242,7 +242,7 @@ function ingestSection(ingest: NonNullable<BenchResults['ingest']>, base: number
           '',
           ...caughtUp.map(
             (e) =>
-              `- ${e.level} caller(s): ${e.events} events in ${e.seconds.toFixed(1)} s, **${e.eventsPerSecond} events/s**` +
+              `- ${e.level} caller(s)${e.later ? ', `Prefer: respond-async`' : ''}: ${e.events} events in ${e.seconds.toFixed(1)} s, **${e.eventsPerSecond} events/s**` +
               (floor ? ` (${Math.round((e.eventsPerSecond / floor.workflowsPerSecond) * 100)} % of the floor's)` : ''),
           ),
           '',

@@ -231,14 +231,17 @@ async function main() {
     if (want('ingest')) {
       const ingestKey = await http.tenantKey(stack.adminKey, 'bench-ingest');
       const ingest: NonNullable<BenchResults['ingest']> = (results.ingest = []);
-      const ingestOnce = (events: number) => async () => {
-        const body =
-          events === 1
-            ? eventBody('ingest', 'bench.ingest', 0)
-            : { events: Array.from({ length: events }, (_, i) => eventBody('ingest', 'bench.ingest', i)) };
-        const res = await http.call('POST', '/v1/events', ingestKey, body);
-        if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
-      };
+      const ingestOnce =
+        (events: number, later = false) =>
+        async () => {
+          const body =
+            events === 1
+              ? eventBody('ingest', 'bench.ingest', 0)
+              : { events: Array.from({ length: events }, (_, i) => eventBody('ingest', 'bench.ingest', i)) };
+          const res = await http.call('POST', '/v1/events', ingestKey, body, later ? { prefer: 'respond-async' } : {});
+          if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+          if (later && res.headers['preference-applied'] !== 'respond-async') throw new Error('the batch was not accepted to start later');
+        };
       const recordIngest = (mode: string, batch: number, level: number, r: LoadResult) => {
         const entry: (typeof ingest)[number] = {
           mode,
@@ -278,15 +281,20 @@ async function main() {
         bar.done(`p50 ${ms(e.latency.p50)} p99 ${ms(e.latency.p99)}`);
         await drain('ingest');
       }
-      for (const concurrency of plan.ingestBatch) {
-        const bar = progress(`ingest batch500 c=${concurrency}`, plan.ingestMs / 1000, 's');
+      // Then the same batches with `Prefer: respond-async`: answered once one workflow holding the
+      // batch has started, which starts the events' workflows after the answer.
+      for (const [concurrency, later] of [
+        ...plan.ingestBatch.map((c) => [c, false] as const),
+        ...plan.ingestBatch.map((c) => [c, true] as const),
+      ]) {
+        const bar = progress(`ingest batch500${later ? ' async' : ''} c=${concurrency}`, plan.ingestMs / 1000, 's');
         const r = await closedLoop({
           concurrency,
           durationMs: plan.ingestMs,
-          task: ingestOnce(500),
+          task: ingestOnce(500, later),
           onTick: (t, res) => bar.update(t / 1000, `${rate(res.ok * 500, t)} ev/s`),
         });
-        const e = recordIngest('closed', 500, concurrency, r);
+        const e = recordIngest(later ? 'closed, respond-async' : 'closed', 500, concurrency, r);
         bar.done(`${e.eventsPerSecond} ev/s, p99 ${ms(e.latency.p99)}`);
         // The audit's catch-up: the batches' events (none matches a subscription) all recorded and
         // their runs closed, from the first batch sent to the last run closed.

@@ -12,7 +12,7 @@ export function apiMetrics(registry: Registry) {
   return {
     eventsAccepted: new Counter({
       name: 'herald_events_accepted_total',
-      help: 'Events accepted by the API (workflow started), by whether they were duplicates',
+      help: 'Events accepted by the API (workflow started), by whether they were duplicates (unknown in a batch accepted with Prefer: respond-async)',
       labelNames: ['duplicate'] as const,
       registers: [registry],
     }),

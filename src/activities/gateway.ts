@@ -15,4 +15,6 @@ export interface TemporalGateway {
   feedDigest(tenant: string, subscriptionId: string, entry: DigestEntry): Promise<void>;
   /** Starts the workflow of one of Herald's own events (`herald.*`). */
   emit(tenant: string, event: HeraldEvent): Promise<void>;
+  /** Starts an accepted event's workflow once; false when its id was started before (a duplicate). */
+  startEvent(input: DeliverEventInput): Promise<boolean>;
 }

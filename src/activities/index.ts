@@ -7,6 +7,7 @@ import { createAttemptActivities } from './attempt';
 import { createAuditActivities } from './audit';
 import { createActivityCaches } from './caches';
 import type { TemporalGateway } from './gateway';
+import { createIntakeActivities } from './intake';
 import { createMaintenanceActivities } from './maintenance';
 import type { BrokerPool } from '../channels/brokers/pool';
 import type { Mailer } from '../channels/smtp-sender';
@@ -15,7 +16,8 @@ import type { createThrottle } from './throttle';
 
 /**
  * All of Herald's I/O that workflows ask for, by job: the audit's writes (./audit.ts), the
- * attempt (./attempt.ts, with the subscription health it reports to), and maintenance
+ * attempt (./attempt.ts, with the subscription health it reports to), the intake of batches
+ * accepted to start later (./intake.ts), and maintenance
  * (./maintenance.ts). Each activity is idempotent: a retry after a crash finds what the first
  * try wrote instead of writing it again.
  */
@@ -49,5 +51,6 @@ export function createActivities(deps: ActivityDeps) {
     ...audit,
     ...createAttemptActivities({ ...deps, caches, health, openEvent: (input) => audit.openEvent(input) }),
     ...createMaintenanceActivities({ store, gateway }),
+    ...createIntakeActivities({ store, gateway }),
   };
 }

@@ -1,16 +1,18 @@
 import type { Client, Connection } from '@temporalio/client';
 import { mapConcurrent } from '../concurrency';
 import { newEventId } from '../domain/ids';
-import type { EventInput, HeraldEvent } from '../domain/schemas';
+import type { AcceptedLaterBatch, EventInput, HeraldEvent } from '../domain/schemas';
 import type { Logger } from '../logger';
 import type { ApiMetrics } from '../metrics';
 import type { Store } from '../store';
 import { existingEventIds } from '../store/events';
 import { isUnavailable, refusedSearchAttribute } from '../temporal/client';
-import { searchAttributeMissing, TEMPORAL_DEADLINE_MS } from './temporal-call';
+import { callTemporal, searchAttributeMissing, TEMPORAL_DEADLINE_MS, unavailable } from './temporal-call';
 import { startDeliverEvent } from '../temporal/deliver-event-client';
+import { BATCH_SLOTS_PER_TENANT, startEventBatch } from '../temporal/event-batches';
 import { eventWorkflowId } from '../temporal/names';
-import type { DeliverEventInput } from '../workflows/definitions';
+import { HERALD_SEARCH_ATTRIBUTES } from '../temporal/search-attributes';
+import type { DeliverEventInput, StartEventsInput } from '../workflows/definitions';
 
 export interface IngestDeps {
   temporal: Client;
@@ -133,4 +135,54 @@ async function start(deps: IngestDeps, input: DeliverEventInput, refused: (err: 
     }
     throw err;
   }
+}
+
+/** Namespaces found to hold all of Herald's search attributes, once per client. */
+const attributesChecked = new WeakSet<Client>();
+
+/**
+ * A batch's workflow carries only `HeraldTenant`, so Temporal would take it in a namespace that
+ * lacks the attributes its events' workflows need, and those starts would then fail, after the
+ * answer. So the namespace is checked before the first batch is accepted (once it is found
+ * complete, never again: attributes are not removed from a namespace in use).
+ */
+async function requireSearchAttributes(deps: IngestDeps): Promise<void> {
+  if (attributesChecked.has(deps.temporal)) return;
+  const { customAttributes } = await callTemporal(deps.connection, () =>
+    deps.connection.operatorService.listSearchAttributes({ namespace: deps.temporal.options.namespace }),
+  );
+  const missing = HERALD_SEARCH_ATTRIBUTES.find((key) => !(key.name in (customAttributes ?? {})));
+  if (missing) {
+    deps.logger.error(
+      { attribute: missing.name },
+      `Temporal's namespace lacks Herald's search attribute ${missing.name}; batch not accepted`,
+    );
+    throw unavailable(searchAttributeMissing(missing.name, 'resend this batch with the same ids'));
+  }
+  attributesChecked.add(deps.temporal);
+}
+
+/**
+ * Accepts a batch by starting one workflow that holds it (`startEvents`), which then starts
+ * each event's workflow: one start per batch instead of one per event, so a caller sending
+ * many batches is answered at the rate the API validates them. The answer is as durable as
+ * `ingest`'s; what it cannot say is which ids were duplicates, as nothing has looked yet.
+ * A tenant has at most `BATCH_SLOTS_PER_TENANT` batches starting; past them, 503.
+ */
+export async function ingestLater(
+  deps: IngestDeps,
+  tenant: string,
+  events: HeraldEvent[],
+  subscriptionsVersion?: number,
+): Promise<AcceptedLaterBatch> {
+  await requireSearchAttributes(deps);
+  const input: StartEventsInput = { tenant, events, ...(subscriptionsVersion !== undefined && { subscriptionsVersion }) };
+  const batch = await callTemporal(deps.connection, () => startEventBatch(deps.temporal, deps.taskQueue, input));
+  if (!batch) {
+    throw unavailable(
+      `This tenant has ${BATCH_SLOTS_PER_TENANT} batches still starting their events; nothing of this one was accepted: resend it with the same ids`,
+    );
+  }
+  deps.metrics.eventsAccepted.inc({ duplicate: 'unknown' }, events.length);
+  return { ...batch, results: events.map((e) => ({ id: e.id, workflowId: eventWorkflowId(tenant, e.id) })) };
 }

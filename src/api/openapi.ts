@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   acceptedBatchSchema,
+  acceptedLaterBatchSchema,
   acceptedEventSchema,
   apiKeyCreateSchema,
   apiKeySchema,
@@ -48,6 +49,7 @@ const components = {
   Event: eventSchema,
   AcceptedEvent: acceptedEventSchema,
   AcceptedBatch: acceptedBatchSchema,
+  AcceptedLaterBatch: acceptedLaterBatchSchema,
   EventListItem: eventListItemSchema,
   EventView: eventDetailSchema, // the published name of `GET /v1/events/{id}`'s answer
   Attempt: attemptViewSchema,
@@ -193,7 +195,17 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         post: {
           summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
           description:
-            "Types `herald` and `herald.*`, ids starting with `herald:` or `digest:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export.",
+            "Types `herald` and `herald.*`, ids starting with `herald:` or `digest:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export. A batch sent with `Prefer: respond-async` is accepted once one workflow holding it has started (answered with `Preference-Applied: respond-async` and an AcceptedLaterBatch).",
+          parameters: [
+            {
+              name: 'Prefer',
+              in: 'header',
+              required: false,
+              description:
+                "`respond-async` (RFC 7240): a batch is answered once one workflow holding it has started, not once each event's has; ignored for a single event",
+              schema: { type: 'string' },
+            },
+          ],
           requestBody: json({
             oneOf: [
               ref('EventInput'),
@@ -205,7 +217,10 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
             ],
           }),
           responses: {
-            '202': { description: 'Accepted: the workflow has started', ...json({ oneOf: [ref('AcceptedEvent'), ref('AcceptedBatch')] }) },
+            '202': {
+              description: "Accepted: the workflow has started (with `Prefer: respond-async`, the batch's workflow)",
+              ...json({ oneOf: [ref('AcceptedEvent'), ref('AcceptedBatch'), ref('AcceptedLaterBatch')] }),
+            },
             '413': { description: 'Body over 256 KiB' },
             '503': unavailable,
             ...problems,

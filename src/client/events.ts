@@ -3,6 +3,7 @@ import { iteratePages } from './pagination';
 import type { Transport } from './transport';
 import type {
   AcceptedEvent,
+  AcceptedLaterBatch,
   Attempt,
   DeliveryControl,
   EventInput,
@@ -37,6 +38,19 @@ export class EventsApi {
       idempotent: true,
     });
     return results;
+  }
+
+  /**
+   * A batch sent with `Prefer: respond-async`: answered once one workflow holding it has started,
+   * which then starts each event's. Faster for many batches; the answer cannot say which ids
+   * were used before.
+   */
+  sendBatchLater(events: EventInput[]): Promise<AcceptedLaterBatch> {
+    return this.http.request('POST', '/v1/events', {
+      body: { events: events.map(withId) },
+      idempotent: true,
+      headers: { prefer: 'respond-async' },
+    });
   }
 
   get(id: string): Promise<EventView> {

@@ -26,6 +26,8 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** How long to wait for the answer, when a route may take longer than the client's `timeoutMs`. */
   timeoutMs?: number;
+  /** Request headers beyond the client's own (`Prefer`, say). */
+  headers?: Record<string, string>;
 }
 
 /** One HTTP exchange with the API: authentication, JSON, problem answers as errors, retries. */
@@ -81,7 +83,7 @@ export class Transport {
     }
   }
 
-  private send(method: string, path: string, { query, body, timeoutMs }: RequestOptions): Promise<Response> {
+  private send(method: string, path: string, { query, body, timeoutMs, headers }: RequestOptions): Promise<Response> {
     const url = new URL(this.base + path);
     for (const [name, value] of Object.entries(query ?? {})) if (value !== undefined) url.searchParams.set(name, String(value));
     return this.fetch(url, {
@@ -91,6 +93,7 @@ export class Transport {
         accept: 'application/json',
         'user-agent': `herald-client/${VERSION}`,
         ...(body !== undefined && { 'content-type': 'application/json' }),
+        ...headers,
       },
       ...(body !== undefined && { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(Math.max(timeoutMs ?? 0, this.timeoutMs)),

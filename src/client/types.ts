@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { mqttTargetSchema, natsTargetSchema, rabbitmqTargetSchema, redisTargetSchema } from '../domain/broker-targets';
 import type {
   acceptedEventSchema,
+  acceptedLaterBatchSchema,
   apiKeyCreateSchema,
   apiKeySchema,
   attemptViewSchema,
@@ -35,6 +36,7 @@ import type {
 
 export type EventInput = z.input<typeof eventInputSchema>;
 export type AcceptedEvent = z.infer<typeof acceptedEventSchema>;
+export type AcceptedLaterBatch = z.infer<typeof acceptedLaterBatchSchema>;
 /** `GET /v1/events/{id}` (the API's `eventDetailSchema`; the client's name for it predates `filteredOut`). */
 export type EventView = z.infer<typeof eventDetailSchema>;
 export type EventListItem = z.infer<typeof eventListItemSchema>;

@@ -161,6 +161,18 @@ export const acceptedEventSchema = z.object({
 /** The answer to a batch: one result per input event, in input order. */
 export const acceptedBatchSchema = z.object({ results: z.array(acceptedEventSchema) });
 
+/**
+ * The answer to a batch sent with `Prefer: respond-async`: the workflow run that holds it (its
+ * id is one of the tenant's slots, which later batches reuse), and each event's own workflow id,
+ * in input order (whether an id was used before is not known yet).
+ */
+export const acceptedLaterBatchSchema = z.object({
+  workflowId: z.string(),
+  runId: z.string(),
+  results: z.array(acceptedEventSchema.pick({ id: true, workflowId: true })),
+});
+export type AcceptedLaterBatch = z.infer<typeof acceptedLaterBatchSchema>;
+
 /** An item of `GET /v1/events`: the stored event with its current status. */
 export const eventListItemSchema = eventSchema.extend({ status: z.enum(EVENT_STATUSES) });
 

@@ -2,10 +2,12 @@ import type { Client } from '@temporalio/client';
 import type { TemporalGateway } from '../activities/gateway';
 import type { collectDigest } from '../workflows/collect-digest';
 import { digestSignal, retrySignal, type CollectDigestInput, type DigestEntry } from '../workflows/definitions';
-import { sendRetry, signalIfRunning } from './deliver-event-client';
+import { sendRetry, signalIfRunning, startDeliverEvent } from './deliver-event-client';
 import { emitEvent } from './herald-events';
-import { COLLECT_DIGEST_WORKFLOW, digestWorkflowId } from './names';
+import { COLLECT_DIGEST_WORKFLOW, digestWorkflowId, eventWorkflowId } from './names';
 import { HeraldTenant } from './search-attributes';
+
+const START_DEADLINE_MS = 10_000;
 
 /** The activities' gateway to Temporal, through the worker's own client. */
 export function temporalGateway(client: Client, taskQueue: string): TemporalGateway {
@@ -28,5 +30,11 @@ export function temporalGateway(client: Client, taskQueue: string): TemporalGate
     },
 
     emit: (tenant, event) => emitEvent(client, taskQueue, tenant, event),
+
+    // Bounded as the API's starts are: a start Temporal does not answer is tried again by the activity's retry.
+    startEvent: (input) =>
+      client.connection.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+        startDeliverEvent(client, taskQueue, eventWorkflowId(input.tenant, input.event.id), input),
+      ),
   };
 }

@@ -7,6 +7,14 @@ export function eventWorkflowId(tenant: string, eventId: string): string {
 
 export const RECOVER_DELIVERIES_WORKFLOW = 'recoverDeliveries';
 
+/** A batch accepted with `Prefer: respond-async`: one workflow that starts its events' workflows. */
+export const START_EVENTS_WORKFLOW = 'startEvents';
+
+/** The tenant's batch slots (src/temporal/event-batches.ts): one run at a time holds each. */
+export function eventBatchWorkflowId(tenant: string, slot: number): string {
+  return `events-batch/${tenant}/${slot}`;
+}
+
 export function replayWorkflowId(tenant: string, eventId: string, n: number): string {
   return `${eventWorkflowId(tenant, eventId)}/replay/${n}`;
 }

@@ -5,6 +5,7 @@ export const HeraldTenant = defineSearchAttributeKey('HeraldTenant', SearchAttri
 export const HeraldEventType = defineSearchAttributeKey('HeraldEventType', SearchAttributeType.KEYWORD);
 export const HeraldSubscriptionIds = defineSearchAttributeKey('HeraldSubscriptionIds', SearchAttributeType.KEYWORD_LIST);
 export const HeraldStatus = defineSearchAttributeKey('HeraldStatus', SearchAttributeType.KEYWORD);
+export const HERALD_SEARCH_ATTRIBUTES = [HeraldTenant, HeraldEventType, HeraldSubscriptionIds, HeraldStatus];
 
 /**
  * The longest Keyword value every visibility store keeps: SQL visibility's columns are

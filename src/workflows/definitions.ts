@@ -94,6 +94,14 @@ export const statusQuery = defineQuery<EventView>('status');
 export const cancelSignal = defineSignal<[ControlRequest?]>('cancel');
 export const retrySignal = defineSignal<[ControlRequest?]>('retry');
 
+/** A batch accepted with `Prefer: respond-async`, whose events' workflows are started after the answer. */
+export interface StartEventsInput {
+  tenant: string;
+  events: HeraldEvent[];
+  /** As `DeliverEventInput.subscriptionsVersion`: read after the batch's request arrived. */
+  subscriptionsVersion?: number;
+}
+
 export interface RecoverDeliveriesInput {
   tenant: string;
   subscriptionId: string;

@@ -3,3 +3,4 @@ export { applyRetention } from './apply-retention';
 export { collectDigest } from './collect-digest';
 export { deliverEvent } from './deliver-event';
 export { recoverDeliveries } from './recover-deliveries';
+export { startEvents } from './start-events';

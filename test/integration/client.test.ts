@@ -96,6 +96,28 @@ test('events.sendBatch answers in input order, and a batch with a bad item throw
   expect(problem.errors).toEqual([expect.objectContaining({ path: 'events.1.type' })]);
 });
 
+test('events.sendBatchLater sends Prefer: respond-async: answered with the batch workflow and each event workflow, then each event is delivered', async () => {
+  const sub = await herald.subscriptions.create({ channel: 'webhook', url: hook('/later'), eventTypes: ['client.later'] });
+  const accepted = await herald.events.sendBatchLater([
+    { id: 'later-a', type: 'client.later', data: {} },
+    { type: 'client.later', data: {} },
+  ]);
+  expect(accepted).toEqual({
+    workflowId: expect.stringMatching(/^events-batch\/default\/\d+$/),
+    runId: expect.any(String),
+    results: [
+      { id: 'later-a', workflowId: 'event/default/later-a' },
+      { id: expect.stringMatching(/^evt_/), workflowId: expect.stringMatching(/^event\/default\/evt_/) },
+    ],
+  });
+  for (const { id } of accepted.results) {
+    const view = await eventWhen(id, (v) => v.status === 'delivered', 'delivered');
+    expect(view.deliveries).toEqual([expect.objectContaining({ subscriptionId: sub.id, status: 'succeeded' })]);
+  }
+  const ids = env.receiver.received('/later').map((r) => (payloadOf(r, sub.secret!) as { id: string }).id);
+  expect(ids.sort()).toEqual(accepted.results.map((r) => r.id).sort());
+});
+
 test('events.list pages with nextCursor and events.iterate follows it to the end, newest first', async () => {
   const sent = [];
   for (let n = 0; n < 5; n++) sent.push((await herald.events.send({ type: 'client.paged', data: { n }, correlationId: 'paging' })).id);

@@ -5,6 +5,12 @@ import { eventually, sharedServers, startStack, type TestStack } from '../harnes
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import type { AddressInfo } from 'node:net';
+import { findEvent } from '../../src/store/events';
+import { startDeliverEvent } from '../../src/temporal/deliver-event-client';
+import { BATCH_SLOTS_PER_TENANT } from '../../src/temporal/event-batches';
+import { eventBatchWorkflowId, eventWorkflowId, START_EVENTS_WORKFLOW } from '../../src/temporal/names';
+import { HeraldTenant } from '../../src/temporal/search-attributes';
+import type { startEvents } from '../../src/workflows/start-events';
 
 let stack: TestStack;
 let receiver: Receiver;
@@ -96,6 +102,153 @@ test('a batch of 500 events is accepted whole, in input order', async () => {
     60_000,
     'the batch to be recorded',
   );
+});
+
+test('a batch sent with Prefer: respond-async is answered once one workflow holds it; each event is then delivered once, an id used before not again', async () => {
+  await stack.request('POST', '/v1/events', { id: 'later-used', type: 'later.item', data: {} });
+  await delivered('later-used');
+  const events = [
+    ...Array.from({ length: 12 }, (_, i) => ({ id: `later-${i}`, type: 'later.item', data: { i } })),
+    { id: 'later-used', type: 'later.item', data: {} },
+  ];
+  const res = await stack.request('POST', '/v1/events', { events }, { prefer: 'wait=10, respond-async' });
+  expect(res.status).toBe(202);
+  expect(res.headers.get('preference-applied')).toBe('respond-async');
+  expect(res.body).toEqual({
+    workflowId: expect.stringMatching(/^events-batch\/default\/\d+$/),
+    runId: expect.any(String),
+    // Input order; whether an id was used before is not known yet, so no `duplicate`.
+    results: events.map((e) => ({ id: e.id, workflowId: `event/default/${e.id}` })),
+  });
+  for (const { id } of events) await delivered(id);
+  const batch = stack.temporal.workflow.getHandle(res.body.workflowId, res.body.runId);
+  const { started, duplicates } = await batch.result();
+  // A retried activity counts what its first try started as duplicates: the sum is what holds.
+  expect(started + duplicates).toBe(13);
+  expect(duplicates).toBeGreaterThanOrEqual(1);
+  expect((await batch.describe()).type).toBe('startEvents');
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const { id } of events) expect(bodiesFor(id)).toHaveLength(1);
+});
+
+describe('batches still starting (a tenant of their own)', () => {
+  const tenant = 'batches';
+  /** A task queue no worker polls: a batch there holds its slot and its events, as one still starting does. */
+  const stalled = 'no-worker-polls-this';
+  let as: Record<string, string>;
+  const heldEvent = (id: string) => ({
+    id,
+    type: 'held.item',
+    data: { id },
+    correlationId: 'held-batch',
+    occurredAt: '2026-12-08T00:00:00.000Z',
+    receivedAt: '2026-12-08T00:00:00.000Z',
+  });
+  const stalledBatch = (slot: number, events: ReturnType<typeof heldEvent>[]) =>
+    stack.temporal.workflow.start<typeof startEvents>(START_EVENTS_WORKFLOW, {
+      workflowId: eventBatchWorkflowId(tenant, slot),
+      taskQueue: stalled,
+      args: [{ tenant, events }],
+      typedSearchAttributes: [{ key: HeraldTenant, value: tenant }],
+    });
+
+  beforeAll(async () => {
+    const key = await stack.request('POST', '/v1/api-keys', {
+      name: 'batches',
+      tenant,
+      scopes: ['events:read', 'events:write', 'events:purge'],
+    });
+    expect(key.status).toBe(201);
+    as = { authorization: `Bearer ${key.body.key}` };
+  });
+
+  test('past 16 batches starting a batch is refused; an event a batch holds is read from it, and a cancel waits for the batch to start it', async () => {
+    const held = heldEvent('held-1');
+    const batches = await Promise.all(
+      Array.from({ length: BATCH_SLOTS_PER_TENANT }, (_, slot) => stalledBatch(slot, slot === 3 ? [held] : [])),
+    );
+    try {
+      const refused = await stack.request(
+        'POST',
+        '/v1/events',
+        { events: [{ id: 'held-2', type: 'held.item', data: {} }] },
+        { ...as, prefer: 'respond-async' },
+      );
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('5');
+      expect(refused.body.detail).toMatch(/^This tenant has 16 batches still starting their events; nothing of this one was accepted/);
+
+      expect((await stack.request('GET', '/v1/events/held-1', undefined, as)).body).toEqual({
+        event: held,
+        status: 'delivering',
+        deliveries: [],
+        filteredOut: [],
+      });
+      expect((await stack.request('GET', '/v1/events/held-1/attempts', undefined, as)).body).toEqual({ data: [], nextCursor: null });
+      expect((await stack.request('GET', '/v1/events/held-2', undefined, as)).status).toBe(404);
+      expect((await stack.request('POST', '/v1/events/held-2/cancel', {}, as)).status).toBe(404);
+
+      let answered = false;
+      const cancel = stack.request('POST', '/v1/events/held-1/cancel', {}, as).finally(() => (answered = true));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(answered).toBe(false);
+      // What the batch does: start the event's workflow (here where no worker runs it either).
+      const workflowId = eventWorkflowId(tenant, 'held-1');
+      await startDeliverEvent(stack.temporal, stalled, workflowId, { tenant, event: held });
+      const cancelled = await cancel;
+      expect(cancelled.status).toBe(202);
+      expect(cancelled.body).toEqual({ workflowIds: [workflowId] });
+      await stack.temporal.workflow.getHandle(workflowId).terminate('test done');
+    } finally {
+      await Promise.all(batches.map((b) => b.terminate('test done')));
+    }
+  });
+
+  test("a purge waits for the tenant's batches still starting, then deletes the closed batches' histories with the events", async () => {
+    const events = ['later-p1', 'later-p2'].map((id) => ({ id, type: 'held.item', data: {}, correlationId: 'purge-later' }));
+    const accepted = await stack.request('POST', '/v1/events', { events }, { ...as, prefer: 'respond-async' });
+    expect(accepted.status).toBe(202);
+    await stack.temporal.workflow.getHandle(accepted.body.workflowId, accepted.body.runId).result();
+    for (const { id } of events) {
+      await eventually(
+        async () => ((await findEvent(stack.store, tenant, id))?.status === 'delivered' ? true : undefined),
+        60_000,
+        `${id} recorded`,
+      );
+    }
+    const stalledRun = await stalledBatch(5, []);
+    let answered = false;
+    const purge = stack.request('POST', '/v1/events/purge', { correlationId: 'purge-later' }, as).finally(() => (answered = true));
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(answered).toBe(false);
+    await stalledRun.terminate('test done');
+    const purged = await purge;
+    expect(purged.status).toBe(200);
+    expect(purged.body.purged).toBe(2);
+    // Temporal removes a deleted history in the background, some seconds later.
+    for (const run of [accepted.body, { workflowId: stalledRun.workflowId, runId: stalledRun.firstExecutionRunId }]) {
+      await eventually(
+        async () => {
+          try {
+            await stack.temporal.workflow.getHandle(run.workflowId, run.runId).describe();
+            return undefined;
+          } catch (err) {
+            return err instanceof WorkflowNotFoundError ? true : undefined;
+          }
+        },
+        90_000,
+        `batch ${run.workflowId} ${run.runId} deleted`,
+      );
+    }
+  });
+});
+
+test('Prefer: respond-async on a single event changes nothing: it is answered once its own workflow started', async () => {
+  const res = await stack.request('POST', '/v1/events', { id: 'later-single', type: 'later.item', data: {} }, { prefer: 'respond-async' });
+  expect(res.status).toBe(202);
+  expect(res.headers.get('preference-applied')).toBeNull();
+  expect(res.body).toEqual({ id: 'later-single', workflowId: 'event/default/later-single', duplicate: false });
+  await delivered('later-single');
 });
 
 test('a batch with one invalid item is rejected whole with the item path, and nothing of it starts', async () => {
@@ -253,7 +406,8 @@ async function apiWith(connection: Connection, namespace: string) {
   const headers = { authorization: `Bearer ${stack.adminKey}`, 'content-type': 'application/json' };
   return {
     url,
-    post: (body: unknown) => fetch(`${url}/v1/events`, { method: 'POST', headers, body: JSON.stringify(body) }),
+    post: (body: unknown, extra: Record<string, string> = {}) =>
+      fetch(`${url}/v1/events`, { method: 'POST', headers: { ...headers, ...extra }, body: JSON.stringify(body) }),
     close: async () => {
       server.closeAllConnections();
       server.close();
@@ -276,13 +430,19 @@ test('when Temporal cannot be reached, ingestion answers 503 with Retry-After an
     expect(batch.status).toBe(503);
     const body: any = await batch.json();
     expect(body.results[0]).toMatchObject({ id: 'down-2', error: expect.stringMatching(/resend/) });
+    const later = await api.post({ events: [{ id: 'down-3', type: 'a.b', data: {} }] }, { prefer: 'respond-async' });
+    expect(later.status).toBe(503);
+    expect(later.headers.get('retry-after')).toBe('5');
+    expect(((await later.json()) as { detail: string }).detail).toMatch(/^Temporal is unavailable; nothing was changed/);
     expect((await fetch(`${api.url}/readyz`)).status).toBe(503);
   } finally {
     await api.close();
   }
   // Nothing was started: the same ids are new when Temporal is back.
-  const retry = await stack.request('POST', '/v1/events', { id: 'down-1', type: 'a.b', data: {} });
-  expect(retry.body.duplicate).toBe(false);
+  for (const id of ['down-1', 'down-3']) {
+    const retry = await stack.request('POST', '/v1/events', { id, type: 'a.b', data: {} });
+    expect(retry.body.duplicate).toBe(false);
+  }
 });
 
 test("when Temporal's namespace lacks Herald's search attributes, ingestion answers 503 saying so and accepts nothing", async () => {
@@ -313,9 +473,12 @@ test("when Temporal's namespace lacks Herald's search attributes, ingestion answ
       id: 'no-sa-2',
       error: expect.stringMatching(/search attribute Herald\w+.*resend this event with the same id$/),
     });
+    const later = await api.post({ events: [{ id: 'no-sa-3', type: 'a.b', data: {} }] }, { prefer: 'respond-async' });
+    expect(later.status).toBe(503);
+    expect(((await later.json()) as { detail: string }).detail).toMatch(/search attribute Herald\w+.*resend this batch with the same ids$/);
     // Nothing was started there.
     const there = new Client({ connection, namespace });
-    for (const id of ['no-sa-1', 'no-sa-2']) {
+    for (const id of ['no-sa-1', 'no-sa-2', 'no-sa-3']) {
       await expect(there.workflow.getHandle(`event/default/${id}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     }
   } finally {

@@ -1,14 +1,16 @@
 import { temporal } from '@temporalio/proto';
 import type { applyRetention } from '../../src/workflows/apply-retention';
 import type { collectDigest } from '../../src/workflows/collect-digest';
-import { digestQuery, digestSignal, type DigestEntry } from '../../src/workflows/definitions';
+import { digestQuery, digestSignal, type DigestEntry, type StartEventsInput } from '../../src/workflows/definitions';
+import type { startEvents } from '../../src/workflows/start-events';
 import { COLLECT_DIGEST_WORKFLOW } from '../../src/temporal/names';
 import { startWorkflowEnv, type WorkflowEnv } from './workflow-env';
 
 /**
  * The long-lived workflows beside `deliverEvent`, each on a task queue of its own with
  * in-memory activities: `applyRetention` keeps each run's history bounded however large the
- * backlog, and `collectDigest` holds and sends each entry once. Each digest it sends starts a
+ * backlog, `collectDigest` holds and sends each entry once, and `startEvents` hands a batch
+ * to its activities a slice at a time. Each digest it sends starts a
  * `deliverEvent` child, which here finds its event recorded already and ends at once.
  */
 
@@ -17,6 +19,36 @@ beforeAll(async () => {
   env = await startWorkflowEnv();
 }, 120_000);
 afterAll(() => env?.stop());
+
+test('a batch accepted to start later starts its events 100 to an activity, in order, and sums what each started', async () => {
+  const slices: string[][] = [];
+  const taskQueue = 'start-events-tests';
+  await env.startWorker(taskQueue, {
+    activities: {
+      // Every fifth id was used before.
+      startEventWorkflows: ({ events }: StartEventsInput) => {
+        slices.push(events.map((e) => e.id));
+        const duplicates = events.filter((e) => Number(e.id.slice(2)) % 5 === 0).length;
+        return Promise.resolve({ started: events.length - duplicates, duplicates });
+      },
+    },
+  });
+  const events = Array.from({ length: 250 }, (_, i) => ({
+    id: `e-${i}`,
+    type: 'a.b',
+    data: {},
+    occurredAt: '2026-01-01T00:00:00.000Z',
+    receivedAt: '2026-01-01T00:00:00.000Z',
+  }));
+  const result = await env.client.workflow.execute<typeof startEvents>('startEvents', {
+    workflowId: `start-events-${Date.now()}`,
+    taskQueue,
+    args: [{ tenant: 't', events, subscriptionsVersion: 3 }],
+  });
+  expect(result).toEqual({ started: 200, duplicates: 50 });
+  expect(slices.map((s) => s.length)).toEqual([100, 100, 50]);
+  expect(slices.flat()).toEqual(events.map((e) => e.id));
+});
 
 test('a backlog of the ingestion log continues as new as the events do, then the events are deleted', async () => {
   const logCalls: string[] = [];

@@ -1,4 +1,4 @@
-import { Router, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import {
   deliveryControlSchema,
   eventBatchSchema,
@@ -6,6 +6,7 @@ import {
   eventListQuerySchema,
   type EventDetail,
   type EventView,
+  type HeraldEvent,
 } from '../../domain/schemas';
 import { DIGEST_EVENT_TYPE, type DigestData } from '../../domain/digest';
 import { isFinal, type DeliveryStatus } from '../../domain/status';
@@ -14,11 +15,13 @@ import { attemptsForEvent, deliveriesForEvent } from '../../store/deliveries';
 import { eventOf, findEvent, listEvents, isStoringDeliveries, liveEventStatus, nextReplayNumber } from '../../store/events';
 import { findSubscription } from '../../store/subscriptions';
 import { acceptedEvent } from '../../temporal/accepted-event';
+import { heldEvent } from '../../temporal/event-batches';
 import { sendRetry, signalIfRunning, startDeliverEvent } from '../../temporal/deliver-event-client';
 import { eventWorkflowId, replayWorkflowId } from '../../temporal/names';
 import { cancelSignal, retrySignal, statusQuery, type ControlRequest } from '../../workflows/definitions';
 import { principalOf, requireScope } from '../auth';
-import { completeEvent, ingest, type Accepted, type IngestDeps } from '../ingest';
+import { batchesClosed } from '../batch-waits';
+import { completeEvent, ingest, ingestLater, type Accepted, type IngestDeps } from '../ingest';
 import { checkIngestLimits, limitsOf, visibleTo } from '../key-limits';
 import { checkIdParam, issuesOf, notFound, parseOrThrow, problemBody, validationProblem } from '../problem';
 import { createEventDataValidator } from '../event-type-schemas';
@@ -30,6 +33,18 @@ import { attemptView, deliveryView } from '../views';
 
 /** How long a read waits for a worker to answer the workflow's `status` query. */
 const QUERY_DEADLINE_MS = 2000;
+
+/** How long a cancel or retry of an event a batch still holds waits for the batch to start it. */
+const HELD_WAIT_MS = 20_000;
+const HELD_POLL_MS = 200;
+
+/**
+ * RFC 7240's `Prefer: respond-async`: a batch sent with it is answered once one workflow holding
+ * it has started, instead of once each of its events' workflows has (`ingestLater`).
+ */
+function prefersAsync(req: Request): boolean {
+  return (req.get('prefer') ?? '').split(/[,;]/).some((preference) => preference.trim().toLowerCase() === 'respond-async');
+}
 
 /** Events: ingestion (single and batch) and the audit's read routes. */
 export function eventsRouter(
@@ -46,17 +61,19 @@ export function eventsRouter(
     const body: unknown = req.body;
     const isBatch = typeof body === 'object' && body !== null && !Array.isArray(body) && 'events' in body;
     const items = isBatch && Array.isArray(body.events) ? (body as { events: unknown[] }).events.length : 1;
+    const later = isBatch && prefersAsync(req);
     await limitIngest.admit(keyId, items);
-    const release = gate.admit(items);
+    // The gate bounds workflow starts in flight: a batch accepted to start later makes one.
+    const release = gate.admit(later ? 1 : items);
     try {
-      await accept(res, tenant, body, isBatch);
+      await accept(res, tenant, body, isBatch, later);
     } finally {
       release();
     }
     await limitIngest.charge(keyId, items);
   });
 
-  async function accept(res: Response, tenant: string, body: unknown, isBatch: boolean): Promise<void> {
+  async function accept(res: Response, tenant: string, body: unknown, isBatch: boolean, later: boolean): Promise<void> {
     const now = new Date();
 
     if (!isBatch) {
@@ -101,6 +118,16 @@ export function eventsRouter(
       res,
       valid.map((v) => ({ event: v.event, prefix: `events.${v.index}.` })),
     );
+    if (later) {
+      const accepted = await ingestLater(
+        deps,
+        tenant,
+        events.map((e) => e!),
+        versions?.subscriptions,
+      );
+      res.status(202).set('Preference-Applied', 'respond-async').json(accepted);
+      return;
+    }
     const results: Accepted[] = await ingest(
       deps,
       tenant,
@@ -158,7 +185,7 @@ export function eventsRouter(
     const doc = await findEvent(deps.store, tenant, id);
     if (!doc) {
       // Accepted and not yet recorded: no attempt can have been made.
-      visibleTo(res, await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)), id);
+      visibleTo(res, (await acceptedOrHeldEvent(deps, tenant, id))?.event ?? null, id);
       res.json({ data: [], nextCursor: null });
       return;
     }
@@ -186,8 +213,30 @@ export function eventsRouter(
   async function controlledEvent(res: Response, tenant: string, id: string): Promise<EventDoc | null> {
     const doc = await findEvent(deps.store, tenant, id);
     if (doc) return visibleTo(res, doc, id);
-    if (limitsOf(res)) visibleTo(res, await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)), id);
+    if (limitsOf(res)) visibleTo(res, (await acceptedOrHeldEvent(deps, tenant, id))?.event ?? null, id);
     return null;
+  }
+
+  /**
+   * Signals an accepted event's own workflow; when none runs yet but a batch still starting
+   * holds the event, waits for the batch to start it. False when nothing holds the event.
+   */
+  async function signalAccepted(tenant: string, id: string, signal: typeof cancelSignal, request: ControlRequest): Promise<boolean> {
+    const workflowId = eventWorkflowId(tenant, id);
+    const send = () => callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, signal, request));
+    if (await send()) return true;
+    const held = await callTemporal(deps.connection, () => heldEvent(deps.temporal, tenant, id));
+    if (!held) return send(); // a batch may have started it since the first try, and closed
+    const until = Date.now() + HELD_WAIT_MS;
+    for (;;) {
+      if (await send()) return true;
+      if (await batchesClosed(deps, [held.batch], HELD_POLL_MS)) return send();
+      if (Date.now() >= until) {
+        throw unavailable(
+          `Event ${id} is in a batch that has not started its workflow yet (${held.batch.workflowId}); nothing was changed, send this again.`,
+        );
+      }
+    }
   }
 
   /** The workflows (the event's and its replays') holding deliveries this request concerns. */
@@ -207,14 +256,18 @@ export function eventsRouter(
     const { tenant } = principalOf(res);
     const request = await controlRequest(res, req.body, tenant);
     const doc = await controlledEvent(res, tenant, String(req.params.id));
-    // Accepted a moment ago and not yet in the audit: its workflow is the only place to ask.
-    const workflowIds = doc ? await workflowsWith(doc, request, (s) => !isFinal(s)) : [eventWorkflowId(tenant, String(req.params.id))];
+    if (!doc) {
+      // Accepted a moment ago and not yet in the audit: its workflow is the only place to ask.
+      const id = String(req.params.id);
+      if (!(await signalAccepted(tenant, id, cancelSignal, request))) throw notFound(`event ${id}`);
+      res.status(202).json({ workflowIds: [eventWorkflowId(tenant, id)] });
+      return;
+    }
     const signalled: string[] = [];
-    for (const workflowId of workflowIds) {
+    for (const workflowId of await workflowsWith(doc, request, (s) => !isFinal(s))) {
       if (await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, cancelSignal, request)))
         signalled.push(workflowId);
     }
-    if (!doc && signalled.length === 0) throw notFound(`event ${String(req.params.id)}`);
     res.status(202).json({ workflowIds: signalled });
   });
 
@@ -223,10 +276,9 @@ export function eventsRouter(
     const request = await controlRequest(res, req.body, tenant);
     const doc = await controlledEvent(res, tenant, String(req.params.id));
     if (!doc) {
-      const workflowId = eventWorkflowId(tenant, String(req.params.id));
-      const signalled = await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, retrySignal, request));
-      if (!signalled) throw notFound(`event ${String(req.params.id)}`);
-      res.status(202).json({ workflowIds: [workflowId] });
+      const id = String(req.params.id);
+      if (!(await signalAccepted(tenant, id, retrySignal, request))) throw notFound(`event ${id}`);
+      res.status(202).json({ workflowIds: [eventWorkflowId(tenant, id)] });
       return;
     }
     const workflowIds = await workflowsWith(doc, request, (s) => s === 'failed' || !isFinal(s));
@@ -274,7 +326,10 @@ export function eventsRouter(
  * worker can answer a query) the event it was started with, still delivering.
  */
 async function unrecordedEvent(deps: IngestDeps, res: Response, tenant: string, id: string): Promise<EventDetail> {
-  const event = visibleTo(res, await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id)), id);
+  const accepted = await acceptedOrHeldEvent(deps, tenant, id);
+  const event = visibleTo(res, accepted?.event ?? null, id);
+  // Held by a batch that has not started its workflow: nothing has matched or sent it yet.
+  if (accepted?.held) return { event, status: 'delivering', deliveries: [], filteredOut: [] };
   let view: EventView;
   try {
     const handle = deps.temporal.workflow.getHandle(eventWorkflowId(tenant, id));
@@ -285,4 +340,21 @@ async function unrecordedEvent(deps: IngestDeps, res: Response, tenant: string, 
   // The run does not report what filters left out; the audit has it once the run has opened the event.
   const recorded = await findEvent(deps.store, tenant, id);
   return { ...view, filteredOut: recorded?.filteredOut ?? [] };
+}
+
+/**
+ * An accepted event the audit does not hold yet: from its own workflow, or from a batch
+ * accepted with `Prefer: respond-async` that has not started that workflow yet. An event moves
+ * from the batch to its workflow before the batch closes, so asking the workflow again after
+ * the batches catches one that moved in between.
+ */
+async function acceptedOrHeldEvent(deps: IngestDeps, tenant: string, id: string): Promise<{ event: HeraldEvent; held: boolean } | null> {
+  const lookUp = async () => {
+    const event = await callTemporal(deps.connection, () => acceptedEvent(deps.temporal, tenant, id));
+    return event && { event, held: false };
+  };
+  const started = await lookUp();
+  if (started) return started;
+  const held = await callTemporal(deps.connection, () => heldEvent(deps.temporal, tenant, id));
+  return held ? { event: held.event, held: true } : lookUp();
 }

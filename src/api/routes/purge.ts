@@ -14,9 +14,11 @@ import {
   type PurgedEvent,
 } from '../../store/events';
 import { terminateIfRunning } from '../../temporal/deliver-event-client';
+import { closedBatches, runningBatches } from '../../temporal/event-batches';
 import { replayWorkflowId } from '../../temporal/names';
 import { announce } from '../announce';
 import { principalOf, requireScope, type Principal } from '../auth';
+import { batchesClosed } from '../batch-waits';
 import type { IngestDeps } from '../ingest';
 import { limitsOf, visibleTo } from '../key-limits';
 import { checkIdParam, parseOrThrow, ProblemError } from '../problem';
@@ -27,6 +29,8 @@ import { ownEvent } from '../../domain/own-events';
 const BATCH = 200;
 const GRPC_NOT_FOUND = 5;
 const IN_FLIGHT_POLL_MS = 100;
+/** How long a purge waits for the tenant's batches still starting their events. */
+const BATCH_WAIT_MS = 30_000;
 
 /**
  * Purge: removes events that should not be there (wrong data, a test run in production),
@@ -78,23 +82,47 @@ export function purgeRouter(deps: IngestDeps): Router {
    * background, some seconds later (about 20 s on the dev server), so the purge does not wait
    * for it: the terminate above is what stops the sending.
    */
-  async function deleteExecution(workflowId: string): Promise<void> {
+  async function deleteExecution(workflowId: string, runId?: string): Promise<void> {
     const { namespace } = deps.temporal.options;
     try {
       await callTemporal(deps.connection, () =>
-        deps.temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId } }),
+        deps.temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } }),
       );
     } catch (err) {
       if ((err as { code?: number }).code !== GRPC_NOT_FOUND) throw err;
     }
   }
 
+  /**
+   * A batch accepted with `Prefer: respond-async` holds events the audit does not have yet, so
+   * the purge waits for the tenant's batches still starting: then each of their events has a
+   * workflow of its own, which the purge finds as it finds any accepted event.
+   */
+  async function awaitBatchesStarting(tenant: string): Promise<void> {
+    const starting = await callTemporal(deps.connection, () => runningBatches(deps.temporal, tenant));
+    if (!(await batchesClosed(deps, starting, BATCH_WAIT_MS))) {
+      throw unavailable(
+        `Batches of this tenant accepted with Prefer: respond-async are still starting their events after ${BATCH_WAIT_MS / 1000} s; nothing was purged, run the same purge again.`,
+      );
+    }
+  }
+
+  /** A closed batch's history holds its events as the events' own do: deleted likewise, all of the tenant's. */
+  async function deleteClosedBatches(tenant: string): Promise<void> {
+    const closed = await callTemporal(deps.connection, () => closedBatches(deps.temporal, tenant));
+    await mapConcurrent(closed, 16, (run) => deleteExecution(run.workflowId, run.runId));
+  }
+
   async function purge(principal: Principal, select: (limit: number) => ReturnType<typeof purgeBatch>): Promise<number> {
     const by = `key:${principal.keyId}`;
+    await awaitBatchesStarting(principal.tenant);
     let purged = 0;
     for (;;) {
       const batch = await select(BATCH);
-      if (batch.length === 0) return purged;
+      if (batch.length === 0) {
+        if (purged > 0) await deleteClosedBatches(principal.tenant);
+        return purged;
+      }
       try {
         await removeWorkflows(principal.tenant, batch, by);
       } catch (err) {
@@ -109,7 +137,10 @@ export function purgeRouter(deps: IngestDeps): Router {
       const ids = batch.map((e) => e.id);
       await reopenParentsClosedBy(deps.store, principal.tenant, batch);
       purged += await deleteEventsWithAudit(deps.store, principal.tenant, ids);
-      if (batch.length < BATCH) return purged;
+      if (batch.length < BATCH) {
+        await deleteClosedBatches(principal.tenant);
+        return purged;
+      }
     }
   }
 
