@@ -221,6 +221,7 @@ export function createAuditActivities(deps: AuditDeps) {
       const deferrable = fast.length <= (deferOpening?.deliveries ?? 0) ? fast : [];
       const doc = {
         ...eventDocOf(tenant, event, workflowId, runId, status, subs.filteredOut),
+        ...(input.batch && { batch: input.batch }),
         ...(deferrable.length > 0 && { claimedUntil: new Date(at.getTime() + OPENING_CLAIM_MS) }),
         // Its status is final already (a digest delivers it later), so retention needs telling.
         ...(subs.digests.length > 0 && {

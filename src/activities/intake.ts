@@ -25,6 +25,8 @@ export function createIntakeActivities(deps: { store: Store; gateway: TemporalGa
      * noticed within the heartbeat timeout, not the activity's.
      */
     async startEventWorkflows({ tenant, events, subscriptionsVersion }: StartEventsInput): Promise<StartedEvents> {
+      // The batch's own run, which each event's run keeps with the event for a purge.
+      const batch = Context.current().info.workflowExecution;
       const known = await existingEventIds(
         deps.store,
         tenant,
@@ -37,6 +39,7 @@ export function createIntakeActivities(deps: { store: Store; gateway: TemporalGa
           const fresh = await deps.gateway.startEvent({
             tenant,
             event,
+            ...(batch && { batch: { workflowId: batch.workflowId, runId: batch.runId } }),
             ...(subscriptionsVersion !== undefined && { subscriptionsVersion }),
           });
           Context.current().heartbeat();

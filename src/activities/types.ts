@@ -1,5 +1,6 @@
 import type { ControlAction, DeliveryView, HeraldEvent } from '../domain/schemas';
 import type { EventStatus } from '../domain/status';
+import type { BatchRun } from '../workflows/definitions';
 
 /** Inputs and results that cross the workflow/activity boundary: small, references not payloads. */
 
@@ -8,6 +9,8 @@ export interface RecordEventInput {
   event: HeraldEvent;
   workflowId: string;
   runId: string;
+  /** The batch that started the run (`DeliverEventInput.batch`), kept with the event for a purge. */
+  batch?: BatchRun;
 }
 
 export interface MatchInput {

@@ -1,5 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
-import { openBatches, type BatchRun } from '../temporal/event-batches';
+import { openBatches } from '../temporal/event-batches';
+import type { BatchRun } from '../workflows/definitions';
 import type { IngestDeps } from './ingest';
 import { callTemporal } from './temporal-call';
 

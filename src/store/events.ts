@@ -365,7 +365,7 @@ export async function isRecorded(store: Store, tenant: string, id: string): Prom
 export const PURGED_EVENT_TYPE = 'herald.events.purged';
 
 /** What a purge needs of an event: to stop its workflows, its own run's id and how many replays it had; to reopen what it closed, its type and parent. */
-export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays' | 'type' | 'parentId'>;
+export type PurgedEvent = Pick<EventDoc, 'id' | 'workflowId' | 'replays' | 'type' | 'parentId' | 'batch'>;
 
 /**
  * Before purged events go: a parent that one of them closed is closed by another of its
@@ -413,7 +413,7 @@ export function purgeBatch(
   return store.events
     .find(
       { $and: [selected, { type: { $ne: PURGED_EVENT_TYPE } }] },
-      { projection: { id: 1, workflowId: 1, replays: 1, type: 1, parentId: 1 } },
+      { projection: { id: 1, workflowId: 1, replays: 1, type: 1, parentId: 1, batch: 1 } },
     )
     .limit(limit)
     .toArray();

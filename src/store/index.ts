@@ -45,6 +45,8 @@ export interface EventDoc {
   status: EventStatus;
   /** How many replays were started: numbers the replay workflows `…/replay/{n}`. */
   replays?: number;
+  /** The batch accepted with `Prefer: respond-async` that started the event's workflow; its history holds the event too. */
+  batch?: { workflowId: string; runId: string };
   /**
    * While the first attempts of deliveries whose opening was deferred to them may be sending:
    * their claim (see `claimDelivery`), written with the event, since those deliveries are not

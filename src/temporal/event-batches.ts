@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { HeraldEvent } from '../domain/schemas';
-import type { StartEventsInput } from '../workflows/definitions';
+import type { BatchRun, StartEventsInput } from '../workflows/definitions';
 import type { startEvents } from '../workflows/start-events';
 import { eventBatchWorkflowId, START_EVENTS_WORKFLOW } from './names';
 import { HeraldTenant } from './search-attributes';
@@ -16,12 +16,6 @@ import { HeraldTenant } from './search-attributes';
 export const BATCH_SLOTS_PER_TENANT = 16;
 
 const slotIds = (tenant: string) => Array.from({ length: BATCH_SLOTS_PER_TENANT }, (_, slot) => eventBatchWorkflowId(tenant, slot));
-
-/** A batch's run: the slot's id and the run in it. */
-export interface BatchRun {
-  workflowId: string;
-  runId: string;
-}
 
 /**
  * Starts the batch's workflow in the first free slot, tried from a random one so that callers
@@ -65,47 +59,39 @@ async function openRun(client: Client, workflowId: string, runId?: string): Prom
   }
 }
 
+/** Batch runs' events by id, the oldest read dropped first: a run's input never changes, and reads of a run repeat. */
+const heldByRun = new Map<string, Map<string, HeraldEvent>>();
+const HELD_RUNS_KEPT = 2 * BATCH_SLOTS_PER_TENANT;
+
+/** A batch run's events by id, from its input (the first event of its history, from the server alone). */
+async function eventsOf(client: Client, batch: BatchRun): Promise<Map<string, HeraldEvent>> {
+  const kept = heldByRun.get(batch.runId);
+  if (kept) return kept;
+  const { history } = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: batch,
+    maximumPageSize: 1,
+  });
+  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  const events = new Map((payload ? defaultPayloadConverter.fromPayload<StartEventsInput>(payload).events : []).map((e) => [e.id, e]));
+  heldByRun.set(batch.runId, events);
+  if (heldByRun.size > HELD_RUNS_KEPT) heldByRun.delete(heldByRun.keys().next().value!);
+  return events;
+}
+
 /**
- * An accepted event that a batch still starting holds, read from the batch's input (the first
- * event of its history, from the server alone, so no worker needs to answer), with the batch;
- * null when none of the tenant's open batches holds this id.
+ * An accepted event that a batch still starting holds, with the batch, read from the batches'
+ * inputs, so no worker needs to answer; null when none of the tenant's open batches holds this id.
  */
 export async function heldEvent(client: Client, tenant: string, id: string): Promise<{ event: HeraldEvent; batch: BatchRun } | null> {
-  for (const batch of await runningBatches(client, tenant)) {
-    const { history } = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: batch,
-      maximumPageSize: 1,
-    });
-    const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-    if (!payload) continue;
-    const event = defaultPayloadConverter.fromPayload<StartEventsInput>(payload).events.find((e) => e.id === id);
-    if (event) return { event, batch };
-  }
-  return null;
+  const running = await runningBatches(client, tenant);
+  const held = await Promise.all(running.map(async (batch) => ({ batch, event: (await eventsOf(client, batch)).get(id) })));
+  const found = held.find((h) => h.event !== undefined);
+  return found ? { event: found.event!, batch: found.batch } : null;
 }
 
 /** Those of these batches still open. */
 export async function openBatches(client: Client, batches: BatchRun[]): Promise<BatchRun[]> {
   const runs = await Promise.all(batches.map((b) => openRun(client, b.workflowId, b.runId)));
   return runs.filter((run): run is BatchRun => run !== null);
-}
-
-/**
- * The tenant's closed batches whose history Temporal still keeps, with the events they held: the
- * closed runs visibility lists, and the last run of each slot, which it may not list yet.
- */
-export async function closedBatches(client: Client, tenant: string): Promise<BatchRun[]> {
-  const runs = new Map<string, BatchRun>();
-  const query = `WorkflowType = '${START_EVENTS_WORKFLOW}' AND ${HeraldTenant.name} = '${tenant}' AND ExecutionStatus != 'Running'`;
-  for await (const w of client.workflow.list({ query })) runs.set(w.runId, { workflowId: w.workflowId, runId: w.runId });
-  for (const workflowId of slotIds(tenant)) {
-    try {
-      const described = await client.workflow.getHandle(workflowId).describe();
-      if (described.status.name !== 'RUNNING') runs.set(described.runId, { workflowId, runId: described.runId });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
-  }
-  return [...runs.values()];
 }

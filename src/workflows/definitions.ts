@@ -87,12 +87,20 @@ export interface DeliverEventInput {
   carried?: ControlRecord[];
   /** History events after which a run hands its open deliveries to a new run (default 10,000). */
   historyLimit?: number;
+  /** The batch (`startEvents`) that started this run: its history holds the event too, so a purge deletes it. */
+  batch?: BatchRun;
 }
 
 /** Same shape as `GET /v1/events/{id}`, from the workflow's own state. */
 export const statusQuery = defineQuery<EventView>('status');
 export const cancelSignal = defineSignal<[ControlRequest?]>('cancel');
 export const retrySignal = defineSignal<[ControlRequest?]>('retry');
+
+/** One run of a batch accepted with `Prefer: respond-async` (`startEvents`). */
+export interface BatchRun {
+  workflowId: string;
+  runId: string;
+}
 
 /** A batch accepted with `Prefer: respond-async`, whose events' workflows are started after the answer. */
 export interface StartEventsInput {

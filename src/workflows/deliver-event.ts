@@ -333,7 +333,7 @@ export async function deliverEvent(input: DeliverEventInput): Promise<EventView>
       const defer = revision >= 3 &&
         mode.kind === 'ingest' && { deferOpening: { timeoutMs: LOCAL_ATTEMPT_MAX_MS, deliveries: FIRST_ATTEMPTS_PER_ACTIVITY } };
       const known = input.subscriptionsVersion !== undefined && { subscriptionsVersion: input.subscriptionsVersion };
-      const openInput = { tenant, event, workflowId, runId, ...match, ...defer, ...known };
+      const openInput = { tenant, event, workflowId, runId, ...(input.batch && { batch: input.batch }), ...match, ...defer, ...known };
       // With its first attempts unless something asked to steer them first: a request, or a cancel
       // of the workflow, which would stop the cancellable activity before it recorded the event.
       const withAttempts = revision >= 6 && !!defer && queued.length === 0 && !CancellationScope.current().consideredCancelled;

@@ -204,7 +204,7 @@ describe('batches still starting (a tenant of their own)', () => {
     }
   });
 
-  test("a purge waits for the tenant's batches still starting, then deletes the closed batches' histories with the events", async () => {
+  test("a purge waits for the tenant's batches still starting, then deletes the history of the batch that started the events with theirs", async () => {
     const events = ['later-p1', 'later-p2'].map((id) => ({ id, type: 'held.item', data: {}, correlationId: 'purge-later' }));
     const accepted = await stack.request('POST', '/v1/events', { events }, { ...as, prefer: 'respond-async' });
     expect(accepted.status).toBe(202);
@@ -216,6 +216,11 @@ describe('batches still starting (a tenant of their own)', () => {
         `${id} recorded`,
       );
     }
+    // Each event keeps the batch run that started it, for the purge.
+    expect((await findEvent(stack.store, tenant, 'later-p1'))?.batch).toEqual({
+      workflowId: accepted.body.workflowId,
+      runId: accepted.body.runId,
+    });
     const stalledRun = await stalledBatch(5, []);
     let answered = false;
     const purge = stack.request('POST', '/v1/events/purge', { correlationId: 'purge-later' }, as).finally(() => (answered = true));
@@ -225,21 +230,22 @@ describe('batches still starting (a tenant of their own)', () => {
     const purged = await purge;
     expect(purged.status).toBe(200);
     expect(purged.body.purged).toBe(2);
+    expect(await findEvent(stack.store, tenant, 'later-p1')).toBeNull();
     // Temporal removes a deleted history in the background, some seconds later.
-    for (const run of [accepted.body, { workflowId: stalledRun.workflowId, runId: stalledRun.firstExecutionRunId }]) {
-      await eventually(
-        async () => {
-          try {
-            await stack.temporal.workflow.getHandle(run.workflowId, run.runId).describe();
-            return undefined;
-          } catch (err) {
-            return err instanceof WorkflowNotFoundError ? true : undefined;
-          }
-        },
-        90_000,
-        `batch ${run.workflowId} ${run.runId} deleted`,
-      );
-    }
+    await eventually(
+      async () => {
+        try {
+          await stack.temporal.workflow.getHandle(accepted.body.workflowId, accepted.body.runId).describe();
+          return undefined;
+        } catch (err) {
+          return err instanceof WorkflowNotFoundError ? true : undefined;
+        }
+      },
+      90_000,
+      `batch ${accepted.body.workflowId} deleted`,
+    );
+    // A batch that held none of the purged events keeps its history.
+    expect((await stalledRun.describe()).status.name).toBe('TERMINATED');
   });
 });
 

@@ -252,17 +252,35 @@ export function eventsRouter(
     return [...new Set(ids)];
   }
 
+  /**
+   * The recorded event a control route acts on, or null once `signal` reached the workflow of an
+   * event accepted a moment ago and not yet in the audit (its workflow is then the only place to
+   * ask; answered 202 here). One whose run ended while this waited for its batch is recorded by
+   * then, and acted on as recorded; 404 when nothing holds the id.
+   */
+  async function recordedOrSignal(
+    res: Response,
+    tenant: string,
+    id: string,
+    signal: typeof cancelSignal,
+    request: ControlRequest,
+  ): Promise<EventDoc | null> {
+    const doc = await controlledEvent(res, tenant, id);
+    if (doc) return doc;
+    if (await signalAccepted(tenant, id, signal, request)) {
+      res.status(202).json({ workflowIds: [eventWorkflowId(tenant, id)] });
+      return null;
+    }
+    const recorded = await controlledEvent(res, tenant, id);
+    if (!recorded) throw notFound(`event ${id}`);
+    return recorded;
+  }
+
   router.post('/:id/cancel', requireScope('events:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const request = await controlRequest(res, req.body, tenant);
-    const doc = await controlledEvent(res, tenant, String(req.params.id));
-    if (!doc) {
-      // Accepted a moment ago and not yet in the audit: its workflow is the only place to ask.
-      const id = String(req.params.id);
-      if (!(await signalAccepted(tenant, id, cancelSignal, request))) throw notFound(`event ${id}`);
-      res.status(202).json({ workflowIds: [eventWorkflowId(tenant, id)] });
-      return;
-    }
+    const doc = await recordedOrSignal(res, tenant, String(req.params.id), cancelSignal, request);
+    if (!doc) return;
     const signalled: string[] = [];
     for (const workflowId of await workflowsWith(doc, request, (s) => !isFinal(s))) {
       if (await callTemporal(deps.connection, () => signalIfRunning(deps.temporal, workflowId, cancelSignal, request)))
@@ -274,13 +292,8 @@ export function eventsRouter(
   router.post('/:id/retry', requireScope('events:write'), async (req, res) => {
     const { tenant } = principalOf(res);
     const request = await controlRequest(res, req.body, tenant);
-    const doc = await controlledEvent(res, tenant, String(req.params.id));
-    if (!doc) {
-      const id = String(req.params.id);
-      if (!(await signalAccepted(tenant, id, retrySignal, request))) throw notFound(`event ${id}`);
-      res.status(202).json({ workflowIds: [eventWorkflowId(tenant, id)] });
-      return;
-    }
+    const doc = await recordedOrSignal(res, tenant, String(req.params.id), retrySignal, request);
+    if (!doc) return;
     const workflowIds = await workflowsWith(doc, request, (s) => s === 'failed' || !isFinal(s));
     const event = eventOf(doc);
     for (const workflowId of workflowIds) {

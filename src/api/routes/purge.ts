@@ -14,7 +14,8 @@ import {
   type PurgedEvent,
 } from '../../store/events';
 import { terminateIfRunning } from '../../temporal/deliver-event-client';
-import { closedBatches, runningBatches } from '../../temporal/event-batches';
+import { openBatches, runningBatches } from '../../temporal/event-batches';
+import type { BatchRun } from '../../workflows/definitions';
 import { replayWorkflowId } from '../../temporal/names';
 import { announce } from '../announce';
 import { principalOf, requireScope, type Principal } from '../auth';
@@ -63,6 +64,25 @@ export function purgeRouter(deps: IngestDeps): Router {
     );
     await waitForSendsInFlight(tenant, ids);
     await mapConcurrent(workflowIds, 16, (workflowId) => deleteExecution(workflowId));
+    await deleteBatches(events);
+  }
+
+  /**
+   * The batches (`Prefer: respond-async`) that started these events: their histories hold the
+   * events too. Only a closed one is deleted, since deleting a run terminates it first and it may
+   * still be starting others' events: one accepted while this purge ran is waited for, and one
+   * still open after that keeps its history until Temporal's retention (logged).
+   */
+  async function deleteBatches(events: PurgedEvent[]): Promise<void> {
+    const runs = [...new Map(events.flatMap((e) => (e.batch ? [[e.batch.runId, e.batch] as const] : []))).values()];
+    if (runs.length === 0) return;
+    let open: BatchRun[] = [];
+    if (!(await batchesClosed(deps, runs, BATCH_WAIT_MS))) {
+      open = await callTemporal(deps.connection, () => openBatches(deps.temporal, runs));
+      deps.logger.warn({ batches: open }, 'batches still starting events after the purge waited; their histories are kept');
+    }
+    const closed = runs.filter((run) => !open.some((o) => o.runId === run.runId));
+    await mapConcurrent(closed, 16, (run) => deleteExecution(run.workflowId, run.runId));
   }
 
   /**
@@ -96,7 +116,8 @@ export function purgeRouter(deps: IngestDeps): Router {
   /**
    * A batch accepted with `Prefer: respond-async` holds events the audit does not have yet, so
    * the purge waits for the tenant's batches still starting: then each of their events has a
-   * workflow of its own, which the purge finds as it finds any accepted event.
+   * workflow of its own, as an event accepted without a batch has once answered (one whose
+   * workflow has not recorded it yet is no more found by the filter than such an event is).
    */
   async function awaitBatchesStarting(tenant: string): Promise<void> {
     const starting = await callTemporal(deps.connection, () => runningBatches(deps.temporal, tenant));
@@ -107,22 +128,13 @@ export function purgeRouter(deps: IngestDeps): Router {
     }
   }
 
-  /** A closed batch's history holds its events as the events' own do: deleted likewise, all of the tenant's. */
-  async function deleteClosedBatches(tenant: string): Promise<void> {
-    const closed = await callTemporal(deps.connection, () => closedBatches(deps.temporal, tenant));
-    await mapConcurrent(closed, 16, (run) => deleteExecution(run.workflowId, run.runId));
-  }
-
   async function purge(principal: Principal, select: (limit: number) => ReturnType<typeof purgeBatch>): Promise<number> {
     const by = `key:${principal.keyId}`;
     await awaitBatchesStarting(principal.tenant);
     let purged = 0;
     for (;;) {
       const batch = await select(BATCH);
-      if (batch.length === 0) {
-        if (purged > 0) await deleteClosedBatches(principal.tenant);
-        return purged;
-      }
+      if (batch.length === 0) return purged;
       try {
         await removeWorkflows(principal.tenant, batch, by);
       } catch (err) {
@@ -137,10 +149,7 @@ export function purgeRouter(deps: IngestDeps): Router {
       const ids = batch.map((e) => e.id);
       await reopenParentsClosedBy(deps.store, principal.tenant, batch);
       purged += await deleteEventsWithAudit(deps.store, principal.tenant, ids);
-      if (batch.length < BATCH) {
-        await deleteClosedBatches(principal.tenant);
-        return purged;
-      }
+      if (batch.length < BATCH) return purged;
     }
   }
 
