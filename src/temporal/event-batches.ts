@@ -49,15 +49,23 @@ export async function runningBatches(client: Client, tenant: string): Promise<Ba
   return runs.filter((run): run is BatchRun => run !== null);
 }
 
-async function openRun(client: Client, workflowId: string, runId?: string): Promise<BatchRun | null> {
+/** A batch run as Temporal has it now (the slot's latest without `runId`), or null when it has none. */
+async function describeRun(client: Client, workflowId: string, runId?: string): Promise<{ run: BatchRun; status: string } | null> {
   try {
     const described = await client.workflow.getHandle(workflowId, runId).describe();
-    return described.status.name === 'RUNNING' ? { workflowId, runId: described.runId } : null;
+    return { run: { workflowId, runId: described.runId }, status: described.status.name };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
 }
+
+async function openRun(client: Client, workflowId: string, runId?: string): Promise<BatchRun | null> {
+  const described = await describeRun(client, workflowId, runId);
+  return described?.status === 'RUNNING' ? described.run : null;
+}
+
+const GRPC_NOT_FOUND = 5;
 
 /** Batch runs' events by id, the oldest read dropped first: a run's input never changes, and reads of a run repeat. */
 const heldByRun = new Map<string, Map<string, HeraldEvent>>();
@@ -67,13 +75,21 @@ const HELD_RUNS_KEPT = 2 * BATCH_SLOTS_PER_TENANT;
 async function eventsOf(client: Client, batch: BatchRun): Promise<Map<string, HeraldEvent>> {
   const kept = heldByRun.get(batch.runId);
   if (kept) return kept;
-  const { history } = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: batch,
-    maximumPageSize: 1,
-  });
-  const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  const events = new Map((payload ? defaultPayloadConverter.fromPayload<StartEventsInput>(payload).events : []).map((e) => [e.id, e]));
+  let payload;
+  try {
+    const { history } = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: batch,
+      maximumPageSize: 1,
+    });
+    payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  } catch (err) {
+    // Deleted (purged) since it was seen running: it holds nothing any more.
+    if ((err as { code?: number }).code === GRPC_NOT_FOUND) return new Map();
+    throw err;
+  }
+  if (!payload) return new Map();
+  const events = new Map(defaultPayloadConverter.fromPayload<StartEventsInput>(payload).events.map((e) => [e.id, e]));
   heldByRun.set(batch.runId, events);
   if (heldByRun.size > HELD_RUNS_KEPT) heldByRun.delete(heldByRun.keys().next().value!);
   return events;
@@ -88,6 +104,15 @@ export async function heldEvent(client: Client, tenant: string, id: string): Pro
   const held = await Promise.all(running.map(async (batch) => ({ batch, event: (await eventsOf(client, batch)).get(id) })));
   const found = held.find((h) => h.event !== undefined);
   return found ? { event: found.event!, batch: found.batch } : null;
+}
+
+/**
+ * Those of these batches that completed: each started every event it held. One terminated or
+ * failed part way may hold the only copy of events it never started.
+ */
+export async function completedBatches(client: Client, batches: BatchRun[]): Promise<BatchRun[]> {
+  const described = await Promise.all(batches.map((b) => describeRun(client, b.workflowId, b.runId)));
+  return described.flatMap((d) => (d?.status === 'COMPLETED' ? [d.run] : []));
 }
 
 /** Those of these batches still open. */

@@ -14,8 +14,7 @@ import {
   type PurgedEvent,
 } from '../../store/events';
 import { terminateIfRunning } from '../../temporal/deliver-event-client';
-import { openBatches, runningBatches } from '../../temporal/event-batches';
-import type { BatchRun } from '../../workflows/definitions';
+import { completedBatches, runningBatches } from '../../temporal/event-batches';
 import { replayWorkflowId } from '../../temporal/names';
 import { announce } from '../announce';
 import { principalOf, requireScope, type Principal } from '../auth';
@@ -52,7 +51,7 @@ export function purgeRouter(deps: IngestDeps): Router {
    * and the purge waits for the attempts that claimed one before the mark
    * to record their outcome. Then each execution is deleted, since its history holds the event too.
    */
-  async function removeWorkflows(tenant: string, events: PurgedEvent[], by: string): Promise<void> {
+  async function removeWorkflows(tenant: string, events: PurgedEvent[], by: string, keptBatches: Set<string>): Promise<void> {
     const ids = events.map((e) => e.id);
     await markPurging(deps.store, tenant, ids);
     const workflowIds = events.flatMap((e) => [
@@ -64,25 +63,29 @@ export function purgeRouter(deps: IngestDeps): Router {
     );
     await waitForSendsInFlight(tenant, ids);
     await mapConcurrent(workflowIds, 16, (workflowId) => deleteExecution(workflowId));
-    await deleteBatches(events);
+    await deleteBatches(events, keptBatches);
   }
 
   /**
    * The batches (`Prefer: respond-async`) that started these events: their histories hold the
-   * events too. Only a closed one is deleted, since deleting a run terminates it first and it may
-   * still be starting others' events: one accepted while this purge ran is waited for, and one
-   * still open after that keeps its history until Temporal's retention (logged).
+   * events too. Only a completed one is deleted: deleting a run terminates it first, and one open
+   * may still be starting others' events (one accepted while this purge ran is waited for), one
+   * terminated or failed part way holds the only copy of those it never started. Those are kept
+   * until Temporal's retention, logged, and not waited for again in the purge's later rounds.
    */
-  async function deleteBatches(events: PurgedEvent[]): Promise<void> {
-    const runs = [...new Map(events.flatMap((e) => (e.batch ? [[e.batch.runId, e.batch] as const] : []))).values()];
+  async function deleteBatches(events: PurgedEvent[], kept: Set<string>): Promise<void> {
+    const runs = [
+      ...new Map(events.flatMap((e) => (e.batch && !kept.has(e.batch.runId) ? [[e.batch.runId, e.batch] as const] : []))).values(),
+    ];
     if (runs.length === 0) return;
-    let open: BatchRun[] = [];
-    if (!(await batchesClosed(deps, runs, BATCH_WAIT_MS))) {
-      open = await callTemporal(deps.connection, () => openBatches(deps.temporal, runs));
-      deps.logger.warn({ batches: open }, 'batches still starting events after the purge waited; their histories are kept');
+    await batchesClosed(deps, runs, BATCH_WAIT_MS);
+    const completed = await callTemporal(deps.connection, () => completedBatches(deps.temporal, runs));
+    const keptNow = runs.filter((run) => !completed.some((c) => c.runId === run.runId));
+    if (keptNow.length > 0) {
+      deps.logger.warn({ batches: keptNow }, 'batches open or not completed after the purge waited: their histories are kept');
+      for (const run of keptNow) kept.add(run.runId);
     }
-    const closed = runs.filter((run) => !open.some((o) => o.runId === run.runId));
-    await mapConcurrent(closed, 16, (run) => deleteExecution(run.workflowId, run.runId));
+    await mapConcurrent(completed, 16, (run) => deleteExecution(run.workflowId, run.runId));
   }
 
   /**
@@ -131,12 +134,14 @@ export function purgeRouter(deps: IngestDeps): Router {
   async function purge(principal: Principal, select: (limit: number) => ReturnType<typeof purgeBatch>): Promise<number> {
     const by = `key:${principal.keyId}`;
     await awaitBatchesStarting(principal.tenant);
+    /** Batch runs whose histories this purge keeps (`deleteBatches`). */
+    const keptBatches = new Set<string>();
     let purged = 0;
     for (;;) {
       const batch = await select(BATCH);
       if (batch.length === 0) return purged;
       try {
-        await removeWorkflows(principal.tenant, batch, by);
+        await removeWorkflows(principal.tenant, batch, by, keptBatches);
       } catch (err) {
         // Temporal went away part way: some workflows of this batch may be stopped already.
         if (err instanceof ProblemError && err.status === 503) {
