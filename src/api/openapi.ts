@@ -195,7 +195,7 @@ export function openApiDocument(eventTypes?: EventTypeView[]) {
         post: {
           summary: 'Ingest one event, or a batch of 1-500 as {"events": [...]}',
           description:
-            "Types `herald` and `herald.*`, ids starting with `herald:` or `digest:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export. A batch sent with `Prefer: respond-async` is accepted once one workflow holding it has started (answered with `Preference-Applied: respond-async` and an AcceptedLaterBatch).",
+            "Types `herald` and `herald.*`, ids starting with `herald:` or `digest:`, and the id `export` are refused (400): Herald's own events have them, and GET /v1/events/export is the export. A batch sent with `Prefer: respond-async` is accepted once one workflow holding it has started (answered with `Preference-Applied: respond-async` and an AcceptedLaterBatch); a tenant has at most 16 such batches starting, and past them the answer is 503 with Retry-After.",
           parameters: [
             {
               name: 'Prefer',
