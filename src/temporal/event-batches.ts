@@ -18,12 +18,15 @@ export const BATCH_SLOTS_PER_TENANT = 16;
 const slotIds = (tenant: string) => Array.from({ length: BATCH_SLOTS_PER_TENANT }, (_, slot) => eventBatchWorkflowId(tenant, slot));
 
 /**
- * Starts the batch's workflow in the first free slot, tried from a random one so that callers
- * sending at once rarely meet; null when all the tenant's slots hold a batch still starting.
+ * Starts the batch's workflow in a free slot: the slots are looked at at once, and the free ones
+ * tried from a random one, so that a start is rarely refused (each refusal is a round trip, and
+ * under load a few of them would outlast the request's deadline) and callers sending at once
+ * rarely meet. Null when all the tenant's slots hold a batch still starting.
  */
 export async function startEventBatch(client: Client, taskQueue: string, input: StartEventsInput): Promise<BatchRun | null> {
-  const ids = slotIds(input.tenant);
-  const first = randomInt(ids.length);
+  const busy = new Set((await runningBatches(client, input.tenant)).map((b) => b.workflowId));
+  const ids = slotIds(input.tenant).filter((id) => !busy.has(id));
+  const first = randomInt(Math.max(ids.length, 1));
   for (let k = 0; k < ids.length; k++) {
     const workflowId = ids[(first + k) % ids.length];
     try {
