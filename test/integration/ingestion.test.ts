@@ -204,6 +204,32 @@ describe('batches still starting (a tenant of their own)', () => {
     }
   });
 
+  test('a retry of a held event whose run ended while the retry waited for its batch acts on the recorded event', async () => {
+    const held = heldEvent('held-3');
+    const batch = await stalledBatch(7, [held]);
+    try {
+      let answered = false;
+      const retry = stack.request('POST', '/v1/events/held-3/retry', {}, as).finally(() => (answered = true));
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(answered).toBe(false);
+      // What the batch does, here on the worker's queue: the run finds no subscription, records the event and ends.
+      await startDeliverEvent(stack.temporal, stack.taskQueue, eventWorkflowId(tenant, 'held-3'), { tenant, event: held });
+      await eventually(
+        async () => ((await findEvent(stack.store, tenant, 'held-3'))?.status === 'delivered' ? true : undefined),
+        60_000,
+        'held-3 recorded',
+      );
+      await batch.terminate('test done');
+      const answer = await retry;
+      // Not a 404: recorded and delivered, nothing to retry; or, when a look caught the short run
+      // still open, signalled there.
+      expect(answer.status).toBe(202);
+      expect([[], [eventWorkflowId(tenant, 'held-3')]]).toContainEqual(answer.body.workflowIds);
+    } finally {
+      await batch.terminate('test done').catch(() => undefined);
+    }
+  });
+
   test("a purge waits for the tenant's batches still starting, then deletes the history of the batch that started the events with theirs", async () => {
     const events = ['later-p1', 'later-p2'].map((id) => ({ id, type: 'held.item', data: {}, correlationId: 'purge-later' }));
     const accepted = await stack.request('POST', '/v1/events', { events }, { ...as, prefer: 'respond-async' });
