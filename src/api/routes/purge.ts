@@ -51,7 +51,7 @@ export function purgeRouter(deps: IngestDeps): Router {
    * and the purge waits for the attempts that claimed one before the mark
    * to record their outcome. Then each execution is deleted, since its history holds the event too.
    */
-  async function removeWorkflows(tenant: string, events: PurgedEvent[], by: string, keptBatches: Set<string>): Promise<void> {
+  async function removeWorkflows(tenant: string, events: PurgedEvent[], by: string, batchesDone: Set<string>): Promise<void> {
     const ids = events.map((e) => e.id);
     await markPurging(deps.store, tenant, ids);
     const workflowIds = events.flatMap((e) => [
@@ -63,7 +63,7 @@ export function purgeRouter(deps: IngestDeps): Router {
     );
     await waitForSendsInFlight(tenant, ids);
     await mapConcurrent(workflowIds, 16, (workflowId) => deleteExecution(workflowId));
-    await deleteBatches(events, keptBatches);
+    await deleteBatches(events, batchesDone);
   }
 
   /**
@@ -71,11 +71,12 @@ export function purgeRouter(deps: IngestDeps): Router {
    * events too. Only a completed one is deleted: deleting a run terminates it first, and one open
    * may still be starting others' events (one accepted while this purge ran is waited for), one
    * terminated or failed part way holds the only copy of those it never started. Those are kept
-   * until Temporal's retention, logged, and not waited for again in the purge's later rounds.
+   * until Temporal's retention and logged. A run dealt with (`done`) is not looked at again in
+   * the purge's later rounds, where its other events come up.
    */
-  async function deleteBatches(events: PurgedEvent[], kept: Set<string>): Promise<void> {
+  async function deleteBatches(events: PurgedEvent[], done: Set<string>): Promise<void> {
     const runs = [
-      ...new Map(events.flatMap((e) => (e.batch && !kept.has(e.batch.runId) ? [[e.batch.runId, e.batch] as const] : []))).values(),
+      ...new Map(events.flatMap((e) => (e.batch && !done.has(e.batch.runId) ? [[e.batch.runId, e.batch] as const] : []))).values(),
     ];
     if (runs.length === 0) return;
     await batchesClosed(deps, runs, BATCH_WAIT_MS);
@@ -83,9 +84,9 @@ export function purgeRouter(deps: IngestDeps): Router {
     const keptNow = runs.filter((run) => !completed.some((c) => c.runId === run.runId));
     if (keptNow.length > 0) {
       deps.logger.warn({ batches: keptNow }, 'batches open or not completed after the purge waited: their histories are kept');
-      for (const run of keptNow) kept.add(run.runId);
     }
     await mapConcurrent(completed, 16, (run) => deleteExecution(run.workflowId, run.runId));
+    for (const run of runs) done.add(run.runId);
   }
 
   /**
@@ -134,14 +135,14 @@ export function purgeRouter(deps: IngestDeps): Router {
   async function purge(principal: Principal, select: (limit: number) => ReturnType<typeof purgeBatch>): Promise<number> {
     const by = `key:${principal.keyId}`;
     await awaitBatchesStarting(principal.tenant);
-    /** Batch runs whose histories this purge keeps (`deleteBatches`). */
-    const keptBatches = new Set<string>();
+    /** Batch runs this purge has deleted or kept (`deleteBatches`). */
+    const batchesDone = new Set<string>();
     let purged = 0;
     for (;;) {
       const batch = await select(BATCH);
       if (batch.length === 0) return purged;
       try {
-        await removeWorkflows(principal.tenant, batch, by, keptBatches);
+        await removeWorkflows(principal.tenant, batch, by, batchesDone);
       } catch (err) {
         // Temporal went away part way: some workflows of this batch may be stopped already.
         if (err instanceof ProblemError && err.status === 503) {
