@@ -18,12 +18,16 @@ export async function acceptedEvent(client: Client, tenant: string, id: string):
     if (err instanceof WorkflowNotFoundError) return null;
     throw err;
   }
+  return (await startInput<DeliverEventInput>(client, { workflowId }))?.event ?? null;
+}
+
+/** The input a run was started with: the first event of its history, from the server alone; null when it has none. */
+export async function startInput<T>(client: Client, execution: { workflowId: string; runId?: string }): Promise<T | null> {
   const { history } = await client.workflowService.getWorkflowExecutionHistory({
     namespace: client.options.namespace,
-    execution: { workflowId },
+    execution,
     maximumPageSize: 1,
   });
   const payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  if (!payload) return null;
-  return defaultPayloadConverter.fromPayload<DeliverEventInput>(payload).event;
+  return payload ? defaultPayloadConverter.fromPayload<T>(payload) : null;
 }

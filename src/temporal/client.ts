@@ -29,6 +29,11 @@ export function isDeadlineExceeded(err: unknown): boolean {
   return grpcErrorOf(err)?.code === grpcStatus.DEADLINE_EXCEEDED;
 }
 
+/** True when Temporal answered that the execution (or history) asked for does not exist. */
+export function isNotFound(err: unknown): boolean {
+  return grpcErrorOf(err)?.code === grpcStatus.NOT_FOUND;
+}
+
 /** True when an error means "Temporal could not be reached in time", not "request refused". */
 export function isUnavailable(err: unknown): boolean {
   const grpc = grpcErrorOf(err);

@@ -1,8 +1,10 @@
 import { randomInt } from 'node:crypto';
-import { defaultPayloadConverter, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { HeraldEvent } from '../domain/schemas';
 import type { BatchRun, StartEventsInput } from '../workflows/definitions';
 import type { startEvents } from '../workflows/start-events';
+import { startInput } from './accepted-event';
+import { isNotFound } from './client';
 import { eventBatchWorkflowId, START_EVENTS_WORKFLOW } from './names';
 import { HeraldTenant } from './search-attributes';
 
@@ -68,8 +70,6 @@ async function openRun(client: Client, workflowId: string, runId?: string): Prom
   return described?.status === 'RUNNING' ? described.run : null;
 }
 
-const GRPC_NOT_FOUND = 5;
-
 /** Batch runs' events by id, the oldest read dropped first: a run's input never changes, and reads of a run repeat. */
 const heldByRun = new Map<string, Map<string, HeraldEvent>>();
 const HELD_RUNS_KEPT = 2 * BATCH_SLOTS_PER_TENANT;
@@ -78,21 +78,16 @@ const HELD_RUNS_KEPT = 2 * BATCH_SLOTS_PER_TENANT;
 async function eventsOf(client: Client, batch: BatchRun): Promise<Map<string, HeraldEvent>> {
   const kept = heldByRun.get(batch.runId);
   if (kept) return kept;
-  let payload;
+  let input: StartEventsInput | null;
   try {
-    const { history } = await client.workflowService.getWorkflowExecutionHistory({
-      namespace: client.options.namespace,
-      execution: batch,
-      maximumPageSize: 1,
-    });
-    payload = history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    input = await startInput<StartEventsInput>(client, batch);
   } catch (err) {
     // Deleted (purged) since it was seen running: it holds nothing any more.
-    if ((err as { code?: number }).code === GRPC_NOT_FOUND) return new Map();
+    if (isNotFound(err)) return new Map();
     throw err;
   }
-  if (!payload) return new Map();
-  const events = new Map(defaultPayloadConverter.fromPayload<StartEventsInput>(payload).events.map((e) => [e.id, e]));
+  if (!input) return new Map();
+  const events = new Map(input.events.map((e) => [e.id, e]));
   heldByRun.set(batch.runId, events);
   if (heldByRun.size > HELD_RUNS_KEPT) heldByRun.delete(heldByRun.keys().next().value!);
   return events;

@@ -13,6 +13,7 @@ import {
   PURGED_EVENT_TYPE,
   type PurgedEvent,
 } from '../../store/events';
+import { isNotFound } from '../../temporal/client';
 import { terminateIfRunning } from '../../temporal/deliver-event-client';
 import { completedBatches, runningBatches } from '../../temporal/event-batches';
 import { replayWorkflowId } from '../../temporal/names';
@@ -27,7 +28,6 @@ import { ownEvent } from '../../domain/own-events';
 
 /** Events removed per round: one query selects them, three delete them with their audit. */
 const BATCH = 200;
-const GRPC_NOT_FOUND = 5;
 const IN_FLIGHT_POLL_MS = 100;
 /** How long a purge waits for the tenant's batches still starting their events. */
 const BATCH_WAIT_MS = 30_000;
@@ -113,7 +113,7 @@ export function purgeRouter(deps: IngestDeps): Router {
         deps.temporal.workflowService.deleteWorkflowExecution({ namespace, workflowExecution: { workflowId, runId } }),
       );
     } catch (err) {
-      if ((err as { code?: number }).code !== GRPC_NOT_FOUND) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
 
